@@ -1,0 +1,286 @@
+//! The manifest (spec section 5): what a bundle claims to be and the list of its entries.
+//!
+//! A `Manifest` is plain data. It becomes bytes with [`Manifest::encode`] on the writer side;
+//! on the reader side it is only ever decoded from bytes whose signatures already passed
+//! (see [`crate::verify`]), or explicitly as unverified (see [`crate::inspect`]).
+
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::names::{BundleId, Digest, EntryPath, Sha1Digest, ZoneId};
+
+pub use validate::ManifestError;
+
+/// The only manifest format this crate reads and writes (spec 10).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a bundle carries: a release going into a secure zone, or a deployment result coming back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleKind {
+    /// A release promoted from the development zone.
+    Release,
+    /// A deployment result sent back from the secure zone.
+    Result,
+}
+
+impl BundleKind {
+    /// The kind's name as written in manifests and policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Result => "result",
+        }
+    }
+}
+
+impl std::fmt::Display for BundleKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a payload entry is for; importers pick entries by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryRole {
+    /// The deployment process snapshot (JSON).
+    Process,
+    /// A variable set snapshot (JSON), without sensitive values.
+    Variables,
+    /// A package file for the built-in feed.
+    Package,
+    /// A deployment's task log (result bundles).
+    Log,
+    /// Any other file.
+    File,
+}
+
+impl EntryRole {
+    /// The role's name as written in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Variables => "variables",
+            Self::Package => "package",
+            Self::Log => "log",
+            Self::File => "file",
+        }
+    }
+}
+
+/// One payload entry: the bundle carries exactly these bytes, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Where the bytes go, relative to the unpack folder.
+    pub path: EntryPath,
+    /// The exact length in bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes.
+    pub sha256: Digest,
+    /// What the entry is for.
+    pub role: EntryRole,
+}
+
+/// The signed description of a bundle (spec 5.2). Field order is the encoding order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version; always [`FORMAT_VERSION`] for manifests this crate accepts.
+    pub format: u32,
+    /// Release or result.
+    pub kind: BundleKind,
+    /// A name for people and logs.
+    pub bundle_id: BundleId,
+    /// The zone that made the bundle.
+    pub source_zone: ZoneId,
+    /// The only zone that may accept it.
+    pub target_zone: ZoneId,
+    /// Position on the (source, target, kind) channel, starting at 1.
+    pub sequence: u64,
+    /// Digest of the previous bundle on the channel; absent exactly when `sequence` is 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Digest>,
+    /// When the bundle was made (Unix seconds on the wire).
+    #[serde(with = "time::serde::timestamp")]
+    pub created: OffsetDateTime,
+    /// After this moment receivers refuse the bundle, if present.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::timestamp::option"
+    )]
+    pub expires: Option<OffsetDateTime>,
+    /// The payload, in the order it is stored.
+    pub entries: Vec<Entry>,
+    /// The release, for release bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseDescription>,
+    /// The outcome, for result bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ResultDescription>,
+}
+
+/// A release described by names, never by instance ids (spec 5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseDescription {
+    /// Project name.
+    pub project: String,
+    /// Release version, kept as given.
+    pub version: String,
+    /// Channel name.
+    pub channel: String,
+    /// Release notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// The packages the release deploys; each names its payload entry.
+    pub packages: Vec<PackageRef>,
+    /// Sensitive values the target must already hold: names, never values.
+    pub secrets: Vec<SecretRequirement>,
+}
+
+/// A package in the release and the entry that carries its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRef {
+    /// Package id, as in the feed.
+    pub id: String,
+    /// Package version, as in the feed.
+    pub version: String,
+    /// The payload entry holding the file.
+    pub path: EntryPath,
+    /// File length in bytes.
+    pub size: u64,
+    /// SHA-256 of the file.
+    pub sha256: Digest,
+    /// SHA-1 of the file, as Octopus's feeds report it.
+    pub sha1: Sha1Digest,
+}
+
+/// A sensitive variable that the receiving side must satisfy from its own secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRequirement {
+    /// The project or library variable set that owns the variable.
+    pub owner: String,
+    /// Variable name.
+    pub name: String,
+    /// Octopus variable type, such as `Sensitive`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Scope kind (such as `Environment`) to the names it is scoped to.
+    pub scope: BTreeMap<String, Vec<String>>,
+}
+
+/// Which release bundle a result answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleRef {
+    /// The release bundle's id.
+    pub bundle_id: BundleId,
+    /// The release bundle's digest.
+    pub digest: Digest,
+    /// The release bundle's sequence on its channel.
+    pub sequence: u64,
+}
+
+/// How a deployment ended, or that it is still waiting (spec 5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeploymentState {
+    /// Every step succeeded.
+    Success,
+    /// A step failed.
+    Failed,
+    /// Someone cancelled the deployment.
+    Canceled,
+    /// The deployment ran out of time on the server.
+    TimedOut,
+    /// The deployment waits for a person (manual intervention or guided failure).
+    Waiting,
+}
+
+/// The outcome of deploying a release in the secure zone (spec 5.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultDescription {
+    /// The release bundle this result answers.
+    pub answers: BundleRef,
+    /// Project name.
+    pub project: String,
+    /// Release version.
+    pub version: String,
+    /// Environment deployed to.
+    pub environment: String,
+    /// Tenant deployed for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The outcome.
+    pub state: DeploymentState,
+    /// When the deployment started.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::timestamp::option"
+    )]
+    pub started: Option<OffsetDateTime>,
+    /// When the deployment ended.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::timestamp::option"
+    )]
+    pub completed: Option<OffsetDateTime>,
+    /// The payload entry holding the task log.
+    pub log: EntryPath,
+}
+
+impl Manifest {
+    /// The exact bytes that get signed and stored in the bundle.
+    pub fn encode(&self) -> Vec<u8> {
+        crate::cbor::encode(self)
+    }
+
+    /// The channel this bundle travels on.
+    pub fn channel(&self) -> crate::channel::Channel {
+        crate::channel::Channel {
+            source: self.source_zone.clone(),
+            target: self.target_zone.clone(),
+            kind: self.kind,
+        }
+    }
+
+    /// Sum of all entry sizes (saturating: validation refuses totals past the limit anyway).
+    pub fn total_size(&self) -> u64 {
+        self.entries
+            .iter()
+            .fold(0u64, |sum, entry| sum.saturating_add(entry.size))
+    }
+}
+
+/// Derives the default bundle id from what identifies a bundle (spec 2.4), so that packing the
+/// same inputs twice gives the same id.
+pub fn derive_bundle_id(
+    kind: BundleKind,
+    source: &ZoneId,
+    target: &ZoneId,
+    sequence: u64,
+    created: OffsetDateTime,
+    entries: &[Entry],
+) -> BundleId {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"zonebridge bundle id v1\0");
+    for part in [kind.as_str(), source.as_str(), target.as_str()] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.update(sequence.to_be_bytes());
+    hasher.update(created.unix_timestamp().to_be_bytes());
+    for entry in entries {
+        hasher.update(entry.sha256.as_bytes());
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
+    BundleId::from_bytes(id)
+}

@@ -1,0 +1,271 @@
+//! Structural rules of a decoded manifest (spec 5.5), shared by the writer and the verifier.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{BundleKind, EntryRole, FORMAT_VERSION, Manifest};
+use crate::limits::Limits;
+
+/// Why a manifest breaks the rules of spec 5.5.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// A limit of spec 3 was exceeded.
+    #[error("{what} is {found}, above the limit of {limit}")]
+    LimitExceeded {
+        /// What was counted.
+        what: &'static str,
+        /// The limit in force.
+        limit: u64,
+        /// What the manifest declares.
+        found: u64,
+    },
+    /// The format field is not one this crate understands.
+    #[error("format version {found} is not supported (this reader supports {FORMAT_VERSION})")]
+    UnsupportedFormat {
+        /// The version in the manifest.
+        found: u32,
+    },
+    /// Two entries have the same path (compared ignoring ASCII case).
+    #[error("entry path {path} appears more than once (paths must differ even ignoring case)")]
+    DuplicatePath {
+        /// The repeated path.
+        path: String,
+    },
+    /// An entry path is also used as a folder by another entry.
+    #[error("entry path {file} is a file, but {inside} needs it to be a folder")]
+    PathConflict {
+        /// The path used as a file.
+        file: String,
+        /// The path that needs it to be a folder.
+        inside: String,
+    },
+    /// The description does not match the kind.
+    #[error("a {kind} bundle must carry a `{kind}` description and no other")]
+    KindMismatch {
+        /// The kind the manifest declares.
+        kind: BundleKind,
+    },
+    /// Sequence numbers start at 1.
+    #[error("sequence 0 is not valid; channels start at 1")]
+    SequenceZero,
+    /// `previous` must be present exactly when the sequence is above 1.
+    #[error("sequence {sequence} {problem}")]
+    PreviousMismatch {
+        /// The declared sequence.
+        sequence: u64,
+        /// What is wrong with `previous`.
+        problem: &'static str,
+    },
+    /// An entry's role is not allowed in this kind of bundle, or a required entry is missing.
+    #[error("{problem}")]
+    Roles {
+        /// What is wrong.
+        problem: String,
+    },
+    /// A package and its entry disagree.
+    #[error("package {id} {version}: {problem}")]
+    PackageReference {
+        /// Package id.
+        id: String,
+        /// Package version.
+        version: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The expiry is not after the creation time.
+    #[error("the bundle expires ({expires}) before it was created ({created})")]
+    ExpiresBeforeCreated {
+        /// Creation time, Unix seconds.
+        created: i64,
+        /// Expiry time, Unix seconds.
+        expires: i64,
+    },
+}
+
+impl Manifest {
+    /// Checks the rules of spec 5.5 against `limits`.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ManifestError> {
+        if self.format != FORMAT_VERSION {
+            return Err(ManifestError::UnsupportedFormat { found: self.format });
+        }
+        self.validate_sequence()?;
+        if let Some(expires) = self.expires {
+            if expires <= self.created {
+                return Err(ManifestError::ExpiresBeforeCreated {
+                    created: self.created.unix_timestamp(),
+                    expires: expires.unix_timestamp(),
+                });
+            }
+        }
+        self.validate_sizes(limits)?;
+        self.validate_paths()?;
+        match self.kind {
+            BundleKind::Release => self.validate_release(),
+            BundleKind::Result => self.validate_result(),
+        }
+    }
+
+    fn validate_sequence(&self) -> Result<(), ManifestError> {
+        match (self.sequence, &self.previous) {
+            (0, _) => Err(ManifestError::SequenceZero),
+            (1, Some(_)) => Err(ManifestError::PreviousMismatch {
+                sequence: 1,
+                problem: "is the first on its channel but names a previous bundle",
+            }),
+            (2.., None) => Err(ManifestError::PreviousMismatch {
+                sequence: self.sequence,
+                problem: "does not name the previous bundle on its channel",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_sizes(&self, limits: &Limits) -> Result<(), ManifestError> {
+        let count = self.entries.len() as u64;
+        if count > limits.max_entries {
+            return Err(ManifestError::LimitExceeded {
+                what: "the number of entries",
+                limit: limits.max_entries,
+                found: count,
+            });
+        }
+        let mut total: u64 = 0;
+        for entry in &self.entries {
+            if entry.size > limits.max_entry_bytes {
+                return Err(ManifestError::LimitExceeded {
+                    what: "an entry's size",
+                    limit: limits.max_entry_bytes,
+                    found: entry.size,
+                });
+            }
+            total = total.saturating_add(entry.size);
+        }
+        if total > limits.max_total_bytes {
+            return Err(ManifestError::LimitExceeded {
+                what: "the total size of all entries",
+                limit: limits.max_total_bytes,
+                found: total,
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_paths(&self) -> Result<(), ManifestError> {
+        let mut seen = HashSet::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            if !seen.insert(entry.path.as_str().to_ascii_lowercase()) {
+                return Err(ManifestError::DuplicatePath {
+                    path: entry.path.to_string(),
+                });
+            }
+        }
+        for entry in &self.entries {
+            let path = entry.path.as_str();
+            let mut end = 0;
+            for component in entry.path.components() {
+                if end > 0 {
+                    let folder = path.get(..end).unwrap_or(path);
+                    if seen.contains(&folder.to_ascii_lowercase()) {
+                        return Err(ManifestError::PathConflict {
+                            file: folder.to_owned(),
+                            inside: path.to_owned(),
+                        });
+                    }
+                    end += 1;
+                }
+                end += component.len();
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_release(&self) -> Result<(), ManifestError> {
+        let (Some(release), None) = (&self.release, &self.result) else {
+            return Err(ManifestError::KindMismatch { kind: self.kind });
+        };
+        let processes = self.count_role(EntryRole::Process);
+        if processes != 1 {
+            return Err(ManifestError::Roles {
+                problem: format!(
+                    "a release bundle needs exactly one `process` entry, found {processes}"
+                ),
+            });
+        }
+        if let Some(entry) = self.entries.iter().find(|e| e.role == EntryRole::Log) {
+            return Err(ManifestError::Roles {
+                problem: format!(
+                    "entry {} has role `log`, which only result bundles carry",
+                    entry.path
+                ),
+            });
+        }
+        let mut packages: HashMap<&str, &super::Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.role == EntryRole::Package)
+            .map(|e| (e.path.as_str(), e))
+            .collect();
+        for package in &release.packages {
+            let refuse = |problem: String| ManifestError::PackageReference {
+                id: package.id.clone(),
+                version: package.version.clone(),
+                problem,
+            };
+            let Some(entry) = packages.remove(package.path.as_str()) else {
+                return Err(refuse(format!(
+                    "names entry {}, which is not a `package` entry of this bundle (or is named twice)",
+                    package.path
+                )));
+            };
+            if entry.size != package.size || entry.sha256 != package.sha256 {
+                return Err(refuse(format!(
+                    "size or SHA-256 differs from entry {}",
+                    package.path
+                )));
+            }
+        }
+        if let Some(path) = packages.keys().min() {
+            return Err(ManifestError::Roles {
+                problem: format!("`package` entry {path} belongs to no package of the release"),
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_result(&self) -> Result<(), ManifestError> {
+        let (None, Some(result)) = (&self.release, &self.result) else {
+            return Err(ManifestError::KindMismatch { kind: self.kind });
+        };
+        let log_ok = self
+            .entries
+            .iter()
+            .any(|e| e.role == EntryRole::Log && e.path == result.log);
+        if !log_ok || self.count_role(EntryRole::Log) != 1 {
+            return Err(ManifestError::Roles {
+                problem: format!(
+                    "a result bundle needs exactly one `log` entry, and it must be {}",
+                    result.log
+                ),
+            });
+        }
+        if let Some(entry) = self.entries.iter().find(|e| {
+            matches!(
+                e.role,
+                EntryRole::Process | EntryRole::Variables | EntryRole::Package
+            )
+        }) {
+            return Err(ManifestError::Roles {
+                problem: format!(
+                    "entry {} has role `{}`, which result bundles do not carry",
+                    entry.path,
+                    entry.role.as_str()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn count_role(&self, role: EntryRole) -> usize {
+        self.entries.iter().filter(|e| e.role == role).count()
+    }
+}

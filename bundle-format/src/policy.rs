@@ -1,0 +1,512 @@
+//! The trust policy (spec section 7): this side's zone, the keys it trusts and for what, how
+//! many signatures each kind of bundle needs, and the reading limits.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::keys::PublicKey;
+use crate::limits::Limits;
+use crate::manifest::BundleKind;
+use crate::names::{KeyId, ZoneId};
+
+/// Largest policy file read.
+const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+/// Which kind of bundle a key may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    /// Signs release bundles (development zone build or release managers).
+    Release,
+    /// Signs result bundles (secure zone importers).
+    Result,
+}
+
+impl KeyRole {
+    /// The bundle kind this role signs.
+    pub fn kind(self) -> BundleKind {
+        match self {
+            Self::Release => BundleKind::Release,
+            Self::Result => BundleKind::Result,
+        }
+    }
+
+    /// The role's name as written in policies.
+    pub fn as_str(self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
+impl std::fmt::Display for KeyRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for KeyRole {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "release" => Ok(Self::Release),
+            "result" => Ok(Self::Result),
+            other => Err(format!(
+                "unknown role {other:?}; expected `release` or `result`"
+            )),
+        }
+    }
+}
+
+/// Why a policy file was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Reading or writing the file failed.
+    #[error("cannot {action} policy file {}: {source}", path.display())]
+    Io {
+        /// Read or write.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the policy's shape.
+    #[error("policy {origin} is not valid: {detail}")]
+    Invalid {
+        /// Where the policy came from.
+        origin: String,
+        /// What is wrong, with line and column where TOML gives them.
+        detail: String,
+    },
+    /// A key entry is wrong.
+    #[error("policy {origin}, key {index}: {detail}")]
+    Key {
+        /// Where the policy came from.
+        origin: String,
+        /// The key's position (1-based) in `[[keys]]`.
+        index: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The key is already in the policy.
+    #[error(
+        "key {key_id} is already trusted in {origin} (role {role})\nHint: edit or remove its [[keys]] entry to change it"
+    )]
+    AlreadyTrusted {
+        /// Where the policy came from.
+        origin: String,
+        /// The key.
+        key_id: KeyId,
+        /// Its current role.
+        role: KeyRole,
+    },
+}
+
+/// A key the policy trusts, and for what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The key id, as derived from `public_key`.
+    pub id: KeyId,
+    /// The public key.
+    pub public_key: PublicKey,
+    /// Which kind of bundle it may sign.
+    pub role: KeyRole,
+    /// Which source zones it may speak for.
+    pub zones: Vec<ZoneId>,
+    /// End of its validity, if any.
+    pub not_after: Option<OffsetDateTime>,
+    /// The operator's note.
+    pub comment: Option<String>,
+}
+
+/// Signatures required per bundle kind (m of n).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// Distinct trusted signatures a release bundle needs.
+    pub release: u32,
+    /// Distinct trusted signatures a result bundle needs.
+    pub result: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            release: 1,
+            result: 1,
+        }
+    }
+}
+
+/// A parsed, checked trust policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    zone: ZoneId,
+    thresholds: Thresholds,
+    limits: Limits,
+    keys: Vec<TrustedKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    zone: String,
+    #[serde(default)]
+    thresholds: Thresholds,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    keys: Vec<KeyEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyEntry {
+    id: String,
+    public_key: String,
+    role: KeyRole,
+    zones: Vec<String>,
+    #[serde(default)]
+    not_after: Option<toml::Value>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+impl TrustPolicy {
+    /// A policy built in code; for tests and generated vectors.
+    pub fn new(
+        zone: ZoneId,
+        thresholds: Thresholds,
+        limits: Limits,
+        keys: Vec<TrustedKey>,
+    ) -> Self {
+        Self {
+            zone,
+            thresholds,
+            limits,
+            keys,
+        }
+    }
+
+    /// Reads and checks a policy file.
+    pub fn read_file(path: &Path) -> Result<Self, PolicyError> {
+        let text = read_policy_text(path)?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks policy text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, PolicyError> {
+        let invalid = |detail: String| PolicyError::Invalid {
+            origin: origin.to_owned(),
+            detail,
+        };
+        let file: PolicyFile = toml::from_str(text).map_err(|err| invalid(err.to_string()))?;
+        let zone = ZoneId::new(&file.zone).map_err(|err| invalid(err.to_string()))?;
+        for (name, value) in [
+            ("release", file.thresholds.release),
+            ("result", file.thresholds.result),
+        ] {
+            if value == 0 {
+                return Err(invalid(format!(
+                    "thresholds.{name} = 0 would accept unsigned bundles; the least is 1"
+                )));
+            }
+        }
+        file.limits
+            .check()
+            .map_err(|detail| invalid(format!("[limits] {detail}")))?;
+        let mut keys: Vec<TrustedKey> = Vec::with_capacity(file.keys.len());
+        for (index, entry) in file.keys.into_iter().enumerate() {
+            let key = parse_key(entry).map_err(|detail| PolicyError::Key {
+                origin: origin.to_owned(),
+                index: index + 1,
+                detail,
+            })?;
+            if keys.iter().any(|k| k.id == key.id) {
+                return Err(PolicyError::Key {
+                    origin: origin.to_owned(),
+                    index: index + 1,
+                    detail: format!("key {} is listed twice; give each key one entry", key.id),
+                });
+            }
+            keys.push(key);
+        }
+        Ok(Self {
+            zone,
+            thresholds: file.thresholds,
+            limits: file.limits,
+            keys,
+        })
+    }
+
+    /// This side's own zone: bundles must name it as their target.
+    pub fn zone(&self) -> &ZoneId {
+        &self.zone
+    }
+
+    /// Reading limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Signatures required for `kind`.
+    pub fn threshold(&self, kind: BundleKind) -> u32 {
+        match kind {
+            BundleKind::Release => self.thresholds.release,
+            BundleKind::Result => self.thresholds.result,
+        }
+    }
+
+    /// The trusted key with this id, if any.
+    pub fn key(&self, id: &KeyId) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| &k.id == id)
+    }
+
+    /// All trusted keys.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+}
+
+fn parse_key(entry: KeyEntry) -> Result<TrustedKey, String> {
+    let raw = entry
+        .public_key
+        .strip_prefix("ed25519:")
+        .unwrap_or(&entry.public_key);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map_err(|err| format!("public_key is not base64: {err}"))?;
+    let bytes: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("public_key must be 32 bytes, found {}", bytes.len()))?;
+    let public_key = PublicKey::from_raw(&bytes).map_err(|err| format!("public_key is {err}"))?;
+    let id = KeyId::from_hex(&entry.id).map_err(|err| err.to_string())?;
+    if id != public_key.key_id() {
+        return Err(format!(
+            "id {id} does not match the public key, whose id is {}",
+            public_key.key_id()
+        ));
+    }
+    if entry.zones.is_empty() {
+        return Err("zones is empty; name the source zones this key may speak for".to_owned());
+    }
+    let zones = entry
+        .zones
+        .iter()
+        .map(|z| ZoneId::new(z).map_err(|err| err.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let not_after = entry.not_after.map(parse_time).transpose()?;
+    Ok(TrustedKey {
+        id,
+        public_key,
+        role: entry.role,
+        zones,
+        not_after,
+        comment: entry.comment,
+    })
+}
+
+fn parse_time(value: toml::Value) -> Result<OffsetDateTime, String> {
+    let text = match value {
+        toml::Value::Datetime(dt) => dt.to_string(),
+        toml::Value::String(text) => text,
+        other => return Err(format!("not_after must be a date-time, found {other}")),
+    };
+    OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).map_err(|err| {
+        format!("not_after {text:?} is not an RFC 3339 date-time with offset (like 2027-06-30T00:00:00Z): {err}")
+    })
+}
+
+fn read_policy_text(path: &Path) -> Result<String, PolicyError> {
+    let io = |source| PolicyError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_POLICY_BYTES + 1),
+        &mut text,
+    )
+    .map_err(io)?;
+    if text.len() as u64 > MAX_POLICY_BYTES {
+        return Err(PolicyError::Invalid {
+            origin: path.display().to_string(),
+            detail: format!("it is larger than {MAX_POLICY_BYTES} bytes"),
+        });
+    }
+    Ok(text)
+}
+
+/// The text of a new policy for `zone`, with every setting explained (`policy init`).
+pub fn initial_policy_text(zone: &ZoneId) -> String {
+    let limits = Limits::default();
+    format!(
+        r#"# Zonebridge trust policy (bundle spec, section 7).
+# Which zone this side is, which keys it trusts for which bundles, and how many must sign.
+
+# This side's own zone: bundles must name it as their target zone.
+zone = "{zone}"
+
+# How many signatures by distinct trusted keys each kind of bundle needs (m of n).
+[thresholds]
+release = 1
+result = 1
+
+# Limits on what a bundle may make this side read and write. Uncomment to change.
+[limits]
+# max_manifest_bytes = {}
+# max_cbor_depth = {}
+# max_entries = {}
+# max_entry_bytes = {}
+# max_total_bytes = {}
+# max_window_log = {}
+
+# Trusted keys: add them with `policy trust POLICY KEY.pub --role release|result --zone ZONE`.
+"#,
+        limits.max_manifest_bytes,
+        limits.max_cbor_depth,
+        limits.max_entries,
+        limits.max_entry_bytes,
+        limits.max_total_bytes,
+        limits.max_window_log,
+    )
+}
+
+/// What `policy trust` adds for one key.
+#[derive(Debug, Clone)]
+pub struct NewTrust {
+    /// The key to trust.
+    pub public_key: PublicKey,
+    /// What it may sign.
+    pub role: KeyRole,
+    /// Source zones it may speak for.
+    pub zones: Vec<ZoneId>,
+    /// End of validity, if any.
+    pub not_after: Option<OffsetDateTime>,
+    /// A note for operators.
+    pub comment: Option<String>,
+}
+
+/// Adds a `[[keys]]` entry to policy `text`, keeping the operator's comments and layout, and
+/// checks that the result is still a valid policy. Refuses a key that is already present.
+pub fn add_trusted_key(text: &str, origin: &str, new: &NewTrust) -> Result<String, PolicyError> {
+    let current = TrustPolicy::from_toml(text, origin)?;
+    let key_id = new.public_key.key_id();
+    if let Some(existing) = current.key(&key_id) {
+        return Err(PolicyError::AlreadyTrusted {
+            origin: origin.to_owned(),
+            key_id,
+            role: existing.role,
+        });
+    }
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|err: toml_edit::TomlError| PolicyError::Invalid {
+                origin: origin.to_owned(),
+                detail: err.to_string(),
+            })?;
+    let mut table = toml_edit::Table::new();
+    table["id"] = toml_edit::value(key_id.to_hex());
+    table["public_key"] =
+        toml_edit::value(base64::engine::general_purpose::STANDARD.encode(new.public_key.to_raw()));
+    table["role"] = toml_edit::value(new.role.as_str());
+    let mut zones = toml_edit::Array::new();
+    for zone in &new.zones {
+        zones.push(zone.as_str());
+    }
+    table["zones"] = toml_edit::value(zones);
+    if let Some(not_after) = new.not_after {
+        let text = crate::verify::error::rfc3339(not_after);
+        let datetime: toml_edit::Datetime = text.parse().map_err(|_| PolicyError::Invalid {
+            origin: origin.to_owned(),
+            detail: format!("cannot write not_after {text}"),
+        })?;
+        table["not_after"] = toml_edit::value(datetime);
+    }
+    if let Some(comment) = &new.comment {
+        table["comment"] = toml_edit::value(comment.as_str());
+    }
+    let keys = doc
+        .entry("keys")
+        .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+    let Some(array) = keys.as_array_of_tables_mut() else {
+        return Err(PolicyError::Invalid {
+            origin: origin.to_owned(),
+            detail: "`keys` must be an array of tables ([[keys]])".to_owned(),
+        });
+    };
+    array.push(table);
+    let updated = doc.to_string();
+    TrustPolicy::from_toml(&updated, origin)?;
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+
+    fn zone(z: &str) -> Result<ZoneId, crate::names::NameError> {
+        ZoneId::new(z)
+    }
+
+    #[test]
+    fn init_then_trust_gives_a_valid_policy() -> Result<(), Box<dyn std::error::Error>> {
+        let text = initial_policy_text(&zone("pci")?);
+        let key = SigningKey::from_seed(&[1; 32]).public_key();
+        let new = NewTrust {
+            public_key: key,
+            role: KeyRole::Release,
+            zones: vec![zone("dev")?],
+            not_after: Some(OffsetDateTime::from_unix_timestamp(1_900_000_000)?),
+            comment: Some("build server".to_owned()),
+        };
+        let updated = add_trusted_key(&text, "test", &new)?;
+        assert!(
+            updated.contains("# Zonebridge trust policy"),
+            "comments are kept"
+        );
+        let policy = TrustPolicy::from_toml(&updated, "test")?;
+        let trusted = policy.key(&key.key_id()).ok_or("key missing")?;
+        assert_eq!(trusted.role, KeyRole::Release);
+        assert_eq!(trusted.not_after, new.not_after);
+        assert!(matches!(
+            add_trusted_key(&updated, "test", &new),
+            Err(PolicyError::AlreadyTrusted { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_policies_are_named() {
+        let cases = [
+            ("zone = \"PCI\"", "zone id"),
+            ("zone = \"pci\"\n[thresholds]\nrelease = 0", "unsigned"),
+            ("zone = \"pci\"\nextra = 1", "unknown field"),
+            (
+                "zone = \"pci\"\n[limits]\nmax_window_log = 40",
+                "max_window_log",
+            ),
+            (
+                "zone = \"pci\"\n[[keys]]\nid = \"00000000000000000000000000000000\"\npublic_key = \"iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=\"\nrole = \"release\"\nzones = [\"dev\"]",
+                "does not match",
+            ),
+        ];
+        for (text, expected) in cases {
+            match TrustPolicy::from_toml(text, "t") {
+                Ok(_) => panic!("{text:?} should be refused"),
+                Err(err) => assert!(
+                    err.to_string().contains(expected),
+                    "{text:?}: {err} should mention {expected:?}"
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The streaming verifier (spec section 8). Signatures are checked over the exact manifest
+//! bytes before those bytes are decoded; every payload byte is hashed as it streams into the
+//! sink; the result is a [`VerifiedBundle`], which nothing but this module can make.
+
+pub(crate) mod error;
+mod payload;
+mod sink;
+
+use std::io::Read;
+
+use time::OffsetDateTime;
+
+pub use error::{Region, VerifyError};
+pub use sink::{Discard, EntrySink};
+
+use crate::container::reader::ContainerReader;
+use crate::container::writer::{MANIFEST_PATH, SIGNATURES_PATH};
+use crate::limits::MAX_SIGNATURE_BLOCK_BYTES;
+use crate::manifest::{FORMAT_VERSION, Manifest};
+use crate::names::{Digest, KeyId};
+use crate::policy::TrustPolicy;
+use crate::signature::{self, SignatureBlock};
+
+/// A bundle that passed every step of spec section 8 against a policy.
+///
+/// It holds the manifest bytes exactly as signed, with the decoded manifest beside them; it has
+/// no public constructor, so holding one proves verification happened.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    manifest_bytes: Vec<u8>,
+    manifest: Manifest,
+    digest: Digest,
+    signers: Vec<KeyId>,
+    ignored: Vec<KeyId>,
+}
+
+impl VerifiedBundle {
+    /// The decoded, verified manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The manifest bytes exactly as signed.
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest_bytes
+    }
+
+    /// The bundle digest: SHA-256 of the manifest bytes (spec 2.5).
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    /// The trusted keys whose signatures counted toward the threshold.
+    pub fn signers(&self) -> &[KeyId] {
+        &self.signers
+    }
+
+    /// Signatures by keys this policy does not know; they were not checked and did not count.
+    pub fn ignored_signers(&self) -> &[KeyId] {
+        &self.ignored
+    }
+}
+
+/// The first two steps' output: the manifest, trusted, before any payload byte is read.
+#[derive(Debug)]
+struct TrustedHead {
+    manifest_bytes: Vec<u8>,
+    manifest: Manifest,
+    signers: Vec<KeyId>,
+    ignored: Vec<KeyId>,
+}
+
+/// Verifies a whole bundle from `input` against `policy` at time `now`, streaming every payload
+/// entry into `sink`; `progress` hears of payload bytes as they are checked.
+///
+/// Memory stays bounded whatever the bundle's size: the manifest is bounded by the policy's
+/// limits, the payload moves in a fixed number of 1 MiB chunks.
+pub fn verify_bundle<R: Read + Send>(
+    input: R,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+    sink: &mut dyn EntrySink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VerifiedBundle, VerifyError> {
+    let limits = *policy.limits();
+    let mut reader = ContainerReader::new(input, limits.max_window_log);
+    let head = verify_head(&mut reader, policy, now)?;
+    std::thread::scope(|scope| {
+        let mut stream = reader.payload(scope)?;
+        payload::verify_entries(&mut stream, &head.manifest.entries, sink, progress)
+    })?;
+    let digest = Digest::of(&head.manifest_bytes);
+    Ok(VerifiedBundle {
+        manifest_bytes: head.manifest_bytes,
+        manifest: head.manifest,
+        digest,
+        signers: head.signers,
+        ignored: head.ignored,
+    })
+}
+
+/// Steps 8.1 to 8.7.
+fn verify_head<R: Read>(
+    reader: &mut ContainerReader<R>,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+) -> Result<TrustedHead, VerifyError> {
+    let limits = policy.limits();
+    // 8.1: "frame 1 holds exactly one record, zonebridge/signatures.cbor, of at most 64 KiB".
+    let block_bytes = reader.read_record_frame(
+        Region::Signatures,
+        SIGNATURES_PATH,
+        MAX_SIGNATURE_BLOCK_BYTES,
+        "the signature block's size",
+    )?;
+    // 8.2: "frame 2 holds exactly one record, zonebridge/manifest.cbor, of at most
+    // max_manifest_bytes; its bytes are kept exactly as read".
+    let manifest_bytes = reader.read_record_frame(
+        Region::Manifest,
+        MANIFEST_PATH,
+        limits.max_manifest_bytes,
+        "the manifest's size",
+    )?;
+    // 8.3: "1 to 16 signatures; a key id that appears twice refuses the bundle".
+    let block = SignatureBlock::decode(&block_bytes, limits.max_cbor_depth)?;
+    // 8.4: "every signature by a key in the policy verifies (verify_strict) over the signing
+    // input, before the manifest is decoded".
+    let verified = signature::verify_signatures(&block, &manifest_bytes, policy)?;
+    let ignored = block
+        .signatures()
+        .iter()
+        .map(|s| s.key_id)
+        .filter(|id| !verified.contains(id))
+        .collect();
+    // 8.5: "probe `format` first, then decode fully, then validate the structure".
+    let manifest = decode_manifest(&manifest_bytes, policy)?;
+    // 8.6: "target_zone equals the policy's zone; an `expires` at or before now refuses".
+    if &manifest.target_zone != policy.zone() {
+        return Err(VerifyError::WrongTargetZone {
+            expected: policy.zone().clone(),
+            found: manifest.target_zone.clone(),
+        });
+    }
+    if let Some(expired) = manifest.expires.filter(|&expires| expires <= now) {
+        return Err(VerifyError::BundleExpired { expired, now });
+    }
+    // 8.7: "distinct verified keys with the kind's role, the source zone and a current validity
+    // reach the kind's threshold".
+    let signers = signature::check_threshold(&verified, &manifest, policy, now)?;
+    Ok(TrustedHead {
+        manifest_bytes,
+        manifest,
+        signers,
+        ignored,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct FormatProbe {
+    format: u32,
+}
+
+/// Reads entry paths as plain text, so that a bad path gets its own error (spec 8.5).
+#[derive(serde::Deserialize)]
+struct PathProbe {
+    entries: Vec<PathProbeEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct PathProbeEntry {
+    path: String,
+}
+
+/// Spec 8.5. Public for `inspect`, which decodes without trust and says so.
+pub(crate) fn decode_manifest(bytes: &[u8], policy: &TrustPolicy) -> Result<Manifest, VerifyError> {
+    let limits = policy.limits();
+    decode_manifest_with(bytes, limits)
+}
+
+pub(crate) fn decode_manifest_with(
+    bytes: &[u8],
+    limits: &crate::limits::Limits,
+) -> Result<Manifest, VerifyError> {
+    let depth = limits.max_cbor_depth as usize;
+    let probe: FormatProbe =
+        crate::cbor::decode(bytes, depth).map_err(|err| VerifyError::ManifestInvalid {
+            detail: err.to_string(),
+        })?;
+    if probe.format != FORMAT_VERSION {
+        return Err(VerifyError::UnsupportedFormatVersion {
+            found: probe.format,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if let Ok(probe) = crate::cbor::decode::<PathProbe>(bytes, depth) {
+        for entry in &probe.entries {
+            if let Err(err) = crate::names::EntryPath::new(&entry.path) {
+                return Err(VerifyError::PathInvalid {
+                    path: entry.path.clone(),
+                    reason: match err {
+                        crate::names::NameError::Path { reason, .. } => reason.to_owned(),
+                        other => other.to_string(),
+                    },
+                });
+            }
+        }
+    }
+    let manifest: Manifest =
+        crate::cbor::decode(bytes, depth).map_err(|err| VerifyError::ManifestInvalid {
+            detail: err.to_string(),
+        })?;
+    manifest.validate(limits)?;
+    Ok(manifest)
+}
