@@ -99,9 +99,9 @@ pub enum ChannelError {
 
 fn missing(first: u64, last: u64) -> String {
     if first == last {
-        format!("bundle {first} is")
+        format!("bundle {first}")
     } else {
-        format!("bundles {first} to {last} are")
+        format!("bundles {first} to {last}")
     }
 }
 
@@ -154,5 +154,61 @@ pub fn check_sequence(
             last_missing: got.saturating_sub(1),
             got,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::FORMAT_VERSION;
+    use crate::names::BundleId;
+
+    fn manifest(sequence: u64, previous: Option<Digest>) -> Result<Manifest, crate::names::NameError> {
+        Ok(Manifest {
+            format: FORMAT_VERSION,
+            kind: BundleKind::Release,
+            bundle_id: BundleId::from_bytes([0; 16]),
+            source_zone: ZoneId::new("dev")?,
+            target_zone: ZoneId::new("pci")?,
+            sequence,
+            previous,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            expires: None,
+            entries: Vec::new(),
+            release: None,
+            result: None,
+        })
+    }
+
+    #[test]
+    fn sequences_are_checked() -> Result<(), crate::names::NameError> {
+        let d40 = Digest::of(b"40");
+        let d41 = Digest::of(b"41");
+        let last = ChannelState { sequence: 40, digest: d40 };
+        assert_eq!(check_sequence(None, &manifest(1, None)?, d41, false), Ok(ChannelVerdict::Next));
+        assert_eq!(check_sequence(Some(&last), &manifest(41, Some(d40))?, d41, false), Ok(ChannelVerdict::Next));
+        assert!(matches!(
+            check_sequence(Some(&last), &manifest(40, None)?, d40, false),
+            Err(ChannelError::Replay { sequence: 40, .. })
+        ));
+        assert!(matches!(
+            check_sequence(Some(&last), &manifest(39, None)?, d41, false),
+            Err(ChannelError::Rollback { seen: 40, got: 39, .. })
+        ));
+        assert!(matches!(
+            check_sequence(Some(&last), &manifest(41, Some(d41))?, d41, false),
+            Err(ChannelError::ChainBroken { .. })
+        ));
+        let gap = check_sequence(Some(&last), &manifest(42, Some(d41))?, d41, false);
+        let message = gap.map_err(|e| e.to_string()).err().unwrap_or_default();
+        assert!(
+            message.starts_with("bundle 41 missing on channel dev->pci/release"),
+            "{message}"
+        );
+        assert_eq!(
+            check_sequence(Some(&last), &manifest(43, Some(d41))?, d41, true),
+            Ok(ChannelVerdict::Gap { first_missing: 41, last_missing: 42 })
+        );
+        Ok(())
     }
 }

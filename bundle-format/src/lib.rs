@@ -27,3 +27,6 @@ pub mod release_dir;
 pub mod signature;
 pub mod staging;
 pub mod verify;
+
+#[cfg(fuzzing)]
+pub mod fuzzing;

@@ -33,7 +33,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_manifest_bytes: 16 * 1024 * 1024,
+            // F2 is one record in a single-segment frame whose window is the record itself;
+            // 8 MiB keeps it far inside the default 16 MiB window (spec 3).
+            max_manifest_bytes: 8 * 1024 * 1024,
             max_cbor_depth: 16,
             max_entries: 100_000,
             max_entry_bytes: 16 * 1024 * 1024 * 1024,

@@ -133,7 +133,12 @@ impl EntryPath {
     /// Checks `value` against spec 2.3 (and refuses the reserved `zonebridge/` folder) and wraps it.
     pub fn new(value: &str) -> Result<Self, NameError> {
         let path = Self::new_any(value)?;
-        if path.0.split('/').next() == Some(RESERVED_FOLDER) {
+        if path
+            .0
+            .split('/')
+            .next()
+            .is_some_and(|top| top.eq_ignore_ascii_case(RESERVED_FOLDER))
+        {
             return Err(NameError::Path {
                 value: value.to_owned(),
                 reason: "the top folder `zonebridge/` is reserved for the signature block and the manifest",
@@ -359,6 +364,7 @@ mod tests {
             "a\\b",
             "a b",
             "zonebridge/manifest.cbor",
+            "ZoneBridge/x",
             "ünïcode",
             &"a".repeat(101),
             &"a".repeat(256),

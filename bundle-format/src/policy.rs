@@ -148,6 +148,7 @@ pub struct TrustPolicy {
     zone: ZoneId,
     thresholds: Thresholds,
     limits: Limits,
+    allow_gaps: bool,
     keys: Vec<TrustedKey>,
 }
 
@@ -160,7 +161,16 @@ struct PolicyFile {
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
+    channels: ChannelRules,
+    #[serde(default)]
     keys: Vec<KeyEntry>,
+}
+
+/// How a receiver treats its channels (spec 9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ChannelRules {
+    allow_gaps: bool,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +198,7 @@ impl TrustPolicy {
             zone,
             thresholds,
             limits,
+            allow_gaps: false,
             keys,
         }
     }
@@ -239,6 +250,7 @@ impl TrustPolicy {
             zone,
             thresholds: file.thresholds,
             limits: file.limits,
+            allow_gaps: file.channels.allow_gaps,
             keys,
         })
     }
@@ -259,6 +271,11 @@ impl TrustPolicy {
             BundleKind::Release => self.thresholds.release,
             BundleKind::Result => self.thresholds.result,
         }
+    }
+
+    /// Whether a bundle may skip sequence numbers on its channel (spec 9); off by default.
+    pub fn allow_gaps(&self) -> bool {
+        self.allow_gaps
     }
 
     /// The trusted key with this id, if any.
@@ -367,6 +384,11 @@ result = 1
 # max_entry_bytes = {}
 # max_total_bytes = {}
 # max_window_log = {}
+
+# Whether a bundle may arrive after a gap in its channel's sequence (spec 9). A gap means a
+# bundle was lost or withheld; leave this off unless bundles are known to be skipped.
+[channels]
+allow_gaps = false
 
 # Trusted keys: add them with `policy trust POLICY KEY.pub --role release|result --zone ZONE`.
 "#,

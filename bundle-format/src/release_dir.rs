@@ -225,10 +225,16 @@ fn source(dir: &Path, file: &str, role: EntryRole) -> Result<Source, PackError> 
         ))
     })?;
     let full = join(dir, &path);
-    let meta = fs::metadata(&full).map_err(|err| PackError::Read {
+    let meta = fs::symlink_metadata(&full).map_err(|err| PackError::Read {
         path: full.display().to_string(),
         source: err,
     })?;
+    if meta.file_type().is_symlink() {
+        return Err(PackError::Input(format!(
+            "{} is a symbolic link; copy the file into the release folder so that nothing outside it is packed",
+            full.display()
+        )));
+    }
     if !meta.is_file() {
         return Err(PackError::Input(format!(
             "{} is not a regular file; bundles carry regular files only",

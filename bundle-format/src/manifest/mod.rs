@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::names::{BundleId, Digest, EntryPath, Sha1Digest, ZoneId};
 
-pub use validate::ManifestError;
+pub use validate::{MAX_SEQUENCE, ManifestError};
 
 /// The only manifest format this crate reads and writes (spec 10).
 pub const FORMAT_VERSION: u32 = 1;

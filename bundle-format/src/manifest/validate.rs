@@ -5,6 +5,9 @@ use std::collections::{HashMap, HashSet};
 use super::{BundleKind, EntryRole, FORMAT_VERSION, Manifest};
 use crate::limits::Limits;
 
+/// Largest sequence number (spec 5.5): ledgers keep sequences in signed 64-bit integers.
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
 /// Why a manifest breaks the rules of spec 5.5.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -48,6 +51,18 @@ pub enum ManifestError {
     /// Sequence numbers start at 1.
     #[error("sequence 0 is not valid; channels start at 1")]
     SequenceZero,
+    /// Sequence numbers fit a signed 64-bit integer (spec 5.5), as ledgers store them.
+    #[error("sequence {sequence} is above the largest allowed, 2^63 - 1")]
+    SequenceTooLarge {
+        /// The declared sequence.
+        sequence: u64,
+    },
+    /// A bundle must cross between two different zones (spec 5.5).
+    #[error("source and target zone are both {zone}; a bundle crosses between two zones")]
+    SameZone {
+        /// The zone named twice.
+        zone: String,
+    },
     /// `previous` must be present exactly when the sequence is above 1.
     #[error("sequence {sequence} {problem}")]
     PreviousMismatch {
@@ -88,6 +103,11 @@ impl Manifest {
         if self.format != FORMAT_VERSION {
             return Err(ManifestError::UnsupportedFormat { found: self.format });
         }
+        if self.source_zone == self.target_zone {
+            return Err(ManifestError::SameZone {
+                zone: self.source_zone.to_string(),
+            });
+        }
         self.validate_sequence()?;
         if let Some(expires) = self.expires {
             if expires <= self.created {
@@ -108,6 +128,9 @@ impl Manifest {
     fn validate_sequence(&self) -> Result<(), ManifestError> {
         match (self.sequence, &self.previous) {
             (0, _) => Err(ManifestError::SequenceZero),
+            (sequence, _) if sequence > MAX_SEQUENCE => {
+                Err(ManifestError::SequenceTooLarge { sequence })
+            }
             (1, Some(_)) => Err(ManifestError::PreviousMismatch {
                 sequence: 1,
                 problem: "is the first on its channel but names a previous bundle",
@@ -267,5 +290,95 @@ impl Manifest {
 
     fn count_role(&self, role: EntryRole) -> usize {
         self.entries.iter().filter(|e| e.role == role).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Entry, ReleaseDescription};
+    use crate::names::{BundleId, Digest, EntryPath, NameError, ZoneId};
+
+    fn entry(path: &str, role: EntryRole) -> Result<Entry, NameError> {
+        Ok(Entry {
+            path: EntryPath::new(path)?,
+            size: 1,
+            sha256: Digest::of(b"x"),
+            role,
+        })
+    }
+
+    fn release(entries: Vec<Entry>) -> Result<Manifest, NameError> {
+        Ok(Manifest {
+            format: FORMAT_VERSION,
+            kind: BundleKind::Release,
+            bundle_id: BundleId::from_bytes([0; 16]),
+            source_zone: ZoneId::new("dev")?,
+            target_zone: ZoneId::new("pci")?,
+            sequence: 1,
+            previous: None,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            expires: None,
+            entries,
+            release: Some(ReleaseDescription {
+                project: "P".to_owned(),
+                version: "1".to_owned(),
+                channel: "Default".to_owned(),
+                notes: None,
+                packages: Vec::new(),
+                secrets: Vec::new(),
+            }),
+            result: None,
+        })
+    }
+
+    #[test]
+    fn structural_rules() -> Result<(), NameError> {
+        let limits = Limits::default();
+        let ok = release(vec![entry("process.json", EntryRole::Process)?])?;
+        assert_eq!(ok.validate(&limits), Ok(()));
+
+        let mut m = ok.clone();
+        m.target_zone = m.source_zone.clone();
+        assert!(matches!(m.validate(&limits), Err(ManifestError::SameZone { .. })));
+
+        let mut m = ok.clone();
+        m.sequence = MAX_SEQUENCE + 1;
+        m.previous = Some(Digest::of(b"p"));
+        assert!(matches!(m.validate(&limits), Err(ManifestError::SequenceTooLarge { .. })));
+
+        let mut m = ok.clone();
+        m.sequence = 2;
+        assert!(matches!(m.validate(&limits), Err(ManifestError::PreviousMismatch { .. })));
+
+        let m = release(vec![
+            entry("process.json", EntryRole::Process)?,
+            entry("Process.JSON", EntryRole::File)?,
+        ])?;
+        assert!(matches!(m.validate(&limits), Err(ManifestError::DuplicatePath { .. })));
+
+        let m = release(vec![
+            entry("process.json", EntryRole::Process)?,
+            entry("a", EntryRole::File)?,
+            entry("a/b", EntryRole::File)?,
+        ])?;
+        assert!(matches!(m.validate(&limits), Err(ManifestError::PathConflict { .. })));
+
+        let m = release(vec![
+            entry("process.json", EntryRole::Process)?,
+            entry("packages/x.zip", EntryRole::Package)?,
+        ])?;
+        assert!(matches!(m.validate(&limits), Err(ManifestError::Roles { .. })));
+
+        let tight = Limits {
+            max_entries: 1,
+            ..Limits::default()
+        };
+        let m = release(vec![
+            entry("process.json", EntryRole::Process)?,
+            entry("other", EntryRole::File)?,
+        ])?;
+        assert!(matches!(m.validate(&tight), Err(ManifestError::LimitExceeded { .. })));
+        Ok(())
     }
 }

@@ -1,0 +1,6 @@
+//! Fuzz target: bundle_format::fuzzing::verify must never panic, whatever the input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    bundle_format::fuzzing::verify(data);
+});
