@@ -27,6 +27,14 @@ PACK_MAX_RATIO=1.00
 UNPACK_MAX_RATIO=1.30
 MAX_RSS_MIB=64
 
+# The pipelines we compare with, run as `bash -c SCRIPT _ ARGS...` (so $1, $2 are theirs).
+# shellcheck disable=SC2016
+THEIR_PACK='set -o pipefail; tar -cf - -C "$1" . | zstd -T0 -3 -q -o "$2" && sha256sum "$2" >"$2.sha256"'
+# shellcheck disable=SC2016
+THEIR_VERIFY='set -o pipefail; zstd -dc -q "$1" | sha256sum >/dev/null'
+# shellcheck disable=SC2016
+THEIR_UNPACK='set -o pipefail; zstd -dc -q "$1" | tar -x -C "$2"'
+
 if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(1 4); fi
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -36,9 +44,12 @@ note() { printf '%s\n' "$*" >&2; }
 
 check_tools() {
     local missing=() tool probe
-    for tool in zstd tar sha256sum python3 cargo awk; do
+    for tool in zstd tar sha256sum python3 awk; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
+    if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && ! command -v cargo >/dev/null 2>&1; then
+        missing+=(cargo)
+    fi
     probe=$(mktemp)
     if ! [ -x "$GNU_TIME" ] || ! "$GNU_TIME" -f '%e %M' -o "$probe" true 2>/dev/null \
         || ! grep -Eq '^[0-9.]+ [0-9]+$' "$probe"; then
@@ -104,14 +115,14 @@ prepare_data() {
         python3 "$BENCH/gen-release.py" "$size" "$DATA" --seed "$SEED" --checksums "$SUMS"
         printf '%s\n' "$want" >"$stamp"
     fi
-    INPUT_BYTES=$(find "$DATA" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+    INPUT_BYTES=$(find "$DATA" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }')
     INPUT_FILES=$(find "$DATA" -type f | wc -l)
 }
 
 check_disk() {
     local need_kib avail_kib
     # data (cached) + our bundle + tar.zst + one unpacked copy, with some slack
-    need_kib=$(awk -v s="$1" 'BEGIN { printf "%d", s * 3.5 * 1048576 }')
+    need_kib=$(awk -v s="$1" 'BEGIN { printf "%.0f", s * 3.5 * 1048576 }')
     avail_kib=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
     if [ "$avail_kib" -lt "$need_kib" ]; then
         note "bench: warning: $((avail_kib / 1048576)) GiB free in $WORK, a $1 GiB run needs about $((need_kib / 1048576)) GiB more"
@@ -168,9 +179,6 @@ bench_size() {
     RAW="$WORK/raw-$SIZE.tsv"
     : >"$RAW"
     ZB_SUMS=()
-    # The pipelines below are bash -c scripts with positional parameters: $1 and $2 are
-    # meant to be expanded by that inner bash, not here.
-    # shellcheck disable=SC2016
 
     note "== warm-up read of $DATA ($INPUT_FILES files, $INPUT_BYTES bytes)"
     find "$DATA" -type f -exec cat {} + >/dev/null
@@ -185,22 +193,18 @@ bench_size() {
         sync
 
         rm -f "$tz" "$tz.sha256"
-        measure tar-zstd "$run" bash -c \
-            'set -o pipefail; tar -cf - -C "$1" . | zstd -T0 -3 -q -o "$2" && sha256sum "$2" >"$2.sha256"' \
-            _ "$DATA" "$tz"
+        measure tar-zstd "$run" bash -c "$THEIR_PACK" _ "$DATA" "$tz"
         sync
 
         measure verify "$run" "$IMPORT" verify "$zb" --policy "$POLICY"
-        measure zstd-sha256 "$run" bash -c \
-            'set -o pipefail; zstd -dc -q "$1" | sha256sum >/dev/null' _ "$tz"
+        measure zstd-sha256 "$run" bash -c "$THEIR_VERIFY" _ "$tz"
 
         tidy
         measure unpack "$run" "$IMPORT" unpack "$zb" --policy "$POLICY" --to "$UNPACK_OURS"
         if [ "$run" -eq 1 ]; then check_unpacked "$UNPACK_OURS"; fi
         tidy
         mkdir -p "$UNPACK_THEIRS"
-        measure zstd-tar "$run" bash -c \
-            'set -o pipefail; zstd -dc -q "$1" | tar -x -C "$2"' _ "$tz" "$UNPACK_THEIRS"
+        measure zstd-tar "$run" bash -c "$THEIR_UNPACK" _ "$tz" "$UNPACK_THEIRS"
         tidy
     done
     ZB_BYTES=$(stat -c %s "$zb")
@@ -211,6 +215,7 @@ bench_size() {
 }
 
 # ---- report ------------------------------------------------------------------------------
+# Byte counts go through awk as "%.0f": mawk (Debian's awk) clamps "%d" at 2^31 - 1.
 
 # stat LABEL: "median_wall max_rss_kib" over the runs of LABEL (LABEL may be a+b: the sum of
 # a and b within each run, e.g. verify then unpack).
@@ -223,13 +228,13 @@ stat_of() {
             for (r in wall) v[++k] = wall[r]
             for (i = 2; i <= k; i++) { x = v[i]; j = i - 1; while (j > 0 && v[j] > x) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
             m = (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-            printf "%.2f %d\n", m, rss
+            printf "%.2f %.0f\n", m, rss
         }' "$RAW"
 }
 
-# row NAME OURS_LABEL OURS_CMD THEIRS_LABEL THEIRS_CMD MAX_RATIO(or -) RSS_TARGET(yes/no)
+# row NAME OURS_TEXT OURS_LABEL THEIRS_TEXT THEIRS_LABEL MAX_RATIO|- RSS_TARGET(yes|no)
 row() {
-    local name=$1 ours=$2 ours_cmd=$3 theirs=$4 theirs_cmd=$5 max_ratio=$6 rss_target=$7
+    local name=$1 ours_cmd=$2 ours=$3 theirs_cmd=$4 theirs=$5 max_ratio=$6 rss_target=$7
     local ow orss tw trss
     read -r ow orss < <(stat_of "$ours")
     read -r tw trss < <(stat_of "$theirs")
@@ -278,8 +283,8 @@ report() {
     echo "| output | bytes | MiB | input/output |"
     echo "|---|---|---|---|"
     awk -v b="$ZB_BYTES" -v t="$TZ_BYTES" -v i="$INPUT_BYTES" 'BEGIN {
-        printf "| bundle (`pack`) | %d | %.1f | %.2f |\n", b, b / 1048576, i / b
-        printf "| `tar -c \\| zstd -T0 -3` | %d | %.1f | %.2f |\n", t, t / 1048576, i / t
+        printf "| bundle (`pack`) | %.0f | %.1f | %.2f |\n", b, b / 1048576, i / b
+        printf "| `tar -c \\| zstd -T0 -3` | %.0f | %.1f | %.2f |\n", t, t / 1048576, i / t
         printf "| bundle / tar.zst | | | %.3f |\n", b / t
     }'
     echo
@@ -287,8 +292,17 @@ report() {
     echo
     echo "Machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown))," \
         "$(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)," \
-        "$(zstd --version | head -n 1 | sed 's/^\*\*\* //; s/ \*\*\*$//'), $(tar --version | head -n 1)." \
+        "$(zstd --version | head -n 1 | sed 's/^\*\*\* //; s/ \*\*\*$//'), $(tar --version | head -n 1)," \
+        "sha256sum alone $SHA256SUM_RATE." \
         "Commit $commit, $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+}
+
+# Throughput of sha256sum(1) alone, for reading the pack and verify rows: coreutils may not
+# use the CPU's SHA instructions, while our binaries do.
+measure_sha256sum() {
+    local t
+    t=$("$GNU_TIME" -f '%e' bash -c 'head -c 268435456 /dev/zero | sha256sum >/dev/null' 2>&1 | tail -n 1)
+    SHA256SUM_RATE=$(awk -v t="$t" 'BEGIN { printf "%.0f MiB/s", (t > 0 ? 256 / t : 0) }')
 }
 
 cleanup() {
@@ -307,6 +321,7 @@ main() {
     trap cleanup EXIT
     build
     setup_trust
+    measure_sha256sum
     for size in "${SIZES[@]}"; do
         bench_size "$size"
     done

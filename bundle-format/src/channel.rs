@@ -130,14 +130,14 @@ pub fn check_sequence(
         });
     }
     if got == seen.saturating_add(1) {
-        if let Some(last) = last {
-            if manifest.previous != Some(last.digest) {
-                return Err(ChannelError::ChainBroken {
-                    channel,
-                    sequence: got,
-                    previous: last.sequence,
-                });
-            }
+        if let Some(last) = last
+            && manifest.previous != Some(last.digest)
+        {
+            return Err(ChannelError::ChainBroken {
+                channel,
+                sequence: got,
+                previous: last.sequence,
+            });
         }
         return Ok(ChannelVerdict::Next);
     }
@@ -163,7 +163,10 @@ mod tests {
     use crate::manifest::FORMAT_VERSION;
     use crate::names::BundleId;
 
-    fn manifest(sequence: u64, previous: Option<Digest>) -> Result<Manifest, crate::names::NameError> {
+    fn manifest(
+        sequence: u64,
+        previous: Option<Digest>,
+    ) -> Result<Manifest, crate::names::NameError> {
         Ok(Manifest {
             format: FORMAT_VERSION,
             kind: BundleKind::Release,
@@ -184,16 +187,29 @@ mod tests {
     fn sequences_are_checked() -> Result<(), crate::names::NameError> {
         let d40 = Digest::of(b"40");
         let d41 = Digest::of(b"41");
-        let last = ChannelState { sequence: 40, digest: d40 };
-        assert_eq!(check_sequence(None, &manifest(1, None)?, d41, false), Ok(ChannelVerdict::Next));
-        assert_eq!(check_sequence(Some(&last), &manifest(41, Some(d40))?, d41, false), Ok(ChannelVerdict::Next));
+        let last = ChannelState {
+            sequence: 40,
+            digest: d40,
+        };
+        assert_eq!(
+            check_sequence(None, &manifest(1, None)?, d41, false),
+            Ok(ChannelVerdict::Next)
+        );
+        assert_eq!(
+            check_sequence(Some(&last), &manifest(41, Some(d40))?, d41, false),
+            Ok(ChannelVerdict::Next)
+        );
         assert!(matches!(
             check_sequence(Some(&last), &manifest(40, None)?, d40, false),
             Err(ChannelError::Replay { sequence: 40, .. })
         ));
         assert!(matches!(
             check_sequence(Some(&last), &manifest(39, None)?, d41, false),
-            Err(ChannelError::Rollback { seen: 40, got: 39, .. })
+            Err(ChannelError::Rollback {
+                seen: 40,
+                got: 39,
+                ..
+            })
         ));
         assert!(matches!(
             check_sequence(Some(&last), &manifest(41, Some(d41))?, d41, false),
@@ -207,7 +223,10 @@ mod tests {
         );
         assert_eq!(
             check_sequence(Some(&last), &manifest(43, Some(d41))?, d41, true),
-            Ok(ChannelVerdict::Gap { first_missing: 41, last_missing: 42 })
+            Ok(ChannelVerdict::Gap {
+                first_missing: 41,
+                last_missing: 42
+            })
         );
         Ok(())
     }

@@ -143,7 +143,7 @@ impl ReleaseDir {
 
     /// Packs the release as a release bundle into `out`, compressing into `spool` first
     /// (a temporary file beside the output) with `workers` threads.
-    pub fn pack<W: Write, S: Read + Write + Seek>(
+    pub fn pack<W: Write, S: Read + Write + Seek + Send + 'static>(
         &self,
         header: BundleHeader,
         keys: &[SigningKey],

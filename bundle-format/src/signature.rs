@@ -40,6 +40,12 @@ struct BlockWire {
     signatures: Vec<SignatureWire>,
 }
 
+/// Reads only `format`, whatever the rest of the block looks like.
+#[derive(Deserialize)]
+struct BlockProbe {
+    format: u32,
+}
+
 #[derive(Serialize, Deserialize)]
 struct SignatureWire {
     key_id: KeyId,
@@ -105,21 +111,22 @@ impl SignatureBlock {
         })
     }
 
-    /// Decodes and checks a signature block (spec 8.3): 1 to 16 signatures, no key twice.
+    /// Decodes and checks a signature block (spec 8.3): format 1, 1 to 16 signatures, no key
+    /// twice.
     pub fn decode(bytes: &[u8], max_depth: u32) -> Result<Self, VerifyError> {
-        let wire: BlockWire = crate::cbor::decode(bytes, max_depth as usize).map_err(|err| {
-            VerifyError::SignatureBlockInvalid {
-                detail: err.to_string(),
-            }
-        })?;
-        if wire.format != BLOCK_FORMAT {
-            return Err(VerifyError::SignatureBlockInvalid {
-                detail: format!(
-                    "signature block format {} is not {BLOCK_FORMAT}",
-                    wire.format
-                ),
+        let invalid = |err: crate::cbor::DecodeError| VerifyError::SignatureBlockInvalid {
+            detail: err.to_string(),
+        };
+        // 8.3: "block `format` other than 1: unsupported-format-version", probed before the
+        // rest, so that a later block layout is not reported as a malformed one.
+        let probe: BlockProbe = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
+        if probe.format != BLOCK_FORMAT {
+            return Err(VerifyError::UnsupportedFormatVersion {
+                found: probe.format,
+                supported: BLOCK_FORMAT,
             });
         }
+        let wire: BlockWire = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
         if wire.signatures.is_empty() {
             return Err(VerifyError::SignatureBlockInvalid {
                 detail: "it holds no signature".to_owned(),
@@ -247,14 +254,14 @@ pub(crate) fn check_threshold(
     if valid >= required {
         return Ok(counted);
     }
-    // One reason explains the refusal best when no key counted and every key failed alike.
-    if valid == 0 {
-        let first_code = reasons.first().map(VerifyError::code);
-        if first_code.is_some() && reasons.iter().all(|r| Some(r.code()) == first_code) {
-            if let Some(reason) = reasons.into_iter().next() {
-                return Err(reason);
-            }
-        }
+    // 8.7: "if at least one verified key did not count and all of them have the same reason,
+    // refuse with that reason", whether or not other keys counted.
+    let first_code = reasons.first().map(VerifyError::code);
+    if first_code.is_some()
+        && reasons.iter().all(|r| Some(r.code()) == first_code)
+        && let Some(reason) = reasons.into_iter().next()
+    {
+        return Err(reason);
     }
     Err(VerifyError::ThresholdNotMet {
         kind: manifest.kind,

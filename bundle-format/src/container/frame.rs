@@ -89,6 +89,11 @@ pub(crate) fn read_header(
             "the frame header's reserved bit is set",
         ));
     }
+    // Spec 4.2: "Content_Checksum_Flag MUST be 1; reader refuses 0". Without it nothing would
+    // check F3's bytes after the end-of-archive marker, nor F1's and F2's decompression.
+    if descriptor & 0b0000_0100 == 0 {
+        return Err(FrameError::Unsupported("the frame has no content checksum"));
+    }
     let single_segment = descriptor & 0b0010_0000 != 0;
     let dict_len: usize = match descriptor & 0b11 {
         0 => 0,
@@ -105,7 +110,7 @@ pub(crate) fn read_header(
     };
     let window_len = usize::from(!single_segment);
     let mut rest = [0u8; MAX_HEADER - 5];
-    let rest_len = window_len + dict_len + fcs_len;
+    let rest_len = window_len.saturating_add(dict_len).saturating_add(fcs_len);
     let rest = rest
         .get_mut(..rest_len)
         .ok_or(FrameError::Truncated { at_start: false })?;
@@ -175,11 +180,20 @@ mod tests {
 
     #[test]
     fn reads_what_zstd_writes() -> std::io::Result<()> {
-        let small = zstd::bulk::compress(b"hello", 3)?;
+        let mut compressor = zstd::bulk::Compressor::new(3)?;
+        compressor.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))?;
+        let small = compressor.compress(b"hello")?;
         let header = read_header(&mut small.as_slice(), 24);
         assert!(matches!(header, Ok(FrameHeader { window_size: 5, .. })));
 
+        let unchecked = zstd::bulk::compress(b"hello", 3)?;
+        assert_eq!(
+            read_header(&mut unchecked.as_slice(), 24).err(),
+            Some(FrameError::Unsupported("the frame has no content checksum"))
+        );
+
         let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3)?;
+        encoder.include_checksum(true)?;
         encoder.window_log(22)?;
         std::io::Write::write_all(&mut encoder, &[7u8; 100_000])?;
         let streamed = encoder.finish()?;

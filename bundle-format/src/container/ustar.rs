@@ -118,7 +118,10 @@ pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Record, RecordError> {
     }
     let path = String::from_utf8(header.path_bytes().into_owned())
         .map_err(|_| RecordError::Malformed("the stored path is not UTF-8".to_owned()))?;
+    // Spec 4.3: "typeflag MUST be '0'". The `tar` crate also maps the pre-POSIX NUL to
+    // `Regular`, so the raw byte is checked first.
     let kind = match header.entry_type() {
+        _ if header.as_old().linkflag == [0] => Some("pre-POSIX file record (typeflag NUL)"),
         tar::EntryType::Regular => None,
         tar::EntryType::Link => Some("hard link"),
         tar::EntryType::Symlink => Some("symbolic link"),
@@ -180,6 +183,16 @@ mod tests {
                 kind: "symbolic link",
                 ..
             })
+        ));
+        let mut old_style = tar::Header::new_old();
+        old_style
+            .as_mut_bytes()
+            .copy_from_slice(&header("a.txt", 3)?);
+        old_style.as_mut_bytes()[156] = 0;
+        old_style.set_cksum();
+        assert!(matches!(
+            parse(old_style.as_bytes()),
+            Err(RecordError::NotRegular { .. })
         ));
         assert_eq!(parse(&[0u8; BLOCK]), Ok(Record::End));
         Ok(())

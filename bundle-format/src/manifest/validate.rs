@@ -109,13 +109,13 @@ impl Manifest {
             });
         }
         self.validate_sequence()?;
-        if let Some(expires) = self.expires {
-            if expires <= self.created {
-                return Err(ManifestError::ExpiresBeforeCreated {
-                    created: self.created.unix_timestamp(),
-                    expires: expires.unix_timestamp(),
-                });
-            }
+        if let Some(expires) = self.expires
+            && expires <= self.created
+        {
+            return Err(ManifestError::ExpiresBeforeCreated {
+                created: self.created.unix_timestamp(),
+                expires: expires.unix_timestamp(),
+            });
         }
         self.validate_sizes(limits)?;
         self.validate_paths()?;
@@ -340,35 +340,53 @@ mod tests {
 
         let mut m = ok.clone();
         m.target_zone = m.source_zone.clone();
-        assert!(matches!(m.validate(&limits), Err(ManifestError::SameZone { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::SameZone { .. })
+        ));
 
         let mut m = ok.clone();
         m.sequence = MAX_SEQUENCE + 1;
         m.previous = Some(Digest::of(b"p"));
-        assert!(matches!(m.validate(&limits), Err(ManifestError::SequenceTooLarge { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::SequenceTooLarge { .. })
+        ));
 
         let mut m = ok.clone();
         m.sequence = 2;
-        assert!(matches!(m.validate(&limits), Err(ManifestError::PreviousMismatch { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::PreviousMismatch { .. })
+        ));
 
         let m = release(vec![
             entry("process.json", EntryRole::Process)?,
             entry("Process.JSON", EntryRole::File)?,
         ])?;
-        assert!(matches!(m.validate(&limits), Err(ManifestError::DuplicatePath { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::DuplicatePath { .. })
+        ));
 
         let m = release(vec![
             entry("process.json", EntryRole::Process)?,
             entry("a", EntryRole::File)?,
             entry("a/b", EntryRole::File)?,
         ])?;
-        assert!(matches!(m.validate(&limits), Err(ManifestError::PathConflict { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::PathConflict { .. })
+        ));
 
         let m = release(vec![
             entry("process.json", EntryRole::Process)?,
             entry("packages/x.zip", EntryRole::Package)?,
         ])?;
-        assert!(matches!(m.validate(&limits), Err(ManifestError::Roles { .. })));
+        assert!(matches!(
+            m.validate(&limits),
+            Err(ManifestError::Roles { .. })
+        ));
 
         let tight = Limits {
             max_entries: 1,
@@ -378,7 +396,10 @@ mod tests {
             entry("process.json", EntryRole::Process)?,
             entry("other", EntryRole::File)?,
         ])?;
-        assert!(matches!(m.validate(&tight), Err(ManifestError::LimitExceeded { .. })));
+        assert!(matches!(
+            m.validate(&tight),
+            Err(ManifestError::LimitExceeded { .. })
+        ));
         Ok(())
     }
 }

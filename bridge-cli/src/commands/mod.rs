@@ -1,0 +1,5 @@
+//! The commands both binaries offer, each with its arguments and `run`.
+
+pub mod inspect;
+pub mod keygen;
+pub mod policy;

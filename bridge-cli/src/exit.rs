@@ -1,0 +1,36 @@
+//! Exit codes a scheduler can act on. Both binaries use exactly these, and `--help` lists them
+//! ([`EXIT_CODES_HELP`]).
+
+/// Success: the command did what was asked (for `verify`, the bundle is trusted).
+pub const SUCCESS: u8 = 0;
+/// Refused: the bundle is not trusted or is invalid, or the operation on it was refused
+/// (for example a second signature by the same key). Do not retry with the same bundle.
+pub const REFUSED: u8 = 1;
+/// Usage error: bad arguments. clap's own exit code for argument errors is the same.
+pub const USAGE: u8 = 2;
+/// Configuration refused: the trust policy or a key file is invalid, or a private key file is
+/// readable by others.
+pub const CONFIG: u8 = 3;
+/// Input/output failure: a missing file, a full disk, an output that already exists.
+pub const IO: u8 = 4;
+
+/// The exit codes as `--help` shows them (clap `after_help`).
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  refused: the bundle is not trusted or is invalid (or the operation on it was refused)
+  2  usage error: bad arguments
+  3  configuration refused: policy or key file invalid, or key file readable by others
+  4  input/output failure: missing file, disk full, output already exists";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_names_every_code() {
+        for code in [SUCCESS, REFUSED, USAGE, CONFIG, IO] {
+            assert!(EXIT_CODES_HELP.contains(&format!("  {code}  ")), "{code}");
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Turning any error into what the operator and a scheduler see, in one place: an exit code,
+//! a stable kebab-case code (the bundle spec's codes for refusals), the message and the hint.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+
+use bundle_format::inspect::SignError;
+use bundle_format::keys::KeyError;
+use bundle_format::names::NameError;
+use bundle_format::pack::PackError;
+use bundle_format::policy::PolicyError;
+use bundle_format::signature::AddSignatureError;
+use bundle_format::verify::VerifyError;
+
+use crate::exit;
+
+/// Bad arguments found after clap parsed them (combinations, environment values): exit 2.
+///
+/// The text may end with `\nHint: ...` lines, like the library's messages.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for UsageError {}
+
+/// What an error means for the operator and for a scheduler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The process exit code (see [`crate::exit`]).
+    pub exit: u8,
+    /// A stable code, such as `threshold-not-met` or `key-permissions`.
+    pub code: &'static str,
+    /// The error chain, each cause once, joined with `: `.
+    pub message: String,
+    /// The hints the messages carried (`Hint: ...` lines), without the prefix.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// Classifies `err`; `None` when it is a broken pipe, which counts as success (the reader
+    /// of our standard output went away, as `head` does).
+    pub fn from_error(err: &anyhow::Error) -> Option<Self> {
+        if err.chain().any(is_broken_pipe) {
+            return None;
+        }
+        let (exit, code) = err.chain().find_map(classify).unwrap_or((exit::IO, "io"));
+        let (message, hint) = render_chain(err);
+        Some(Self {
+            exit,
+            code,
+            message,
+            hint,
+        })
+    }
+}
+
+fn is_broken_pipe(cause: &(dyn StdError + 'static)) -> bool {
+    cause
+        .downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The exit code and stable code of the first cause (outermost first) that we know.
+fn classify(cause: &(dyn StdError + 'static)) -> Option<(u8, &'static str)> {
+    if let Some(e) = cause.downcast_ref::<VerifyError>() {
+        return Some(verify(e));
+    }
+    if let Some(e) = cause.downcast_ref::<KeyError>() {
+        return Some(key(e));
+    }
+    if let Some(e) = cause.downcast_ref::<PolicyError>() {
+        return Some(match e {
+            PolicyError::Io { source, .. } => io_code(source),
+            PolicyError::AlreadyTrusted { .. } => (exit::CONFIG, "already-trusted"),
+            _ => (exit::CONFIG, "policy-invalid"),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<PackError>() {
+        return Some(pack(e));
+    }
+    if let Some(e) = cause.downcast_ref::<SignError>() {
+        return Some(match e {
+            SignError::Unreadable(inner) => verify(inner),
+            SignError::Refused(inner) => add_signature(inner),
+            SignError::Io(source) => io_code(source),
+            _ => (exit::IO, "io"),
+        });
+    }
+    if let Some(e) = cause.downcast_ref::<AddSignatureError>() {
+        return Some(add_signature(e));
+    }
+    if cause.is::<UsageError>() || cause.is::<NameError>() {
+        return Some((exit::USAGE, "usage"));
+    }
+    cause.downcast_ref::<io::Error>().map(io_code)
+}
+
+fn verify(e: &VerifyError) -> (u8, &'static str) {
+    if e.is_refusal() {
+        (exit::REFUSED, e.code())
+    } else {
+        (exit::IO, "io")
+    }
+}
+
+fn key(e: &KeyError) -> (u8, &'static str) {
+    match e {
+        KeyError::Io { source, .. } => io_code(source),
+        KeyError::TooOpen { .. } => (exit::CONFIG, "key-permissions"),
+        KeyError::Exists { .. } => (exit::IO, "exists"),
+        KeyError::Random(_) => (exit::IO, "io"),
+        _ => (exit::CONFIG, "key-invalid"),
+    }
+}
+
+fn pack(e: &PackError) -> (u8, &'static str) {
+    match e {
+        PackError::Input(_) | PackError::Manifest(_) => (exit::IO, "release-invalid"),
+        PackError::Read { source, .. } | PackError::Output(source) => io_code(source),
+        PackError::Write(bundle_format::container::writer::WriteError::SourceChanged {
+            ..
+        }) => (exit::IO, "source-changed"),
+        PackError::Sign(inner) => add_signature(inner),
+        _ => (exit::IO, "io"),
+    }
+}
+
+fn add_signature(e: &AddSignatureError) -> (u8, &'static str) {
+    match e {
+        AddSignatureError::AlreadySigned { .. } => (exit::REFUSED, "already-signed"),
+        _ => (exit::REFUSED, "signatures-full"),
+    }
+}
+
+fn io_code(e: &io::Error) -> (u8, &'static str) {
+    match e.kind() {
+        io::ErrorKind::AlreadyExists => (exit::IO, "exists"),
+        io::ErrorKind::NotFound => (exit::IO, "not-found"),
+        _ => (exit::IO, "io"),
+    }
+}
+
+/// Each cause's text once: a cause whose text its parent already quotes is skipped, and
+/// `Hint: ...` lines are gathered apart.
+fn render_chain(err: &anyhow::Error) -> (String, Option<String>) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut hints: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let mut body = Vec::new();
+        for line in text.lines() {
+            match line.trim_start().strip_prefix("Hint:") {
+                Some(hint) => {
+                    let hint = hint.trim().to_owned();
+                    if !hint.is_empty() && !hints.contains(&hint) {
+                        hints.push(hint);
+                    }
+                }
+                None if !line.trim().is_empty() => body.push(line.trim_end()),
+                None => {}
+            }
+        }
+        let body = body.join("\n");
+        if body.is_empty() || parts.iter().any(|p| p.contains(&body)) {
+            continue;
+        }
+        parts.push(body);
+    }
+    let hint = (!hints.is_empty()).then(|| hints.join("\n"));
+    (parts.join(": "), hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+
+    use super::*;
+
+    #[test]
+    fn a_cause_quoted_by_its_parent_is_printed_once() {
+        let inner = io::Error::new(io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(PolicyError::Io {
+            action: "read",
+            path: "p.toml".into(),
+            source: inner,
+        })
+        .context("cannot load the policy");
+        let failure = Failure::from_error(&err);
+        assert_eq!(
+            failure,
+            Some(Failure {
+                exit: exit::IO,
+                code: "not-found",
+                message: "cannot load the policy: cannot read policy file p.toml: no such file"
+                    .to_owned(),
+                hint: None,
+            })
+        );
+    }
+
+    #[test]
+    fn hints_are_gathered_and_refusals_keep_their_code() {
+        let err = anyhow::Error::new(VerifyError::ThresholdNotMet {
+            kind: bundle_format::manifest::BundleKind::Release,
+            required: 2,
+            valid: 1,
+        });
+        let failure = Failure::from_error(&err).unwrap_or_else(|| panic!("not a broken pipe"));
+        assert_eq!(
+            (failure.exit, failure.code),
+            (exit::REFUSED, "threshold-not-met")
+        );
+        assert!(!failure.message.contains("Hint"), "{}", failure.message);
+        assert!(
+            failure
+                .hint
+                .is_some_and(|h| h.contains("bridge-export sign"))
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_success() {
+        let err: anyhow::Result<()> = Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("cannot write to standard output");
+        let err = err.err().unwrap_or_else(|| anyhow::anyhow!("unreachable"));
+        assert_eq!(Failure::from_error(&err), None);
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let err = anyhow::Error::new(UsageError("bad\nHint: do this".to_owned()));
+        let failure = Failure::from_error(&err);
+        assert_eq!(
+            failure.map(|f| (f.exit, f.code, f.message, f.hint)),
+            Some((
+                exit::USAGE,
+                "usage",
+                "bad".to_owned(),
+                Some("do this".to_owned())
+            ))
+        );
+    }
+}

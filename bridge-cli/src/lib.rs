@@ -1,0 +1,22 @@
+//! What `bridge-export` and `bridge-import` share, so that nothing is written twice:
+//!
+//! - [`exit`]: the documented exit codes; [`failure`]: any error to (exit code, stable code,
+//!   message, hint), once; [`app`]: `main` itself, which prints a failure once.
+//! - [`output`]: `--json` and `--quiet`, the JSON envelope; [`progress`]: bars on a terminal only.
+//! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
+//! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
+//!   people and to `--json`.
+//! - [`commands`]: `keygen`, `policy init`, `policy trust` and `inspect`, offered by both.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod atomic;
+pub mod commands;
+pub mod exit;
+pub mod failure;
+pub mod input;
+pub mod output;
+pub mod progress;
+pub mod time_arg;
+pub mod view;

@@ -1,0 +1,124 @@
+//! Where results go: one JSON document on stdout with `--json`, human text on stdout
+//! otherwise (nothing with `--quiet`), progress and errors on stderr.
+
+use std::io::{self, IsTerminal as _, Write};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+/// Flags every command of both binaries takes.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct GlobalArgs {
+    /// Print one JSON object on standard output instead of text ({"ok":true,...} or
+    /// {"ok":false,"error":{"code":...,"message":...}}).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing on success and show no progress; errors still go to standard error.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+/// How a command reports what it did.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    json: bool,
+    quiet: bool,
+    human_to_stderr: bool,
+}
+
+/// A successful result as `--json` prints it: `{"ok":true, ...data}`.
+#[derive(Debug, Serialize)]
+struct Success<'a, T: Serialize> {
+    ok: bool,
+    #[serde(flatten)]
+    data: &'a T,
+}
+
+impl Output {
+    /// Output as the global flags ask.
+    pub fn new(global: GlobalArgs) -> Self {
+        Self {
+            json: global.json,
+            quiet: global.quiet,
+            human_to_stderr: false,
+        }
+    }
+
+    /// The same settings for a command whose standard output carries data (a bundle written
+    /// to `-`): human text then goes to standard error. Such commands refuse `--json`.
+    pub fn with_stdout_for_data(self) -> Self {
+        Self {
+            human_to_stderr: true,
+            ..self
+        }
+    }
+
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Whether progress bars may be drawn: stderr is a terminal, and neither `--json` nor
+    /// `--quiet` was given.
+    pub fn progress_allowed(&self) -> bool {
+        !self.json && !self.quiet && io::stderr().is_terminal()
+    }
+
+    /// Reports a success: `data` as JSON with `--json`, else the text `human` writes (unless
+    /// `--quiet`).
+    pub fn success<T: Serialize>(
+        &self,
+        data: &T,
+        human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            let stdout = io::stdout();
+            let mut lock = stdout.lock();
+            return write_json(&mut lock, &Success { ok: true, data });
+        }
+        if self.quiet {
+            return Ok(());
+        }
+        let written = if self.human_to_stderr {
+            let mut err = io::stderr().lock();
+            human(&mut err).and_then(|()| err.flush())
+        } else {
+            let mut out = io::stdout().lock();
+            human(&mut out).and_then(|()| out.flush())
+        };
+        written.context("cannot write the report")
+    }
+}
+
+/// Writes `value` as one line of JSON and flushes. The text is built first, so that a write
+/// failure (such as a broken pipe) stays an `io::Error` in the error chain.
+pub fn write_json<T: Serialize>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec(value).context("cannot encode JSON output")?;
+    text.push(b'\n');
+    out.write_all(&text)
+        .and_then(|()| out.flush())
+        .context("cannot write JSON output")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_is_flattened_under_ok() -> anyhow::Result<()> {
+        #[derive(Serialize)]
+        struct Data {
+            key_id: &'static str,
+        }
+        let mut buf = Vec::new();
+        write_json(
+            &mut buf,
+            &Success {
+                ok: true,
+                data: &Data { key_id: "ab" },
+            },
+        )?;
+        assert_eq!(String::from_utf8(buf)?, "{\"ok\":true,\"key_id\":\"ab\"}\n");
+        Ok(())
+    }
+}

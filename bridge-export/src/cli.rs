@@ -1,0 +1,63 @@
+//! The command line of `bridge-export`: clap types only, so that help, man pages and
+//! completions can be generated from this file alone.
+
+use bridge_cli::commands::inspect::InspectArgs;
+use bridge_cli::commands::keygen::KeygenArgs;
+use bridge_cli::commands::policy::PolicyCommand;
+use bridge_cli::exit::EXIT_CODES_HELP;
+use bridge_cli::output::GlobalArgs;
+use clap::{Parser, Subcommand};
+
+use crate::commands::pack::PackArgs;
+use crate::commands::sign::SignArgs;
+
+/// Zonebridge, development zone: pack a release into a signed bundle for a secure zone, add
+/// approvals (signatures), and inspect bundles.
+#[derive(Debug, Parser)]
+#[command(name = "bridge-export", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `bridge-export` commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a signing key pair: NAME.key (private, mode 0600) and NAME.pub.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Keygen(KeygenArgs),
+    /// Pack a release folder into a signed bundle for a target zone.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Pack(PackArgs),
+    /// Add a signature (an approval) to a bundle; the bundle digest does not change.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Sign(SignArgs),
+    /// Show what a bundle claims, WITHOUT verifying it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect(InspectArgs),
+    /// Make or change this side's trust policy (the development side trusts result signers).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+    }
+}

@@ -1,0 +1,5 @@
+//! The commands only `bridge-export` has; `keygen`, `policy` and `inspect` come from
+//! `bridge-cli`.
+
+pub mod pack;
+pub mod sign;

@@ -1,0 +1,34 @@
+//! `bridge-export`: the development-zone binary. See `cli.rs` for the command line and
+//! `commands/` for what each command does.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use bridge_cli::app::App;
+use bridge_cli::commands::{inspect, keygen, policy};
+use bridge_cli::output::{GlobalArgs, Output};
+
+use crate::cli::{Cli, Command};
+
+impl App for Cli {
+    fn global(&self) -> GlobalArgs {
+        self.global
+    }
+
+    fn run(self, out: &Output) -> anyhow::Result<()> {
+        match self.command {
+            Command::Keygen(args) => keygen::run(&args, out),
+            Command::Pack(args) => commands::pack::run(&args, out),
+            Command::Sign(args) => commands::sign::run(&args, out),
+            Command::Inspect(args) => inspect::run(&args, out),
+            Command::Policy(command) => policy::run(&command, out),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    bridge_cli::app::main::<Cli>()
+}

@@ -1,0 +1,63 @@
+//! The command line of `bridge-import`: clap types only, so that help, man pages and
+//! completions can be generated from this file alone.
+
+use bridge_cli::commands::inspect::InspectArgs;
+use bridge_cli::commands::keygen::KeygenArgs;
+use bridge_cli::commands::policy::PolicyCommand;
+use bridge_cli::exit::EXIT_CODES_HELP;
+use bridge_cli::output::GlobalArgs;
+use clap::{Parser, Subcommand};
+
+use crate::commands::unpack::UnpackArgs;
+use crate::commands::verify::VerifyArgs;
+
+/// Zonebridge, secure zone: verify bundles against this zone's trust policy and unpack them,
+/// never writing anything unverified outside a private staging folder.
+#[derive(Debug, Parser)]
+#[command(name = "bridge-import", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `bridge-import` commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a signing key pair: NAME.key (private, mode 0600) and NAME.pub.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Keygen(KeygenArgs),
+    /// Verify a whole bundle against the trust policy: signatures, zone, expiry, every byte.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
+    /// Show what a bundle claims, WITHOUT verifying it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect(InspectArgs),
+    /// Verify a bundle and unpack its payload; the folder appears only once all of it verified.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Unpack(UnpackArgs),
+    /// Make or change this side's trust policy (the secure side trusts release signers).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+    }
+}

@@ -1,0 +1,5 @@
+//! The commands only `bridge-import` has; `keygen`, `policy` and `inspect` come from
+//! `bridge-cli`.
+
+pub mod unpack;
+pub mod verify;

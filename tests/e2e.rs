@@ -1,0 +1,20 @@
+//! End-to-end tests: the real `bridge-export` and `bridge-import` binaries, run as an operator
+//! would, in temporary folders. One test binary (STYLE.md, practice 15); the cases live in
+//! the modules below, the plumbing in `harness`.
+#![forbid(unsafe_code)]
+
+#[path = "e2e/harness.rs"]
+mod harness;
+
+#[path = "e2e/approvals.rs"]
+mod approvals;
+#[path = "e2e/keys.rs"]
+mod keys;
+#[path = "e2e/output.rs"]
+mod output;
+#[path = "e2e/policy.rs"]
+mod policy;
+#[path = "e2e/refusals.rs"]
+mod refusals;
+#[path = "e2e/roundtrip.rs"]
+mod roundtrip;

@@ -1,0 +1,354 @@
+//! The plumbing of the end-to-end tests: the binaries (built once), a command wrapper that
+//! asserts exit codes and shows everything on failure, and a temporary site with keys,
+//! policies and release folders.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// What every test returns.
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The folder holding `bridge-export` and `bridge-import`, built on first use.
+fn bin_dir() -> &'static Path {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BUILT.get_or_init(build_binaries) {
+        Ok(dir) => dir,
+        Err(err) => panic!("cannot build the binaries: {err}"),
+    }
+}
+
+/// Builds both binaries with the profile and target folder of this test executable
+/// (`target/<profile>/deps/e2e-*`), so that `cargo test` alone is enough.
+fn build_binaries() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("the test executable is not in target/<profile>/deps")?;
+    let target_dir = profile_dir.parent().ok_or("no target folder")?;
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--bins",
+            "-p",
+            "bridge-export",
+            "-p",
+            "bridge-import",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cargo.arg("--release");
+        }
+        Some(other) => {
+            cargo.args(["--profile", other]);
+        }
+    }
+    let output = cargo
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(profile_dir.to_owned())
+}
+
+/// One run of a binary, to be finished with [`Cmd::expect`] or [`Cmd::ok`].
+#[derive(Debug)]
+pub struct Cmd {
+    command: Command,
+    shown: String,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Cmd {
+    /// `bridge-export` run in `dir`.
+    pub fn export(dir: &Path) -> Self {
+        Self::new("bridge-export", dir)
+    }
+
+    /// `bridge-import` run in `dir`.
+    pub fn import(dir: &Path) -> Self {
+        Self::new("bridge-import", dir)
+    }
+
+    fn new(name: &str, dir: &Path) -> Self {
+        let mut command = Command::new(bin_dir().join(name));
+        command.current_dir(dir).env_remove("SOURCE_DATE_EPOCH");
+        Self {
+            command,
+            shown: name.to_owned(),
+            stdin: None,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Self {
+        for arg in args {
+            let arg = arg.as_ref();
+            let _ = write!(self.shown, " {}", arg.to_string_lossy());
+            self.command.arg(arg);
+        }
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        let _ = write!(self.shown, " [{key}={value}]");
+        self.command.env(key, value);
+        self
+    }
+
+    /// Feeds `bytes` on standard input.
+    pub fn stdin(mut self, bytes: Vec<u8>) -> Self {
+        self.stdin = Some(bytes);
+        self
+    }
+
+    /// Runs to the end; panics, showing stdout and stderr, unless the exit code is `code`.
+    pub fn expect(mut self, code: i32) -> Run {
+        self.command
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self
+            .command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
+        if let (Some(bytes), Some(mut pipe)) = (self.stdin.take(), child.stdin.take()) {
+            // The child may refuse before reading everything; that is its answer.
+            let _ = pipe.write_all(&bytes);
+        }
+        let output = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", self.shown));
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            shown: self.shown,
+        };
+        if run.code != code {
+            panic!(
+                "expected exit code {code}, got {}\n{}",
+                run.code,
+                run.dump()
+            );
+        }
+        run
+    }
+
+    /// Runs and expects success.
+    pub fn ok(self) -> Run {
+        self.expect(0)
+    }
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output, raw (a bundle for `--out -`).
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: String,
+    shown: String,
+}
+
+impl Run {
+    /// Standard output as text.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard output parsed as one JSON document.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.dump()))
+    }
+
+    /// Asserts that standard error contains `text`.
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr should contain {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// Asserts that standard output contains `text`.
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout().contains(text),
+            "stdout should contain {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "$ {}\n--- exit code {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.shown,
+            self.code,
+            self.stdout(),
+            self.stderr
+        )
+    }
+}
+
+/// A temporary folder standing for one operator's machine: keys, policies, releases, bundles.
+#[derive(Debug)]
+pub struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// A fresh, empty site.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temp dir: {e}")),
+        }
+    }
+
+    /// The site's folder.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the site.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `bridge-export` run in the site.
+    pub fn export(&self) -> Cmd {
+        Cmd::export(self.root())
+    }
+
+    /// `bridge-import` run in the site.
+    pub fn import(&self) -> Cmd {
+        Cmd::import(self.root())
+    }
+
+    /// Makes key pair `name` (name.key, name.pub) and returns its key id.
+    pub fn keygen(&self, name: &str) -> String {
+        let run = self.export().args(["keygen", "--out", name, "--json"]).ok();
+        run.json()["key_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("keygen printed no key_id"))
+            .to_owned()
+    }
+
+    /// Makes policy `name` for zone `zone` trusting each `signers` key (by key-pair name) as a
+    /// release signer for zone `dev`, with a release threshold of `threshold`.
+    pub fn policy(&self, name: &str, zone: &str, signers: &[&str], threshold: u32) -> PathBuf {
+        self.import()
+            .args(["policy", "init", "--zone", zone, "--out", name])
+            .ok();
+        for signer in signers {
+            self.import()
+                .args(["policy", "trust", name, &format!("{signer}.pub")])
+                .args(["--role", "release", "--zone", "dev"])
+                .ok();
+        }
+        let path = self.path(name);
+        if threshold != 1 {
+            let text = read_text(&path);
+            let changed = text.replacen("release = 1", &format!("release = {threshold}"), 1);
+            assert_ne!(text, changed, "policy init text has no `release = 1`");
+            write(&path, changed.as_bytes());
+        }
+        path
+    }
+
+    /// Writes a small release folder `name` whose packages are `packages` (file name, bytes).
+    pub fn release(&self, name: &str, packages: &[(&str, &[u8])]) -> PathBuf {
+        let root = self.path(name);
+        write(
+            &root.join("process.json"),
+            br#"{"Project":"Payments API","Steps":[]}"#,
+        );
+        write(
+            &root.join("variables/project.json"),
+            br#"{"Owner":"Payments API","Variables":[]}"#,
+        );
+        let mut toml = String::from(
+            "project = \"Payments API\"\nversion = \"1.0.0\"\nchannel = \"Default\"\n\
+             process = \"process.json\"\nvariables = [\"variables/project.json\"]\n",
+        );
+        for (i, (file, bytes)) in packages.iter().enumerate() {
+            write(&root.join("packages").join(file), bytes);
+            let _ = write!(
+                toml,
+                "[[packages]]\nid = \"Pkg{i}\"\nversion = \"1.0.0\"\nfile = \"packages/{file}\"\n"
+            );
+        }
+        toml.push_str(
+            "[[secrets]]\nowner = \"Payments API\"\nname = \"Db.Password\"\n\
+             scope = { Environment = [\"Production\"] }\n",
+        );
+        write(&root.join("release.toml"), toml.as_bytes());
+        root
+    }
+
+    /// `pack` of `release` from dev to `target` signed by the key pairs `keys`, into `out`.
+    pub fn pack(&self, release: &Path, keys: &[&str], target: &str, out: &str) -> Cmd {
+        let mut cmd = self
+            .export()
+            .args(["pack", "--release-dir"])
+            .args([release])
+            .args([
+                "--source-zone",
+                "dev",
+                "--target-zone",
+                target,
+                "--out",
+                out,
+            ]);
+        for key in keys {
+            cmd = cmd.args(["--key", &format!("{key}.key")]);
+        }
+        cmd
+    }
+}
+
+/// Reads a file as text, or panics naming it.
+pub fn read_text(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Writes a file (and its folders), or panics naming it.
+pub fn write(path: &Path, bytes: &[u8]) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    }
+    fs::write(path, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The names in a folder, sorted.
+pub fn listing(dir: &Path) -> Vec<OsString> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    names
+}
