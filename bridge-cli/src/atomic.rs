@@ -43,18 +43,26 @@ impl AtomicFile {
 
     /// Finishes the file and renames it over `destination`, replacing any file there.
     pub fn commit(self) -> io::Result<PathBuf> {
-        self.finish(true)
+        self.finish(true, true)
+    }
+
+    /// As [`AtomicFile::commit`], without waiting for the data to reach the disk: the rename
+    /// is still atomic, but after a power loss the file may be empty or partial.
+    pub fn commit_unsynced(self) -> io::Result<PathBuf> {
+        self.finish(true, false)
     }
 
     /// Finishes the file and renames it to `destination`, failing with `AlreadyExists` if
     /// something is already there.
     pub fn commit_new(self) -> io::Result<PathBuf> {
-        self.finish(false)
+        self.finish(false, true)
     }
 
-    fn finish(self, replace: bool) -> io::Result<PathBuf> {
+    fn finish(self, replace: bool, sync: bool) -> io::Result<PathBuf> {
         let temp = self.writer.into_inner().map_err(|e| e.into_error())?;
-        temp.as_file().sync_all()?;
+        if sync {
+            temp.as_file().sync_all()?;
+        }
         let persisted = if replace {
             temp.persist(&self.destination)
         } else {
@@ -66,7 +74,9 @@ impl AtomicFile {
                 format!("cannot create {}: {}", self.destination.display(), e.error),
             )
         })?;
-        sync_dir(parent_dir(&self.destination))?;
+        if sync {
+            sync_dir(parent_dir(&self.destination))?;
+        }
         Ok(self.destination)
     }
 }

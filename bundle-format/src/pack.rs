@@ -1,11 +1,11 @@
 //! Sealing a bundle (spec 4-6 from the writer's side): manifest from the entries written,
 //! checked against the same rules a reader applies, signed, and written ahead of the payload.
 
-use std::io::{Read, Seek, Write};
+use std::io::Write;
 
 use time::OffsetDateTime;
 
-use crate::container::writer::{self, WriteError};
+use crate::container::writer::{self, Spool, WriteError};
 use crate::keys::SigningKey;
 use crate::limits::Limits;
 use crate::manifest::{
@@ -87,7 +87,7 @@ pub struct SealedBundle {
 }
 
 /// Builds, checks, signs and writes a bundle whose payload frame is already in `spool`.
-pub fn seal<W: Write, S: Read + Seek>(
+pub fn seal<W: Write, S: Spool>(
     header: BundleHeader,
     entries: Vec<Entry>,
     description: Description,

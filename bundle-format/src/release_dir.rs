@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::container::writer::PayloadWriter;
+use crate::container::writer::{PayloadWriter, Spool};
 use crate::keys::SigningKey;
 use crate::manifest::{BundleKind, EntryRole, PackageRef, ReleaseDescription, SecretRequirement};
 use crate::names::EntryPath;
@@ -143,7 +143,7 @@ impl ReleaseDir {
 
     /// Packs the release as a release bundle into `out`, compressing into `spool` first
     /// (a temporary file beside the output) with `workers` threads.
-    pub fn pack<W: Write, S: Read + Write + Seek + Send + 'static>(
+    pub fn pack<W: Write, S: Spool>(
         &self,
         header: BundleHeader,
         keys: &[SigningKey],

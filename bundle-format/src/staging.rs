@@ -15,13 +15,36 @@ use crate::verify::EntrySink;
 pub struct Staging {
     root: PathBuf,
     destination: PathBuf,
+    durability: Durability,
     current: Option<io::BufWriter<fs::File>>,
+    written: Vec<PathBuf>,
+    folders: Vec<PathBuf>,
     committed: bool,
 }
 
+/// How much a commit guarantees after a crash or power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every file and folder is on disk before the destination appears: after a power loss the
+    /// destination is either absent or complete. Writeback starts as each entry ends, so the
+    /// disk works while the next entries are verified.
+    #[default]
+    Durable,
+    /// Writeback is left to the kernel: faster, but after a power loss the destination may hold
+    /// empty or partial files. For scratch space only.
+    Relaxed,
+}
+
 impl Staging {
-    /// Creates the staging folder for `destination`, which must not exist or be an empty folder.
+    /// Creates the staging folder for `destination`, which must not exist or be an empty folder;
+    /// the commit is [`Durability::Durable`].
     pub fn new(destination: &Path) -> io::Result<Self> {
+        Self::with_durability(destination, Durability::Durable)
+    }
+
+    /// As [`Staging::new`], with the given durability.
+    pub fn with_durability(destination: &Path, durability: Durability) -> io::Result<Self> {
         if let Ok(mut listing) = fs::read_dir(destination) {
             if listing.next().is_some() {
                 return Err(io::Error::new(
@@ -55,7 +78,10 @@ impl Staging {
         Ok(Self {
             root,
             destination: destination.to_owned(),
+            durability,
             current: None,
+            written: Vec::new(),
+            folders: Vec::new(),
             committed: false,
         })
     }
@@ -70,21 +96,28 @@ impl Staging {
         if self.current.is_some() {
             return Err(io::Error::other("an entry is still open"));
         }
+        if self.durability == Durability::Durable {
+            // Data first, then the folders that name it, then the rename that publishes it.
+            for file in &self.written {
+                fs::File::open(file)?.sync_data()?;
+            }
+            for folder in self.folders.iter().rev() {
+                fs::File::open(folder)?.sync_all()?;
+            }
+            fs::File::open(&self.root)?.sync_all()?;
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             fs::set_permissions(&self.root, fs::Permissions::from_mode(0o755))?;
         }
-        if self.destination.is_dir() {
-            // An empty destination folder is replaced; rename(2) does this atomically.
-            fs::remove_dir(&self.destination)?;
-        }
+        // rename(2) replaces an empty destination folder in the same step.
         fs::rename(&self.root, &self.destination)?;
-        if let Some(parent) = self
-            .destination
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
+        if self.durability == Durability::Durable {
+            let parent = match self.destination.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
             fs::File::open(parent)?.sync_all()?;
         }
         self.committed = true;
@@ -99,8 +132,16 @@ impl EntrySink for Staging {
         for component in entry.path.components() {
             path.push(component);
         }
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = path.parent().filter(|p| !p.exists()) {
             fs::create_dir_all(parent)?;
+            let mut folder = parent;
+            while folder != self.root && !self.folders.iter().any(|f| f == folder) {
+                self.folders.push(folder.to_owned());
+                match folder.parent() {
+                    Some(up) => folder = up,
+                    None => break,
+                }
+            }
         }
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -111,8 +152,9 @@ impl EntrySink for Staging {
         }
         self.current = Some(io::BufWriter::with_capacity(
             256 * 1024,
-            options.open(path)?,
+            options.open(&path)?,
         ));
+        self.written.push(path);
         Ok(())
     }
 
@@ -124,10 +166,16 @@ impl EntrySink for Staging {
     }
 
     fn end(&mut self, _entry: &Entry) -> io::Result<()> {
-        match self.current.take() {
-            Some(mut file) => file.flush(),
-            None => Err(io::Error::other("no entry is open")),
+        let Some(mut file) = self.current.take() else {
+            return Err(io::Error::other("no entry is open"));
+        };
+        file.flush()?;
+        if self.durability == Durability::Durable {
+            // Start writeback now (asynchronously) so that the commit's fsyncs find little
+            // left to do; only an optimisation, so a file system that refuses it is fine.
+            let _ = rustix::fs::fadvise(file.get_ref(), 0, None, rustix::fs::Advice::DontNeed);
         }
+        Ok(())
     }
 }
 

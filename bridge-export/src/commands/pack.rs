@@ -65,6 +65,10 @@ pub struct PackArgs {
     /// Compression threads (the bundle's bytes do not depend on it). Default: all cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: Option<u32>,
+    /// Do not flush the bundle to disk before it appears under its name: faster, but after a
+    /// power loss the file may be empty or partial (a verifier then refuses it).
+    #[arg(long)]
+    pub no_fsync: bool,
 }
 
 /// Where the bundle goes on its channel, as the arguments say.
@@ -94,6 +98,7 @@ struct PackPlan {
     created: OffsetDateTime,
     expires: Option<OffsetDateTime>,
     threads: u32,
+    fsync: bool,
 }
 
 impl PackArgs {
@@ -161,6 +166,7 @@ impl PackArgs {
             created,
             expires: self.expires,
             threads,
+            fsync: !self.no_fsync,
         })
     }
 }
@@ -208,8 +214,12 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
             let mut file = AtomicFile::create(path, 0o644)
                 .with_context(|| format!("cannot create {}", path.display()))?;
             let sealed = release.pack(header, &keys, plan.threads, spool, &mut file, &mut tick)?;
-            file.commit()
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            if plan.fsync {
+                file.commit()
+            } else {
+                file.commit_unsynced()
+            }
+            .with_context(|| format!("cannot write {}", path.display()))?;
             (sealed, *out, path.display().to_string())
         }
         Destination::Stdout => {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::view::field;
-use bundle_format::staging::Staging;
+use bundle_format::staging::{Durability, Staging};
 use serde::Serialize;
 
 use crate::commands::verify::{VerifiedReport, load_policy, verify_into};
@@ -26,6 +26,10 @@ pub struct UnpackArgs {
     /// after the whole bundle verified.
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    /// Do not flush the payload to disk before DIR appears: faster, but after a power loss DIR
+    /// may hold empty or partial files. By default DIR appears only once all of it is on disk.
+    #[arg(long)]
+    pub no_fsync: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,7 +43,12 @@ struct Report {
 pub fn run(args: &UnpackArgs, out: &Output) -> anyhow::Result<()> {
     let policy = load_policy(&args.policy)?;
     let input = BundleInput::from_arg(&args.file);
-    let mut staging = Staging::new(&args.to).with_context(|| {
+    let durability = if args.no_fsync {
+        Durability::Relaxed
+    } else {
+        Durability::Durable
+    };
+    let mut staging = Staging::with_durability(&args.to, durability).with_context(|| {
         format!(
             "cannot unpack into {}\nHint: --to must name a new or empty folder",
             args.to.display()

@@ -293,9 +293,45 @@ pub fn signature_frame(signatures: &SignatureBlock) -> io::Result<Vec<u8>> {
     record_frame(SIGNATURES_PATH, &signatures.encode())
 }
 
+/// Where the payload frame waits while the manifest is built: a temporary file, or memory.
+pub trait Spool: Read + Write + Seek + Send + 'static {
+    /// Forgets the first `upto` bytes, already copied into the bundle. A file gives their
+    /// blocks back, so that pages not yet written to disk are never written at all: the
+    /// payload then reaches the disk once, in the bundle, not twice.
+    fn forget(&mut self, upto: u64) -> io::Result<()>;
+}
+
+impl Spool for std::fs::File {
+    fn forget(&mut self, upto: u64) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::FallocateFlags;
+            // Some file systems cannot punch holes; then the spool simply keeps its pages.
+            let _ = rustix::fs::fallocate(
+                &*self,
+                FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+                0,
+                upto,
+            );
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = upto;
+        Ok(())
+    }
+}
+
+impl Spool for io::Cursor<Vec<u8>> {
+    fn forget(&mut self, _upto: u64) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes copied from the spool between two [`Spool::forget`] calls.
+const SPOOL_COPY_STEP: u64 = 64 << 20;
+
 /// Writes a whole bundle: F1 and F2 from `signatures` and `manifest_bytes`, then the payload
 /// frame copied from the start of `spool`. Returns the bytes written.
-pub fn write_bundle<W: Write, S: Read + Seek>(
+pub fn write_bundle<W: Write, S: Spool>(
     out: &mut W,
     signatures: &SignatureBlock,
     manifest_bytes: &[u8],
@@ -306,7 +342,16 @@ pub fn write_bundle<W: Write, S: Read + Seek>(
     out.write_all(&f1)?;
     out.write_all(&f2)?;
     spool.seek(SeekFrom::Start(0))?;
-    let copied = io::copy(spool, out)?;
+    let mut copied: u64 = 0;
+    loop {
+        let step = io::copy(&mut (&mut *spool).take(SPOOL_COPY_STEP), out)?;
+        if step == 0 {
+            break;
+        }
+        copied = copied.saturating_add(step);
+        out.flush()?;
+        spool.forget(copied)?;
+    }
     out.flush()?;
     Ok((f1.len() as u64)
         .saturating_add(f2.len() as u64)
