@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use crate::container::reader::ContainerReader;
-use crate::container::writer::{self, MANIFEST_PATH, SIGNATURES_PATH};
+use crate::container::writer;
 use crate::keys::SigningKey;
 use crate::limits::{Limits, MAX_SIGNATURE_BLOCK_BYTES};
 use crate::manifest::Manifest;
@@ -43,18 +43,7 @@ fn read_head<R: Read>(
     reader: &mut ContainerReader<R>,
     limits: &Limits,
 ) -> Result<(UnverifiedHead, Vec<u8>), VerifyError> {
-    let block_bytes = reader.read_record_frame(
-        Region::Signatures,
-        SIGNATURES_PATH,
-        MAX_SIGNATURE_BLOCK_BYTES,
-        "the signature block's size",
-    )?;
-    let manifest_bytes = reader.read_record_frame(
-        Region::Manifest,
-        MANIFEST_PATH,
-        limits.max_manifest_bytes,
-        "the manifest's size",
-    )?;
+    let (block_bytes, manifest_bytes) = reader.read_head(limits)?;
     let signatures = SignatureBlock::decode(&block_bytes, limits.max_cbor_depth)?;
     let manifest = crate::verify::decode_manifest_with(&manifest_bytes, limits);
     Ok((

@@ -11,6 +11,7 @@ use ed25519_dalek::pkcs8::{
 };
 use sha2::Digest as _;
 
+use crate::bounded::BoundedReadError;
 use crate::names::KeyId;
 
 /// Largest key file read: a PEM key is a few hundred bytes.
@@ -211,26 +212,18 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
 }
 
 fn read_small(path: &Path) -> Result<String, KeyError> {
-    let io = |source| KeyError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    };
-    let file = fs::File::open(path).map_err(io)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(file, MAX_KEY_FILE_BYTES + 1),
-        &mut text,
-    )
-    .map_err(io)?;
-    if text.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(KeyError::Malformed {
+    crate::bounded::read_text(path, MAX_KEY_FILE_BYTES).map_err(|err| match err {
+        BoundedReadError::Io(source) => KeyError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        },
+        BoundedReadError::TooLarge => KeyError::Malformed {
             path: path.to_owned(),
             expected: "a PEM key file",
             detail: format!("it is larger than {MAX_KEY_FILE_BYTES} bytes"),
-        });
-    }
-    Ok(text)
+        },
+    })
 }
 
 #[cfg(unix)]

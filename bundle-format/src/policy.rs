@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::bounded::BoundedReadError;
 use crate::keys::PublicKey;
 use crate::limits::Limits;
 use crate::manifest::BundleKind;
@@ -340,25 +341,17 @@ fn parse_time(value: toml::Value) -> Result<OffsetDateTime, String> {
 }
 
 fn read_policy_text(path: &Path) -> Result<String, PolicyError> {
-    let io = |source| PolicyError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(file, MAX_POLICY_BYTES + 1),
-        &mut text,
-    )
-    .map_err(io)?;
-    if text.len() as u64 > MAX_POLICY_BYTES {
-        return Err(PolicyError::Invalid {
+    crate::bounded::read_text(path, MAX_POLICY_BYTES).map_err(|err| match err {
+        BoundedReadError::Io(source) => PolicyError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        },
+        BoundedReadError::TooLarge => PolicyError::Invalid {
             origin: path.display().to_string(),
             detail: format!("it is larger than {MAX_POLICY_BYTES} bytes"),
-        });
-    }
-    Ok(text)
+        },
+    })
 }
 
 /// The text of a new policy for `zone`, with every setting explained (`policy init`).

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bounded::BoundedReadError;
 use crate::container::writer::{PayloadWriter, Spool};
 use crate::keys::SigningKey;
 use crate::manifest::{BundleKind, EntryRole, PackageRef, ReleaseDescription, SecretRequirement};
@@ -258,20 +259,13 @@ fn join(dir: &Path, path: &EntryPath) -> PathBuf {
 }
 
 fn read_bounded(path: &Path, limit: u64) -> Result<String, PackError> {
-    let read_err = |source| PackError::Read {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = fs::File::open(path).map_err(read_err)?;
-    let mut text = String::new();
-    file.take(limit + 1)
-        .read_to_string(&mut text)
-        .map_err(read_err)?;
-    if text.len() as u64 > limit {
-        return Err(PackError::Input(format!(
-            "{} is larger than {limit} bytes",
-            path.display()
-        )));
-    }
-    Ok(text)
+    crate::bounded::read_text(path, limit).map_err(|err| match err {
+        BoundedReadError::Io(source) => PackError::Read {
+            path: path.display().to_string(),
+            source,
+        },
+        BoundedReadError::TooLarge => {
+            PackError::Input(format!("{} is larger than {limit} bytes", path.display()))
+        }
+    })
 }

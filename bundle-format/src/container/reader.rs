@@ -14,6 +14,8 @@ use std::sync::mpsc;
 
 use super::frame::{self, FrameError};
 use super::ustar::{self, Record, RecordError};
+use super::writer::{MANIFEST_PATH, SIGNATURES_PATH};
+use crate::limits::{Limits, MAX_SIGNATURE_BLOCK_BYTES};
 use crate::verify::{Region, VerifyError};
 
 /// Size of one decompressed chunk handed between the threads.
@@ -93,6 +95,25 @@ impl<R: Read> ContainerReader<R> {
             }),
             Err(err) => Err(stream_error(err, region)),
         }
+    }
+
+    /// Spec 8.1 and 8.2: frame 1 holds exactly one record, zonebridge/signatures.cbor, of at
+    /// most 64 KiB; frame 2 exactly one record, zonebridge/manifest.cbor, of at most
+    /// `max_manifest_bytes`. Returns both records' bytes exactly as read.
+    pub(crate) fn read_head(&mut self, limits: &Limits) -> Result<(Vec<u8>, Vec<u8>), VerifyError> {
+        let block = self.read_record_frame(
+            Region::Signatures,
+            SIGNATURES_PATH,
+            MAX_SIGNATURE_BLOCK_BYTES,
+            "the signature block's size",
+        )?;
+        let manifest = self.read_record_frame(
+            Region::Manifest,
+            MANIFEST_PATH,
+            limits.max_manifest_bytes,
+            "the manifest's size",
+        )?;
+        Ok((block, manifest))
     }
 
     fn frame_header(&mut self, region: Region) -> Result<frame::FrameHeader, VerifyError> {

@@ -14,8 +14,6 @@ pub use error::{Region, VerifyError};
 pub use sink::{Discard, EntrySink};
 
 use crate::container::reader::ContainerReader;
-use crate::container::writer::{MANIFEST_PATH, SIGNATURES_PATH};
-use crate::limits::MAX_SIGNATURE_BLOCK_BYTES;
 use crate::manifest::{FORMAT_VERSION, Manifest};
 use crate::names::{Digest, KeyId};
 use crate::policy::TrustPolicy;
@@ -106,21 +104,8 @@ fn verify_head<R: Read>(
     now: OffsetDateTime,
 ) -> Result<TrustedHead, VerifyError> {
     let limits = policy.limits();
-    // 8.1: "frame 1 holds exactly one record, zonebridge/signatures.cbor, of at most 64 KiB".
-    let block_bytes = reader.read_record_frame(
-        Region::Signatures,
-        SIGNATURES_PATH,
-        MAX_SIGNATURE_BLOCK_BYTES,
-        "the signature block's size",
-    )?;
-    // 8.2: "frame 2 holds exactly one record, zonebridge/manifest.cbor, of at most
-    // max_manifest_bytes; its bytes are kept exactly as read".
-    let manifest_bytes = reader.read_record_frame(
-        Region::Manifest,
-        MANIFEST_PATH,
-        limits.max_manifest_bytes,
-        "the manifest's size",
-    )?;
+    // 8.1 and 8.2: the signature block and the manifest, bytes exactly as read.
+    let (block_bytes, manifest_bytes) = reader.read_head(limits)?;
     // 8.3: "1 to 16 signatures; a key id that appears twice refuses the bundle".
     let block = SignatureBlock::decode(&block_bytes, limits.max_cbor_depth)?;
     // 8.4: "every signature by a key in the policy verifies (verify_strict) over the signing
