@@ -112,9 +112,7 @@ pub enum VerifyError {
         reason: String,
     },
     /// A limit of spec 3 was exceeded.
-    #[error(
-        "{what} is {found}, above the limit of {limit}\nHint: if the bundle is genuine, raise the limit in the policy's [limits]"
-    )]
+    #[error("{what} is {found}, above the limit of {limit}{}", limit_hint(what))]
     LimitExceeded {
         /// What was counted.
         what: &'static str,
@@ -354,6 +352,15 @@ impl From<ManifestError> for VerifyError {
                 detail: other.to_string(),
             },
         }
+    }
+}
+
+/// The signature block's limits are fixed by the format (spec 3); the others are the policy's.
+fn limit_hint(what: &str) -> &'static str {
+    if what.contains("signature") {
+        "\nHint: the format fixes this limit; a bundle made by Zonebridge never exceeds it"
+    } else {
+        "\nHint: if the bundle is genuine, raise the limit in the policy's [limits]"
     }
 }
 
