@@ -4,7 +4,7 @@ mod common;
 
 use std::fs;
 
-use bundle_format::staging::Staging;
+use bundle_format::staging::{Durability, Staging};
 use bundle_format::verify::{Discard, VerifyError, verify_bundle};
 use common::*;
 use proptest::prelude::*;
@@ -35,26 +35,33 @@ fn pack_verify_unpack_round_trip() -> TestResult {
     assert_eq!(verified.digest(), sealed.digest);
     assert_eq!(verified.manifest(), &sealed.manifest);
 
-    let out = tmp.path().join("unpacked");
-    let mut staging = Staging::new(&out)?;
-    verify_bundle(
-        bundle.as_slice(),
-        &policy,
-        created(),
-        &mut staging,
-        &mut |_| {},
-    )?;
-    staging.commit()?;
-    for name in ["a.zip", "b.zip", "c.zip"] {
-        assert_eq!(
-            fs::read(out.join("packages").join(name))?,
-            fs::read(dir.join("packages").join(name))?
-        );
+    for (name, durability) in [
+        ("durable", Durability::Durable),
+        ("relaxed", Durability::Relaxed),
+    ] {
+        let out = tmp.path().join(name);
+        let mut staging = Staging::with_durability(&out, durability)?;
+        verify_bundle(
+            bundle.as_slice(),
+            &policy,
+            created(),
+            &mut staging,
+            &mut |_| {},
+        )?;
+        staging.commit()?;
+        for file in [
+            "packages/a.zip",
+            "packages/b.zip",
+            "packages/c.zip",
+            "process.json",
+        ] {
+            assert_eq!(
+                fs::read(out.join(file))?,
+                fs::read(dir.join(file))?,
+                "{name}: {file}"
+            );
+        }
     }
-    assert_eq!(
-        fs::read(out.join("process.json"))?,
-        fs::read(dir.join("process.json"))?
-    );
     Ok(())
 }
 
