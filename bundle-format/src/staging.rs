@@ -2,6 +2,7 @@
 //! writes nowhere else, and the folder becomes visible under its final name only after the
 //! whole bundle verified.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ pub struct Staging {
     durability: Durability,
     current: Option<io::BufWriter<fs::File>>,
     written: Vec<PathBuf>,
-    folders: Vec<PathBuf>,
+    /// Folders created inside the staging folder; reversed, children come before parents.
+    folders: BTreeSet<PathBuf>,
     committed: bool,
 }
 
@@ -81,7 +83,7 @@ impl Staging {
             durability,
             current: None,
             written: Vec::new(),
-            folders: Vec::new(),
+            folders: BTreeSet::new(),
             committed: false,
         })
     }
@@ -135,8 +137,7 @@ impl EntrySink for Staging {
         if let Some(parent) = path.parent().filter(|p| !p.exists()) {
             fs::create_dir_all(parent)?;
             let mut folder = parent;
-            while folder != self.root && !self.folders.iter().any(|f| f == folder) {
-                self.folders.push(folder.to_owned());
+            while folder != self.root && self.folders.insert(folder.to_owned()) {
                 match folder.parent() {
                     Some(up) => folder = up,
                     None => break,
