@@ -330,6 +330,15 @@ impl VerifyError {
         !matches!(self, Self::Io { .. })
     }
 
+    /// A path refused by the rules of spec 2.3, with the rule it broke.
+    pub(crate) fn path_invalid(path: String, err: crate::names::NameError) -> Self {
+        let reason = match err {
+            crate::names::NameError::Path { reason, .. } => reason.to_owned(),
+            other => other.to_string(),
+        };
+        Self::PathInvalid { path, reason }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),

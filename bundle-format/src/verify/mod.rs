@@ -117,7 +117,8 @@ fn verify_head<R: Read>(
         .map(|s| s.key_id)
         .filter(|id| !verified.contains(id))
         .collect();
-    // 8.5: "probe `format` first, then decode fully, then validate the structure".
+    // 8.5: "a `format` other than 1 is unsupported-format-version, before anything else of M
+    // is interpreted; then M is decoded fully and 5.5 applied".
     let manifest = decode_manifest(&manifest_bytes, policy)?;
     // 8.6: "target_zone equals the policy's zone; an `expires` at or before now refuses".
     if &manifest.target_zone != policy.zone() {
@@ -167,33 +168,36 @@ pub(crate) fn decode_manifest_with(
     limits: &crate::limits::Limits,
 ) -> Result<Manifest, VerifyError> {
     let depth = limits.max_cbor_depth as usize;
-    let probe: FormatProbe =
-        crate::cbor::decode(bytes, depth).map_err(|err| VerifyError::ManifestInvalid {
-            detail: err.to_string(),
-        })?;
-    if probe.format != FORMAT_VERSION {
-        return Err(VerifyError::UnsupportedFormatVersion {
-            found: probe.format,
-            supported: FORMAT_VERSION,
-        });
+    // The common case decodes once. Only a manifest that fails to decode is probed again, to
+    // name the failure precisely: a newer format first (its other fields may not be ours),
+    // then an entry path that breaks spec 2.3.
+    let manifest: Manifest = match crate::cbor::decode(bytes, depth) {
+        Ok(manifest) => manifest,
+        Err(err) => return Err(explain_decode_failure(bytes, depth, err.to_string())),
+    };
+    manifest.validate(limits)?;
+    Ok(manifest)
+}
+
+/// Spec 8.5, on a manifest that did not decode: `unsupported-format-version` if `format` is not
+/// ours, `path-invalid` if an entry path breaks spec 2.3, `manifest-invalid` otherwise.
+fn explain_decode_failure(bytes: &[u8], depth: usize, detail: String) -> VerifyError {
+    match crate::cbor::decode::<FormatProbe>(bytes, depth) {
+        Ok(probe) if probe.format != FORMAT_VERSION => {
+            return VerifyError::UnsupportedFormatVersion {
+                found: probe.format,
+                supported: FORMAT_VERSION,
+            };
+        }
+        Ok(_) => {}
+        Err(_) => return VerifyError::ManifestInvalid { detail },
     }
     if let Ok(probe) = crate::cbor::decode::<PathProbe>(bytes, depth) {
-        for entry in &probe.entries {
+        for entry in probe.entries {
             if let Err(err) = crate::names::EntryPath::new(&entry.path) {
-                return Err(VerifyError::PathInvalid {
-                    path: entry.path.clone(),
-                    reason: match err {
-                        crate::names::NameError::Path { reason, .. } => reason.to_owned(),
-                        other => other.to_string(),
-                    },
-                });
+                return VerifyError::path_invalid(entry.path, err);
             }
         }
     }
-    let manifest: Manifest =
-        crate::cbor::decode(bytes, depth).map_err(|err| VerifyError::ManifestInvalid {
-            detail: err.to_string(),
-        })?;
-    manifest.validate(limits)?;
-    Ok(manifest)
+    VerifyError::ManifestInvalid { detail }
 }

@@ -120,13 +120,7 @@ fn copy_and_hash(
 /// Names what a record with an unexpected path is, relative to the entry expected at `index`.
 fn misplaced(path: String, index: usize, entries: &[Entry]) -> VerifyError {
     if let Err(err) = EntryPath::new(&path) {
-        return VerifyError::PathInvalid {
-            path,
-            reason: match err {
-                crate::names::NameError::Path { reason, .. } => reason.to_owned(),
-                other => other.to_string(),
-            },
-        };
+        return VerifyError::path_invalid(path, err);
     }
     let position = entries.iter().position(|e| e.path.as_str() == path);
     match (position, entries.get(index)) {
