@@ -160,27 +160,15 @@ pub fn check_sequence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::FORMAT_VERSION;
-    use crate::names::BundleId;
 
     fn manifest(
         sequence: u64,
         previous: Option<Digest>,
     ) -> Result<Manifest, crate::names::NameError> {
-        Ok(Manifest {
-            format: FORMAT_VERSION,
-            kind: BundleKind::Release,
-            bundle_id: BundleId::from_bytes([0; 16]),
-            source_zone: ZoneId::new("dev")?,
-            target_zone: ZoneId::new("pci")?,
-            sequence,
-            previous,
-            created: time::OffsetDateTime::UNIX_EPOCH,
-            expires: None,
-            entries: Vec::new(),
-            release: None,
-            result: None,
-        })
+        let mut manifest = crate::manifest::test_release(Vec::new())?;
+        manifest.sequence = sequence;
+        manifest.previous = previous;
+        Ok(manifest)
     }
 
     #[test]

@@ -284,3 +284,29 @@ pub fn derive_bundle_id(
     id.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
     BundleId::from_bytes(id)
 }
+
+/// A minimal valid release manifest (dev -> pci, sequence 1) for this crate's unit tests.
+#[cfg(test)]
+pub(crate) fn test_release(entries: Vec<Entry>) -> Result<Manifest, crate::names::NameError> {
+    Ok(Manifest {
+        format: FORMAT_VERSION,
+        kind: BundleKind::Release,
+        bundle_id: BundleId::from_bytes([0; 16]),
+        source_zone: ZoneId::new("dev")?,
+        target_zone: ZoneId::new("pci")?,
+        sequence: 1,
+        previous: None,
+        created: OffsetDateTime::UNIX_EPOCH,
+        expires: None,
+        entries,
+        release: Some(ReleaseDescription {
+            project: "P".to_owned(),
+            version: "1".to_owned(),
+            channel: "Default".to_owned(),
+            notes: None,
+            packages: Vec::new(),
+            secrets: Vec::new(),
+        }),
+        result: None,
+    })
+}

@@ -296,8 +296,8 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Entry, ReleaseDescription};
-    use crate::names::{BundleId, Digest, EntryPath, NameError, ZoneId};
+    use crate::manifest::Entry;
+    use crate::names::{Digest, EntryPath, NameError};
 
     fn entry(path: &str, role: EntryRole) -> Result<Entry, NameError> {
         Ok(Entry {
@@ -309,27 +309,7 @@ mod tests {
     }
 
     fn release(entries: Vec<Entry>) -> Result<Manifest, NameError> {
-        Ok(Manifest {
-            format: FORMAT_VERSION,
-            kind: BundleKind::Release,
-            bundle_id: BundleId::from_bytes([0; 16]),
-            source_zone: ZoneId::new("dev")?,
-            target_zone: ZoneId::new("pci")?,
-            sequence: 1,
-            previous: None,
-            created: time::OffsetDateTime::UNIX_EPOCH,
-            expires: None,
-            entries,
-            release: Some(ReleaseDescription {
-                project: "P".to_owned(),
-                version: "1".to_owned(),
-                channel: "Default".to_owned(),
-                notes: None,
-                packages: Vec::new(),
-                secrets: Vec::new(),
-            }),
-            result: None,
-        })
+        crate::manifest::test_release(entries)
     }
 
     #[test]
