@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::bounded::BoundedReadError;
 use crate::container::writer::{PayloadWriter, Spool};
 use crate::keys::SigningKey;
+use crate::limits::Limits;
 use crate::manifest::{BundleKind, EntryRole, PackageRef, ReleaseDescription, SecretRequirement};
 use crate::names::EntryPath;
 use crate::pack::{BundleHeader, Description, PackError, SealedBundle, seal};
@@ -107,6 +108,7 @@ impl ReleaseDir {
         for package in &release.packages {
             sources.push(source(dir, &package.file, EntryRole::Package)?);
         }
+        check_limits(&sources)?;
         let notes = match (&release.notes, &release.notes_file) {
             (Some(_), Some(_)) => {
                 return Err(PackError::Input(format!(
@@ -217,6 +219,13 @@ impl ReleaseDir {
             out,
         )
     }
+}
+
+/// Refuses, before anything is read, a release that every reader with default limits would
+/// refuse (spec 3); `seal` checks the finished manifest again.
+fn check_limits(sources: &[Source]) -> Result<(), PackError> {
+    crate::manifest::check_sizes(sources.iter().map(|s| s.size), &Limits::default())
+        .map_err(PackError::Manifest)
 }
 
 fn source(dir: &Path, file: &str, role: EntryRole) -> Result<Source, PackError> {

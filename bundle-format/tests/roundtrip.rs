@@ -145,3 +145,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_release_above_the_default_limits_is_refused_before_reading() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("release");
+    release_dir(&dir, &[("huge.zip", Vec::new())])?;
+    // Sparse: 17 GiB of size, no blocks; reading it would take minutes, refusing takes none.
+    fs::File::options()
+        .write(true)
+        .open(dir.join("packages/huge.zip"))?
+        .set_len(17 << 30)?;
+    let err = bundle_format::release_dir::ReleaseDir::open(&dir).map(|_| ());
+    assert!(
+        matches!(
+            err,
+            Err(bundle_format::pack::PackError::Manifest(
+                bundle_format::manifest::ManifestError::LimitExceeded { found, .. }
+            )) if found == 17 << 30
+        ),
+        "{err:?}"
+    );
+    Ok(())
+}

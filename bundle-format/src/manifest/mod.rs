@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::names::{BundleId, Digest, EntryPath, Sha1Digest, ZoneId};
 
+pub(crate) use validate::check_sizes;
 pub use validate::{MAX_SEQUENCE, ManifestError};
 
 /// The only manifest format this crate reads and writes (spec 10).

@@ -97,6 +97,41 @@ pub enum ManifestError {
     },
 }
 
+/// Spec 5.5.6 and 5.5.7: the number of entries, each entry's size and their sum against
+/// `limits`; the packer applies it to the files it is about to read, the verifier to M.
+pub(crate) fn check_sizes(
+    sizes: impl ExactSizeIterator<Item = u64>,
+    limits: &Limits,
+) -> Result<(), ManifestError> {
+    let count = sizes.len() as u64;
+    if count > limits.max_entries {
+        return Err(ManifestError::LimitExceeded {
+            what: "the number of entries",
+            limit: limits.max_entries,
+            found: count,
+        });
+    }
+    let mut total: u64 = 0;
+    for size in sizes {
+        if size > limits.max_entry_bytes {
+            return Err(ManifestError::LimitExceeded {
+                what: "an entry's size",
+                limit: limits.max_entry_bytes,
+                found: size,
+            });
+        }
+        total = total.saturating_add(size);
+    }
+    if total > limits.max_total_bytes {
+        return Err(ManifestError::LimitExceeded {
+            what: "the total size of all entries",
+            limit: limits.max_total_bytes,
+            found: total,
+        });
+    }
+    Ok(())
+}
+
 impl Manifest {
     /// Checks the rules of spec 5.5 against `limits`.
     pub fn validate(&self, limits: &Limits) -> Result<(), ManifestError> {
@@ -144,33 +179,7 @@ impl Manifest {
     }
 
     fn validate_sizes(&self, limits: &Limits) -> Result<(), ManifestError> {
-        let count = self.entries.len() as u64;
-        if count > limits.max_entries {
-            return Err(ManifestError::LimitExceeded {
-                what: "the number of entries",
-                limit: limits.max_entries,
-                found: count,
-            });
-        }
-        let mut total: u64 = 0;
-        for entry in &self.entries {
-            if entry.size > limits.max_entry_bytes {
-                return Err(ManifestError::LimitExceeded {
-                    what: "an entry's size",
-                    limit: limits.max_entry_bytes,
-                    found: entry.size,
-                });
-            }
-            total = total.saturating_add(entry.size);
-        }
-        if total > limits.max_total_bytes {
-            return Err(ManifestError::LimitExceeded {
-                what: "the total size of all entries",
-                limit: limits.max_total_bytes,
-                found: total,
-            });
-        }
-        Ok(())
+        check_sizes(self.entries.iter().map(|e| e.size), limits)
     }
 
     fn validate_paths(&self) -> Result<(), ManifestError> {
