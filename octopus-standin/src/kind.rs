@@ -1,0 +1,164 @@
+//! The resource kinds the stand-in keeps, with the names Octopus gives them on the wire.
+
+use serde::{Deserialize, Serialize};
+
+/// One kind of Octopus resource: its URL segment, id prefix, `ItemType` and Swagger definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// `SpaceResource`.
+    Space,
+    /// `EnvironmentResource`.
+    Environment,
+    /// `LifecycleResource`.
+    Lifecycle,
+    /// `ProjectGroupResource`.
+    ProjectGroup,
+    /// `ChannelResource`.
+    Channel,
+    /// `FeedResource`.
+    Feed,
+    /// `LibraryVariableSetResource`.
+    LibraryVariableSet,
+    /// `ProjectResource`.
+    Project,
+    /// `DeploymentProcessResource`, live and snapshots.
+    DeploymentProcess,
+    /// `VariableSetResource`, live and snapshots.
+    VariableSet,
+    /// `PackageFromBuiltInFeedResource`.
+    Package,
+    /// `ReleaseResource`.
+    Release,
+    /// `DeploymentResource`.
+    Deployment,
+    /// `TaskResource`.
+    Task,
+    /// `InterruptionResource`.
+    Interruption,
+}
+
+impl Kind {
+    /// Every kind, in the order the state file lists them.
+    pub const ALL: [Kind; 15] = [
+        Kind::Space,
+        Kind::Environment,
+        Kind::Lifecycle,
+        Kind::ProjectGroup,
+        Kind::Channel,
+        Kind::Feed,
+        Kind::LibraryVariableSet,
+        Kind::Project,
+        Kind::DeploymentProcess,
+        Kind::VariableSet,
+        Kind::Package,
+        Kind::Release,
+        Kind::Deployment,
+        Kind::Task,
+        Kind::Interruption,
+    ];
+
+    /// The URL segment: `/api/Spaces-1/<segment>`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Kind::Space => "spaces",
+            Kind::Environment => "environments",
+            Kind::Lifecycle => "lifecycles",
+            Kind::ProjectGroup => "projectgroups",
+            Kind::Channel => "channels",
+            Kind::Feed => "feeds",
+            Kind::LibraryVariableSet => "libraryvariablesets",
+            Kind::Project => "projects",
+            Kind::DeploymentProcess => "deploymentprocesses",
+            Kind::VariableSet => "variables",
+            Kind::Package => "packages",
+            Kind::Release => "releases",
+            Kind::Deployment => "deployments",
+            Kind::Task => "tasks",
+            Kind::Interruption => "interruptions",
+        }
+    }
+
+    /// The kind served under a URL segment.
+    pub fn from_segment(segment: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.segment() == segment)
+    }
+
+    /// The prefix of numbered ids (`Environments-3`), as Octopus numbers them.
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            Kind::Space => "Spaces",
+            Kind::Environment => "Environments",
+            Kind::Lifecycle => "Lifecycles",
+            Kind::ProjectGroup => "ProjectGroups",
+            Kind::Channel => "Channels",
+            Kind::Feed => "Feeds",
+            Kind::LibraryVariableSet => "LibraryVariableSets",
+            Kind::Project => "Projects",
+            Kind::DeploymentProcess => "deploymentprocess",
+            Kind::VariableSet => "variableset",
+            Kind::Package => "packages",
+            Kind::Release => "Releases",
+            Kind::Deployment => "Deployments",
+            Kind::Task => "ServerTasks",
+            Kind::Interruption => "Interruptions",
+        }
+    }
+
+    /// `ItemType` of a paged collection of this kind.
+    pub fn item_type(self) -> &'static str {
+        match self {
+            Kind::Space => "Space",
+            Kind::Environment => "Environment",
+            Kind::Lifecycle => "Lifecycle",
+            Kind::ProjectGroup => "ProjectGroup",
+            Kind::Channel => "Channel",
+            Kind::Feed => "Feed",
+            Kind::LibraryVariableSet => "LibraryVariableSet",
+            Kind::Project => "Project",
+            Kind::DeploymentProcess => "DeploymentProcess",
+            Kind::VariableSet => "VariableSet",
+            Kind::Package => "Package",
+            Kind::Release => "Release",
+            Kind::Deployment => "Deployment",
+            Kind::Task => "Task",
+            Kind::Interruption => "Interruption",
+        }
+    }
+
+    /// A human name for error messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Space => "space",
+            Kind::Environment => "environment",
+            Kind::Lifecycle => "lifecycle",
+            Kind::ProjectGroup => "project group",
+            Kind::Channel => "channel",
+            Kind::Feed => "feed",
+            Kind::LibraryVariableSet => "library variable set",
+            Kind::Project => "project",
+            Kind::DeploymentProcess => "deployment process",
+            Kind::VariableSet => "variable set",
+            Kind::Package => "package",
+            Kind::Release => "release",
+            Kind::Deployment => "deployment",
+            Kind::Task => "task",
+            Kind::Interruption => "interruption",
+        }
+    }
+
+    /// Whether resources of this kind have a unique `Name` within a space (or project, for
+    /// channels) and answer `?name=` and `?partialName=`.
+    pub fn is_named(self) -> bool {
+        matches!(
+            self,
+            Kind::Space
+                | Kind::Environment
+                | Kind::Lifecycle
+                | Kind::ProjectGroup
+                | Kind::Channel
+                | Kind::Feed
+                | Kind::LibraryVariableSet
+                | Kind::Project
+        )
+    }
+}

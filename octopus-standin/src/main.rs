@@ -1,0 +1,132 @@
+//! `octopus-standin`: starts the server, prints its URL, serves until SIGINT or SIGTERM.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser as _;
+
+use octopus_standin::app::{App, Config};
+use octopus_standin::{fresh_store, seed, serve, store};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("octopus-standin: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("octopus-standin: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    if !cli.listen.ip().is_loopback() {
+        bail!(
+            "--listen {} is not a loopback address; the stand-in serves this machine only (use 127.0.0.1:PORT)",
+            cli.listen
+        );
+    }
+    if cli.api_key.trim().is_empty() {
+        bail!("--api-key is empty; give the key clients will send");
+    }
+    // Package files: beside the state file when there is one, else in a temporary folder
+    // that goes away with the process.
+    let (blobs, _blob_guard) = match &cli.data {
+        Some(data) => {
+            let mut dir = data.clone().into_os_string();
+            dir.push(".packages");
+            let dir = std::path::PathBuf::from(dir);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            (dir, None)
+        }
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("octopus-standin-packages-")
+                .tempdir()
+                .context("cannot create a temporary package folder")?;
+            (tmp.path().to_owned(), Some(tmp))
+        }
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("octopus-standin-tasks-")
+        .tempdir()
+        .context("cannot create a scratch folder for tasks")?;
+    let existing = cli.data.as_ref().filter(|d| d.exists());
+    let loaded = match existing {
+        Some(path) => {
+            if cli.seed.is_some() {
+                eprintln!(
+                    "octopus-standin: {} exists, so --seed is ignored (remove the file to seed again)",
+                    path.display()
+                );
+            }
+            Some(store::load(path)?)
+        }
+        None => None,
+    };
+    let seeded = loaded.is_none();
+    let config = Config {
+        api_key: cli.api_key.clone(),
+        data: cli.data.clone(),
+        blobs,
+        scratch: scratch.path().to_owned(),
+        script_timeout: Duration::from_secs(cli.script_timeout.max(1)),
+    };
+    let app = Arc::new(App::new(loaded.unwrap_or_else(fresh_store), config));
+    if seeded {
+        if let Some(path) = &cli.seed {
+            let scenario = seed::read(path)?;
+            seed::apply(&app, &scenario)
+                .await
+                .with_context(|| format!("cannot apply the seed {}", path.display()))?;
+        }
+        // Write the fresh (or seeded) state out at once, so a restart finds it.
+        app.write(|_| Ok(()))
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "http://{address}").context("cannot write the URL")?;
+    stdout.flush().context("cannot write the URL")?;
+    serve(listener, app, shutdown_signal())
+        .await
+        .context("the server stopped")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,174 @@
+//! The write side of each resource kind: what a create (`POST`) or replace (`PUT`) takes,
+//! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
+
+pub mod deployments;
+pub mod interruptions;
+pub mod library_sets;
+pub mod lifecycles;
+pub mod packages;
+pub mod processes;
+pub mod projects;
+pub mod releases;
+pub mod simple;
+pub mod tasks;
+pub mod variables;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::kind::Kind;
+use crate::params::Params;
+use crate::store::{Doc, Store, now, text};
+
+/// Who Octopus says made a change (the API key's user on a fresh instance).
+pub const MODIFIED_BY: &str = "admin";
+
+/// `POST /api/{space}/{collection}`.
+pub fn create(
+    app: &Arc<App>,
+    kind: Kind,
+    space: &str,
+    body: &Value,
+    params: &Params,
+) -> ApiResult<Doc> {
+    let doc = match kind {
+        Kind::Environment | Kind::ProjectGroup => {
+            app.write(|s| simple::create(s, kind, space, body))?
+        }
+        Kind::Lifecycle => app.write(|s| lifecycles::create(s, space, body))?,
+        Kind::Channel => app.write(|s| simple::create_channel(s, space, body))?,
+        Kind::LibraryVariableSet => app.write(|s| library_sets::create(s, space, body))?,
+        Kind::Project => app.write(|s| projects::create(s, space, body))?,
+        Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
+        Kind::Deployment => {
+            let doc = app.write(|s| deployments::create(s, space, body))?;
+            app.wake.notify_one();
+            doc
+        }
+        _ => return Err(not_writable(kind, "created")),
+    };
+    Ok(doc)
+}
+
+/// `PUT /api/{space}/{collection}/{id}`.
+pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
+    match kind {
+        Kind::Environment | Kind::ProjectGroup => {
+            app.write(|s| simple::update(s, kind, space, id, body))
+        }
+        Kind::Lifecycle => app.write(|s| lifecycles::update(s, space, id, body)),
+        Kind::Channel => app.write(|s| simple::update_channel(s, space, id, body)),
+        Kind::LibraryVariableSet => app.write(|s| library_sets::update(s, space, id, body)),
+        Kind::Project => app.write(|s| projects::update(s, space, id, body)),
+        Kind::DeploymentProcess => app.write(|s| processes::update(s, space, id, body)),
+        Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
+        Kind::Release => app.write(|s| releases::update(s, space, id, body)),
+        _ => Err(not_writable(kind, "changed")),
+    }
+}
+
+/// `DELETE /api/{space}/{collection}/{id}`.
+pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()> {
+    match kind {
+        Kind::Environment
+        | Kind::ProjectGroup
+        | Kind::Lifecycle
+        | Kind::LibraryVariableSet
+        | Kind::Channel
+        | Kind::Release => app.write(|s| {
+            let doc = find(s, kind, space, id)?;
+            let id = text(doc, "Id").unwrap_or(id).to_owned();
+            if kind == Kind::Channel && doc.get("IsDefault") == Some(&Value::Bool(true)) {
+                return Err(ApiError::invalid(
+                    "The default channel of a project cannot be deleted.",
+                ));
+            }
+            s.remove(kind, &id);
+            Ok(())
+        }),
+        Kind::Project => app.write(|s| projects::delete(s, space, id)),
+        Kind::Package => packages::delete(app, space, id),
+        _ => Err(not_writable(kind, "deleted")),
+    }
+}
+
+fn not_writable(kind: Kind, verb: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "A {} cannot be {verb} through this route (the stand-in serves the routes Zonebridge uses; see octopus-standin/README.md).",
+        kind.noun()
+    ))
+}
+
+/// A resource by id (or a project by slug) within a space, or Octopus's 404.
+pub fn find<'a>(store: &'a Store, kind: Kind, space: &str, id: &str) -> ApiResult<&'a Doc> {
+    store
+        .all(kind)
+        .iter()
+        .filter(|d| text(d, "SpaceId").is_none_or(|s| s == space))
+        .find(|d| {
+            text(d, "Id") == Some(id)
+                || (kind == Kind::Project && text(d, "Slug").is_some_and(|s| s == id))
+        })
+        .ok_or_else(|| ApiError::not_found(kind.noun(), id))
+}
+
+/// Adds the fields the server owns: `Id`, `SpaceId`, `LastModifiedOn`, `LastModifiedBy`, and
+/// `Links` with `Self` and the given extra links.
+pub fn stamp(doc: &mut Doc, kind: Kind, id: &str, space: &str, extra_links: &[(&str, String)]) {
+    doc.insert("Id".into(), json!(id));
+    doc.insert("SpaceId".into(), json!(space));
+    doc.insert("LastModifiedOn".into(), json!(now()));
+    doc.insert("LastModifiedBy".into(), json!(MODIFIED_BY));
+    let mut links = serde_json::Map::new();
+    links.insert(
+        "Self".into(),
+        json!(format!("/api/{space}/{}/{id}", kind.segment())),
+    );
+    for (name, href) in extra_links {
+        links.insert((*name).into(), json!(href));
+    }
+    doc.insert("Links".into(), Value::Object(links));
+}
+
+/// Refuses a second resource of the same kind and name within `scope` (the space, or a
+/// project for channels); `except` is the resource being replaced.
+pub fn unique_name(
+    store: &Store,
+    kind: Kind,
+    space: &str,
+    name: &str,
+    except: Option<&str>,
+    same_scope: impl Fn(&Doc) -> bool,
+) -> ApiResult<()> {
+    let clash = store.all(kind).iter().any(|d| {
+        text(d, "SpaceId") == Some(space)
+            && text(d, "Name").is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && text(d, "Id") != except
+            && same_scope(d)
+    });
+    if clash {
+        return Err(ApiError::invalid(format!(
+            "A {} with the name '{name}' already exists. Please choose a different name.",
+            kind.noun()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a reference to a resource that does not exist in the space.
+pub fn must_exist(store: &Store, kind: Kind, space: &str, field: &str, id: &str) -> ApiResult<()> {
+    let found = store
+        .get(kind, id)
+        .is_some_and(|d| text(d, "SpaceId") == Some(space));
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "{field} refers to {} '{id}', which does not exist in {space}.",
+            kind.noun()
+        )))
+    }
+}

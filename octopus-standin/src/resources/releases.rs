@@ -1,0 +1,326 @@
+//! Releases: creating one freezes the project's current process and variables (and those of
+//! its library variable sets) into snapshots, checks the selected package versions against
+//! the process, and refuses a version the project already has.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{find, must_exist, stamp};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::fields::{self, Field, Ty};
+use crate::kind::Kind;
+use crate::params::Params;
+use crate::store::{Doc, Store, now, strings, text};
+
+/// The writable fields of `ReleaseResource`.
+const RELEASE: &[Field] = &[
+    ("ProjectId", Ty::Str),
+    ("ChannelId", Ty::Str),
+    ("Version", Ty::Str),
+    ("ReleaseNotes", Ty::Str),
+    ("SelectedPackages", Ty::Array),
+    ("BuildInformation", Ty::Array),
+    ("IgnoreChannelRules", Ty::Bool),
+    ("ProjectDeploymentProcessSnapshotId", Ty::Str),
+    ("ProjectVariableSetSnapshotId", Ty::Str),
+    ("LibraryVariableSetSnapshotIds", Ty::Array),
+    ("VersionControlReference", Ty::Object),
+];
+
+/// The writable fields of `SelectedPackage`.
+const SELECTED: &[Field] = &[
+    ("StepName", Ty::Str),
+    ("ActionName", Ty::Str),
+    ("PackageReferenceName", Ty::Str),
+    ("Version", Ty::Str),
+];
+
+/// `POST /api/{space}/releases`.
+pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> ApiResult<Doc> {
+    let mut doc = fields::take(body, RELEASE)?;
+    let project_id = fields::required_text(&doc, "ProjectId")?;
+    let project = find(store, Kind::Project, space, &project_id)?.clone();
+    let project_id = text(&project, "Id").unwrap_or("").to_owned();
+    if project.get("IsVersionControlled") == Some(&Value::Bool(true)) {
+        return Err(ApiError::bad_request(format!(
+            "The project '{}' is version controlled; a release of it must name a Git reference, which the stand-in does not serve.",
+            text(&project, "Name").unwrap_or("")
+        )));
+    }
+    let version = fields::required_text(&doc, "Version")?;
+    unique_version(store, &project_id, &version, None)?;
+    let channel = channel_of(store, space, &project_id, text(&doc, "ChannelId"))?;
+    doc.insert("ChannelId".into(), json!(channel));
+    let process_id = format!("deploymentprocess-{project_id}");
+    let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
+    let selected = check_packages(&process, &doc)?;
+    doc.insert("SelectedPackages".into(), Value::Array(selected));
+    if let Some(ignore) = params.flag("ignoreChannelRules")? {
+        doc.insert("IgnoreChannelRules".into(), json!(ignore));
+    }
+    let process_snapshot = super::processes::snapshot(store, Kind::DeploymentProcess, &process_id)?;
+    let variables_snapshot = super::processes::snapshot(
+        store,
+        Kind::VariableSet,
+        &format!("variableset-{project_id}"),
+    )?;
+    let mut library_snapshots = Vec::new();
+    for set in strings(&project, "IncludedLibraryVariableSetIds") {
+        let set_id = format!("variableset-{set}");
+        library_snapshots.push(json!(super::processes::snapshot(
+            store,
+            Kind::VariableSet,
+            &set_id
+        )?));
+    }
+    doc.insert(
+        "ProjectDeploymentProcessSnapshotId".into(),
+        json!(process_snapshot),
+    );
+    doc.insert(
+        "ProjectVariableSetSnapshotId".into(),
+        json!(variables_snapshot),
+    );
+    doc.insert(
+        "LibraryVariableSetSnapshotIds".into(),
+        Value::Array(library_snapshots),
+    );
+    doc.insert("Assembled".into(), json!(now()));
+    doc.insert("Version".into(), json!(version));
+    if text(&doc, "ReleaseNotes").is_none() {
+        doc.insert("ReleaseNotes".into(), json!(""));
+    }
+    let id = store.next_id(Kind::Release);
+    let release_links = links(space, &id, &doc);
+    stamp(&mut doc, Kind::Release, &id, space, &release_links);
+    store.insert(Kind::Release, doc.clone());
+    Ok(doc)
+}
+
+/// `PUT /api/{space}/releases/{id}`: notes, version, channel and package versions may change;
+/// the snapshots may not.
+pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
+    let current = find(store, Kind::Release, space, id)?.clone();
+    let id = text(&current, "Id").unwrap_or(id).to_owned();
+    let mut doc = fields::take(body, RELEASE)?;
+    for field in [
+        "ProjectDeploymentProcessSnapshotId",
+        "ProjectVariableSetSnapshotId",
+        "LibraryVariableSetSnapshotIds",
+        "ProjectId",
+    ] {
+        let sent = doc.get(field).filter(|v| !v.is_null() && *v != &json!([]));
+        if sent.is_some_and(|v| Some(v) != current.get(field)) {
+            return Err(ApiError::bad_request(format!(
+                "{field} of release {} cannot be changed: a release's snapshots are frozen when it is created. Create a new release to pick up changes.",
+                text(&current, "Version").unwrap_or("")
+            )));
+        }
+        doc.insert(
+            field.into(),
+            current.get(field).cloned().unwrap_or(Value::Null),
+        );
+    }
+    let project_id = text(&current, "ProjectId").unwrap_or("").to_owned();
+    let version = fields::required_text(&doc, "Version")?;
+    unique_version(store, &project_id, &version, Some(&id))?;
+    let channel = channel_of(store, space, &project_id, text(&doc, "ChannelId"))?;
+    doc.insert("ChannelId".into(), json!(channel));
+    let process_id = text(&current, "ProjectDeploymentProcessSnapshotId")
+        .unwrap_or("")
+        .to_owned();
+    let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
+    let selected = check_packages(&process, &doc)?;
+    doc.insert("SelectedPackages".into(), Value::Array(selected));
+    doc.insert(
+        "Assembled".into(),
+        current.get("Assembled").cloned().unwrap_or(Value::Null),
+    );
+    let release_links = links(space, &id, &doc);
+    stamp(&mut doc, Kind::Release, &id, space, &release_links);
+    store.put(Kind::Release, doc.clone());
+    Ok(doc)
+}
+
+/// `GET /api/{space}/projects/{id}/releases/{version}`.
+pub fn by_version(app: &Arc<App>, space: &str, project: &str, version: &str) -> ApiResult<Value> {
+    app.read(|s| {
+        let project = find(s, Kind::Project, space, project)?;
+        let project_id = text(project, "Id").unwrap_or("");
+        s.all(Kind::Release)
+            .iter()
+            .find(|r| {
+                text(r, "ProjectId") == Some(project_id)
+                    && text(r, "Version").is_some_and(|v| v.eq_ignore_ascii_case(version))
+            })
+            .map(|r| Value::Object(r.clone()))
+            .ok_or_else(|| ApiError::not_found("release", version))
+    })
+}
+
+fn links(space: &str, id: &str, doc: &Doc) -> Vec<(&'static str, String)> {
+    let project = text(doc, "ProjectId").unwrap_or("");
+    let channel = text(doc, "ChannelId").unwrap_or("");
+    vec![
+        ("Project", format!("/api/{space}/projects/{project}")),
+        ("Channel", format!("/api/{space}/channels/{channel}")),
+        (
+            "Deployments",
+            format!("/api/{space}/releases/{id}/deployments{{?skip,take}}"),
+        ),
+        (
+            "ProjectDeploymentProcessSnapshot",
+            format!(
+                "/api/{space}/deploymentprocesses/{}",
+                text(doc, "ProjectDeploymentProcessSnapshotId").unwrap_or("")
+            ),
+        ),
+        (
+            "ProjectVariableSnapshot",
+            format!(
+                "/api/{space}/variables/{}",
+                text(doc, "ProjectVariableSetSnapshotId").unwrap_or("")
+            ),
+        ),
+        ("Web", format!("/app#/{space}/releases/{id}")),
+    ]
+}
+
+fn unique_version(
+    store: &Store,
+    project: &str,
+    version: &str,
+    except: Option<&str>,
+) -> ApiResult<()> {
+    let taken = store.all(Kind::Release).iter().any(|r| {
+        text(r, "ProjectId") == Some(project)
+            && text(r, "Version").is_some_and(|v| v.eq_ignore_ascii_case(version))
+            && text(r, "Id") != except
+    });
+    if taken {
+        // The Swagger spec's 400 description of POST and PUT releases; OctopusDeploy/Issues
+        // #5736 shows a 2023.1 server saying exactly this.
+        return Err(ApiError::invalid(format!(
+            "Release '{version}' already exists for this project. Please use a different version, or look at using a mask to auto-increment the number."
+        )));
+    }
+    Ok(())
+}
+
+/// The release's channel: the one given (which must belong to the project) or the project's
+/// default channel.
+fn channel_of(store: &Store, space: &str, project: &str, given: Option<&str>) -> ApiResult<String> {
+    match given {
+        Some(channel) => {
+            must_exist(store, Kind::Channel, space, "ChannelId", channel)?;
+            let owner = store
+                .get(Kind::Channel, channel)
+                .and_then(|c| text(c, "ProjectId"));
+            if owner != Some(project) {
+                return Err(ApiError::invalid(format!(
+                    "The channel '{channel}' does not belong to project '{project}'."
+                )));
+            }
+            Ok(channel.to_owned())
+        }
+        None => store
+            .all(Kind::Channel)
+            .iter()
+            .find(|c| {
+                text(c, "ProjectId") == Some(project)
+                    && c.get("IsDefault") == Some(&Value::Bool(true))
+            })
+            .and_then(|c| text(c, "Id").map(str::to_owned))
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Project '{project}' has no default channel; name a ChannelId."
+                ))
+            }),
+    }
+}
+
+/// Every package reference of every enabled action needs exactly one selected version; a
+/// selection for a package the process does not have is refused.
+fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
+    let mut given = Vec::new();
+    for selected in release
+        .get("SelectedPackages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        given.push(fields::take(selected, SELECTED)?);
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut used = vec![false; given.len()];
+    for step in process
+        .get("Steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let step_name = step.get("Name").and_then(Value::as_str).unwrap_or("");
+        for action in step
+            .get("Actions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if action.get("IsDisabled") == Some(&Value::Bool(true)) {
+                continue;
+            }
+            let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
+            for package in action
+                .get("Packages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
+                let package_id = package
+                    .get("PackageId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let found = given.iter().enumerate().find(|(_, s)| {
+                    let action_matches =
+                        text(s, "ActionName").or(text(s, "StepName")) == Some(action_name);
+                    action_matches && text(s, "PackageReferenceName").unwrap_or("") == reference
+                });
+                match found {
+                    Some((i, s)) if text(s, "Version").is_some_and(|v| !v.trim().is_empty()) => {
+                        if let Some(slot) = used.get_mut(i) {
+                            *slot = true;
+                        }
+                        out.push(json!({
+                            "StepName": step_name,
+                            "ActionName": action_name,
+                            "PackageReferenceName": reference,
+                            "Version": text(s, "Version"),
+                        }));
+                    }
+                    _ => errors.push(format!(
+                        "No version was selected for package {package_id} of step '{step_name}' (action '{action_name}'{}).",
+                        if reference.is_empty() { String::new() } else { format!(", reference '{reference}'") }
+                    )),
+                }
+            }
+        }
+    }
+    for (s, used) in given.iter().zip(used) {
+        if !used {
+            errors.push(format!(
+                "A version was selected for action '{}' package reference '{}', which the deployment process does not have.",
+                text(s, "ActionName").or(text(s, "StepName")).unwrap_or(""),
+                text(s, "PackageReferenceName").unwrap_or("")
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::invalid_all(errors))
+    }
+}

@@ -1,0 +1,154 @@
+//! Environments, project groups and channels: named resources with a few references and no
+//! side effects beyond their own document.
+
+use serde_json::{Value, json};
+
+use super::{find, must_exist, stamp, unique_name};
+use crate::error::ApiResult;
+use crate::fields::{self, Field, Ty};
+use crate::kind::Kind;
+use crate::store::{Doc, Store, strings, text};
+
+/// The writable fields of `EnvironmentResource`.
+const ENVIRONMENT: &[Field] = &[
+    ("Name", Ty::Str),
+    ("Description", Ty::Str),
+    ("SortOrder", Ty::Int),
+    ("UseGuidedFailure", Ty::Bool),
+    ("AllowDynamicInfrastructure", Ty::Bool),
+    ("ExtensionSettings", Ty::Array),
+];
+
+/// The writable fields of `ProjectGroupResource`.
+const PROJECT_GROUP: &[Field] = &[
+    ("Name", Ty::Str),
+    ("Description", Ty::Str),
+    ("EnvironmentIds", Ty::Array),
+    ("RetentionPolicyId", Ty::Str),
+];
+
+/// The writable fields of `ChannelResource`.
+const CHANNEL: &[Field] = &[
+    ("Name", Ty::Str),
+    ("Description", Ty::Str),
+    ("ProjectId", Ty::Str),
+    ("LifecycleId", Ty::Str),
+    ("IsDefault", Ty::Bool),
+    ("Rules", Ty::Array),
+    ("TenantTags", Ty::Array),
+];
+
+fn table(kind: Kind) -> &'static [Field] {
+    if kind == Kind::Environment {
+        ENVIRONMENT
+    } else {
+        PROJECT_GROUP
+    }
+}
+
+/// Creates an environment or a project group.
+pub fn create(store: &mut Store, kind: Kind, space: &str, body: &Value) -> ApiResult<Doc> {
+    let mut doc = fields::take(body, table(kind))?;
+    let name = fields::required_text(&doc, "Name")?;
+    unique_name(store, kind, space, &name, None, |_| true)?;
+    check_environment_ids(store, space, &doc)?;
+    if kind == Kind::Environment && doc.get("SortOrder") == Some(&json!(0)) {
+        let next = store
+            .all(kind)
+            .iter()
+            .filter_map(|d| d.get("SortOrder").and_then(Value::as_i64))
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        doc.insert("SortOrder".into(), json!(next));
+    }
+    let id = store.next_id(kind);
+    stamp(&mut doc, kind, &id, space, &[]);
+    store.insert(kind, doc.clone());
+    Ok(doc)
+}
+
+/// Replaces an environment or a project group.
+pub fn update(
+    store: &mut Store,
+    kind: Kind,
+    space: &str,
+    id: &str,
+    body: &Value,
+) -> ApiResult<Doc> {
+    let id = text(find(store, kind, space, id)?, "Id")
+        .unwrap_or(id)
+        .to_owned();
+    let mut doc = fields::take(body, table(kind))?;
+    let name = fields::required_text(&doc, "Name")?;
+    unique_name(store, kind, space, &name, Some(&id), |_| true)?;
+    check_environment_ids(store, space, &doc)?;
+    stamp(&mut doc, kind, &id, space, &[]);
+    store.put(kind, doc.clone());
+    Ok(doc)
+}
+
+fn check_environment_ids(store: &Store, space: &str, doc: &Doc) -> ApiResult<()> {
+    for env in strings(doc, "EnvironmentIds") {
+        must_exist(store, Kind::Environment, space, "EnvironmentIds", &env)?;
+    }
+    Ok(())
+}
+
+/// Creates a channel of a project.
+pub fn create_channel(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
+    let doc = fields::take(body, CHANNEL)?;
+    let id = store.next_id(Kind::Channel);
+    save_channel(store, space, &id, doc)
+}
+
+/// Replaces a channel.
+pub fn update_channel(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
+    let id = text(find(store, Kind::Channel, space, id)?, "Id")
+        .unwrap_or(id)
+        .to_owned();
+    let doc = fields::take(body, CHANNEL)?;
+    save_channel(store, space, &id, doc)
+}
+
+/// Checks and stores a channel; a new default channel takes over from the old one.
+pub fn save_channel(store: &mut Store, space: &str, id: &str, mut doc: Doc) -> ApiResult<Doc> {
+    let name = fields::required_text(&doc, "Name")?;
+    let project = fields::required_text(&doc, "ProjectId")?;
+    must_exist(store, Kind::Project, space, "ProjectId", &project)?;
+    if let Some(lifecycle) = text(&doc, "LifecycleId") {
+        must_exist(store, Kind::Lifecycle, space, "LifecycleId", lifecycle)?;
+    }
+    unique_name(store, Kind::Channel, space, &name, Some(id), |d| {
+        text(d, "ProjectId") == Some(project.as_str())
+    })?;
+    let is_default = doc.get("IsDefault") == Some(&Value::Bool(true));
+    if is_default {
+        let others: Vec<String> = store
+            .all(Kind::Channel)
+            .iter()
+            .filter(|d| text(d, "ProjectId") == Some(project.as_str()) && text(d, "Id") != Some(id))
+            .filter_map(|d| text(d, "Id").map(str::to_owned))
+            .collect();
+        for other in others {
+            if let Some(d) = store.get_mut(Kind::Channel, &other) {
+                d.insert("IsDefault".into(), Value::Bool(false));
+            }
+        }
+    }
+    stamp(
+        &mut doc,
+        Kind::Channel,
+        id,
+        space,
+        &[
+            ("Project", format!("/api/{space}/projects/{project}")),
+            (
+                "Releases",
+                format!("/api/{space}/channels/{id}/releases{{?skip,take}}"),
+            ),
+        ],
+    );
+    store.put(Kind::Channel, doc.clone());
+    Ok(doc)
+}

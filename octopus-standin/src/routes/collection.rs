@@ -1,0 +1,172 @@
+//! The generic read operations: paged lists, `/all` arrays, single resources and the
+//! sub-collections of a parent, with the filters and orderings Octopus applies.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::json;
+use crate::app::App;
+use crate::error::ApiResult;
+use crate::kind::Kind;
+use crate::params::{self, Params};
+use crate::resources;
+use crate::store::{Doc, Store, strings, text};
+
+/// `GET /api/{space}/{collection}`: one page.
+pub fn list(
+    app: &Arc<App>,
+    kind: Kind,
+    space: Option<&str>,
+    path: &str,
+    params: &Params,
+) -> ApiResult<Response> {
+    let docs = app.read(|s| select(s, kind, space, params))?;
+    Ok(json(
+        StatusCode::OK,
+        params::page(kind, path, docs, params)?,
+    ))
+}
+
+/// `GET /api/{space}/{collection}/all`: every match as a bare array.
+pub fn all(
+    app: &Arc<App>,
+    kind: Kind,
+    space: Option<&str>,
+    params: &Params,
+) -> ApiResult<Response> {
+    let docs = app.read(|s| select(s, kind, space, params))?;
+    Ok(json(
+        StatusCode::OK,
+        Value::Array(docs.into_iter().map(Value::Object).collect()),
+    ))
+}
+
+/// `GET /api/{space}/{collection}/{id}`. Projects also answer to their slug.
+pub fn one(app: &Arc<App>, kind: Kind, space: Option<&str>, id: &str) -> ApiResult<Response> {
+    let doc = app.read(|s| find(s, kind, space, id).map(|d| present(s, kind, d.clone())))?;
+    Ok(json(StatusCode::OK, Value::Object(doc)))
+}
+
+/// A resource by id (or a project by slug), within the space when one is given.
+fn find<'a>(store: &'a Store, kind: Kind, space: Option<&str>, id: &str) -> ApiResult<&'a Doc> {
+    match space {
+        Some(space) => resources::find(store, kind, space, id),
+        None => store.require(kind, id),
+    }
+}
+
+/// `GET /api/{space}/{parent}/{id}/{sub}`: releases or channels of a project, releases of a
+/// channel, deployments of a release, projects of a project group.
+pub fn children(
+    app: &Arc<App>,
+    space: &str,
+    parent: Kind,
+    id: &str,
+    sub: &str,
+    path: &str,
+    params: &Params,
+) -> ApiResult<Response> {
+    let (kind, docs) = app.read(|s| -> ApiResult<(Kind, Vec<Doc>)> {
+        let parent_doc = find(s, parent, Some(space), id)?;
+        let parent_id = text(parent_doc, "Id").unwrap_or(id).to_owned();
+        let (kind, field) = match (parent, sub) {
+            (Kind::Project, "releases") => (Kind::Release, "ProjectId"),
+            (Kind::Project, "channels") => (Kind::Channel, "ProjectId"),
+            (Kind::Channel, "releases") => (Kind::Release, "ChannelId"),
+            (Kind::Release, "deployments") => (Kind::Deployment, "ReleaseId"),
+            _ => (Kind::Project, "ProjectGroupId"),
+        };
+        let docs = select(s, kind, Some(space), params)?
+            .into_iter()
+            .filter(|d| text(d, field) == Some(parent_id.as_str()))
+            .collect();
+        Ok((kind, docs))
+    })?;
+    Ok(json(
+        StatusCode::OK,
+        params::page(kind, path, docs, params)?,
+    ))
+}
+
+fn in_space(doc: &Doc, space: Option<&str>) -> bool {
+    match (space, text(doc, "SpaceId")) {
+        (Some(space), Some(doc_space)) => space == doc_space,
+        _ => true,
+    }
+}
+
+/// The documents a list shows: in the space, filtered, in Octopus's order.
+fn select(store: &Store, kind: Kind, space: Option<&str>, params: &Params) -> ApiResult<Vec<Doc>> {
+    let mut docs: Vec<Doc> = store
+        .all(kind)
+        .iter()
+        .filter(|d| in_space(d, space))
+        .filter(|d| !is_snapshot(store, kind, d))
+        .cloned()
+        .collect();
+    docs = params::filter(docs, params);
+    docs.retain(|d| matches_kind_filters(kind, d, params));
+    if let Some(pending_only) = params.flag("pendingOnly")? {
+        if pending_only && kind == Kind::Interruption {
+            docs.retain(|d| d.get("IsPending") == Some(&Value::Bool(true)));
+        }
+    }
+    sort(kind, &mut docs);
+    Ok(docs.into_iter().map(|d| present(store, kind, d)).collect())
+}
+
+/// Adds what Octopus computes on read: `ScopeValues` of a variable set.
+fn present(store: &Store, kind: Kind, doc: Doc) -> Doc {
+    if kind == Kind::VariableSet {
+        resources::variables::with_scope_values(store, doc)
+    } else {
+        doc
+    }
+}
+
+fn is_snapshot(store: &Store, kind: Kind, doc: &Doc) -> bool {
+    matches!(kind, Kind::DeploymentProcess | Kind::VariableSet)
+        && text(doc, "Id").is_some_and(|id| store.is_frozen(id))
+}
+
+/// The filters of the `Links` templates in the root document (fixture `api-root`):
+/// deployments by `projects`, `environments`, `channels`; tasks by `states`;
+/// interruptions by `regarding`.
+fn matches_kind_filters(kind: Kind, doc: &Doc, params: &Params) -> bool {
+    let field_in = |param: &str, field: &str| {
+        params
+            .list(param)
+            .is_none_or(|wanted| text(doc, field).is_some_and(|v| wanted.iter().any(|w| w == v)))
+    };
+    match kind {
+        Kind::Deployment => {
+            field_in("projects", "ProjectId")
+                && field_in("environments", "EnvironmentId")
+                && field_in("channels", "ChannelId")
+        }
+        Kind::Task => field_in("states", "State"),
+        Kind::Interruption => params.get("regarding").is_none_or(|r| {
+            text(doc, "TaskId") == Some(r)
+                || strings(doc, "RelatedDocumentIds").iter().any(|d| d == r)
+        }),
+        _ => true,
+    }
+}
+
+/// Projects and most named resources by name; environments by `SortOrder`; releases,
+/// deployments and tasks newest first.
+fn sort(kind: Kind, docs: &mut [Doc]) {
+    match kind {
+        Kind::Environment => {
+            docs.sort_by_key(|d| d.get("SortOrder").and_then(Value::as_i64).unwrap_or(0))
+        }
+        Kind::Project | Kind::ProjectGroup | Kind::Lifecycle | Kind::LibraryVariableSet => {
+            docs.sort_by_key(|d| text(d, "Name").unwrap_or("").to_lowercase())
+        }
+        Kind::Release | Kind::Deployment | Kind::Task | Kind::Interruption => docs.reverse(),
+        _ => {}
+    }
+}

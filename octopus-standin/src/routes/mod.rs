@@ -1,0 +1,264 @@
+//! The request dispatcher: one handler that checks the API key, splits the path and sends it
+//! to the right operation.
+//!
+//! Routes are matched by hand rather than by axum's router because Octopus serves every
+//! space-scoped route twice, with and without `/{spaceId}` (the Swagger spec lists both
+//! forms), and because `packages/raw` and `packages/{id}` must not shadow each other.
+//!
+//! ```text
+//! /api                                root document
+//! /api/spaces[/all|/{id}]             spaces
+//! /api/{spaceId}                      space root
+//! /api[/{spaceId}]/{collection}       paged list (GET), create (POST)
+//! /api[/{spaceId}]/{collection}/all   bare array
+//! /api[/{spaceId}]/{collection}/{id}  one resource (GET, PUT, DELETE)
+//! ... and the sub-resources listed in `scoped`.
+//! ```
+
+mod collection;
+pub mod root;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::kind::Kind;
+use crate::params::Params;
+use crate::resources;
+use crate::store::DEFAULT_SPACE;
+
+/// The largest JSON request body the stand-in reads.
+pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// The header that carries the API key.
+pub const API_KEY_HEADER: &str = "X-Octopus-ApiKey";
+
+/// Every `/api` request comes here.
+///
+/// The root document and a space's root are served without a key, as their Swagger
+/// operations have no `security` block; a wrong key is refused everywhere. Octopus.Client
+/// sends PUT and DELETE as POST with `X-HTTP-Method-Override`, which is honoured.
+pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/api") else {
+        return ApiError::no_route(&path).into_response();
+    };
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = effective_method(&req);
+    let anonymous = method == Method::GET
+        && (segs.is_empty() || (segs.len() == 1 && segs.first().is_some_and(|s| is_space_id(s))));
+    match key(&app, &req) {
+        Key::Right => {}
+        Key::Missing if anonymous => {}
+        Key::Missing | Key::Wrong => return ApiError::unauthorized().into_response(),
+    }
+    match route(&app, req, method, &path, &segs).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+enum Key {
+    Missing,
+    Wrong,
+    Right,
+}
+
+/// The key may come as the `X-Octopus-ApiKey` header or the `ApiKey` query parameter, the two
+/// `securityDefinitions` of the Swagger spec.
+fn key(app: &App, req: &Request) -> Key {
+    let header = req
+        .headers()
+        .get(API_KEY_HEADER)
+        .map(|v| v.to_str().unwrap_or("\u{0}").to_owned());
+    let query = Params::parse(req.uri().query());
+    match header.or(query.get("ApiKey").map(str::to_owned)) {
+        None => Key::Missing,
+        Some(k) if constant_time_eq(k.as_bytes(), app.config.api_key.as_bytes()) => Key::Right,
+        Some(_) => Key::Wrong,
+    }
+}
+
+fn effective_method(req: &Request) -> Method {
+    let override_to = req
+        .headers()
+        .get("X-HTTP-Method-Override")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_uppercase);
+    match (req.method(), override_to.as_deref()) {
+        (&Method::POST, Some("PUT")) => Method::PUT,
+        (&Method::POST, Some("DELETE")) => Method::DELETE,
+        (m, _) => m.clone(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn decode(segment: &str) -> String {
+    form_urlencoded::parse(format!("s={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| segment.to_owned())
+}
+
+fn is_space_id(segment: &str) -> bool {
+    segment
+        .strip_prefix("Spaces-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+async fn route(
+    app: &Arc<App>,
+    req: Request,
+    method: Method,
+    path: &str,
+    segs: &[&str],
+) -> ApiResult<Response> {
+    let params = Params::parse(req.uri().query());
+    match (&method, segs) {
+        (&Method::GET, []) => Ok(json(StatusCode::OK, root::api_root(app))),
+        (&Method::GET, ["spaces"]) => collection::list(app, Kind::Space, None, path, &params),
+        (&Method::GET, ["spaces", "all"]) => collection::all(app, Kind::Space, None, &params),
+        (&Method::GET, ["spaces", id]) => collection::one(app, Kind::Space, None, id),
+        (_, [space, rest @ ..]) if is_space_id(space) => {
+            app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
+            scoped(app, req, &method, space, rest, path, &params).await
+        }
+        (_, [first, ..]) if Kind::from_segment(first).is_some() => {
+            scoped(app, req, &method, DEFAULT_SPACE, segs, path, &params).await
+        }
+        _ => Err(ApiError::no_route(path)),
+    }
+}
+
+async fn scoped(
+    app: &Arc<App>,
+    req: Request,
+    method: &Method,
+    space: &str,
+    segs: &[&str],
+    path: &str,
+    params: &Params,
+) -> ApiResult<Response> {
+    let sp = Some(space);
+    match (method, segs) {
+        (&Method::GET, []) => Ok(json(StatusCode::OK, root::space_root(space))),
+        // Packages: upload and download before the generic `{id}` forms.
+        (&Method::POST, ["packages", "raw"]) => {
+            resources::packages::upload(app, space, req, params).await
+        }
+        (&Method::GET, ["packages", id, "raw"]) => {
+            resources::packages::download(app, space, id).await
+        }
+        (&Method::GET, ["packages"]) => resources::packages::list(app, space, path, params),
+        // Sub-collections.
+        (&Method::GET, ["projects", id, "releases", version]) => {
+            ok(resources::releases::by_version(app, space, id, version)?)
+        }
+        (&Method::GET, ["projects", id, sub @ ("releases" | "channels")]) => {
+            collection::children(app, space, Kind::Project, id, sub, path, params)
+        }
+        (&Method::GET, ["channels", id, "releases"]) => {
+            collection::children(app, space, Kind::Channel, id, "releases", path, params)
+        }
+        (&Method::GET, ["releases", id, "deployments"]) => {
+            collection::children(app, space, Kind::Release, id, "deployments", path, params)
+        }
+        (&Method::GET, ["projectgroups", id, "projects"]) => {
+            collection::children(app, space, Kind::ProjectGroup, id, "projects", path, params)
+        }
+        (&Method::GET, ["tasks", id, "details"]) => ok(resources::tasks::details(app, id)?),
+        (&Method::GET, ["tasks", id, "raw"]) => resources::tasks::raw(app, id),
+        (&Method::GET, ["interruptions", id, "responsible"]) => {
+            ok(resources::interruptions::responsible(app, id)?)
+        }
+        (&Method::PUT, ["interruptions", id, "responsible"]) => {
+            ok(resources::interruptions::take_responsibility(app, id)?)
+        }
+        (&Method::POST, ["interruptions", id, "submit"]) => {
+            let body = json_body(req).await?;
+            ok(resources::interruptions::submit(app, id, &body)?)
+        }
+        // The generic forms.
+        (&Method::GET, [seg]) => collection::list(app, kind(seg, path)?, sp, path, params),
+        (&Method::GET, [seg, "all"]) => collection::all(app, kind(seg, path)?, sp, params),
+        (&Method::GET, [seg, id]) => collection::one(app, kind(seg, path)?, sp, id),
+        (&Method::POST, [seg]) => {
+            let kind = kind(seg, path)?;
+            let body = json_body(req).await?;
+            let doc = resources::create(app, kind, space, &body, params)?;
+            Ok(json(StatusCode::CREATED, Value::Object(doc)))
+        }
+        (&Method::PUT, [seg, id]) => {
+            let kind = kind(seg, path)?;
+            let body = json_body(req).await?;
+            ok(Value::Object(resources::update(
+                app, kind, space, id, &body,
+            )?))
+        }
+        (&Method::DELETE, [seg, id]) => {
+            resources::delete(app, kind(seg, path)?, space, id)?;
+            Ok(StatusCode::OK.into_response())
+        }
+        _ => Err(ApiError::no_route(path)),
+    }
+}
+
+fn kind(segment: &str, path: &str) -> ApiResult<Kind> {
+    Kind::from_segment(segment)
+        .filter(|k| *k != Kind::Space)
+        .ok_or_else(|| ApiError::no_route(path))
+}
+
+/// Reads a JSON request body of at most [`MAX_JSON_BODY`] bytes.
+pub async fn json_body(req: Request) -> ApiResult<Value> {
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "The request body is larger than the stand-in accepts ({MAX_JSON_BODY} bytes)."
+            ))
+        })?;
+    if bytes.is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::invalid(format!("The request body is not valid JSON: {e}.")))
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(body: Value) -> ApiResult<Response> {
+    Ok(json(StatusCode::OK, body))
+}
+
+/// A plain response body (the raw task log).
+pub fn text(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        Body::from(body),
+    )
+        .into_response()
+}

@@ -1,0 +1,109 @@
+//! The root document (`GET /api`) and a space's root (`GET /api/{spaceId}`).
+//!
+//! The link templates follow the root document of fixture `api-root.2019.7.12.json`, scoped
+//! to the default space as there, and list only what the stand-in serves.
+
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::store::DEFAULT_SPACE;
+
+/// The Octopus Server version the stand-in answers as: the version of the Swagger spec it is
+/// held to (fixture `octopus_deploy.json`, `info.version` 2020.5.0).
+pub const SERVER_VERSION: &str = "2020.5.0";
+
+/// The collections in the space root's links: link name, path, template parameters.
+const SPACE_LINKS: &[(&str, &str, &str)] = &[
+    ("Channels", "channels", "{/id}{?skip,take,ids,partialName}"),
+    (
+        "DeploymentProcesses",
+        "deploymentprocesses",
+        "{/id}{?skip,take,ids}",
+    ),
+    (
+        "Deployments",
+        "deployments",
+        "{/id}{?skip,take,ids,projects,environments,channels}",
+    ),
+    (
+        "Environments",
+        "environments",
+        "{/id}{?name,skip,ids,take,partialName}",
+    ),
+    ("Feeds", "feeds", "{/id}{?skip,take,ids,partialName}"),
+    (
+        "Interruptions",
+        "interruptions",
+        "{/id}{?skip,take,regarding,pendingOnly,ids}",
+    ),
+    (
+        "LibraryVariables",
+        "libraryvariablesets",
+        "{/id}{?skip,take,ids,partialName}",
+    ),
+    (
+        "Lifecycles",
+        "lifecycles",
+        "{/id}{?skip,take,ids,partialName}",
+    ),
+    ("Packages", "packages", "{/id}{?filter,latest,skip,take}"),
+    ("PackageUpload", "packages/raw", "{?overwriteMode}"),
+    (
+        "ProjectGroups",
+        "projectgroups",
+        "{/id}{?skip,take,ids,partialName}",
+    ),
+    (
+        "Projects",
+        "projects",
+        "{/id}{?name,skip,ids,take,partialName}",
+    ),
+    (
+        "Releases",
+        "releases",
+        "{/id}{?skip,ignoreChannelRules,take,ids}",
+    ),
+    (
+        "Tasks",
+        "tasks",
+        "{/id}{?skip,take,ids,states,project,environment,partialName}",
+    ),
+    ("Variables", "variables", "{/id}{?ids}"),
+];
+
+fn space_links(space: &str) -> Map<String, Value> {
+    let mut links = Map::new();
+    links.insert("Self".into(), json!(format!("/api/{space}")));
+    for (name, path, template) in SPACE_LINKS {
+        links.insert(
+            (*name).into(),
+            json!(format!("/api/{space}/{path}{template}")),
+        );
+    }
+    links
+}
+
+/// `RootResource`.
+pub fn api_root(_app: &App) -> Value {
+    let mut links = space_links(DEFAULT_SPACE);
+    links.insert("Self".into(), json!("/api"));
+    links.insert("SpaceHome".into(), json!("/api/{spaceId}"));
+    links.insert(
+        "Spaces".into(),
+        json!("/api/spaces{/id}{?name,skip,ids,take,partialName}"),
+    );
+    json!({
+        "Application": "Octopus Deploy",
+        "Version": SERVER_VERSION,
+        "ApiVersion": "3.0.0",
+        "InstallationId": "5e0f5b6c-3a4d-4b7e-9c1a-0a11d0c7a4e1",
+        "IsEarlyAccessProgram": false,
+        "HasLongTermSupport": false,
+        "Links": links,
+    })
+}
+
+/// `SpaceRootResource`.
+pub fn space_root(space: &str) -> Value {
+    json!({ "Id": space, "Links": space_links(space) })
+}
