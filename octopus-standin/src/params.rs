@@ -100,9 +100,13 @@ pub fn page(kind: Kind, path: &str, docs: Vec<Doc>, params: &Params) -> ApiResul
     let skip = params.count("skip")?.unwrap_or(0);
     let take = params.count("take")?.unwrap_or(DEFAULT_TAKE);
     let total = docs.len();
-    let pages = total
-        .checked_div(take)
-        .map_or(0, |whole| if total % take == 0 { whole } else { whole + 1 });
+    let pages = total.checked_div(take).map_or(0, |whole| {
+        if total.is_multiple_of(take) {
+            whole
+        } else {
+            whole + 1
+        }
+    });
     let last = pages.saturating_sub(1);
     let items: Vec<Value> = docs
         .into_iter()

@@ -152,6 +152,20 @@ fn check_lifecycle(
             text(environment, "Name").unwrap_or("")
         ))
     };
+    let in_lifecycle = phases.iter().any(|phase| {
+        phase.as_object().is_some_and(|p| {
+            strings(p, "AutomaticDeploymentTargets")
+                .iter()
+                .chain(strings(p, "OptionalDeploymentTargets").iter())
+                .any(|t| t == env_id)
+        })
+    });
+    if !in_lifecycle {
+        return Err(refuse(format!(
+            "the environment is not part of the lifecycle '{}'.",
+            text(lifecycle, "Name").unwrap_or("")
+        )));
+    }
     for phase in &phases {
         let phase = phase.as_object().cloned().unwrap_or_default();
         let mut targets = strings(&phase, "AutomaticDeploymentTargets");

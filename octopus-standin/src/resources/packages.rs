@@ -41,26 +41,26 @@ const EXTENSIONS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Overwrite {
+enum Mode {
     Fail,
-    Overwrite,
+    Replace,
     Ignore,
 }
 
-fn overwrite_mode(params: &Params) -> ApiResult<Overwrite> {
+fn overwrite_mode(params: &Params) -> ApiResult<Mode> {
     if let Some(mode) = params.get("overwriteMode") {
         return match mode {
-            m if m.eq_ignore_ascii_case("FailIfExists") => Ok(Overwrite::Fail),
-            m if m.eq_ignore_ascii_case("OverwriteExisting") => Ok(Overwrite::Overwrite),
-            m if m.eq_ignore_ascii_case("IgnoreIfExists") => Ok(Overwrite::Ignore),
+            m if m.eq_ignore_ascii_case("FailIfExists") => Ok(Mode::Fail),
+            m if m.eq_ignore_ascii_case("OverwriteExisting") => Ok(Mode::Replace),
+            m if m.eq_ignore_ascii_case("IgnoreIfExists") => Ok(Mode::Ignore),
             other => Err(ApiError::invalid(format!(
                 "overwriteMode '{other}' is not one of FailIfExists, OverwriteExisting, IgnoreIfExists."
             ))),
         };
     }
     Ok(match params.flag("replace")? {
-        Some(true) => Overwrite::Overwrite,
-        _ => Overwrite::Fail,
+        Some(true) => Mode::Replace,
+        _ => Mode::Fail,
     })
 }
 
@@ -99,7 +99,7 @@ pub fn parse_file_name(name: &str) -> Option<FileName> {
 }
 
 fn is_package_id(id: &str) -> bool {
-    !id.is_empty()
+    id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id.len() <= 100
         && id
             .bytes()
@@ -188,13 +188,13 @@ pub async fn upload(
     let (status, doc) = app.write(|s| {
         if let Some(existing) = s.get(Kind::Package, &id) {
             match mode {
-                Overwrite::Fail => {
+                Mode::Fail => {
                     return Err(ApiError::conflict(
                         "A package with the same ID and version already exists. To proceed anyway, specify an overwriteMode of OverwriteExisting or IgnoreIfExists.",
                     ));
                 }
-                Overwrite::Ignore => return Ok((StatusCode::OK, existing.clone())),
-                Overwrite::Overwrite => {}
+                Mode::Ignore => return Ok((StatusCode::OK, existing.clone())),
+                Mode::Replace => {}
             }
         }
         tmp_path

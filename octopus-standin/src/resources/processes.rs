@@ -223,10 +223,11 @@ pub fn snapshot(store: &mut Store, kind: Kind, id: &str) -> ApiResult<String> {
     }
     store.insert(kind, doc);
     store.freeze(&snapshot_id);
-    if kind == Kind::DeploymentProcess {
-        if let Some(live) = store.get_mut(kind, id) {
-            live.insert("LastSnapshotId".into(), json!(snapshot_id));
-        }
+    if let Some(live) = store
+        .get_mut(kind, id)
+        .filter(|_| kind == Kind::DeploymentProcess)
+    {
+        live.insert("LastSnapshotId".into(), json!(snapshot_id));
     }
     Ok(snapshot_id)
 }

@@ -106,10 +106,11 @@ pub fn finish(store: &mut Store, id: &str, error: Option<&str>) {
         .iter()
         .find(|d| text(d, "TaskId") == Some(id))
         .and_then(|d| text(d, "Id").map(str::to_owned));
-    if let (Some(deployment), Some(_)) = (deployment, error) {
-        if let Some(d) = store.get_mut(Kind::Deployment, &deployment) {
-            d.insert("FailureEncountered".into(), json!(true));
-        }
+    if let Some(d) = deployment
+        .filter(|_| error.is_some())
+        .and_then(|d| store.get_mut(Kind::Deployment, &d))
+    {
+        d.insert("FailureEncountered".into(), json!(true));
     }
 }
 

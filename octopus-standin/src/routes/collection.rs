@@ -109,10 +109,8 @@ fn select(store: &Store, kind: Kind, space: Option<&str>, params: &Params) -> Ap
         .collect();
     docs = params::filter(docs, params);
     docs.retain(|d| matches_kind_filters(kind, d, params));
-    if let Some(pending_only) = params.flag("pendingOnly")? {
-        if pending_only && kind == Kind::Interruption {
-            docs.retain(|d| d.get("IsPending") == Some(&Value::Bool(true)));
-        }
+    if params.flag("pendingOnly")? == Some(true) && kind == Kind::Interruption {
+        docs.retain(|d| d.get("IsPending") == Some(&Value::Bool(true)));
     }
     sort(kind, &mut docs);
     Ok(docs.into_iter().map(|d| present(store, kind, d)).collect())

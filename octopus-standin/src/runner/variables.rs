@@ -267,9 +267,9 @@ mod tests {
             ],
         );
         assert_eq!(vars.get("Url", &context()).as_deref(), Some("proj-prod"));
-        vars.candidates
-            .get_mut("url")
-            .map(|c| c.retain(|c| c.value != "proj-prod"));
+        if let Some(c) = vars.candidates.get_mut("url") {
+            c.retain(|c| c.value != "proj-prod");
+        }
         assert_eq!(vars.get("url", &context()).as_deref(), Some("proj-any"));
     }
 
