@@ -192,16 +192,40 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
     })
 }
 
+/// The most lines one log node keeps; a script that prints more has the rest dropped, with a
+/// note, so a chatty script cannot exhaust the stand-in's memory.
+const MAX_LINES_PER_NODE: usize = 20_000;
+
+/// The longest log line kept, in bytes; longer lines are cut with a note.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
 /// Appends a line (masked) to a node of a task's log.
 fn log(app: &App, task: &str, node: &str, category: &str, line: &str, secrets: &[String]) {
+    let mut text = variables::mask(line, secrets);
+    if text.len() > MAX_LINE_BYTES {
+        let mut cut = MAX_LINE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str(" [line cut by the stand-in]");
+    }
     let entry = LogLine {
         category: category.to_owned(),
-        text: variables::mask(line, secrets),
+        text,
         at: now(),
     };
     app.touch(|s| {
         if let Some(n) = s.log_mut(task).and_then(|root| root.find_mut(node)) {
-            n.lines.push(entry);
+            match n.lines.len() {
+                len if len < MAX_LINES_PER_NODE => n.lines.push(entry),
+                len if len == MAX_LINES_PER_NODE => n.lines.push(LogLine {
+                    category: "Warning".to_owned(),
+                    text: format!("The stand-in keeps {MAX_LINES_PER_NODE} lines per step; later output is dropped."),
+                    at: entry.at,
+                }),
+                _ => {}
+            }
         }
     });
 }
