@@ -53,15 +53,7 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
     let channel_id = store.next_id(Kind::Channel);
     let channel = fields::take(
         &json!({"Name": "Default", "ProjectId": id, "IsDefault": true}),
-        &[
-            ("Name", Ty::Str),
-            ("Description", Ty::Str),
-            ("ProjectId", Ty::Str),
-            ("LifecycleId", Ty::Str),
-            ("IsDefault", Ty::Bool),
-            ("Rules", Ty::Array),
-            ("TenantTags", Ty::Array),
-        ],
+        super::simple::CHANNEL,
     )?;
     super::simple::save_channel(store, space, &channel_id, channel)?;
     Ok(doc)
@@ -86,12 +78,7 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
     store.remove(Kind::VariableSet, &set);
     store.clear_secrets(&set);
     for kind in [Kind::Channel, Kind::Release] {
-        let owned: Vec<String> = store
-            .all(kind)
-            .iter()
-            .filter(|d| text(d, "ProjectId") == Some(id.as_str()))
-            .filter_map(|d| text(d, "Id").map(str::to_owned))
-            .collect();
+        let owned = store.ids_where(kind, |d| text(d, "ProjectId") == Some(id.as_str()));
         for doc in owned {
             store.remove(kind, &doc);
         }

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
 use crate::params::Params;
-use crate::store::{Doc, Store, now, strings, text};
+use crate::store::{Doc, Store, items, now, strings, text};
 
 /// The writable fields of `ReleaseResource`.
 const RELEASE: &[Field] = &[
@@ -245,40 +245,20 @@ fn channel_of(store: &Store, space: &str, project: &str, given: Option<&str>) ->
 /// selection for a package the process does not have is refused.
 fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
     let mut given = Vec::new();
-    for selected in release
-        .get("SelectedPackages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for selected in items(release, "SelectedPackages") {
         given.push(fields::take(selected, SELECTED)?);
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut used = vec![false; given.len()];
-    for step in process
-        .get("Steps")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for step in items(process, "Steps") {
         let step_name = step.get("Name").and_then(Value::as_str).unwrap_or("");
-        for action in step
-            .get("Actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for action in items(step, "Actions") {
             if action.get("IsDisabled") == Some(&Value::Bool(true)) {
                 continue;
             }
             let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
-            for package in action
-                .get("Packages")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for package in items(action, "Packages") {
                 let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
                 let package_id = package
                     .get("PackageId")

@@ -28,7 +28,7 @@ const PROJECT_GROUP: &[Field] = &[
 ];
 
 /// The writable fields of `ChannelResource`.
-const CHANNEL: &[Field] = &[
+pub const CHANNEL: &[Field] = &[
     ("Name", Ty::Str),
     ("Description", Ty::Str),
     ("ProjectId", Ty::Str),
@@ -124,12 +124,9 @@ pub fn save_channel(store: &mut Store, space: &str, id: &str, mut doc: Doc) -> A
     })?;
     let is_default = doc.get("IsDefault") == Some(&Value::Bool(true));
     if is_default {
-        let others: Vec<String> = store
-            .all(Kind::Channel)
-            .iter()
-            .filter(|d| text(d, "ProjectId") == Some(project.as_str()) && text(d, "Id") != Some(id))
-            .filter_map(|d| text(d, "Id").map(str::to_owned))
-            .collect();
+        let others = store.ids_where(Kind::Channel, |d| {
+            text(d, "ProjectId") == Some(project.as_str()) && text(d, "Id") != Some(id)
+        });
         for other in others {
             if let Some(d) = store.get_mut(Kind::Channel, &other) {
                 d.insert("IsDefault".into(), Value::Bool(false));

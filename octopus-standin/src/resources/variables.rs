@@ -16,7 +16,7 @@ use super::processes::{check_version, refuse_frozen, version_of};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
-use crate::store::{Doc, Store, new_guid, strings, text};
+use crate::store::{Doc, Store, items, new_guid, strings, text};
 
 /// The writable fields of `VariableResource`.
 const VARIABLE: &[Field] = &[
@@ -202,19 +202,19 @@ pub fn refuse_version_controlled(store: &Store, project: Option<&str>) -> ApiRes
 pub fn with_scope_values(store: &Store, mut doc: Doc) -> Doc {
     let space = text(&doc, "SpaceId").unwrap_or("").to_owned();
     let owner = text(&doc, "OwnerId").unwrap_or("").to_owned();
-    let items = |docs: Vec<&Doc>| -> Vec<Value> {
+    let named = |docs: Vec<&Doc>| -> Vec<Value> {
         docs.into_iter()
             .map(|d| json!({"Id": text(d, "Id"), "Name": text(d, "Name")}))
             .collect()
     };
-    let environments = items(
+    let environments = named(
         store
             .all(Kind::Environment)
             .iter()
             .filter(|d| text(d, "SpaceId") == Some(space.as_str()))
             .collect(),
     );
-    let channels = items(
+    let channels = named(
         store
             .all(Kind::Channel)
             .iter()
@@ -226,18 +226,8 @@ pub fn with_scope_values(store: &Store, mut doc: Doc) -> Doc {
     if let Some(project) = store.get(Kind::Project, &owner) {
         let process_id = format!("deploymentprocess-{owner}");
         if let Some(process) = store.get(Kind::DeploymentProcess, &process_id) {
-            for step in process
-                .get("Steps")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                for action in step
-                    .get("Actions")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+            for step in items(process, "Steps") {
+                for action in items(step, "Actions") {
                     actions.push(json!({"Id": action.get("Id"), "Name": action.get("Name")}));
                 }
             }
@@ -246,12 +236,7 @@ pub fn with_scope_values(store: &Store, mut doc: Doc) -> Doc {
             .push(json!({"Id": owner, "Name": text(project, "Name"), "ProcessType": "Deployment"}));
     }
     let mut roles = BTreeSet::new();
-    for v in doc
-        .get("Variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for v in items(&doc, "Variables") {
         if let Some(scope) = v.get("Scope").and_then(Value::as_object) {
             let scope = Doc::from_iter(scope.clone());
             roles.extend(strings(&scope, "Role"));

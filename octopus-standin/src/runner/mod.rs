@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::kind::Kind;
 use crate::resources::{interruptions, tasks};
-use crate::store::{Doc, Store, now, strings, text};
+use crate::store::{Doc, Store, items, now, strings, text};
 use crate::tasklog::{LogLine, LogNode};
 use variables::{Context, Variables};
 
@@ -54,20 +54,10 @@ pub async fn run(app: Arc<App>, shutdown: impl std::future::Future<Output = ()>)
 /// running them again could do their work twice.
 pub fn recover(app: &App) {
     let _ = app.write(|s| {
-        let running: Vec<String> = s
-            .all(Kind::Task)
-            .iter()
-            .filter(|t| text(t, "State") == Some("Executing"))
-            .filter_map(|t| text(t, "Id").map(str::to_owned))
-            .collect();
+        let running = s.ids_where(Kind::Task, |t| text(t, "State") == Some("Executing"));
         for id in &running {
             tasks::abandon(s, id, "The stand-in was restarted while this task was running; it was not resumed, so that no step runs twice.");
-            let pending: Vec<String> = s
-                .all(Kind::Interruption)
-                .iter()
-                .filter(|i| text(i, "TaskId") == Some(id.as_str()))
-                .filter_map(|i| text(i, "Id").map(str::to_owned))
-                .collect();
+            let pending = s.ids_where(Kind::Interruption, |i| text(i, "TaskId") == Some(id.as_str()));
             for interruption in pending {
                 if let Some(i) = s.get_mut(Kind::Interruption, &interruption) {
                     i.insert("IsPending".into(), json!(false));
@@ -82,12 +72,7 @@ pub fn recover(app: &App) {
 /// Marks every queued task `Executing` and returns their ids.
 fn take_queued(app: &App) -> Vec<String> {
     app.write(|s| {
-        let queued: Vec<String> = s
-            .all(Kind::Task)
-            .iter()
-            .filter(|t| text(t, "State") == Some("Queued"))
-            .filter_map(|t| text(t, "Id").map(str::to_owned))
-            .collect();
+        let queued = s.ids_where(Kind::Task, |t| text(t, "State") == Some("Queued"));
         let started = now();
         for id in &queued {
             tasks::set(
@@ -343,12 +328,7 @@ async fn run_steps(
         set_node(app, task, &node, "Running");
         let mut step_failure = None;
         let mut ran = 0;
-        for action in step
-            .get("Actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for action in items(step, "Actions") {
             let Some(action) = action.as_object() else {
                 continue;
             };
@@ -600,23 +580,13 @@ fn acquire_packages(
     secrets: &[String],
 ) -> Result<(), String> {
     let name = text(action, "Name").unwrap_or("");
-    for package in action
-        .get("Packages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for package in items(action, "Packages") {
         let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
         let package_id = package
             .get("PackageId")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let version = plan
-            .release
-            .get("SelectedPackages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let version = items(&plan.release, "SelectedPackages")
             .find(|s| {
                 s.get("ActionName").and_then(Value::as_str) == Some(name)
                     && s.get("PackageReferenceName")

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::kind::Kind;
-use crate::store::{Store, text};
+use crate::store::{Store, items, text};
 
 /// What a value's scope is matched against.
 #[derive(Debug, Clone, Default)]
@@ -70,12 +70,7 @@ impl Variables {
                 continue;
             };
             let secrets = store.secrets_of(set_id);
-            for v in set
-                .get("Variables")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for v in items(set, "Variables") {
                 let Some(v) = v.as_object() else { continue };
                 let name = text(v, "Name").unwrap_or("").to_owned();
                 let id = text(v, "Id").unwrap_or("");

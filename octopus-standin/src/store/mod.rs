@@ -62,6 +62,15 @@ impl Store {
         self.docs.get(&kind).map_or(&[], Vec::as_slice)
     }
 
+    /// The ids of the documents of a kind that satisfy `keep`.
+    pub fn ids_where(&self, kind: Kind, keep: impl Fn(&Doc) -> bool) -> Vec<String> {
+        self.all(kind)
+            .iter()
+            .filter(|d| keep(d))
+            .filter_map(|d| text(d, "Id").map(str::to_owned))
+            .collect()
+    }
+
     /// The document with this id.
     pub fn get(&self, kind: Kind, id: &str) -> Option<&Doc> {
         self.all(kind).iter().find(|d| text(d, "Id") == Some(id))
@@ -195,6 +204,32 @@ pub fn text<'a>(doc: &'a Doc, field: &str) -> Option<&'a str> {
 /// A string field of a document, or "".
 pub fn text_or_empty<'a>(doc: &'a Doc, field: &str) -> &'a str {
     text(doc, field).unwrap_or("")
+}
+
+/// Something with named JSON fields: a document, or a JSON value that may be an object.
+pub trait Fields {
+    /// The field's value, if present.
+    fn field(&self, name: &str) -> Option<&Value>;
+}
+
+impl Fields for Value {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+impl Fields for Doc {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// The elements of an array field (none when absent or not an array).
+pub fn items<'a>(value: &'a (impl Fields + ?Sized), field: &str) -> std::slice::Iter<'a, Value> {
+    value
+        .field(field)
+        .and_then(Value::as_array)
+        .map_or([].iter(), |a| a.iter())
 }
 
 /// The strings of an array field (non-strings are skipped).
