@@ -15,6 +15,7 @@
 //! Log lines go to the store as they come but are written to the `--data` file only with the
 //! next persisted change; a restart fails the tasks that were running (see [`recover`]).
 
+mod output;
 mod script;
 pub mod variables;
 
@@ -28,7 +29,7 @@ use crate::app::App;
 use crate::kind::Kind;
 use crate::resources::{interruptions, tasks};
 use crate::store::{Doc, Store, items, now, strings, text};
-use crate::tasklog::{LogLine, LogNode};
+use output::Out;
 use variables::{Context, Variables};
 
 /// How often a task waiting for a manual intervention looks for the answer.
@@ -177,68 +178,6 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
     })
 }
 
-/// The most lines one log node keeps; a script that prints more has the rest dropped, with a
-/// note, so a chatty script cannot exhaust the stand-in's memory.
-const MAX_LINES_PER_NODE: usize = 20_000;
-
-/// The longest log line kept, in bytes; longer lines are cut with a note.
-const MAX_LINE_BYTES: usize = 16 * 1024;
-
-/// Appends a line (masked) to a node of a task's log.
-fn log(app: &App, task: &str, node: &str, category: &str, line: &str, secrets: &[String]) {
-    let mut text = variables::mask(line, secrets);
-    if text.len() > MAX_LINE_BYTES {
-        let mut cut = MAX_LINE_BYTES;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push_str(" [line cut by the stand-in]");
-    }
-    let entry = LogLine {
-        category: category.to_owned(),
-        text,
-        at: now(),
-    };
-    app.touch(|s| {
-        if let Some(n) = s.log_mut(task).and_then(|root| root.find_mut(node)) {
-            match n.lines.len() {
-                len if len < MAX_LINES_PER_NODE => n.lines.push(entry),
-                len if len == MAX_LINES_PER_NODE => n.lines.push(LogLine {
-                    category: "Warning".to_owned(),
-                    text: format!("The stand-in keeps {MAX_LINES_PER_NODE} lines per step; later output is dropped."),
-                    at: entry.at,
-                }),
-                _ => {}
-            }
-        }
-    });
-}
-
-fn set_node(app: &App, task: &str, node: &str, status: &str) {
-    let at = now();
-    app.touch(|s| {
-        if let Some(n) = s.log_mut(task).and_then(|root| root.find_mut(node)) {
-            if n.started.is_none() {
-                n.started = Some(at.clone());
-            }
-            if !matches!(status, "Running" | "Pending") {
-                n.ended = Some(at);
-            }
-            n.status = status.to_owned();
-        }
-    });
-}
-
-fn add_node(app: &App, task: &str, parent: &str, id: &str, name: &str) {
-    let node = LogNode::new(id.to_owned(), name.to_owned());
-    app.touch(|s| {
-        if let Some(p) = s.log_mut(task).and_then(|root| root.find_mut(parent)) {
-            p.children.push(node);
-        }
-    });
-}
-
 async fn run_task(app: Arc<App>, task_id: String) {
     let plan = match app.read(|s| plan(s, &task_id)) {
         Ok(plan) => plan,
@@ -251,9 +190,14 @@ async fn run_task(app: Arc<App>, task_id: String) {
         }
     };
     let secrets = plan.variables.secrets();
+    let out = Out {
+        app: &app,
+        task: &task_id,
+        secrets: &secrets,
+    };
     let scratch = app.config.scratch.join(&task_id);
     let failure = match make_private_dir(&scratch) {
-        Ok(()) => run_steps(&app, &task_id, &plan, &secrets, &scratch).await,
+        Ok(()) => run_steps(&out, &plan, &scratch).await,
         Err(e) => Some(format!(
             "The stand-in cannot create the scratch folder {}: {e}",
             scratch.display()
@@ -261,7 +205,7 @@ async fn run_task(app: Arc<App>, task_id: String) {
     };
     let _ = std::fs::remove_dir_all(&scratch);
     if let Some(message) = &failure {
-        log(&app, &task_id, &task_id, "Error", message, &secrets);
+        out.line(&task_id, "Error", message);
     }
     let _ = app.write(|s| {
         tasks::finish(s, &task_id, failure.as_deref());
@@ -278,25 +222,14 @@ fn make_private_dir(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Runs the steps in order; returns the first failure's message.
-async fn run_steps(
-    app: &Arc<App>,
-    task: &str,
-    plan: &Plan,
-    secrets: &[String],
-    scratch: &std::path::Path,
-) -> Option<String> {
+async fn run_steps(out: &Out<'_>, plan: &Plan, scratch: &std::path::Path) -> Option<String> {
+    let task = out.task;
     let mut failure: Option<String> = None;
     for (index, step) in plan.steps.iter().enumerate() {
         let number = index + 1;
         let step_name = step.get("Name").and_then(Value::as_str).unwrap_or("");
         let node = format!("{task}_{number}");
-        add_node(
-            app,
-            task,
-            task,
-            &node,
-            &format!("Step {number}: {step_name}"),
-        );
+        out.child(task, &node, &format!("Step {number}: {step_name}"));
         let condition = step
             .get("Condition")
             .and_then(Value::as_str)
@@ -307,9 +240,7 @@ async fn run_steps(
             _ => failure.is_none(),
         };
         if !runs {
-            log(
-                app,
-                task,
+            out.line(
                 &node,
                 "Info",
                 &format!(
@@ -320,12 +251,11 @@ async fn run_steps(
                         "did not fail"
                     }
                 ),
-                secrets,
             );
-            set_node(app, task, &node, "Skipped");
+            out.status(&node, "Skipped");
             continue;
         }
-        set_node(app, task, &node, "Running");
+        out.status(&node, "Running");
         let mut step_failure = None;
         let mut ran = 0;
         for action in items(step, "Actions") {
@@ -333,16 +263,13 @@ async fn run_steps(
                 continue;
             };
             if let Some(reason) = skip_reason(plan, action) {
-                log(
-                    app,
-                    task,
+                out.line(
                     &node,
                     "Info",
                     &format!(
                         "Skipping action '{}': {reason}.",
                         text(action, "Name").unwrap_or("")
                     ),
-                    secrets,
                 );
                 continue;
             }
@@ -355,25 +282,18 @@ async fn run_steps(
                 ));
                 break;
             }
-            if let Err(message) =
-                run_action(app, task, &node, plan, step_name, action, secrets, &folder).await
-            {
+            if let Err(message) = run_action(out, &node, plan, step_name, action, &folder).await {
                 step_failure = Some(message);
                 break;
             }
         }
         match step_failure {
             Some(message) => {
-                log(app, task, &node, "Error", &message, secrets);
-                set_node(app, task, &node, "Failed");
+                out.line(&node, "Error", &message);
+                out.status(&node, "Failed");
                 failure.get_or_insert(message);
             }
-            None => set_node(
-                app,
-                task,
-                &node,
-                if ran == 0 { "Skipped" } else { "Success" },
-            ),
+            None => out.status(&node, if ran == 0 { "Skipped" } else { "Success" }),
         }
     }
     failure
@@ -410,23 +330,21 @@ fn property<'a>(action: &'a Doc, name: &str) -> Option<&'a str> {
     action.get("Properties")?.get(name)?.as_str()
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_action(
-    app: &Arc<App>,
-    task: &str,
+    out: &Out<'_>,
     node: &str,
     plan: &Plan,
     step_name: &str,
     action: &Doc,
-    secrets: &[String],
     folder: &std::path::Path,
 ) -> Result<(), String> {
+    let (app, task) = (out.app, out.task);
     let name = text(action, "Name").unwrap_or("");
     let action_type = text(action, "ActionType").unwrap_or("");
     let mut variables = plan.variables.clone();
     variables.set_system("Octopus.Step.Name", step_name);
     variables.set_system("Octopus.Action.Name", name);
-    acquire_packages(app, task, node, plan, action, &mut variables, secrets)?;
+    acquire_packages(out, node, plan, action, &mut variables)?;
     let context = Context {
         action: text(action, "Id").map(str::to_owned),
         ..plan.context.clone()
@@ -449,27 +367,17 @@ async fn run_action(
                 property(action, "Octopus.Action.Script.ScriptBody").unwrap_or(""),
                 &context,
             );
-            log(
-                app,
-                task,
+            out.line(
                 node,
                 "Verbose",
                 &format!("Running the inline Bash script of action '{name}'."),
-                secrets,
             );
             let outcome = script::run(
                 folder,
                 &body,
                 app.config.script_timeout,
                 |line, is_error| {
-                    log(
-                        app,
-                        task,
-                        node,
-                        if is_error { "Error" } else { "Info" },
-                        line,
-                        secrets,
-                    );
+                    out.line(node, if is_error { "Error" } else { "Info" }, line);
                 },
             )
             .await;
@@ -513,13 +421,10 @@ async fn run_action(
                     Ok(id)
                 })
                 .map_err(|e| e.message)?;
-            log(
-                app,
-                task,
+            out.line(
                 node,
                 "Wait",
                 &format!("Waiting for manual intervention ({interruption}): {instructions}"),
-                secrets,
             );
             let (result, notes) = loop {
                 if let Some(answer) = app.read(|s| interruptions::answer(s, &interruption)) {
@@ -537,13 +442,10 @@ async fn run_action(
                 format!(": {notes}")
             };
             if result == "Proceed" {
-                log(
-                    app,
-                    task,
+                out.line(
                     node,
                     "Info",
                     &format!("Manual intervention approved by admin{notes}"),
-                    secrets,
                 );
                 Ok(())
             } else {
@@ -553,16 +455,9 @@ async fn run_action(
             }
         }
         other => {
-            log(
-                app,
-                task,
-                node,
-                "Info",
-                &format!(
+            out.line(node, "Info", &format!(
                     "Action '{name}' ({other}) is not carried out by the stand-in; recorded as done."
-                ),
-                secrets,
-            );
+                ));
             Ok(())
         }
     }
@@ -571,13 +466,11 @@ async fn run_action(
 /// Checks that every package the action uses is in the built-in feed at the release's
 /// selected version, and exposes `Octopus.Action.Package[...]` variables.
 fn acquire_packages(
-    app: &App,
-    task: &str,
+    out: &Out<'_>,
     node: &str,
     plan: &Plan,
     action: &Doc,
     variables: &mut Variables,
-    secrets: &[String],
 ) -> Result<(), String> {
     let name = text(action, "Name").unwrap_or("");
     for package in items(action, "Packages") {
@@ -607,21 +500,14 @@ fn acquire_packages(
                 "The package {package_id} version {version} was not found in the feed"
             ));
         };
-        log(
-            app,
-            task,
-            node,
-            "Info",
-            &format!(
+        out.line(node, "Info", &format!(
                 "Acquired package {package_id} version {version} from the built-in feed (SHA-1 {}, {} bytes).",
                 text(found, "Hash").unwrap_or(""),
                 found
                     .get("PackageSizeBytes")
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
-            ),
-            secrets,
-        );
+            ));
         let prefix = if reference.is_empty() {
             "Octopus.Action.Package".to_owned()
         } else {
