@@ -396,9 +396,13 @@ async fn run_action(
             }
         }
         "Octopus.Manual" => {
-            let instructions = variables.substitute(
-                property(action, "Octopus.Action.Manual.Instructions").unwrap_or(""),
-                &context,
+            // The form is readable by anyone with the key, so it is masked like the log.
+            let instructions = variables::mask(
+                &variables.substitute(
+                    property(action, "Octopus.Action.Manual.Instructions").unwrap_or(""),
+                    &context,
+                ),
+                out.secrets,
             );
             let related = vec![
                 text(&plan.deployment, "Id").unwrap_or("").to_owned(),

@@ -314,14 +314,25 @@ fn a_manual_step_waits_until_answered_and_submit_needs_responsibility() -> TestR
 fn aborting_a_manual_step_fails_the_task() -> TestResult {
     let standin = Standin::start()?;
     let env = standin.environment("Production")?;
-    let (_, release) = released(
-        &standin,
-        "Ledger",
-        json!([{"Name": "Approve", "Actions": [{"Name": "Approve", "ActionType": "Octopus.Manual", "Properties": {"Octopus.Action.Manual.Instructions": "Go?"}}]}]),
+    let project = standin.project("Ledger", "Lifecycles-1")?;
+    standin.set_steps(
+        &project,
+        json!([{"Name": "Approve", "Actions": [{"Name": "Approve", "ActionType": "Octopus.Manual", "Properties": {
+            "Octopus.Action.Manual.Instructions": "Go? Break-glass code: #{BreakGlass.Code}"}}]}]),
     )?;
+    standin.set_variables(
+        &project,
+        json!([{"Name": "BreakGlass.Code", "Value": "bg-7741", "Type": "Sensitive"}]),
+    )?;
+    let release = id(&standin.release(&project, "1.0.0", json!([]))?)?;
     let task = task_of(&standin.deploy(&release, &env)?)?;
     standin.wait_until(&task, WAIT, |t| t["HasPendingInterruptions"] == true)?;
     let pending = standin.ok(&format!("/api/interruptions?regarding={task}"))?;
+    // The form is readable by anyone with the key, so secrets in it are masked.
+    assert_eq!(
+        pending["Items"][0]["Form"]["Elements"][0]["Control"]["Text"],
+        "Go? Break-glass code: ********"
+    );
     let path = format!("/api/Spaces-1/interruptions/{}", id(&pending["Items"][0])?);
     expect(
         standin.put(&format!("{path}/responsible"), &json!({}))?,
