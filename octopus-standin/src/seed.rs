@@ -12,7 +12,8 @@
 //! ```
 //!
 //! `"as"` names the `Id` of the response; `${name}` in a later path or body string is replaced
-//! by it. `MODIFY` reads the resource, replaces the top-level fields given in `set`, and
+//! by it, and `$${` writes a literal `${`. `MODIFY` reads the resource, replaces the top-level
+//! fields given in `set`, and
 //! writes it back with its `Version` (read-modify-write, as a careful client does).
 
 use std::collections::BTreeMap;
@@ -139,6 +140,13 @@ fn substitute_text(text: &str, names: &BTreeMap<String, String>) -> anyhow::Resu
     let mut rest = text;
     while let Some(at) = rest.find("${") {
         let (before, after) = rest.split_at(at);
+        // `$${` writes a literal `${` (bash parameter expansion in a script body).
+        if let Some(kept) = before.strip_suffix('$') {
+            out.push_str(kept);
+            out.push_str("${");
+            rest = after.get(2..).unwrap_or("");
+            continue;
+        }
         out.push_str(before);
         let end = after
             .find('}')
@@ -239,4 +247,23 @@ async fn call(
         return Ok(Value::Null);
     }
     Ok(serde_json::from_slice(&bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_substituted_and_a_doubled_dollar_escapes() -> anyhow::Result<()> {
+        let names = BTreeMap::from([("dev".to_owned(), "Environments-1".to_owned())]);
+        assert_eq!(
+            substitute_text("/api/x/${dev} echo $${HOME} ${dev}", &names)?,
+            "/api/x/Environments-1 echo ${HOME} Environments-1"
+        );
+        let unknown = substitute_text("${prod}", &names)
+            .err()
+            .map(|e| e.to_string());
+        assert!(unknown.is_some_and(|e| e.contains("'${prod}' names no earlier response")));
+        Ok(())
+    }
 }

@@ -18,19 +18,26 @@ use crate::store::{Doc, Store, now, text};
 /// The user the API key belongs to.
 const USER_ID: &str = "Users-1";
 
+/// What a manual intervention asks, and of whom.
+#[derive(Debug, Clone, Default)]
+pub struct Question {
+    /// The action that asks (its id correlates the interruption).
+    pub action_id: String,
+    /// The interruption's title (the action's name).
+    pub title: String,
+    /// The instructions, already substituted and masked.
+    pub instructions: String,
+    /// Deployment, project, environment and task ids.
+    pub related: Vec<String>,
+    /// Teams responsible (`Octopus.Action.Manual.ResponsibleTeamIds`).
+    pub teams: Vec<String>,
+}
+
 /// Raises a manual-intervention interruption for a task; returns its id.
-pub fn raise(
-    store: &mut Store,
-    space: &str,
-    task: &str,
-    action_id: &str,
-    title: &str,
-    instructions: &str,
-    related: &[String],
-) -> String {
+pub fn raise(store: &mut Store, space: &str, task: &str, question: &Question) -> String {
     let id = store.next_id(Kind::Interruption);
     let mut doc = Doc::new();
-    doc.insert("Title".into(), json!(title));
+    doc.insert("Title".into(), json!(question.title));
     doc.insert("Created".into(), json!(now()));
     doc.insert("IsPending".into(), json!(true));
     doc.insert(
@@ -38,7 +45,7 @@ pub fn raise(
         json!({
             "Values": {"Instructions": Value::Null, "Notes": Value::Null, "Result": Value::Null},
             "Elements": [
-                {"Name": "Instructions", "Control": {"Type": "Paragraph", "Text": instructions, "ResolveLinks": false}, "IsValueRequired": false},
+                {"Name": "Instructions", "Control": {"Type": "Paragraph", "Text": question.instructions, "ResolveLinks": false}, "IsValueRequired": false},
                 {"Name": "Notes", "Control": {"Type": "TextArea", "Label": "Notes"}, "IsValueRequired": false},
                 {"Name": "Result", "Control": {"Type": "SubmitButtonGroup", "Buttons": [
                     {"Text": "Proceed", "Value": "Proceed", "RequiresConfirmation": false},
@@ -47,13 +54,16 @@ pub fn raise(
             ]
         }),
     );
-    doc.insert("RelatedDocumentIds".into(), json!(related));
-    doc.insert("ResponsibleTeamIds".into(), json!([]));
+    doc.insert("RelatedDocumentIds".into(), json!(question.related));
+    doc.insert("ResponsibleTeamIds".into(), json!(question.teams));
     doc.insert("ResponsibleUserId".into(), Value::Null);
     doc.insert("CanTakeResponsibility".into(), json!(true));
     doc.insert("HasResponsibility".into(), json!(false));
     doc.insert("TaskId".into(), json!(task));
-    doc.insert("CorrelationId".into(), json!(format!("{task}_{action_id}")));
+    doc.insert(
+        "CorrelationId".into(),
+        json!(format!("{task}_{}", question.action_id)),
+    );
     doc.insert("IsLinkedToOtherInterruption".into(), json!(false));
     stamp(
         &mut doc,

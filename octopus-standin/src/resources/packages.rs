@@ -221,6 +221,8 @@ pub async fn upload(
             space,
             &[("Raw", format!("/api/{space}/packages/{id}/raw"))],
         );
+        // Neither package definition of the Swagger spec has a `SpaceId`.
+        doc.remove("SpaceId");
         s.put(Kind::Package, doc.clone());
         s.set_blob(&id, Some(blob_name.clone()));
         Ok((StatusCode::CREATED, doc))
@@ -262,9 +264,9 @@ pub async fn download(app: &Arc<App>, space: &str, id: &str) -> ApiResult<Respon
     Ok(response)
 }
 
-/// `GET /api/{space}/packages`: `filter` (part of the package id), `nuGetPackageId` (exact),
+/// `GET /api/{space}/packages` (the one space holds every package): `filter` (part of the package id), `nuGetPackageId` (exact),
 /// `latest` (only the highest version of each package id).
-pub fn list(app: &Arc<App>, space: &str, path: &str, params: &Params) -> ApiResult<Response> {
+pub fn list(app: &Arc<App>, path: &str, params: &Params) -> ApiResult<Response> {
     if params.get("filter").is_some() && params.get("nuGetPackageId").is_some() {
         return Err(ApiError::invalid(
             "Only one of either nuGetPackageId or filter may be specified.",
@@ -276,7 +278,6 @@ pub fn list(app: &Arc<App>, space: &str, path: &str, params: &Params) -> ApiResu
     let mut docs: Vec<Doc> = app.read(|s| {
         s.all(Kind::Package)
             .iter()
-            .filter(|d| text(d, "SpaceId") == Some(space))
             .filter(|d| {
                 let pid = text(d, "PackageId").unwrap_or("");
                 filter
@@ -285,6 +286,7 @@ pub fn list(app: &Arc<App>, space: &str, path: &str, params: &Params) -> ApiResu
                     && exact.is_none_or(|e| pid.eq_ignore_ascii_case(e))
             })
             .cloned()
+            .map(|d| crate::routes::collection::in_list(Kind::Package, d))
             .collect()
     });
     docs.sort_by(|a, b| {

@@ -120,7 +120,7 @@ fn save(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc
     {
         doc.insert(
             "ProjectConnectivityPolicy".into(),
-            json!({"AllowDeploymentsToNoTargets": true, "ExcludeUnhealthyTargets": false, "SkipMachineBehavior": "None", "TargetRoles": []}),
+            json!({"AllowDeploymentsToNoTargets": false, "ExcludeUnhealthyTargets": false, "SkipMachineBehavior": "None", "TargetRoles": []}),
         );
     }
     doc.insert(

@@ -113,7 +113,22 @@ fn select(store: &Store, kind: Kind, space: Option<&str>, params: &Params) -> Ap
         docs.retain(|d| d.get("IsPending") == Some(&Value::Bool(true)));
     }
     sort(kind, &mut docs);
-    Ok(docs.into_iter().map(|d| present(store, kind, d)).collect())
+    Ok(docs
+        .into_iter()
+        .map(|d| present(store, kind, d))
+        .map(|d| in_list(kind, d))
+        .collect())
+}
+
+/// What a list shows of a resource: a package's list entry is a `PackageResource`, which has
+/// no `Hash` or `PackageSizeBytes` (the Swagger spec's `GET packages` returns
+/// `ResourceCollection_of_PackageResource`); `GET packages/{id}` shows them.
+pub fn in_list(kind: Kind, mut doc: Doc) -> Doc {
+    if kind == Kind::Package {
+        doc.remove("Hash");
+        doc.remove("PackageSizeBytes");
+    }
+    doc
 }
 
 /// Adds what Octopus computes on read: `ScopeValues` of a variable set.

@@ -15,7 +15,7 @@
 //! ... and the sub-resources listed in `scoped`.
 //! ```
 
-mod collection;
+pub mod collection;
 pub mod root;
 
 use std::sync::Arc;
@@ -163,7 +163,7 @@ async fn scoped(
         (&Method::GET, ["packages", id, "raw"]) => {
             resources::packages::download(app, space, id).await
         }
-        (&Method::GET, ["packages"]) => resources::packages::list(app, space, path, params),
+        (&Method::GET, ["packages"]) => resources::packages::list(app, path, params),
         // Sub-collections.
         (&Method::GET, ["projects", id, "releases", version]) => {
             ok(resources::releases::by_version(app, space, id, version)?)

@@ -404,23 +404,27 @@ async fn run_action(
                 ),
                 out.secrets,
             );
-            let related = vec![
-                text(&plan.deployment, "Id").unwrap_or("").to_owned(),
-                text(&plan.release, "ProjectId").unwrap_or("").to_owned(),
-                plan.context.environment.clone(),
-                task.to_owned(),
-            ];
+            let question = interruptions::Question {
+                action_id: text(action, "Id").unwrap_or("").to_owned(),
+                title: name.to_owned(),
+                instructions: instructions.clone(),
+                related: vec![
+                    text(&plan.deployment, "Id").unwrap_or("").to_owned(),
+                    text(&plan.release, "ProjectId").unwrap_or("").to_owned(),
+                    plan.context.environment.clone(),
+                    task.to_owned(),
+                ],
+                teams: property(action, "Octopus.Action.Manual.ResponsibleTeamIds")
+                    .unwrap_or("")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            };
             let interruption = app
                 .write(|s| {
-                    let id = interruptions::raise(
-                        s,
-                        &plan.space,
-                        task,
-                        text(action, "Id").unwrap_or(""),
-                        name,
-                        &instructions,
-                        &related,
-                    );
+                    let id = interruptions::raise(s, &plan.space, task, &question);
                     tasks::set(s, task, &[("HasPendingInterruptions", json!(true))]);
                     Ok(id)
                 })
