@@ -43,6 +43,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/", axum::routing::any(routes::api))
         .route("/api/{*rest}", axum::routing::any(routes::api))
         .fallback(|uri: axum::http::Uri| async move { error::ApiError::no_route(uri.path()) })
+        // Bodies are bounded where they are read: JSON by `routes::MAX_JSON_BODY`, package
+        // uploads (streamed to disk) by `resources::packages::MAX_PACKAGE_BYTES`. axum's own
+        // 2 MB default would refuse every real package.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(app)
 }
 
