@@ -27,7 +27,8 @@ pub struct Cli {
     pub api_key: String,
 
     /// Keep state in this JSON file, rewritten after every change, so a restart keeps it.
-    /// Package files go in the folder FILE.packages beside it.
+    /// Package files go in the folder FILE.packages beside it, task scratch folders in
+    /// FILE.tasks.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
 

@@ -42,29 +42,11 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if cli.api_key.trim().is_empty() {
         bail!("--api-key is empty; give the key clients will send");
     }
-    // Package files: beside the state file when there is one, else in a temporary folder
-    // that goes away with the process.
-    let (blobs, _blob_guard) = match &cli.data {
-        Some(data) => {
-            let mut dir = data.clone().into_os_string();
-            dir.push(".packages");
-            let dir = std::path::PathBuf::from(dir);
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            (dir, None)
-        }
-        None => {
-            let tmp = tempfile::Builder::new()
-                .prefix("octopus-standin-packages-")
-                .tempdir()
-                .context("cannot create a temporary package folder")?;
-            (tmp.path().to_owned(), Some(tmp))
-        }
-    };
-    let scratch = tempfile::Builder::new()
-        .prefix("octopus-standin-tasks-")
-        .tempdir()
-        .context("cannot create a scratch folder for tasks")?;
+    // Package files and task scratch folders: beside the state file when there is one (the
+    // scratch folder emptied, as a crash may have left a task's files), else in temporary
+    // folders that go away with the process.
+    let (blobs, _blob_guard) = folder(cli.data.as_deref(), "packages", false)?;
+    let (scratch, _scratch_guard) = folder(cli.data.as_deref(), "tasks", true)?;
     let existing = cli.data.as_ref().filter(|d| d.exists());
     let loaded = match existing {
         Some(path) => {
@@ -83,7 +65,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         api_key: cli.api_key.clone(),
         data: cli.data.clone(),
         blobs,
-        scratch: scratch.path().to_owned(),
+        scratch,
         script_timeout: Duration::from_secs(cli.script_timeout.max(1)),
     };
     let app = Arc::new(App::new(loaded.unwrap_or_else(fresh_store), config));
@@ -111,6 +93,35 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         .await
         .context("the server stopped")?;
     Ok(())
+}
+
+/// `<data>.<name>/` (emptied first when `fresh`), or a temporary folder and its guard.
+fn folder(
+    data: Option<&std::path::Path>,
+    name: &str,
+    fresh: bool,
+) -> anyhow::Result<(std::path::PathBuf, Option<tempfile::TempDir>)> {
+    match data {
+        Some(data) => {
+            let mut dir = data.as_os_str().to_owned();
+            dir.push(format!(".{name}"));
+            let dir = std::path::PathBuf::from(dir);
+            if fresh && dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot empty {}", dir.display()))?;
+            }
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Ok((dir, None))
+        }
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!("octopus-standin-{name}-"))
+                .tempdir()
+                .with_context(|| format!("cannot create a temporary {name} folder"))?;
+            Ok((tmp.path().to_owned(), Some(tmp)))
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -35,7 +35,7 @@ pub fn create(
     params: &Params,
 ) -> ApiResult<Doc> {
     let doc = match kind {
-        Kind::Environment | Kind::ProjectGroup => {
+        Kind::Environment | Kind::ProjectGroup | Kind::Feed => {
             app.write(|s| simple::create(s, kind, space, body))?
         }
         Kind::Lifecycle => app.write(|s| lifecycles::create(s, space, body))?,
@@ -56,7 +56,7 @@ pub fn create(
 /// `PUT /api/{space}/{collection}/{id}`.
 pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
     match kind {
-        Kind::Environment | Kind::ProjectGroup => {
+        Kind::Environment | Kind::ProjectGroup | Kind::Feed => {
             app.write(|s| simple::update(s, kind, space, id, body))
         }
         Kind::Lifecycle => app.write(|s| lifecycles::update(s, space, id, body)),
@@ -78,9 +78,13 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
         | Kind::Lifecycle
         | Kind::LibraryVariableSet
         | Kind::Channel
+        | Kind::Feed
         | Kind::Release => app.write(|s| {
             let doc = find(s, kind, space, id)?;
             let id = text(doc, "Id").unwrap_or(id).to_owned();
+            if id == crate::store::BUILTIN_FEED {
+                return Err(ApiError::invalid("The built-in feed cannot be deleted."));
+            }
             if kind == Kind::Channel && doc.get("IsDefault") == Some(&Value::Bool(true)) {
                 return Err(ApiError::invalid(
                     "The default channel of a project cannot be deleted.",

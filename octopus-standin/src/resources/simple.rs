@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{find, must_exist, stamp, unique_name};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
 use crate::store::{Doc, Store, strings, text};
@@ -38,11 +38,30 @@ pub const CHANNEL: &[Field] = &[
     ("TenantTags", Ty::Array),
 ];
 
+/// The writable fields of `FeedResource` (the base definition: the Swagger spec declares no
+/// per-type fields such as a feed URI, so none are kept).
+const FEED: &[Field] = &[
+    ("Name", Ty::Str),
+    ("FeedType", Ty::Str),
+    ("PackageAcquisitionLocationOptions", Ty::Array),
+];
+
+/// The external feed types of the Swagger enum `FeedResource.FeedType`; `BuiltIn` is the one
+/// feed every space already has.
+const EXTERNAL_FEED_TYPES: &[&str] = &[
+    "AwsElasticContainerRegistry",
+    "Docker",
+    "GitHub",
+    "Helm",
+    "Maven",
+    "NuGet",
+];
+
 fn table(kind: Kind) -> &'static [Field] {
-    if kind == Kind::Environment {
-        ENVIRONMENT
-    } else {
-        PROJECT_GROUP
+    match kind {
+        Kind::Environment => ENVIRONMENT,
+        Kind::Feed => FEED,
+        _ => PROJECT_GROUP,
     }
 }
 
@@ -52,6 +71,7 @@ pub fn create(store: &mut Store, kind: Kind, space: &str, body: &Value) -> ApiRe
     let name = fields::required_text(&doc, "Name")?;
     unique_name(store, kind, space, &name, None, |_| true)?;
     check_environment_ids(store, space, &doc)?;
+    check_feed_type(kind, &doc)?;
     if kind == Kind::Environment && doc.get("SortOrder") == Some(&json!(0)) {
         let next = store
             .all(kind)
@@ -83,9 +103,28 @@ pub fn update(
     let name = fields::required_text(&doc, "Name")?;
     unique_name(store, kind, space, &name, Some(&id), |_| true)?;
     check_environment_ids(store, space, &doc)?;
+    if kind == Kind::Feed && id == crate::store::BUILTIN_FEED {
+        return Err(ApiError::invalid("The built-in feed cannot be changed."));
+    }
+    check_feed_type(kind, &doc)?;
     stamp(&mut doc, kind, &id, space, &[]);
     store.put(kind, doc.clone());
     Ok(doc)
+}
+
+/// An external feed needs one of the Swagger enum's external types.
+fn check_feed_type(kind: Kind, doc: &Doc) -> ApiResult<()> {
+    if kind != Kind::Feed {
+        return Ok(());
+    }
+    match text(doc, "FeedType") {
+        Some(t) if EXTERNAL_FEED_TYPES.contains(&t) => Ok(()),
+        other => Err(ApiError::invalid(format!(
+            "FeedType '{}' cannot be created: use one of {} (the built-in feed already exists).",
+            other.unwrap_or(""),
+            EXTERNAL_FEED_TYPES.join(", ")
+        ))),
+    }
 }
 
 fn check_environment_ids(store: &Store, space: &str, doc: &Doc) -> ApiResult<()> {

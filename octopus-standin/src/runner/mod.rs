@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::kind::Kind;
 use crate::resources::{interruptions, tasks};
-use crate::store::{Doc, Store, items, now, strings, text};
+use crate::store::{BUILTIN_FEED, Doc, Store, items, now, strings, text};
 use output::Out;
 use variables::{Context, Variables};
 
@@ -501,6 +501,12 @@ fn acquire_packages(
                     "The release selects no version of package {package_id} for action '{name}'"
                 )
             })?;
+        let feed = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
+        if feed != BUILTIN_FEED {
+            return Err(format!(
+                "Package {package_id} version {version} is on the external feed '{feed}', which the stand-in cannot reach (it never sends traffic off the machine)"
+            ));
+        }
         let key = format!("packages-{package_id}.{version}");
         let Some(found) = plan.packages.get(&key) else {
             // The text of fixture `error.json`.

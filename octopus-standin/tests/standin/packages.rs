@@ -184,3 +184,61 @@ fn listing_filters_by_package_id_and_shows_the_latest_version() -> TestResult {
     )?;
     Ok(())
 }
+
+#[test]
+fn external_feeds_can_be_created_but_never_reached() -> TestResult {
+    let standin = Standin::start()?;
+    let feed = standin.create(
+        "/api/Spaces-1/feeds",
+        &serde_json::json!({"Name": "NuGet.org", "FeedType": "NuGet"}),
+    )?;
+    let feed_id = crate::harness::id(&feed)?;
+    assert_eq!(
+        standin
+            .ok("/api/Spaces-1/feeds/all")?
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    // The built-in feed exists once and cannot be made, changed or removed.
+    let builtin = expect(
+        standin.post(
+            "/api/Spaces-1/feeds",
+            &serde_json::json!({"Name": "Mine", "FeedType": "BuiltIn"}),
+        )?,
+        400,
+    )?;
+    assert!(
+        builtin["Errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("built-in feed already exists")),
+        "{builtin}"
+    );
+    expect(
+        standin.send("DELETE", "/api/Spaces-1/feeds/feeds-builtin", None)?,
+        400,
+    )?;
+    // A deployment needing a package from it fails, naming the feed.
+    let env = standin.environment("Production")?;
+    let project = standin.project("Checkout", "Lifecycles-1")?;
+    standin.set_steps(
+        &project,
+        serde_json::json!([{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
+            "Packages": [{"Name": "", "PackageId": "Newtonsoft.Json", "FeedId": feed_id}]}]}]),
+    )?;
+    let release = standin.release(
+        &project,
+        "1.0.0",
+        serde_json::json!([{"ActionName": "Deploy", "Version": "13.0.3"}]),
+    )?;
+    let deployment = standin.deploy(&crate::harness::id(&release)?, &env)?;
+    let task = deployment["TaskId"].as_str().ok_or("no TaskId")?;
+    let done = standin.wait_for_task(task, std::time::Duration::from_secs(30))?;
+    assert_eq!(
+        done["ErrorMessage"],
+        format!(
+            "Package Newtonsoft.Json version 13.0.3 is on the external feed '{feed_id}', which the stand-in cannot reach (it never sends traffic off the machine)"
+        )
+    );
+    Ok(())
+}

@@ -101,7 +101,7 @@ fn a_task_running_when_the_stand_in_died_is_failed_on_restart() -> TestResult {
         let standin = Standin::start_with(&["--data", data_arg])?;
         let env = standin.environment("Production")?;
         let project = standin.project("Slow", "Lifecycles-1")?;
-        let script = format!("echo run >> '{}'; sleep 30", marker.display());
+        let script = format!("echo run >> '{}'; sleep 5", marker.display());
         standin.set_steps(&project, json!([script_step("Long", &script)]))?;
         let release = id(&standin.release(&project, "1.0.0", json!([]))?)?;
         let task = standin.deploy(&release, &env)?["TaskId"]
