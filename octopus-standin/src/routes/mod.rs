@@ -107,11 +107,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A path segment with its percent escapes decoded (`refs%2Fheads%2Fmain`); `+` stays `+`.
 fn decode(segment: &str) -> String {
-    form_urlencoded::parse(format!("s={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| segment.to_owned())
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn is_space_id(segment: &str) -> bool {

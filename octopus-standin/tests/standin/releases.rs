@@ -205,8 +205,15 @@ fn a_duplicate_version_is_refused_and_releases_are_found_by_version() -> TestRes
         standin.get(&format!("/api/Spaces-1/projects/{project}/releases/9.9.9"))?,
         404,
     )?;
+    // Path segments are percent-decoded, and a `+` stays a `+` (SemVer build metadata).
+    let build = standin.release(&project, "3.2.0+build.7", json!([]))?;
+    for path in ["3.2.0+build.7", "3.2.0%2Bbuild.7"] {
+        let found = standin.ok(&format!("/api/Spaces-1/projects/{project}/releases/{path}"))?;
+        assert_eq!(found["Id"], build["Id"], "{path}");
+    }
     let list = standin.ok(&format!("/api/Spaces-1/projects/{project}/releases"))?;
     assert_eq!(list["ItemType"], "Release");
-    assert_eq!(list["TotalResults"], 1);
+    assert_eq!(list["TotalResults"], 2);
+    assert_eq!(list["Items"][0]["Version"], "3.2.0+build.7", "newest first");
     Ok(())
 }
