@@ -72,8 +72,14 @@ pub fn recover(app: &App) {
 
 /// Marks every queued task `Executing` and returns their ids.
 fn take_queued(app: &App) -> Vec<String> {
-    app.write(|s| {
-        let queued = s.ids_where(Kind::Task, |t| text(t, "State") == Some("Queued"));
+    let queued = app.read(|s| s.ids_where(Kind::Task, |t| text(t, "State") == Some("Queued")));
+    if queued.is_empty() {
+        // Nothing changes, so nothing is written: the loop wakes twice a second.
+        return queued;
+    }
+    // Only this loop takes queued tasks, so none can be taken twice between the read and the
+    // write. A state file that cannot be written leaves the marks in memory; the tasks run.
+    let _ = app.write(|s| {
         let started = now();
         for id in &queued {
             tasks::set(
@@ -90,9 +96,9 @@ fn take_queued(app: &App) -> Vec<String> {
                 root.started = Some(started.clone());
             }
         }
-        Ok(queued)
-    })
-    .unwrap_or_default()
+        Ok(())
+    });
+    queued
 }
 
 /// Everything a deployment task needs, read once from the store.

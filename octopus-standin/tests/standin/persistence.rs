@@ -158,3 +158,21 @@ fn a_corrupt_state_file_is_refused_with_what_to_do() -> TestResult {
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a loopback address"));
     Ok(())
 }
+
+#[test]
+fn an_idle_instance_does_not_rewrite_its_state_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("octopus.json");
+    let standin = Standin::start_with(&["--data", data.to_str().ok_or("path is not UTF-8")?])?;
+    let before = std::fs::metadata(&data)?.modified()?;
+    // The task runner wakes twice a second; with nothing queued it must not write.
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert_eq!(std::fs::metadata(&data)?.modified()?, before);
+    standin.environment("Production")?;
+    assert_ne!(
+        std::fs::metadata(&data)?.modified()?,
+        before,
+        "a change is written at once"
+    );
+    Ok(())
+}
