@@ -54,8 +54,11 @@ pub async fn run(app: Arc<App>, shutdown: impl std::future::Future<Output = ()>)
 /// At start-up, fails the tasks a previous run left executing: their scripts died with it, and
 /// running them again could do their work twice.
 pub fn recover(app: &App) {
+    let running = app.read(|s| s.ids_where(Kind::Task, |t| text(t, "State") == Some("Executing")));
+    if running.is_empty() {
+        return;
+    }
     let _ = app.write(|s| {
-        let running = s.ids_where(Kind::Task, |t| text(t, "State") == Some("Executing"));
         for id in &running {
             tasks::abandon(s, id, "The stand-in was restarted while this task was running; it was not resumed, so that no step runs twice.");
             let pending = s.ids_where(Kind::Interruption, |i| text(i, "TaskId") == Some(id.as_str()));
