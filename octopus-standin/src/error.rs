@@ -110,11 +110,3 @@ impl IntoResponse for ApiError {
 
 /// What every handler returns.
 pub type ApiResult<T> = Result<T, ApiError>;
-
-impl ApiError {
-    /// The same refusal with another `ErrorMessage`.
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
-        self
-    }
-}

@@ -145,20 +145,4 @@ impl Kind {
             Kind::Interruption => "interruption",
         }
     }
-
-    /// Whether resources of this kind have a unique `Name` within a space (or project, for
-    /// channels) and answer `?name=` and `?partialName=`.
-    pub fn is_named(self) -> bool {
-        matches!(
-            self,
-            Kind::Space
-                | Kind::Environment
-                | Kind::Lifecycle
-                | Kind::ProjectGroup
-                | Kind::Channel
-                | Kind::Feed
-                | Kind::LibraryVariableSet
-                | Kind::Project
-        )
-    }
 }

@@ -159,10 +159,10 @@ pub fn submit(app: &Arc<App>, id: &str, body: &Value) -> ApiResult<Value> {
         let result = body.get("Result").and_then(Value::as_str);
         if !matches!(result, Some("Proceed" | "Abort")) {
             return Err(ApiError {
+                status: axum::http::StatusCode::BAD_REQUEST,
+                message: "There were errors with the form.".to_owned(),
                 errors: vec!["Result must be Proceed or Abort.".to_owned()],
-                ..ApiError::invalid("There were errors with the form.")
-            }
-            .with_message("There were errors with the form."));
+            });
         }
         let mut doc = doc;
         doc.insert("IsPending".into(), json!(false));

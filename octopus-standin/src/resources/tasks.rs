@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::kind::Kind;
 use crate::routes::root::SERVER_VERSION;
 use crate::store::{Doc, Store, now, text};
@@ -197,19 +197,4 @@ pub fn abandon(store: &mut Store, id: &str, reason: &str) {
         });
     }
     finish(store, id, Some(reason));
-}
-
-/// Whether a task exists and is still to be run.
-pub fn is_queued(store: &Store, id: &str) -> bool {
-    store
-        .get(Kind::Task, id)
-        .is_some_and(|t| text(t, "State") == Some("Queued"))
-}
-
-/// Refuses an unknown task id.
-pub fn require(store: &Store, id: &str) -> ApiResult<()> {
-    store
-        .require(Kind::Task, id)
-        .map(|_| ())
-        .map_err(|_| ApiError::not_found("task", id))
 }

@@ -118,13 +118,6 @@ impl Store {
         docs.len() != before
     }
 
-    /// The sensitive value stored under `<owner>/<key>`.
-    pub fn secret(&self, owner: &str, key: &str) -> Option<&str> {
-        self.secrets
-            .get(&format!("{owner}/{key}"))
-            .map(String::as_str)
-    }
-
     /// Stores (or with `None`, forgets) a sensitive value.
     pub fn set_secret(&mut self, owner: &str, key: &str, value: Option<String>) {
         let slot = format!("{owner}/{key}");
@@ -199,11 +192,6 @@ impl Store {
 /// A string field of a document.
 pub fn text<'a>(doc: &'a Doc, field: &str) -> Option<&'a str> {
     doc.get(field).and_then(Value::as_str)
-}
-
-/// A string field of a document, or "".
-pub fn text_or_empty<'a>(doc: &'a Doc, field: &str) -> &'a str {
-    text(doc, field).unwrap_or("")
 }
 
 /// Something with named JSON fields: a document, or a JSON value that may be an object.
