@@ -5,11 +5,17 @@
 
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/standins.rs"]
+mod standins;
 
 #[path = "e2e/approvals.rs"]
 mod approvals;
+#[path = "e2e/export.rs"]
+mod export;
 #[path = "e2e/keys.rs"]
 mod keys;
+#[path = "e2e/ledger.rs"]
+mod ledger;
 #[path = "e2e/output.rs"]
 mod output;
 #[path = "e2e/policy.rs"]

@@ -12,6 +12,7 @@ use bundle_format::pack::PackError;
 use bundle_format::policy::PolicyError;
 use bundle_format::signature::AddSignatureError;
 use bundle_format::verify::VerifyError;
+use ledger::LedgerError;
 
 use crate::exit;
 
@@ -28,6 +29,24 @@ impl fmt::Display for UsageError {
 }
 
 impl StdError for UsageError {}
+
+/// A command's refusal to go on (exit 1) with a stable code, such as `version-controlled` for
+/// an export of a config-as-code project. The text may end with `\nHint: ...` lines.
+#[derive(Debug)]
+pub struct Refused {
+    /// The stable kebab-case code.
+    pub code: &'static str,
+    /// What was refused and why.
+    pub message: String,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Refused {}
 
 /// What an error means for the operator and for a scheduler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +114,15 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<(u8, &'static str)> {
     if let Some(e) = cause.downcast_ref::<AddSignatureError>() {
         return Some(add_signature(e));
     }
+    if let Some(e) = cause.downcast_ref::<LedgerError>() {
+        return Some(ledger(e));
+    }
+    if let Some(e) = cause.downcast_ref::<Refused>() {
+        return Some((exit::REFUSED, e.code));
+    }
+    if let Some(e) = cause.downcast_ref::<octopus_api::OctopusError>() {
+        return Some(octopus(e));
+    }
     if cause.is::<UsageError>() || cause.is::<NameError>() {
         return Some((exit::USAGE, "usage"));
     }
@@ -131,10 +159,42 @@ fn pack(e: &PackError) -> (u8, &'static str) {
     }
 }
 
+/// Octopus's refusals (4xx) are refusals; an unreachable or misbehaving server is I/O; a bad
+/// key, URL, space or CA file is configuration.
+fn octopus(e: &octopus_api::OctopusError) -> (u8, &'static str) {
+    use octopus_api::OctopusError as E;
+    match e {
+        E::Unauthorized { .. } => (exit::CONFIG, "octopus-unauthorized"),
+        E::BadServerUrl { .. }
+        | E::BadCaFile { .. }
+        | E::NoSuchSpace { .. }
+        | E::NotOctopus { .. } => (exit::CONFIG, "octopus-config"),
+        E::Api { status, .. } if *status < 500 => (exit::REFUSED, "octopus-refused"),
+        E::Io { source, .. } => io_code(source),
+        _ => (exit::IO, "octopus-unavailable"),
+    }
+}
+
 fn add_signature(e: &AddSignatureError) -> (u8, &'static str) {
     match e {
         AddSignatureError::AlreadySigned { .. } => (exit::REFUSED, "already-signed"),
         _ => (exit::REFUSED, "signatures-full"),
+    }
+}
+
+/// A broken audit chain is a refusal (the ledger cannot be trusted; retrying will not help);
+/// a file that is not a ledger of this version is configuration; reaching the file is I/O.
+fn ledger(e: &LedgerError) -> (u8, &'static str) {
+    match e {
+        LedgerError::NotFound { .. }
+        | LedgerError::CreateFolder { .. }
+        | LedgerError::Busy { .. }
+        | LedgerError::Database { .. } => (exit::IO, e.code()),
+        LedgerError::NotADatabase { .. }
+        | LedgerError::NotALedger { .. }
+        | LedgerError::SchemaTooNew { .. }
+        | LedgerError::WalUnavailable { .. } => (exit::CONFIG, e.code()),
+        _ => (exit::REFUSED, e.code()),
     }
 }
 

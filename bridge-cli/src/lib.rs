@@ -6,6 +6,7 @@
 //! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
+//! - [`octopus`]: how a command reaches an Octopus instance (`--server`, `--api-key`, ...).
 //! - [`commands`]: `keygen`, `policy init`, `policy trust` and `inspect`, offered by both.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod exit;
 pub mod failure;
 pub mod input;
+pub mod octopus;
 pub mod output;
 pub mod progress;
 pub mod time_arg;

@@ -3,11 +3,13 @@
 
 use bridge_cli::commands::inspect::InspectArgs;
 use bridge_cli::commands::keygen::KeygenArgs;
+use bridge_cli::commands::ledger::LedgerCommand;
 use bridge_cli::commands::policy::PolicyCommand;
 use bridge_cli::exit::EXIT_CODES_HELP;
 use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
+use crate::commands::export::ExportArgs;
 use crate::commands::pack::PackArgs;
 use crate::commands::sign::SignArgs;
 
@@ -30,6 +32,10 @@ pub enum Command {
     /// Make a signing key pair: NAME.key (private, mode 0600) and NAME.pub.
     #[command(after_help = EXIT_CODES_HELP)]
     Keygen(KeygenArgs),
+    /// Export a release from the development-zone Octopus into a signed bundle, the next on
+    /// its channel (read from this side's ledger).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Export(Box<ExportArgs>),
     /// Pack a release folder into a signed bundle for a target zone.
     #[command(after_help = EXIT_CODES_HELP)]
     Pack(PackArgs),
@@ -42,6 +48,9 @@ pub enum Command {
     /// Make or change this side's trust policy (the development side trusts result signers).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Check this side's ledger: the hash chain of its audit trail.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
 }
 
 #[cfg(test)]

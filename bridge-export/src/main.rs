@@ -4,10 +4,12 @@
 
 mod cli;
 mod commands;
+mod export;
 
 use std::process::ExitCode;
 
 use bridge_cli::app::App;
+use bridge_cli::commands::ledger::{self, Side};
 use bridge_cli::commands::{inspect, keygen, policy};
 use bridge_cli::output::{GlobalArgs, Output};
 
@@ -21,10 +23,12 @@ impl App for Cli {
     fn run(self, out: &Output) -> anyhow::Result<()> {
         match self.command {
             Command::Keygen(args) => keygen::run(&args, out),
+            Command::Export(args) => commands::export::run(&args, out),
             Command::Pack(args) => commands::pack::run(&args, out),
             Command::Sign(args) => commands::sign::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
+            Command::Ledger(command) => ledger::run(&command, Side::Export, out),
         }
     }
 }

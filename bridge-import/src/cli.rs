@@ -3,6 +3,7 @@
 
 use bridge_cli::commands::inspect::InspectArgs;
 use bridge_cli::commands::keygen::KeygenArgs;
+use bridge_cli::commands::ledger::LedgerCommand;
 use bridge_cli::commands::policy::PolicyCommand;
 use bridge_cli::exit::EXIT_CODES_HELP;
 use bridge_cli::output::GlobalArgs;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Make or change this side's trust policy (the secure side trusts release signers).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Check this side's ledger: the hash chain of its audit trail.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
 }
 
 #[cfg(test)]

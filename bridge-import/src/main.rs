@@ -8,6 +8,7 @@ mod commands;
 use std::process::ExitCode;
 
 use bridge_cli::app::App;
+use bridge_cli::commands::ledger::{self, Side};
 use bridge_cli::commands::{inspect, keygen, policy};
 use bridge_cli::output::{GlobalArgs, Output};
 
@@ -25,6 +26,7 @@ impl App for Cli {
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Unpack(args) => commands::unpack::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
+            Command::Ledger(command) => ledger::run(&command, Side::Import, out),
         }
     }
 }

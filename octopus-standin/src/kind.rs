@@ -35,11 +35,13 @@ pub enum Kind {
     Task,
     /// `InterruptionResource`.
     Interruption,
+    /// `TeamResource` (the built-in teams, read only).
+    Team,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -55,6 +57,7 @@ impl Kind {
         Kind::Deployment,
         Kind::Task,
         Kind::Interruption,
+        Kind::Team,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -75,6 +78,7 @@ impl Kind {
             Kind::Deployment => "deployments",
             Kind::Task => "tasks",
             Kind::Interruption => "interruptions",
+            Kind::Team => "teams",
         }
     }
 
@@ -101,6 +105,7 @@ impl Kind {
             Kind::Deployment => "Deployments",
             Kind::Task => "ServerTasks",
             Kind::Interruption => "Interruptions",
+            Kind::Team => "Teams",
         }
     }
 
@@ -122,6 +127,7 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::Task => "Task",
             Kind::Interruption => "Interruption",
+            Kind::Team => "Team",
         }
     }
 
@@ -143,6 +149,7 @@ impl Kind {
             Kind::Deployment => "deployment",
             Kind::Task => "task",
             Kind::Interruption => "interruption",
+            Kind::Team => "team",
         }
     }
 }

@@ -110,6 +110,38 @@ pub fn fresh_store() -> Store {
     );
     resources::stamp(&mut feed, Kind::Feed, BUILTIN_FEED, DEFAULT_SPACE, &[]);
     store.insert(Kind::Feed, feed);
+    // The built-in teams, with the ids Octopus gives them on every instance (the default
+    // space's `SpaceManagersTeams` names two of them).
+    for (id, name, space) in [
+        ("teams-administrators", "Octopus Administrators", None),
+        ("teams-everyone", "Everyone", None),
+        ("teams-managers", "Octopus Managers", None),
+        (
+            "teams-spacemanagers-Spaces-1",
+            "Space Managers",
+            Some(DEFAULT_SPACE),
+        ),
+    ] {
+        let mut team = Doc::new();
+        for (k, v) in [
+            ("Id", json!(id)),
+            ("Name", json!(name)),
+            ("Description", json!(null)),
+            ("MemberUserIds", json!(["Users-1"])),
+            ("ExternalSecurityGroups", json!([])),
+            ("CanBeDeleted", json!(false)),
+            ("CanBeRenamed", json!(false)),
+            ("CanChangeMembers", json!(true)),
+            ("CanChangeRoles", json!(false)),
+            ("SpaceId", json!(space)),
+            ("LastModifiedOn", json!(store::now())),
+            ("LastModifiedBy", json!(resources::MODIFIED_BY)),
+            ("Links", json!({"Self": format!("/api/teams/{id}")})),
+        ] {
+            team.insert(k.into(), v);
+        }
+        store.insert(Kind::Team, team);
+    }
     let _ = resources::simple::create(
         &mut store,
         Kind::ProjectGroup,

@@ -22,7 +22,13 @@ fn bin_dir() -> &'static Path {
     }
 }
 
-/// Builds both binaries with the profile and target folder of this test executable
+/// A binary of the workspace (`bridge-export`, `bridge-import`, `octopus-standin`), built on
+/// first use.
+pub fn bin_path(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// Builds the binaries with the profile and target folder of this test executable
 /// (`target/<profile>/deps/e2e-*`), so that `cargo test` alone is enough.
 fn build_binaries() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -40,6 +46,8 @@ fn build_binaries() -> Result<PathBuf, String> {
             "bridge-export",
             "-p",
             "bridge-import",
+            "-p",
+            "octopus-standin",
         ])
         .arg("--target-dir")
         .arg(target_dir)

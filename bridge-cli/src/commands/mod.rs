@@ -2,4 +2,5 @@
 
 pub mod inspect;
 pub mod keygen;
+pub mod ledger;
 pub mod policy;

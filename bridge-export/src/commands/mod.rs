@@ -1,5 +1,6 @@
 //! The commands only `bridge-export` has; `keygen`, `policy` and `inspect` come from
 //! `bridge-cli`.
 
+pub mod export;
 pub mod pack;
 pub mod sign;

@@ -22,7 +22,7 @@ use bundle_format::keys::SigningKey;
 use bundle_format::limits::Limits;
 use bundle_format::manifest::{BundleKind, MAX_SEQUENCE};
 use bundle_format::names::{Digest, ZoneId};
-use bundle_format::pack::BundleHeader;
+use bundle_format::pack::{BundleHeader, SealedBundle};
 use bundle_format::release_dir::ReleaseDir;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -81,7 +81,7 @@ enum Position {
 
 /// Where the bundle is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Destination {
+pub(crate) enum Destination {
     File(PathBuf),
     Stdout,
 }
@@ -205,16 +205,40 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         expires: plan.expires,
         bundle_id: None,
     };
+    let (sealed, out, shown) = write_bundle(
+        &release,
+        header,
+        &keys,
+        plan.threads,
+        &plan.destination,
+        plan.fsync,
+        out,
+    )?;
+    report(&release, &sealed, &keys, shown, &out)
+}
+
+/// Packs `release` into `destination`: a spool beside the file, then an atomic file (flushed
+/// to disk unless `fsync` is false), or standard output. Returns the sealed bundle, the output
+/// to report on (stdout is taken by data for `-`) and where the bundle went.
+pub(crate) fn write_bundle(
+    release: &ReleaseDir,
+    header: BundleHeader,
+    keys: &[SigningKey],
+    threads: u32,
+    destination: &Destination,
+    fsync: bool,
+    out: &Output,
+) -> anyhow::Result<(SealedBundle, Output, String)> {
     let progress = Progress::bytes(out, "packing", Some(release.total_size()));
     let mut tick = |n| progress.inc(n);
-    let (sealed, out, shown) = match &plan.destination {
+    let written = match destination {
         Destination::File(path) => {
             let spool = tempfile::tempfile_in(parent_dir(path))
                 .with_context(|| format!("cannot create a spool file beside {}", path.display()))?;
             let mut file = AtomicFile::create(path, 0o644)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            let sealed = release.pack(header, &keys, plan.threads, spool, &mut file, &mut tick)?;
-            if plan.fsync {
+            let sealed = release.pack(header, keys, threads, spool, &mut file, &mut tick)?;
+            if fsync {
                 file.commit()
             } else {
                 file.commit_unsynced()
@@ -225,8 +249,7 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         Destination::Stdout => {
             let spool = tempfile::tempfile().context("cannot create a spool file")?;
             let mut stdout = BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            let sealed =
-                release.pack(header, &keys, plan.threads, spool, &mut stdout, &mut tick)?;
+            let sealed = release.pack(header, keys, threads, spool, &mut stdout, &mut tick)?;
             (
                 sealed,
                 out.with_stdout_for_data(),
@@ -235,6 +258,17 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         }
     };
     progress.finish();
+    Ok(written)
+}
+
+/// Prints what was packed: the bundle's identity, channel position, size and signers.
+pub(crate) fn report(
+    release: &ReleaseDir,
+    sealed: &SealedBundle,
+    keys: &[SigningKey],
+    shown: String,
+    out: &Output,
+) -> anyhow::Result<()> {
     let report = Report {
         out: shown,
         size: sealed.size,
@@ -270,7 +304,7 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
 }
 
 /// Reads every signing key; the same key twice is a usage error (it would count once).
-fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
+pub(crate) fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
     let mut keys: Vec<(SigningKey, &Path)> = Vec::with_capacity(paths.len());
     for path in paths {
         let key = SigningKey::read_pem_file(path)?;

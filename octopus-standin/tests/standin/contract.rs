@@ -525,8 +525,13 @@ fn contract_every_resource_matches_its_spec_definition() -> TestResult {
 
     let live_process = format!("deploymentprocess-{project}");
     let [dev, test, prod] = sc.environments.each_ref().map(String::as_str);
-    let kinds: [(&str, &str, Vec<&str>); 12] = [
+    let kinds: [(&str, &str, Vec<&str>); 13] = [
         ("environments", "EnvironmentResource", vec![dev, test, prod]),
+        (
+            "teams",
+            "TeamResource",
+            vec!["teams-managers", "teams-spacemanagers-Spaces-1"],
+        ),
         (
             "lifecycles",
             "LifecycleResource",

@@ -1,0 +1,15 @@
+//! Export: a release on the development-zone Octopus becomes a release folder (bundle spec 13)
+//! that `pack` seals, so an exported bundle and a hand-packed one are the same kind of thing.
+//!
+//! ```text
+//! Octopus (dev) ──GET──> project, release, channel
+//!               ──GET──> process snapshot, project + library variable snapshots (never the live project)
+//!               ──GET──> environments, channels, feeds, worker pools, teams (ids -> names)
+//!               ──GET──> each selected package, streamed to disk, SHA-1 checked against the feed
+//!   names::process_to_names / variables_to_names ──> process.json, variables/*.json
+//!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
+//!   release.toml ──> ReleaseDir::open ──> pack (sequence from the export ledger)
+//! ```
+
+pub mod fetch;
+pub mod folder;

@@ -1,0 +1,327 @@
+//! Bundles seen and channel positions: what a receiver needs to refuse replays and rollbacks
+//! (bundle spec, section 9) and to make "the same bundle twice" a no-op.
+//!
+//! The rule itself is `bundle_format::channel::check_sequence`; the ledger keeps its state
+//! ([`Ledger::channel_state`]) and moves it only forward, and only from the state the caller
+//! checked against ([`Ledger::record_accepted`]). A sender keeps its outgoing channels the
+//! same way ([`Ledger::record_exported`]), so that each bundle it makes takes the next number.
+
+use bundle_format::channel::{Channel, ChannelState};
+use bundle_format::manifest::{MAX_SEQUENCE, Manifest};
+use bundle_format::names::Digest;
+use rusqlite::{OptionalExtension as _, Transaction, params};
+use serde_json::json;
+
+use crate::audit::{self, AuditEntry};
+use crate::db::Db;
+use crate::promotions::{self, PromotionKey, PromotionState};
+use crate::{Ledger, LedgerError, MAX_REASON_BYTES, TRUNCATED_MARK, check_name, now_text};
+
+/// The audit event of an accepted bundle.
+pub const EVENT_ACCEPTED: &str = "bundle-accepted";
+/// The audit event of a refused bundle.
+pub const EVENT_REFUSED: &str = "bundle-refused";
+/// The audit event of a bundle this side made and sent.
+pub const EVENT_EXPORTED: &str = "bundle-exported";
+
+/// How a bundle moves its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Advance {
+    /// Received and accepted (a receiver's incoming channel).
+    Accepted,
+    /// Made and sent (a sender's outgoing channel).
+    Exported,
+}
+
+impl Advance {
+    fn verdict(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Exported => "exported",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Self::Accepted => EVENT_ACCEPTED,
+            Self::Exported => EVENT_EXPORTED,
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Self::Accepted => "record an accepted bundle",
+            Self::Exported => "record an exported bundle",
+        }
+    }
+}
+
+/// A bundle as the ledger records it.
+///
+/// For an accepted bundle every field comes from its verified manifest. For a refused one they
+/// are what its manifest claims, unverified (`bundle_format::inspect` reads them); a bundle whose
+/// manifest cannot be read at all has no digest to record and belongs in the audit trail alone
+/// ([`Ledger::append_audit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleRecord {
+    /// The bundle digest (SHA-256 of the manifest bytes).
+    pub digest: Digest,
+    /// Its channel: source zone, target zone and kind.
+    pub channel: Channel,
+    /// Its position on the channel.
+    pub sequence: u64,
+    /// The project it carries, if known (at most [`crate::MAX_NAME_BYTES`]).
+    pub project: Option<String>,
+    /// The release version it carries, if known (at most [`crate::MAX_NAME_BYTES`]).
+    pub version: Option<String>,
+}
+
+impl BundleRecord {
+    /// The record of the bundle with this manifest and digest; project and version come from
+    /// the release (release bundles) or from the release answered (result bundles).
+    pub fn from_manifest(manifest: &Manifest, digest: Digest) -> Self {
+        let (project, version) = match (&manifest.release, &manifest.result) {
+            (Some(release), _) => (Some(&release.project), Some(&release.version)),
+            (None, Some(result)) => (Some(&result.project), Some(&result.version)),
+            (None, None) => (None, None),
+        };
+        Self {
+            digest,
+            channel: manifest.channel(),
+            sequence: manifest.sequence,
+            project: project.cloned(),
+            version: version.cloned(),
+        }
+    }
+
+    fn check(&self, minimum_sequence: u64) -> Result<i64, LedgerError> {
+        for (what, value) in [
+            ("the project name", &self.project),
+            ("the release version", &self.version),
+        ] {
+            if let Some(value) = value {
+                check_name(what, value)?;
+            }
+        }
+        let invalid = |reason| LedgerError::SequenceInvalid {
+            channel: self.channel.to_string(),
+            sequence: self.sequence,
+            reason,
+        };
+        if self.sequence < minimum_sequence {
+            return Err(invalid("channel positions start at 1"));
+        }
+        if self.sequence > MAX_SEQUENCE {
+            return Err(invalid(
+                "it is larger than the largest sequence a manifest may carry",
+            ));
+        }
+        i64::try_from(self.sequence).map_err(|_| invalid("it does not fit the ledger"))
+    }
+
+    fn audit_detail(&self) -> serde_json::Value {
+        json!({
+            "digest": self.digest.to_hex(),
+            "channel": self.channel.to_string(),
+            "sequence": self.sequence,
+            "project": self.project,
+            "version": self.version,
+        })
+    }
+}
+
+/// Cuts `reason` to [`MAX_REASON_BYTES`] at a character boundary, ending it with
+/// [`TRUNCATED_MARK`] when it was cut.
+pub(crate) fn bound_reason(reason: &str) -> String {
+    if reason.len() <= MAX_REASON_BYTES {
+        return reason.to_owned();
+    }
+    let mut end = MAX_REASON_BYTES.saturating_sub(TRUNCATED_MARK.len());
+    while !reason.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    let mut cut = reason.get(..end).unwrap_or_default().to_owned();
+    cut.push_str(TRUNCATED_MARK);
+    cut
+}
+
+impl Ledger {
+    /// The last bundle accepted on `channel`, or `None` if none was.
+    pub fn channel_state(&self, channel: &Channel) -> Result<Option<ChannelState>, LedgerError> {
+        read_channel(&self.conn, &self.db, &channel.to_string())
+    }
+
+    /// Whether a bundle with this digest was accepted before: a receiver that finds it was
+    /// treats the bundle as already done (importing the same bundle twice is a no-op).
+    pub fn was_accepted(&self, digest: &Digest) -> Result<bool, LedgerError> {
+        is_accepted(&self.conn, &self.db, &digest.to_hex())
+    }
+
+    /// Records an accepted bundle in one transaction: its row in `bundles`, its channel moved
+    /// to it, and a `bundle-accepted` audit entry; all of it or nothing.
+    ///
+    /// `previous` is the channel state the bundle was checked against (what
+    /// [`Ledger::channel_state`] returned before `check_sequence`). If the ledger now holds
+    /// another state, another process accepted a bundle in between and this one is refused
+    /// with [`LedgerError::ChannelMoved`], so two importers can never both accept bundle N.
+    /// A bundle already accepted is refused with [`LedgerError::AlreadyAccepted`].
+    pub fn record_accepted(
+        &mut self,
+        record: &BundleRecord,
+        previous: Option<&ChannelState>,
+    ) -> Result<AuditEntry, LedgerError> {
+        self.advance(record, previous, Advance::Accepted)
+    }
+
+    /// Records a bundle this side made and sent (the development side's release bundles), in
+    /// one transaction: its row in `bundles` (verdict `exported`), its outgoing channel moved
+    /// to it so that the next bundle takes the next sequence number, a `bundle-exported` audit
+    /// entry, and, when the record names a project and version, the promotion to the
+    /// channel's target zone set to [`crate::PromotionState::Exported`] (with its own
+    /// `promotion-state` entry).
+    ///
+    /// `previous` is the channel state the bundle's sequence and previous digest were taken
+    /// from; as for [`Ledger::record_accepted`], [`LedgerError::ChannelMoved`] means another
+    /// export took that position in between.
+    pub fn record_exported(
+        &mut self,
+        record: &BundleRecord,
+        previous: Option<&ChannelState>,
+    ) -> Result<AuditEntry, LedgerError> {
+        self.advance(record, previous, Advance::Exported)
+    }
+
+    fn advance(
+        &mut self,
+        record: &BundleRecord,
+        previous: Option<&ChannelState>,
+        how: Advance,
+    ) -> Result<AuditEntry, LedgerError> {
+        let sequence = record.check(1)?;
+        let channel = record.channel.to_string();
+        let db = self.db.clone();
+        let action = how.action();
+        let tx = self.write(action)?;
+        let stored = read_channel(&tx, &db, &channel)?;
+        if stored.as_ref() != previous {
+            return Err(LedgerError::ChannelMoved {
+                channel,
+                expected: previous.map(|s| s.sequence),
+                found: stored.map(|s| s.sequence),
+            });
+        }
+        if let Some(last) = stored.filter(|last| last.sequence >= record.sequence) {
+            return Err(LedgerError::SequenceNotNewer {
+                channel,
+                last: last.sequence,
+                got: record.sequence,
+            });
+        }
+        let digest = record.digest.to_hex();
+        if how == Advance::Accepted && is_accepted(&tx, &db, &digest)? {
+            return Err(LedgerError::AlreadyAccepted { digest });
+        }
+        insert_bundle(&tx, &db, record, sequence, how.verdict(), None)?;
+        tx.execute(
+            "INSERT INTO channels (channel, sequence, digest) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel) DO UPDATE SET sequence = excluded.sequence, digest = excluded.digest",
+            params![channel, sequence, digest],
+        )
+        .map_err(db.err("advance the channel"))?;
+        let entry = audit::append(&tx, &db, how.event(), &record.audit_detail())?;
+        if let (Advance::Exported, Some(project), Some(version)) =
+            (how, &record.project, &record.version)
+        {
+            let key = PromotionKey {
+                project: project.clone(),
+                version: version.clone(),
+                target: record.channel.target.clone(),
+            };
+            promotions::set_in(&tx, &db, &key, PromotionState::Exported, record.digest)?;
+        }
+        tx.commit().map_err(db.err(action))?;
+        Ok(entry)
+    }
+
+    /// Records a refused bundle and why, in one transaction: its row in `bundles` and a
+    /// `bundle-refused` audit entry. The channel does not move. `reason` is cut to
+    /// [`MAX_REASON_BYTES`].
+    pub fn record_refused(
+        &mut self,
+        record: &BundleRecord,
+        reason: &str,
+    ) -> Result<AuditEntry, LedgerError> {
+        let sequence = record.check(0)?;
+        let reason = bound_reason(reason);
+        let db = self.db.clone();
+        let action = "record a refused bundle";
+        let tx = self.write(action)?;
+        insert_bundle(&tx, &db, record, sequence, "refused", Some(&reason))?;
+        let mut detail = record.audit_detail();
+        if let Some(map) = detail.as_object_mut() {
+            map.insert("reason".to_owned(), reason.into());
+        }
+        let entry = audit::append(&tx, &db, EVENT_REFUSED, &detail)?;
+        tx.commit().map_err(db.err(action))?;
+        Ok(entry)
+    }
+}
+
+fn insert_bundle(
+    tx: &Transaction<'_>,
+    db: &Db,
+    record: &BundleRecord,
+    sequence: i64,
+    verdict: &str,
+    refusal: Option<&str>,
+) -> Result<(), LedgerError> {
+    tx.execute(
+        "INSERT INTO bundles (digest, kind, channel, sequence, verdict, reason, at, project, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            record.digest.to_hex(),
+            record.channel.kind.as_str(),
+            record.channel.to_string(),
+            sequence,
+            verdict,
+            refusal,
+            now_text(),
+            record.project,
+            record.version,
+        ],
+    )
+    .map_err(db.err("record the bundle"))?;
+    Ok(())
+}
+
+fn read_channel(
+    conn: &rusqlite::Connection,
+    db: &Db,
+    channel: &str,
+) -> Result<Option<ChannelState>, LedgerError> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT sequence, digest FROM channels WHERE channel = ?1",
+            [channel],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(db.err("read the channel"))?;
+    let Some((sequence, digest)) = row else {
+        return Ok(None);
+    };
+    let sequence = u64::try_from(sequence)
+        .map_err(|_| db.row_invalid("channels", format!("{channel}: sequence {sequence}")))?;
+    let digest = Digest::from_hex(&digest)
+        .map_err(|_| db.row_invalid("channels", format!("{channel}: digest {digest:?}")))?;
+    Ok(Some(ChannelState { sequence, digest }))
+}
+
+fn is_accepted(conn: &rusqlite::Connection, db: &Db, digest: &str) -> Result<bool, LedgerError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM bundles WHERE digest = ?1 AND verdict = 'accepted')",
+        [digest],
+        |row| row.get(0),
+    )
+    .map_err(db.err("look the bundle up"))
+}

@@ -1,0 +1,219 @@
+//! [`LedgerError`]: everything that can go wrong with a ledger, each condition named.
+
+use std::path::PathBuf;
+
+/// Why a ledger operation failed.
+///
+/// Messages say what happened and, where the operator can act, end with `Hint: ...` lines (the
+/// form `bridge-cli` gathers apart). [`LedgerError::code`] gives a stable kebab-case code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The ledger file does not exist and the caller asked not to create it.
+    #[error(
+        "there is no ledger at {path}\nHint: check the path (--ledger or ZONEBRIDGE_LEDGER); a ledger is created by the first command that records something"
+    )]
+    NotFound {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+    /// The folder meant to hold a new ledger could not be created.
+    #[error("cannot create the folder {path} for the ledger: {source}")]
+    CreateFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file exists but is not a SQLite database at all.
+    #[error(
+        "{path} is not a SQLite database, so it cannot be a ledger\nHint: check that the path names a ledger file; if this file is something else, move it away or choose another path"
+    )]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is a SQLite database, but another program's, or an empty one where a ledger
+    /// was expected.
+    #[error(
+        "{path} is a SQLite database but not a Zonebridge ledger ({found})\nHint: check that the path names a ledger file; Zonebridge never writes into another program's database"
+    )]
+    NotALedger {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        found: String,
+    },
+    /// The ledger was written by a newer Zonebridge, with a schema this build does not know.
+    #[error(
+        "the ledger {path} has schema version {found}, newer than version {supported} that this build understands\nHint: use the Zonebridge release that wrote it (or a newer one); do not edit the file by hand"
+    )]
+    SchemaTooNew {
+        /// The file.
+        path: PathBuf,
+        /// The schema version in the file.
+        found: i64,
+        /// The newest schema version this build reads.
+        supported: i64,
+    },
+    /// SQLite could not switch the file to write-ahead logging, so commits would not be
+    /// crash-safe in the way the ledger promises.
+    #[error(
+        "the ledger {path} cannot use write-ahead logging (journal mode stayed {mode:?})\nHint: keep the ledger on a local file system; network file systems often cannot hold it"
+    )]
+    WalUnavailable {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite reported.
+        mode: String,
+    },
+    /// Another process held the ledger locked for longer than the busy timeout.
+    #[error(
+        "the ledger {path} stayed locked by another process for more than {waited_secs} s while trying to {action}\nHint: check for a stuck bridge-export or bridge-import, then retry"
+    )]
+    Busy {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// How long it waited.
+        waited_secs: u64,
+    },
+    /// Any other failure reported by SQLite (disk full, I/O error, a damaged file).
+    #[error("cannot {action} in the ledger {path}: {source}")]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored value could not be read back as what it should be (a digest that is not hex,
+    /// an unknown state): the file was changed outside Zonebridge.
+    #[error(
+        "the ledger {path} holds an invalid value in table {table}: {detail}\nHint: run `ledger verify`; the file may have been changed by hand"
+    )]
+    RowInvalid {
+        /// The file.
+        path: PathBuf,
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A value to be recorded is larger than the ledger accepts.
+    #[error("{what} is {size} bytes, more than the ledger's limit of {limit} bytes")]
+    LimitExceeded {
+        /// What was too large.
+        what: &'static str,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// An audit event name breaks the naming rule (see [`crate::audit::check_event`]).
+    #[error(
+        "audit event name {event:?} is not valid: it must be 1 to 64 characters of a-z, 0-9, '.' and '-'"
+    )]
+    EventNameInvalid {
+        /// The refused name (cut to a readable length).
+        event: String,
+    },
+    /// A sequence number that cannot be a channel position (0, or past the largest the
+    /// manifest allows).
+    #[error("sequence {sequence} on channel {channel} cannot be recorded: {reason}")]
+    SequenceInvalid {
+        /// The channel.
+        channel: String,
+        /// The sequence number.
+        sequence: u64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The channel's stored state is not the one the caller checked the bundle against:
+    /// another process accepted a bundle on it in between.
+    #[error(
+        "channel {channel} moved while the bundle was being checked: it was checked against {}, but the ledger now has {}\nHint: check the bundle again against the current channel state",
+        position(*expected),
+        position(*found)
+    )]
+    ChannelMoved {
+        /// The channel.
+        channel: String,
+        /// The sequence the caller expected as the last accepted one (`None`: no bundle yet).
+        expected: Option<u64>,
+        /// The sequence the ledger has (`None`: no bundle yet).
+        found: Option<u64>,
+    },
+    /// The bundle to accept is not after the channel's last accepted bundle.
+    #[error(
+        "bundle {got} on channel {channel} is not after bundle {last}, already accepted; the ledger does not move a channel backwards"
+    )]
+    SequenceNotNewer {
+        /// The channel.
+        channel: String,
+        /// Last accepted sequence.
+        last: u64,
+        /// The bundle's sequence.
+        got: u64,
+    },
+    /// The bundle was already accepted once; accepting it twice would count it twice.
+    #[error("bundle {digest} was already accepted; recording it again is refused")]
+    AlreadyAccepted {
+        /// The bundle digest (hex).
+        digest: String,
+    },
+    /// The audit chain does not verify: entry `entry` is the first whose hash or link to the
+    /// entry before it is wrong.
+    #[error(
+        "the audit trail is broken at entry {entry}: {reason}\nHint: the ledger was changed outside Zonebridge; keep a copy of the file for investigation and compare it with a backup"
+    )]
+    AuditChainBroken {
+        /// The id of the first entry that does not verify.
+        entry: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn position(sequence: Option<u64>) -> String {
+    match sequence {
+        Some(sequence) => format!("bundle {sequence}"),
+        None => "no bundle".to_owned(),
+    }
+}
+
+impl LedgerError {
+    /// A stable kebab-case code for scripts (`--json` output), such as `ledger-chain-broken`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not-found",
+            Self::CreateFolder { .. } | Self::Database { .. } => "io",
+            Self::NotADatabase { .. } | Self::NotALedger { .. } => "ledger-invalid",
+            Self::SchemaTooNew { .. } => "ledger-schema-too-new",
+            Self::WalUnavailable { .. } => "ledger-wal-unavailable",
+            Self::Busy { .. } => "ledger-busy",
+            Self::RowInvalid { .. } => "ledger-row-invalid",
+            Self::LimitExceeded { .. } => "limit-exceeded",
+            Self::EventNameInvalid { .. } => "event-name-invalid",
+            Self::SequenceInvalid { .. } => "sequence-invalid",
+            Self::ChannelMoved { .. } => "channel-moved",
+            Self::SequenceNotNewer { .. } => "sequence-not-newer",
+            Self::AlreadyAccepted { .. } => "already-accepted",
+            Self::AuditChainBroken { .. } => "ledger-chain-broken",
+        }
+    }
+
+    /// Whether the error shows that the ledger's contents were changed outside Zonebridge
+    /// (a broken audit chain or an unreadable stored value), as opposed to a failure to reach
+    /// or write the file.
+    pub fn is_tampering(&self) -> bool {
+        matches!(
+            self,
+            Self::AuditChainBroken { .. } | Self::RowInvalid { .. }
+        )
+    }
+}

@@ -1,0 +1,130 @@
+//! The tables, and the check that a file holds a ledger of a schema this build understands.
+//!
+//! The file says what it is in two SQLite header fields: `application_id` is
+//! [`APPLICATION_ID`] ("ZBLG"), and `user_version` is the schema version. A fresh file (both 0,
+//! no tables) gets the schema in one transaction; a file with another application id, or with
+//! tables but no id, is another program's and is never written; a newer version is refused.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::LedgerError;
+use crate::db::Db;
+
+/// The schema version this build writes and reads (SQLite `user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The SQLite `application_id` of a ledger: the ASCII bytes "ZBLG".
+pub const APPLICATION_ID: i64 = 0x5A42_4C47;
+
+/// Version 1 of the schema. Checks repeat the rules the code follows, so that a row written
+/// by hand that breaks them is refused by SQLite itself; triggers refuse to change or delete
+/// audit entries (a guard against mistakes: someone with the file can drop them, which is why
+/// the entries are hash-chained as well).
+const SCHEMA_V1: &str = "
+CREATE TABLE bundles (
+    id        INTEGER PRIMARY KEY,
+    digest    TEXT    NOT NULL CHECK (length(digest) = 64),
+    kind      TEXT    NOT NULL CHECK (kind IN ('release', 'result')),
+    channel   TEXT    NOT NULL,
+    sequence  INTEGER NOT NULL CHECK (sequence >= 0),
+    verdict   TEXT    NOT NULL CHECK (verdict IN ('accepted', 'refused', 'exported')),
+    reason    TEXT,
+    at        TEXT    NOT NULL,
+    project   TEXT,
+    version   TEXT,
+    CHECK ((verdict = 'refused') = (reason IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX bundles_accepted_digest ON bundles (digest) WHERE verdict = 'accepted';
+CREATE INDEX bundles_digest ON bundles (digest);
+
+CREATE TABLE channels (
+    channel   TEXT    PRIMARY KEY,
+    sequence  INTEGER NOT NULL CHECK (sequence >= 1),
+    digest    TEXT    NOT NULL CHECK (length(digest) = 64)
+) STRICT;
+
+CREATE TABLE promotions (
+    project     TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    target_zone TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('exported', 'imported', 'deploying',
+                                               'succeeded', 'failed', 'result_returned')),
+    bundle      TEXT NOT NULL CHECK (length(bundle) = 64),
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (project, version, target_zone)
+) STRICT;
+
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+";
+
+/// Whether [`check`] may give a fresh file the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    /// Create the tables in an empty file.
+    Initialise,
+    /// Refuse an empty file: a ledger was expected to be there already.
+    Refuse,
+}
+
+/// Checks that the file is a ledger of a known schema version, creating the schema in a
+/// fresh file when `fresh` allows. Runs in one `BEGIN IMMEDIATE` transaction when it may
+/// write, so that two processes opening a new file at once create the tables once.
+pub(crate) fn check(conn: &mut Connection, db: &Db, fresh: Fresh) -> Result<(), LedgerError> {
+    let behavior = match fresh {
+        Fresh::Initialise => TransactionBehavior::Immediate,
+        Fresh::Refuse => TransactionBehavior::Deferred,
+    };
+    let tx = conn
+        .transaction_with_behavior(behavior)
+        .map_err(db.err("open a transaction"))?;
+    let read = |pragma: &str| {
+        tx.pragma_query_value(None, pragma, |row| row.get::<_, i64>(0))
+            .map_err(db.err("read the header"))
+    };
+    let application_id = read("application_id")?;
+    let version = read("user_version")?;
+    let tables: i64 = tx
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+        .map_err(db.err("list the tables"))?;
+
+    if application_id == 0 && version == 0 && tables == 0 {
+        if fresh == Fresh::Refuse {
+            return Err(db.not_a_ledger("an empty database"));
+        }
+        tx.execute_batch(SCHEMA_V1)
+            .map_err(db.err("create the tables"))?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(db.err("write the header"))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(db.err("write the header"))?;
+        return tx.commit().map_err(db.err("create the tables"));
+    }
+    if application_id != APPLICATION_ID {
+        return Err(db.not_a_ledger(&format!(
+            "its application id is {application_id:#010x}, a ledger's is {APPLICATION_ID:#010x}"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::SchemaTooNew {
+            path: db.path.clone(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 1 {
+        return Err(db.not_a_ledger(&format!("its schema version is {version}")));
+    }
+    // Version 1 is the first; migrations from older versions go here, inside `tx`.
+    tx.commit().map_err(db.err("read the header"))
+}

@@ -1,0 +1,432 @@
+//! The HTTP client: Octopus's conventions in one place.
+//!
+//! ```text
+//! Client::connect ── GET /api (is it Octopus?) ── resolve --space (id, name, or default)
+//!   get / get_all / post / put ──> /api/{spaceId}/<path>
+//!      │ X-Octopus-ApiKey on every request
+//!      │ retries: connection failures (and timeouts of GETs) and 5xx answers only,
+//!      │          exponential backoff (RetryPolicy)
+//!      │ answers: JSON bounded by MAX_JSON_BYTES; error bodies -> OctopusError::Api
+//!      └ get_all follows Links["Page.Next"] to the end, bounded by MAX_PAGES
+//!   upload_package ── multipart `file` part streamed from disk (re-opened per attempt)
+//!   download ───────── streamed into any `Write`
+//! ```
+
+use std::io::{Read as _, Write};
+use std::path::Path;
+
+use reqwest::Method;
+use reqwest::blocking::{RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::endpoint::{Endpoint, SpaceRef};
+use crate::error::{ErrorBody, OctopusError};
+use crate::resources::{Collection, RootDocument, Space};
+
+/// The largest JSON answer read.
+pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The largest error body read.
+const MAX_ERROR_BYTES: u64 = 1024 * 1024;
+
+/// The most pages `get_all` follows.
+pub const MAX_PAGES: usize = 10_000;
+
+/// The page size `get_all` asks for.
+pub const PAGE_SIZE: usize = 100;
+
+/// What `upload_package` does when the feed already has the version (Octopus's
+/// `overwriteMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverwriteMode {
+    /// Refuse (409).
+    FailIfExists,
+    /// Keep the stored file and answer 200.
+    IgnoreIfExists,
+    /// Replace it.
+    OverwriteExisting,
+}
+
+impl OverwriteMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            OverwriteMode::FailIfExists => "FailIfExists",
+            OverwriteMode::IgnoreIfExists => "IgnoreIfExists",
+            OverwriteMode::OverwriteExisting => "OverwriteExisting",
+        }
+    }
+}
+
+/// A connection to one space of one Octopus instance.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::blocking::Client,
+    transfer: reqwest::blocking::Client,
+    endpoint: Endpoint,
+    space_id: String,
+    version: String,
+}
+
+/// Percent-encodes one path segment (a release version such as `1.0.0+build.5`).
+pub fn segment(text: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+impl Client {
+    /// Connects: checks that the server is Octopus and resolves the space.
+    pub fn connect(endpoint: Endpoint) -> Result<Self, OctopusError> {
+        let http = build(&endpoint, endpoint.timeout)?;
+        let transfer = build(&endpoint, endpoint.transfer_timeout)?;
+        let mut client = Client {
+            http,
+            transfer,
+            endpoint,
+            space_id: String::new(),
+            version: String::new(),
+        };
+        let root: RootDocument = client.get("/api")?;
+        if root.application != "Octopus Deploy" {
+            return Err(OctopusError::NotOctopus {
+                url: client.endpoint.server.clone(),
+                application: root.application,
+            });
+        }
+        client.version = root.version;
+        client.space_id = client.resolve_space()?;
+        Ok(client)
+    }
+
+    /// The space's id.
+    pub fn space_id(&self) -> &str {
+        &self.space_id
+    }
+
+    /// The server's base URL.
+    pub fn server(&self) -> &str {
+        &self.endpoint.server
+    }
+
+    /// The Octopus Server version (from `/api`).
+    pub fn server_version(&self) -> &str {
+        &self.version
+    }
+
+    fn resolve_space(&self) -> Result<String, OctopusError> {
+        let spaces: Vec<Space> = self.get("/api/spaces/all")?;
+        let found = match &self.endpoint.space {
+            SpaceRef::Default => spaces.iter().find(|s| s.is_default),
+            SpaceRef::Id(id) => spaces.iter().find(|s| &s.id == id),
+            SpaceRef::Name(name) => spaces.iter().find(|s| s.name.eq_ignore_ascii_case(name)),
+        };
+        found
+            .map(|s| s.id.clone())
+            .ok_or_else(|| OctopusError::NoSuchSpace {
+                server: self.endpoint.server.clone(),
+                space: match &self.endpoint.space {
+                    SpaceRef::Default => "(default)".to_owned(),
+                    SpaceRef::Id(s) | SpaceRef::Name(s) => s.clone(),
+                },
+                known: spaces
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.id))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// `/api/...` as given; anything else is relative to the space: `projects/Projects-1` ->
+    /// `/api/Spaces-1/projects/Projects-1`.
+    fn path(&self, path: &str) -> String {
+        if path.starts_with("/api") {
+            path.to_owned()
+        } else {
+            format!("/api/{}/{}", self.space_id, path.trim_start_matches('/'))
+        }
+    }
+
+    /// `GET` a JSON resource.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, OctopusError> {
+        let path = self.path(path);
+        let response = self.send(&self.http, Method::GET, &path, Ok)?;
+        read_json(response, "GET", &path)
+    }
+
+    /// `GET` a JSON resource that may not exist (404 -> `None`).
+    pub fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, OctopusError> {
+        match self.get(path) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every item of a paged collection, following `Links["Page.Next"]` to the end.
+    pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, OctopusError> {
+        let first = self.path(path);
+        let separator = if first.contains('?') { '&' } else { '?' };
+        let mut next = Some(format!("{first}{separator}skip=0&take={PAGE_SIZE}"));
+        let mut items = Vec::new();
+        let mut pages = 0;
+        while let Some(page_path) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(OctopusError::BadResponse {
+                    method: "GET".to_owned(),
+                    path: first,
+                    reason: format!("more than {MAX_PAGES} pages"),
+                });
+            }
+            let page: Collection<T> = self.get(&page_path)?;
+            let total = page.total_results;
+            items.extend(page.items);
+            next = page.links.get("Page.Next").cloned();
+            if let Some(link) = next.as_ref().filter(|l| !l.starts_with("/api/")) {
+                return Err(OctopusError::BadResponse {
+                    method: "GET".to_owned(),
+                    path: page_path,
+                    reason: format!("its Page.Next link {link:?} is not an /api path"),
+                });
+            }
+            if items.len() > total {
+                return Err(OctopusError::BadResponse {
+                    method: "GET".to_owned(),
+                    path: page_path,
+                    reason: format!("{} items arrived but TotalResults is {total}", items.len()),
+                });
+            }
+        }
+        Ok(items)
+    }
+
+    /// `POST` JSON; the answer's JSON.
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, OctopusError> {
+        self.write(Method::POST, path, body)
+    }
+
+    /// `PUT` JSON; the answer's JSON.
+    pub fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, OctopusError> {
+        self.write(Method::PUT, path, body)
+    }
+
+    fn write<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, OctopusError> {
+        let path = self.path(path);
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| OctopusError::Setup(format!("cannot encode the request body: {e}")))?;
+        let response = self.send(&self.http, method.clone(), &path, |r| {
+            Ok(r.header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()))
+        })?;
+        read_json(response, method.as_str(), &path)
+    }
+
+    /// Uploads a package file to the built-in feed (`POST packages/raw`), streaming it from
+    /// disk. The file name must be `<PackageId>.<Version><ext>`. Returns the HTTP status
+    /// (201 created, 200 ignored because it exists) and the package resource.
+    pub fn upload_package<T: DeserializeOwned>(
+        &self,
+        file: &Path,
+        file_name: &str,
+        mode: OverwriteMode,
+    ) -> Result<(u16, T), OctopusError> {
+        let path = self.path(&format!("packages/raw?overwriteMode={}", mode.as_str()));
+        let response = self.send(&self.transfer, Method::POST, &path, |r| {
+            let opened = std::fs::File::open(file).map_err(|source| OctopusError::Io {
+                what: format!("cannot open the package {}", file.display()),
+                source,
+            })?;
+            let length = opened
+                .metadata()
+                .map_err(|source| OctopusError::Io {
+                    what: format!("cannot read the size of {}", file.display()),
+                    source,
+                })?
+                .len();
+            let part = reqwest::blocking::multipart::Part::reader_with_length(opened, length)
+                .file_name(file_name.to_owned())
+                .mime_str("application/octet-stream")
+                .map_err(|e| OctopusError::Setup(e.to_string()))?;
+            Ok(r.multipart(reqwest::blocking::multipart::Form::new().part("file", part)))
+        })?;
+        let status = response.status().as_u16();
+        Ok((status, read_json(response, "POST", &path)?))
+    }
+
+    /// Streams a binary resource (`packages/{id}/raw`) into `sink`; returns the bytes copied.
+    pub fn download(&self, path: &str, sink: &mut dyn Write) -> Result<u64, OctopusError> {
+        let path = self.path(path);
+        let mut response = self.send(&self.transfer, Method::GET, &path, Ok)?;
+        response
+            .copy_to(sink)
+            .map_err(|e| OctopusError::BadResponse {
+                method: "GET".to_owned(),
+                path,
+                reason: format!("the download broke off: {e}"),
+            })
+    }
+
+    /// Sends a request with the API key, retrying connection failures and 5xx answers; turns
+    /// error answers into `OctopusError`.
+    fn send(
+        &self,
+        http: &reqwest::blocking::Client,
+        method: Method,
+        path: &str,
+        make: impl Fn(RequestBuilder) -> Result<RequestBuilder, OctopusError>,
+    ) -> Result<Response, OctopusError> {
+        let url = format!("{}{path}", self.endpoint.server);
+        let policy = self.endpoint.retry;
+        let attempts = policy.attempts.max(1);
+        let mut last_failure = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                std::thread::sleep(policy.delay(attempt));
+            }
+            let request = make(
+                http.request(method.clone(), &url)
+                    .header("X-Octopus-ApiKey", self.endpoint.api_key.expose()),
+            )?;
+            match request.send() {
+                Ok(response) if response.status().is_server_error() && attempt < attempts => {
+                    last_failure = format!("answered {}", response.status());
+                }
+                Ok(response) => return self.check(response, method.as_str(), path),
+                Err(e) if retryable(&e, &method) && attempt < attempts => {
+                    last_failure = describe(&e);
+                }
+                Err(e) => {
+                    last_failure = describe(&e);
+                    break;
+                }
+            }
+        }
+        Err(OctopusError::Unreachable {
+            url,
+            attempts,
+            reason: last_failure,
+        })
+    }
+
+    fn check(
+        &self,
+        response: Response,
+        method: &str,
+        path: &str,
+    ) -> Result<Response, OctopusError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let mut bytes = Vec::new();
+        let _ = response.take(MAX_ERROR_BYTES).read_to_end(&mut bytes);
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+            error_message: String::from_utf8_lossy(&bytes)
+                .trim()
+                .chars()
+                .take(500)
+                .collect(),
+            errors: Vec::new(),
+        });
+        if status.as_u16() == 401 {
+            return Err(OctopusError::Unauthorized {
+                server: self.endpoint.server.clone(),
+                body,
+            });
+        }
+        Err(OctopusError::Api {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status: status.as_u16(),
+            body,
+        })
+    }
+}
+
+/// Connection failures are always worth another try (the request never reached Octopus); a
+/// timeout only for a `GET`, which is safe to repeat.
+fn retryable(e: &reqwest::Error, method: &Method) -> bool {
+    e.is_connect() || (e.is_timeout() && *method == Method::GET)
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn build(
+    endpoint: &Endpoint,
+    timeout: std::time::Duration,
+) -> Result<reqwest::blocking::Client, OctopusError> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(endpoint.timeout.min(std::time::Duration::from_secs(30)))
+        .user_agent(concat!("zonebridge/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &endpoint.ca_file {
+        let bad = |reason: String| OctopusError::BadCaFile {
+            path: ca.display().to_string(),
+            reason,
+        };
+        let pem = std::fs::read(ca).map_err(|e| bad(e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("it holds no PEM certificate".to_owned()));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| OctopusError::Setup(describe(&e)))
+}
+
+/// Reads a bounded JSON answer.
+fn read_json<T: DeserializeOwned>(
+    response: Response,
+    method: &str,
+    path: &str,
+) -> Result<T, OctopusError> {
+    let mut bytes = Vec::new();
+    response
+        .take(MAX_JSON_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| OctopusError::BadResponse {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            reason: format!("the answer broke off: {e}"),
+        })?;
+    if bytes.len() as u64 > MAX_JSON_BYTES {
+        return Err(OctopusError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_JSON_BYTES,
+        });
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    serde_json::from_slice(bytes).map_err(|e| OctopusError::BadResponse {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,105 @@
+//! Id <-> name tables of one instance, loaded once per export or import.
+
+use std::collections::BTreeMap;
+
+use crate::client::Client;
+use crate::error::OctopusError;
+use crate::resources::{Channel, Environment, Feed};
+
+/// Ids and names of one kind of resource. Names match ignoring case, as Octopus's do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    by_id: BTreeMap<String, String>,
+    by_name: BTreeMap<String, String>,
+}
+
+impl Table {
+    /// A table of `(id, name)` pairs.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut table = Table::default();
+        for (id, name) in pairs {
+            table.insert(id, name);
+        }
+        table
+    }
+
+    /// Adds one pair.
+    pub fn insert(&mut self, id: &str, name: &str) {
+        self.by_id.insert(id.to_owned(), name.to_owned());
+        self.by_name.insert(name.to_lowercase(), id.to_owned());
+    }
+
+    /// The name of an id.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.by_id.get(id).map(String::as_str)
+    }
+
+    /// The id of a name.
+    pub fn id_of(&self, name: &str) -> Option<&str> {
+        self.by_name.get(&name.to_lowercase()).map(String::as_str)
+    }
+
+    /// Every name, in id order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_id.values().map(String::as_str)
+    }
+}
+
+/// The names of an instance that a process or variable set may refer to by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    /// Environments.
+    pub environments: Table,
+    /// The project's channels.
+    pub channels: Table,
+    /// Feeds (the built-in feed and external ones).
+    pub feeds: Table,
+    /// Worker pools.
+    pub worker_pools: Table,
+    /// Teams (for manual-intervention responsibility).
+    pub teams: Table,
+    /// Deployment targets.
+    pub machines: Table,
+}
+
+impl Directory {
+    /// Loads the tables of the client's space; channels are those of `project_id`.
+    ///
+    /// Worker pools, teams and deployment targets are read when the instance serves them; an
+    /// instance without those routes (404) simply has none.
+    pub fn load(client: &Client, project_id: Option<&str>) -> Result<Self, OctopusError> {
+        let environments: Vec<Environment> = client.get_all("environments")?;
+        let feeds: Vec<Feed> = client.get_all("feeds")?;
+        let channels: Vec<Channel> = match project_id {
+            Some(project) => client.get_all(&format!("projects/{project}/channels"))?,
+            None => Vec::new(),
+        };
+        let optional = |path: &str| -> Result<Table, OctopusError> {
+            match client.get_all::<serde_json::Value>(path) {
+                Ok(items) => Ok(table_of(&items)),
+                Err(e) if e.is_not_found() => Ok(Table::default()),
+                Err(e) => Err(e),
+            }
+        };
+        Ok(Directory {
+            environments: Table::new(
+                environments
+                    .iter()
+                    .map(|e| (e.id.as_str(), e.name.as_str())),
+            ),
+            channels: Table::new(channels.iter().map(|c| (c.id.as_str(), c.name.as_str()))),
+            feeds: Table::new(feeds.iter().map(|f| (f.id.as_str(), f.name.as_str()))),
+            worker_pools: optional("workerpools")?,
+            teams: optional("/api/teams")?,
+            machines: optional("machines")?,
+        })
+    }
+}
+
+fn table_of(items: &[serde_json::Value]) -> Table {
+    Table::new(
+        items
+            .iter()
+            .filter_map(|item| Some((item.get("Id")?.as_str()?, item.get("Name")?.as_str()?))),
+    )
+}

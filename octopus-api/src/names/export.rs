@@ -1,0 +1,421 @@
+//! Octopus resources -> the name-based model (the development side of a promotion).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use super::directory::{Directory, Table};
+use crate::resources::{DeploymentProcess, PropertyValue, VariableSet};
+
+/// Whose variables a variable set holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerType {
+    /// A project's own variables.
+    Project,
+    /// A library variable set.
+    LibraryVariableSet,
+}
+
+impl OwnerType {
+    fn as_str(self) -> &'static str {
+        match self {
+            OwnerType::Project => "Project",
+            OwnerType::LibraryVariableSet => "LibraryVariableSet",
+        }
+    }
+}
+
+/// A sensitive value the importer must find on the secure side: whose, which, and where it
+/// applies (names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRequirement {
+    /// The project or library variable set.
+    pub owner: String,
+    /// The variable's name.
+    pub name: String,
+    /// `Sensitive` (or another secret type).
+    pub kind: String,
+    /// Scope dimension -> names.
+    pub scope: BTreeMap<String, Vec<String>>,
+}
+
+/// Picks one table of a directory.
+type TableOf = fn(&Directory) -> &Table;
+
+/// Action properties whose values are ids, and the table that names them.
+const ID_PROPERTIES: &[(&str, TableOf)] = &[
+    ("Octopus.Action.Package.FeedId", |d| &d.feeds),
+    ("Octopus.Action.Manual.ResponsibleTeamIds", |d| &d.teams),
+];
+
+/// Collects ids that have no name, so every one is reported at once.
+#[derive(Default)]
+struct Unnamed(BTreeSet<String>);
+
+impl Unnamed {
+    fn name(&mut self, table: &Table, what: &str, id: &str) -> String {
+        match table.name_of(id) {
+            Some(name) => name.to_owned(),
+            None => {
+                self.0.insert(format!("{what} {id}"));
+                id.to_owned()
+            }
+        }
+    }
+
+    fn names(&mut self, table: &Table, what: &str, ids: &[String]) -> Vec<String> {
+        ids.iter().map(|id| self.name(table, what, id)).collect()
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0.into_iter().collect())
+        }
+    }
+}
+
+/// A process (snapshot) as `process.json`: ids replaced by names, ids of steps, actions and
+/// packages dropped. Errors list every id with no name.
+pub fn process_to_names(
+    process: &DeploymentProcess,
+    project: &str,
+    directory: &Directory,
+) -> Result<Value, Vec<String>> {
+    let mut unnamed = Unnamed::default();
+    let mut steps = Vec::new();
+    for step in &process.steps {
+        let mut out = Map::new();
+        out.insert("Name".into(), json!(step.name));
+        out.insert(
+            "Properties".into(),
+            properties(&step.properties, directory, &mut unnamed),
+        );
+        copy_other(&mut out, &step.other);
+        let mut actions = Vec::new();
+        for action in &step.actions {
+            let mut a = Map::new();
+            a.insert("Name".into(), json!(action.name));
+            a.insert("ActionType".into(), json!(action.action_type));
+            a.insert("IsDisabled".into(), json!(action.is_disabled));
+            let mut other = action.other.clone();
+            let worker_pool = other.remove("WorkerPoolId");
+            if let Some(pool) = worker_pool.as_ref().and_then(Value::as_str) {
+                a.insert(
+                    "WorkerPool".into(),
+                    json!(unnamed.name(&directory.worker_pools, "worker pool", pool)),
+                );
+            } else {
+                a.insert("WorkerPool".into(), Value::Null);
+            }
+            a.insert(
+                "Environments".into(),
+                json!(unnamed.names(&directory.environments, "environment", &action.environments)),
+            );
+            a.insert(
+                "ExcludedEnvironments".into(),
+                json!(unnamed.names(
+                    &directory.environments,
+                    "environment",
+                    &action.excluded_environments
+                )),
+            );
+            a.insert(
+                "Channels".into(),
+                json!(unnamed.names(&directory.channels, "channel", &action.channels)),
+            );
+            let packages: Vec<Value> = action
+                .packages
+                .iter()
+                .map(|p| {
+                    let mut out = Map::new();
+                    out.insert("Name".into(), json!(p.name));
+                    out.insert("PackageId".into(), json!(p.package_id));
+                    out.insert(
+                        "Feed".into(),
+                        json!(unnamed.name(&directory.feeds, "feed", &p.feed_id)),
+                    );
+                    copy_other(&mut out, &p.other);
+                    Value::Object(out)
+                })
+                .collect();
+            a.insert("Packages".into(), Value::Array(packages));
+            a.insert(
+                "Properties".into(),
+                properties(&action.properties, directory, &mut unnamed),
+            );
+            copy_other(&mut a, &other);
+            actions.push(Value::Object(a));
+        }
+        out.insert("Actions".into(), Value::Array(actions));
+        steps.push(Value::Object(out));
+    }
+    unnamed.finish(json!({"Project": project, "Steps": steps}))
+}
+
+/// Properties with id values replaced by names. A sensitive property keeps its wire form
+/// `{"HasValue": .., "NewValue": null}`: its value never travels.
+fn properties(
+    props: &BTreeMap<String, PropertyValue>,
+    directory: &Directory,
+    unnamed: &mut Unnamed,
+) -> Value {
+    let mut out = Map::new();
+    for (key, value) in props {
+        let value = match value {
+            PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
+                Some((_, table)) => {
+                    let names: Vec<String> = text
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|id| !id.is_empty())
+                        .map(|id| unnamed.name(table(directory), key, id))
+                        .collect();
+                    json!(names.join(","))
+                }
+                None => json!(text),
+            },
+            PropertyValue::Sensitive(s) => json!({"HasValue": s.has_value, "NewValue": null}),
+        };
+        out.insert(key.clone(), value);
+    }
+    Value::Object(out)
+}
+
+/// The fields Octopus owns and that mean nothing on another instance.
+const DROPPED: &[&str] = &[
+    "Id",
+    "Links",
+    "Version",
+    "LastSnapshotId",
+    "ScopeValues",
+    "SpaceId",
+    "LastModifiedOn",
+    "LastModifiedBy",
+    "Slug",
+];
+
+fn copy_other(out: &mut Map<String, Value>, other: &Map<String, Value>) {
+    for (k, v) in other {
+        if !DROPPED.contains(&k.as_str()) && !out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// A variable set (snapshot) as `variables/*.json`: owner by name, scopes by name (actions by
+/// their name in `actions`), variable ids dropped, sensitive values null.
+pub fn variables_to_names(
+    set: &VariableSet,
+    owner_type: OwnerType,
+    owner: &str,
+    directory: &Directory,
+    actions: &Table,
+) -> Result<Value, Vec<String>> {
+    let mut unnamed = Unnamed::default();
+    let mut variables = Vec::new();
+    for variable in &set.variables {
+        let mut scope = Map::new();
+        for (dimension, ids) in &variable.scope {
+            let names = match dimension.as_str() {
+                "Environment" => unnamed.names(&directory.environments, "environment", ids),
+                "Channel" => unnamed.names(&directory.channels, "channel", ids),
+                "Action" => unnamed.names(actions, "action", ids),
+                "Machine" => unnamed.names(&directory.machines, "deployment target", ids),
+                // Roles and tenant tags are names already.
+                _ => ids.clone(),
+            };
+            scope.insert(dimension.clone(), json!(names));
+        }
+        let mut out = Map::new();
+        out.insert("Name".into(), json!(variable.name));
+        out.insert(
+            "Value".into(),
+            if variable.is_sensitive {
+                Value::Null
+            } else {
+                json!(variable.value)
+            },
+        );
+        out.insert("Scope".into(), Value::Object(scope));
+        out.insert(
+            "Type".into(),
+            json!(variable.kind.as_deref().unwrap_or("String")),
+        );
+        out.insert("IsSensitive".into(), json!(variable.is_sensitive));
+        copy_other(&mut out, &variable.other);
+        variables.push(Value::Object(out));
+    }
+    unnamed.finish(json!({
+        "OwnerType": owner_type.as_str(),
+        "Owner": owner,
+        "Variables": variables,
+    }))
+}
+
+/// One requirement per sensitive value of a named variable set.
+pub fn secret_requirements(named: &Value) -> Vec<SecretRequirement> {
+    let owner = named.get("Owner").and_then(Value::as_str).unwrap_or("");
+    named
+        .get("Variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("IsSensitive") == Some(&Value::Bool(true)))
+        .map(|v| SecretRequirement {
+            owner: owner.to_owned(),
+            name: v
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            kind: v
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or("Sensitive")
+                .to_owned(),
+            scope: v
+                .get("Scope")
+                .and_then(Value::as_object)
+                .map(|s| {
+                    s.iter()
+                        .map(|(k, names)| {
+                            let names = names
+                                .as_array()
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(Value::as_str)
+                                        .map(str::to_owned)
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            (k.clone(), names)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{DeploymentProcess, VariableSet};
+
+    fn directory() -> Directory {
+        Directory {
+            environments: Table::new([
+                ("Environments-1", "Development"),
+                ("Environments-24", "Production"),
+            ]),
+            channels: Table::new([("Channels-1", "Default")]),
+            feeds: Table::new([("feeds-builtin", "Octopus Server (built-in)")]),
+            teams: Table::new([("teams-managers", "Managers")]),
+            ..Directory::default()
+        }
+    }
+
+    #[test]
+    fn a_process_is_named_and_its_ids_dropped() -> Result<(), Box<dyn std::error::Error>> {
+        let process: DeploymentProcess = serde_json::from_value(json!({
+            "Id": "deploymentprocess-Projects-1-s-3-ABCDE", "Version": 3, "ProjectId": "Projects-1",
+            "Steps": [{"Id": "s1", "Name": "Deploy", "Condition": "Success", "Properties": {"Octopus.Action.TargetRoles": "web"},
+                "Actions": [{"Id": "a1", "Name": "Deploy", "ActionType": "Octopus.TentaclePackage", "WorkerPoolId": null,
+                    "Environments": ["Environments-24"], "ExcludedEnvironments": [], "Channels": ["Channels-1"],
+                    "Packages": [{"Id": "p1", "Name": "", "PackageId": "Payments.Api", "FeedId": "feeds-builtin", "AcquisitionLocation": "Server", "Properties": {}}],
+                    "Properties": {"Octopus.Action.Package.FeedId": "feeds-builtin", "Octopus.Action.Manual.ResponsibleTeamIds": "teams-managers",
+                        "Token": {"HasValue": true, "NewValue": null}},
+                    "Links": {}}]}]
+        }))?;
+        let named =
+            process_to_names(&process, "Payments API", &directory()).map_err(|e| e.join(", "))?;
+        let action = &named["Steps"][0]["Actions"][0];
+        assert_eq!(named["Project"], "Payments API");
+        assert_eq!(named["Steps"][0]["Condition"], "Success");
+        assert!(
+            named["Steps"][0].get("Id").is_none()
+                && action.get("Id").is_none()
+                && action.get("Links").is_none()
+        );
+        assert_eq!(action["Environments"], json!(["Production"]));
+        assert_eq!(action["Channels"], json!(["Default"]));
+        assert_eq!(
+            action["Packages"][0],
+            json!({"Name": "", "PackageId": "Payments.Api", "Feed": "Octopus Server (built-in)", "AcquisitionLocation": "Server", "Properties": {}})
+        );
+        assert_eq!(
+            action["Properties"]["Octopus.Action.Package.FeedId"],
+            "Octopus Server (built-in)"
+        );
+        assert_eq!(
+            action["Properties"]["Octopus.Action.Manual.ResponsibleTeamIds"],
+            "Managers"
+        );
+        assert_eq!(
+            action["Properties"]["Token"],
+            json!({"HasValue": true, "NewValue": null})
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn every_id_without_a_name_is_reported_at_once() -> Result<(), Box<dyn std::error::Error>> {
+        let process: DeploymentProcess = serde_json::from_value(json!({
+            "Id": "p", "Version": 1,
+            "Steps": [{"Name": "S", "Actions": [{"Name": "A", "ActionType": "Octopus.Script", "WorkerPoolId": "WorkerPools-9",
+                "Environments": ["Environments-77"], "Packages": [{"PackageId": "X", "FeedId": "Feeds-1001"}]}]}]
+        }))?;
+        let missing = process_to_names(&process, "P", &directory())
+            .err()
+            .ok_or("expected an error")?;
+        assert_eq!(
+            missing,
+            [
+                "environment Environments-77",
+                "feed Feeds-1001",
+                "worker pool WorkerPools-9"
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn variables_are_named_and_secrets_become_requirements()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let set: VariableSet = serde_json::from_value(json!({
+            "Id": "variableset-Projects-1-s-2-XYZAB", "OwnerId": "Projects-1", "Version": 2,
+            "Variables": [
+                {"Id": "v1", "Name": "Db.Host", "Value": "db.prod", "Type": "String", "IsSensitive": false, "Scope": {"Environment": ["Environments-24"]}},
+                {"Id": "v2", "Name": "Db.Password", "Value": null, "Type": "Sensitive", "IsSensitive": true,
+                    "Scope": {"Environment": ["Environments-24"], "Action": ["a1"], "Role": ["web"]}}
+            ]
+        }))?;
+        let actions = Table::new([("a1", "Run migrations")]);
+        let named = variables_to_names(
+            &set,
+            OwnerType::Project,
+            "Payments API",
+            &directory(),
+            &actions,
+        )
+        .map_err(|e| e.join(", "))?;
+        assert_eq!(named["OwnerType"], "Project");
+        assert_eq!(
+            named["Variables"][0]["Scope"],
+            json!({"Environment": ["Production"]})
+        );
+        assert!(named["Variables"][1]["Value"].is_null());
+        assert!(named["Variables"][0].get("Id").is_none());
+        let secrets = secret_requirements(&named);
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].owner, "Payments API");
+        assert_eq!(
+            secrets[0].scope.get("Action"),
+            Some(&vec!["Run migrations".to_owned()])
+        );
+        assert_eq!(secrets[0].scope.get("Role"), Some(&vec!["web".to_owned()]));
+        Ok(())
+    }
+}

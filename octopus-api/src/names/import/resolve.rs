@@ -1,0 +1,546 @@
+//! [`Resolver`]: bundle names -> the target's ids, collecting every name it cannot resolve.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::model::{NamedAction, NamedProcess, NamedStep, NamedVariableSet};
+use super::{NameKind, NameMap, Problem, Unmapped, Unresolved};
+use crate::names::directory::{Directory, Table};
+use crate::resources::{
+    Action, DeploymentProcess, Other, PackageReference, PropertyValue, SensitiveValue, Step,
+    Variable,
+};
+
+/// Action and step properties whose values are ids (a comma-separated list for teams), and
+/// the kind of name they hold in a bundle. The same list as the export side's.
+const ID_PROPERTIES: &[(&str, NameKind)] = &[
+    ("Octopus.Action.Package.FeedId", NameKind::Feed),
+    ("Octopus.Action.Manual.ResponsibleTeamIds", NameKind::Team),
+];
+
+/// Fields that mean something only on the instance that wrote them; a named document should
+/// not have them, and if it does they are not sent to the target.
+const INSTANCE_FIELDS: &[&str] = &[
+    "Id",
+    "Links",
+    "Version",
+    "LastSnapshotId",
+    "ScopeValues",
+    "SpaceId",
+    "LastModifiedOn",
+    "LastModifiedBy",
+    "Slug",
+    "ProjectId",
+    "OwnerId",
+    "WorkerPoolId",
+    "FeedId",
+];
+
+/// The id a new action has in an action table until the process is written: variable scopes
+/// can then name it before Octopus gives it a real id.
+pub const NEW_ACTION_PREFIX: &str = "new-action:";
+
+/// A process ready to write: the bundle's steps with the target's ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedProcess {
+    /// The steps. Steps, actions and package references that the target's process already
+    /// has (by name) keep their ids, so variables scoped to them keep their scope.
+    pub steps: Vec<Step>,
+    /// Sensitive action properties that hold a value in the bundle but that the target's
+    /// action of the same name does not store: each needs a value (see [`Self::fill`]).
+    pub needs_values: Vec<PropertySlot>,
+}
+
+/// One sensitive action property.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PropertySlot {
+    /// The action's name.
+    pub action: String,
+    /// The property's key.
+    pub property: String,
+}
+
+impl ImportedProcess {
+    /// Gives the sensitive property `slot` the value `value` to store.
+    pub fn fill(&mut self, slot: &PropertySlot, value: &str) {
+        let actions = self.steps.iter_mut().flat_map(|s| s.actions.iter_mut());
+        for action in actions.filter(|a| a.name == slot.action) {
+            if let Some(PropertyValue::Sensitive(s)) = action.properties.get_mut(&slot.property) {
+                s.has_value = true;
+                s.new_value = Some(value.to_owned());
+            }
+        }
+    }
+
+    /// The action table of these steps: each action's id, or a placeholder
+    /// (`new-action:<name>`) for an action the target does not have yet.
+    pub fn action_table(&self) -> Table {
+        action_table(&self.steps)
+    }
+}
+
+/// The action table (id -> name) of a process's steps; actions without an id get the
+/// placeholder `new-action:<name>`.
+pub fn action_table(steps: &[Step]) -> Table {
+    let pairs: Vec<(String, String)> = steps
+        .iter()
+        .flat_map(|s| &s.actions)
+        .map(|a| {
+            let id = a
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("{NEW_ACTION_PREFIX}{}", a.name));
+            (id, a.name.clone())
+        })
+        .collect();
+    Table::new(pairs.iter().map(|(id, name)| (id.as_str(), name.as_str())))
+}
+
+/// A variable set ready to merge: the bundle's variables with the target's ids in their
+/// scopes, and those left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ImportedVariables {
+    /// Variables to add or update (no `Id`; sensitive ones without a value).
+    pub variables: Vec<Variable>,
+    /// Variables left out because a scope dimension lost every name to `[unmapped] = "drop"`.
+    pub skipped: Vec<SkippedVariable>,
+}
+
+/// A variable left out of the import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedVariable {
+    /// Its name.
+    pub name: String,
+    /// Its scope as the bundle has it.
+    pub scope: BTreeMap<String, Vec<String>>,
+    /// The dimension that became empty.
+    pub dimension: String,
+    /// The names dropped from it.
+    pub dropped: Vec<String>,
+}
+
+/// What a scope becomes on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeOutcome {
+    /// The scope, in ids and in the target's names.
+    Mapped {
+        /// Dimension -> ids (names for roles and tenant tags).
+        ids: BTreeMap<String, Vec<String>>,
+        /// Dimension -> the target's names.
+        names: BTreeMap<String, Vec<String>>,
+    },
+    /// A dimension lost every name it had: whatever the scope applies to is left out (never
+    /// made unscoped, which would widen it).
+    Skipped {
+        /// The dimension.
+        dimension: String,
+        /// The names dropped from it.
+        dropped: Vec<String>,
+    },
+}
+
+enum Lookup {
+    Found { id: String, name: String },
+    Dropped,
+    Missing,
+}
+
+/// Resolves bundle names to the target's ids through a [`NameMap`], collecting every name it
+/// cannot resolve (see [`Resolver::finish`]).
+#[derive(Debug, Clone)]
+pub struct Resolver<'a> {
+    map: &'a NameMap,
+    tables: BTreeMap<NameKind, Table>,
+    unresolved: Vec<Unresolved>,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver over the target's `directory`. Projects, library variable sets and actions
+    /// have no table until [`Resolver::set_table`] gives them one.
+    pub fn new(directory: &Directory, map: &'a NameMap) -> Self {
+        let tables = BTreeMap::from([
+            (NameKind::Environment, directory.environments.clone()),
+            (NameKind::Channel, directory.channels.clone()),
+            (NameKind::Feed, directory.feeds.clone()),
+            (NameKind::WorkerPool, directory.worker_pools.clone()),
+            (NameKind::Team, directory.teams.clone()),
+            (NameKind::Machine, directory.machines.clone()),
+        ]);
+        Self {
+            map,
+            tables,
+            unresolved: Vec::new(),
+        }
+    }
+
+    /// Sets (or replaces) the table of `kind`: the target's projects, library variable sets,
+    /// or the actions of the process being imported.
+    pub fn set_table(&mut self, kind: NameKind, table: Table) {
+        self.tables.insert(kind, table);
+    }
+
+    /// The names not resolved so far.
+    pub fn unresolved(&self) -> &[Unresolved] {
+        &self.unresolved
+    }
+
+    /// `Ok` if every name resolved, else every name that did not, each with where it is used.
+    pub fn finish(self) -> Result<(), Vec<Unresolved>> {
+        if self.unresolved.is_empty() {
+            Ok(())
+        } else {
+            Err(self.unresolved)
+        }
+    }
+
+    /// The target's id and name for a name that must exist (a project, the release's channel,
+    /// a feed, a worker pool, a team); `None` (and recorded) if it does not.
+    pub fn resolve(&mut self, kind: NameKind, name: &str, used_in: &str) -> Option<(String, String)> {
+        match self.lookup(kind, name, used_in, false) {
+            Lookup::Found { id, name } => Some((id, name)),
+            Lookup::Dropped | Lookup::Missing => None,
+        }
+    }
+
+    fn lookup(&mut self, kind: NameKind, name: &str, used_in: &str, may_drop: bool) -> Lookup {
+        let renamed = self.map.renamed(kind, name).map(str::to_owned);
+        let target = renamed.as_deref().unwrap_or(name);
+        let table = self.tables.get(&kind);
+        if let Some(id) = table.and_then(|t| t.id_of(target)) {
+            let canonical = table.and_then(|t| t.name_of(id)).unwrap_or(target);
+            return Lookup::Found {
+                id: id.to_owned(),
+                name: canonical.to_owned(),
+            };
+        }
+        if may_drop && renamed.is_none() && self.map.unmapped(kind) == Unmapped::Drop {
+            return Lookup::Dropped;
+        }
+        self.record(Some(kind), name, renamed, Problem::NotOnTarget, used_in);
+        Lookup::Missing
+    }
+
+    fn record(
+        &mut self,
+        kind: Option<NameKind>,
+        name: &str,
+        renamed_to: Option<String>,
+        problem: Problem,
+        used_in: &str,
+    ) {
+        let same = |u: &&mut Unresolved| {
+            u.kind == kind && u.problem == problem && u.name.eq_ignore_ascii_case(name)
+        };
+        match self.unresolved.iter_mut().find(same) {
+            Some(found) => {
+                if !found.used_in.iter().any(|p| p == used_in) {
+                    found.used_in.push(used_in.to_owned());
+                }
+            }
+            None => self.unresolved.push(Unresolved {
+                kind,
+                name: name.to_owned(),
+                renamed_to,
+                problem,
+                used_in: vec![used_in.to_owned()],
+            }),
+        }
+    }
+
+    /// An action's inclusion filter (`Environments`, `Channels`): ids of the names the target
+    /// has; dropping names until nothing is left is refused (the action would run everywhere).
+    fn include_filter(&mut self, kind: NameKind, names: &[String], used_in: &str) -> Vec<String> {
+        let (ids, dropped) = self.filter(kind, names, used_in);
+        if ids.is_empty() {
+            for name in &dropped {
+                self.record(Some(kind), name, None, Problem::FilterWouldWiden, used_in);
+            }
+        }
+        ids
+    }
+
+    /// Ids of the names the target has, and the names dropped.
+    fn filter(&mut self, kind: NameKind, names: &[String], used_in: &str) -> (Vec<String>, Vec<String>) {
+        let mut ids: Vec<String> = Vec::new();
+        let mut dropped = Vec::new();
+        for name in names {
+            match self.lookup(kind, name, used_in, kind.droppable()) {
+                Lookup::Found { id, .. } => {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                Lookup::Dropped => dropped.push(name.clone()),
+                Lookup::Missing => {}
+            }
+        }
+        (ids, dropped)
+    }
+
+    /// A variable scope (names) on the target. `Role` and `TenantTag` values are names on both
+    /// sides and pass as they are; a dimension this importer does not know is recorded.
+    pub fn scope(&mut self, scope: &BTreeMap<String, Vec<String>>, used_in: &str) -> ScopeOutcome {
+        let mut ids = BTreeMap::new();
+        let mut names = BTreeMap::new();
+        let mut skipped = None;
+        for (dimension, values) in scope.iter().filter(|(_, v)| !v.is_empty()) {
+            let kind = match dimension.as_str() {
+                "Environment" => Some(NameKind::Environment),
+                "Channel" => Some(NameKind::Channel),
+                "Machine" => Some(NameKind::Machine),
+                "Action" => Some(NameKind::Action),
+                "Role" | "TenantTag" => None,
+                _ => {
+                    self.record(None, dimension, None, Problem::UnknownScope, used_in);
+                    continue;
+                }
+            };
+            let mut dimension_ids: Vec<String> = Vec::new();
+            let mut dimension_names: Vec<String> = Vec::new();
+            let mut dropped = Vec::new();
+            for value in values {
+                let found = match kind {
+                    None => Some((value.clone(), value.clone())),
+                    Some(kind) => match self.lookup(kind, value, used_in, kind.droppable()) {
+                        Lookup::Found { id, name } => Some((id, name)),
+                        Lookup::Dropped => {
+                            dropped.push(value.clone());
+                            None
+                        }
+                        Lookup::Missing => None,
+                    },
+                };
+                if let Some((id, name)) = found
+                    && !dimension_ids.iter().any(|i| i.eq_ignore_ascii_case(&id))
+                {
+                    dimension_ids.push(id);
+                    dimension_names.push(name);
+                }
+            }
+            if dimension_ids.is_empty() {
+                if !dropped.is_empty() && skipped.is_none() {
+                    skipped = Some((dimension.clone(), dropped));
+                }
+            } else {
+                ids.insert(dimension.clone(), dimension_ids);
+                names.insert(dimension.clone(), dimension_names);
+            }
+        }
+        match skipped {
+            Some((dimension, dropped)) => ScopeOutcome::Skipped { dimension, dropped },
+            None => ScopeOutcome::Mapped { ids, names },
+        }
+    }
+
+    /// Properties with id-valued ones resolved; sensitive ones without a value (see
+    /// [`Resolver::process`] for what becomes of them).
+    fn properties(
+        &mut self,
+        properties: &BTreeMap<String, PropertyValue>,
+        used_in: &str,
+    ) -> BTreeMap<String, PropertyValue> {
+        let mut out = BTreeMap::new();
+        for (key, value) in properties {
+            let value = match value {
+                PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
+                    Some((_, kind)) => {
+                        let place = format!("property {key} of {used_in}");
+                        let ids: Vec<String> = text
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|name| !name.is_empty())
+                            .filter_map(|name| self.resolve(*kind, name, &place).map(|(id, _)| id))
+                            .collect();
+                        PropertyValue::Text(ids.join(","))
+                    }
+                    None => PropertyValue::Text(text.clone()),
+                },
+                PropertyValue::Sensitive(s) => PropertyValue::Sensitive(SensitiveValue {
+                    has_value: s.has_value,
+                    new_value: None,
+                    hint: s.hint.clone(),
+                }),
+            };
+            out.insert(key.clone(), value);
+        }
+        out
+    }
+
+    /// The bundle's process on the target: names resolved, and the ids of the steps, actions
+    /// and package references `existing` has by the same names reused.
+    ///
+    /// A sensitive action property with a value in the bundle is sent as
+    /// `{"HasValue": true, "NewValue": null}`, which keeps the value the target stores for the
+    /// same action id; when the target's action of that name stores none, the property is
+    /// listed in [`ImportedProcess::needs_values`].
+    pub fn process(&mut self, named: &NamedProcess, existing: &DeploymentProcess) -> ImportedProcess {
+        let mut needs_values = Vec::new();
+        let steps = named
+            .steps
+            .iter()
+            .map(|step| self.step(step, existing, &mut needs_values))
+            .collect();
+        ImportedProcess {
+            steps,
+            needs_values,
+        }
+    }
+
+    fn step(
+        &mut self,
+        step: &NamedStep,
+        existing: &DeploymentProcess,
+        needs_values: &mut Vec<PropertySlot>,
+    ) -> Step {
+        let old = existing
+            .steps
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(&step.name));
+        let place = format!("step {:?}", step.name);
+        let actions = step
+            .actions
+            .iter()
+            .map(|action| {
+                let old = existing
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.actions)
+                    .find(|a| a.name.eq_ignore_ascii_case(&action.name));
+                self.action(action, old, needs_values)
+            })
+            .collect();
+        Step {
+            id: old.and_then(|s| s.id.clone()),
+            name: step.name.clone(),
+            properties: self.properties(&step.properties, &place),
+            actions,
+            other: without_instance_fields(&step.other),
+        }
+    }
+
+    fn action(
+        &mut self,
+        action: &NamedAction,
+        old: Option<&Action>,
+        needs_values: &mut Vec<PropertySlot>,
+    ) -> Action {
+        let place = format!("action {:?}", action.name);
+        let environments = self.include_filter(
+            NameKind::Environment,
+            &action.environments,
+            &format!("{place} Environments"),
+        );
+        let (excluded_environments, _) = self.filter(
+            NameKind::Environment,
+            &action.excluded_environments,
+            &format!("{place} ExcludedEnvironments"),
+        );
+        let channels =
+            self.include_filter(NameKind::Channel, &action.channels, &format!("{place} Channels"));
+        let mut other = without_instance_fields(&action.other);
+        let worker_pool = action.worker_pool.as_ref().and_then(|pool| {
+            self.resolve(NameKind::WorkerPool, pool, &place)
+                .map(|(id, _)| id)
+        });
+        other.insert(
+            "WorkerPoolId".to_owned(),
+            worker_pool.map_or(Value::Null, Value::String),
+        );
+        let packages = action
+            .packages
+            .iter()
+            .map(|package| {
+                let used_in = format!("package {} of {place}", package.package_id);
+                let id = old
+                    .into_iter()
+                    .flat_map(|a| &a.packages)
+                    .find(|p| p.name.eq_ignore_ascii_case(&package.name))
+                    .and_then(|p| p.id.clone());
+                PackageReference {
+                    id,
+                    name: package.name.clone(),
+                    package_id: package.package_id.clone(),
+                    feed_id: self
+                        .resolve(NameKind::Feed, &package.feed, &used_in)
+                        .map(|(id, _)| id)
+                        .unwrap_or_default(),
+                    other: without_instance_fields(&package.other),
+                }
+            })
+            .collect();
+        let properties = self.properties(&action.properties, &place);
+        for (key, value) in &properties {
+            let PropertyValue::Sensitive(s) = value else {
+                continue;
+            };
+            let stored = old.and_then(|a| a.properties.get(key)).is_some_and(
+                |v| matches!(v, PropertyValue::Sensitive(stored) if stored.has_value),
+            );
+            if s.has_value && !stored {
+                needs_values.push(PropertySlot {
+                    action: action.name.clone(),
+                    property: key.clone(),
+                });
+            }
+        }
+        Action {
+            id: old.and_then(|a| a.id.clone()),
+            name: action.name.clone(),
+            action_type: action.action_type.clone(),
+            is_disabled: action.is_disabled,
+            environments,
+            excluded_environments,
+            channels,
+            packages,
+            properties,
+            other,
+        }
+    }
+
+    /// The bundle's variables on the target: scopes resolved (actions through the action
+    /// table set with [`Resolver::set_table`]), sensitive values absent.
+    pub fn variables(&mut self, set: &NamedVariableSet) -> ImportedVariables {
+        let owner = if set.is_project() {
+            format!("project {:?}", set.owner)
+        } else {
+            format!("library variable set {:?}", set.owner)
+        };
+        let mut imported = ImportedVariables::default();
+        for variable in &set.variables {
+            let used_in = format!("variable {} of {owner}", variable.name);
+            match self.scope(&variable.scope, &used_in) {
+                ScopeOutcome::Skipped { dimension, dropped } => {
+                    imported.skipped.push(SkippedVariable {
+                        name: variable.name.clone(),
+                        scope: variable.scope.clone(),
+                        dimension,
+                        dropped,
+                    })
+                }
+                ScopeOutcome::Mapped { ids, .. } => imported.variables.push(Variable {
+                    id: None,
+                    name: variable.name.clone(),
+                    value: if variable.is_sensitive {
+                        None
+                    } else {
+                        variable.value.clone()
+                    },
+                    kind: variable.kind.clone(),
+                    is_sensitive: variable.is_sensitive,
+                    scope: ids,
+                    other: without_instance_fields(&variable.other),
+                }),
+            }
+        }
+        imported
+    }
+}
+
+fn without_instance_fields(other: &Other) -> Other {
+    other
+        .iter()
+        .filter(|(k, _)| !INSTANCE_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

@@ -1,0 +1,33 @@
+//! The name-based release model that travels in a bundle, and its mapping from Octopus
+//! resources. Instance ids (`Environments-24`, `Feeds-1001`, step GUIDs) differ between the
+//! development and the secure instance, so a bundle names things instead (bundle spec 13,
+//! `examples/README.md` "Names instead of ids"):
+//!
+//! | Octopus resource field | in the bundle |
+//! |---|---|
+//! | `Id`, `Links`, `Version`, `LastSnapshotId`, `ScopeValues`, `SpaceId`, variable, step, action and package `Id` | dropped |
+//! | process `ProjectId` | `Project` (name) |
+//! | variable set `OwnerId` | `Owner` (name) and `OwnerType` (`Project` or `LibraryVariableSet`) |
+//! | action `WorkerPoolId` | `WorkerPool` (name) |
+//! | package reference `FeedId` | `Feed` (name) |
+//! | action `Environments`, `ExcludedEnvironments`, `Channels` | names |
+//! | variable `Scope` values | names; `Action` holds the action's name |
+//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`) | the name(s) |
+//!
+//! An id with no name in the directory is an error that lists every such id at once: a bundle
+//! never carries an id the other side could mistake for one of its own.
+
+mod directory;
+mod export;
+mod import;
+
+pub use directory::{Directory, Table};
+pub use export::{
+    OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,
+};
+pub use import::{
+    ImportedProcess, ImportedVariables, NEW_ACTION_PREFIX, NameKind, NameMap, NamedAction,
+    NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet, Problem,
+    PropertySlot, Resolver, ScopeOutcome, SkippedVariable, Unmapped, Unresolved, action_table,
+    scope_key, scope_text,
+};

@@ -1,0 +1,144 @@
+//! `ledger verify` on both binaries: an intact chain, a chain changed underneath, and the files
+//! that are not ledgers. The ledgers are written with the `ledger` library, as the commands that
+//! record bundles will write them, and changed with plain SQL, as an intruder would.
+
+use std::path::Path;
+
+use ::ledger::Ledger;
+use serde_json::json;
+
+use crate::harness::{Site, TestResult, read_text, write};
+
+/// Writes a ledger at `path` with three audit entries and returns the head hash.
+fn three_entries(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let mut ledger = Ledger::open(path)?;
+    for n in 1..=3 {
+        ledger.append_audit("test.entry", &json!({ "n": n }))?;
+    }
+    let head = ledger.verify()?.head.unwrap_or_default();
+    Ok(head)
+}
+
+/// Changes entry 2's detail with plain SQL, dropping the append-only guard first.
+fn tamper(path: &Path) -> rusqlite::Result<()> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "DROP TRIGGER audit_append_only_update;
+         UPDATE audit SET detail = '{\"n\":20}' WHERE id = 2;",
+    )
+}
+
+#[test]
+fn an_intact_chain_is_reported_with_its_head() -> TestResult {
+    let site = Site::new();
+    let head = three_entries(&site.path("import.ledger"))?;
+    let run = site
+        .import()
+        .args(["ledger", "verify", "--ledger", "import.ledger"])
+        .ok();
+    assert_eq!(
+        run.stdout(),
+        format!("ledger import.ledger: 3 audit entries, chain intact\nhead:        {head}\n")
+    );
+    let json = site
+        .export()
+        .args(["ledger", "verify", "--ledger", "import.ledger", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        json,
+        json!({
+            "ok": true,
+            "ledger": "import.ledger",
+            "entries": 3,
+            "head": head,
+            "chain": "intact",
+        })
+    );
+    Ok(())
+}
+
+#[test]
+fn a_changed_entry_exits_1_naming_it() -> TestResult {
+    let site = Site::new();
+    let path = site.path("import.ledger");
+    three_entries(&path)?;
+    tamper(&path)?;
+    let run = site
+        .import()
+        .args(["ledger", "verify", "--ledger", "import.ledger"])
+        .expect(1);
+    assert_eq!(run.stdout(), "");
+    assert_eq!(
+        run.stderr,
+        "error: the ledger import.ledger does not verify: the audit trail is broken at entry 2: \
+         its hash does not match its contents: the entry was changed or moved after it was written\n\
+         Hint: the ledger was changed outside Zonebridge; keep a copy of the file for investigation \
+         and compare it with a backup\n"
+    );
+    let json = site
+        .import()
+        .args(["ledger", "verify", "--ledger", "import.ledger", "--json"])
+        .expect(1)
+        .json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["code"], "ledger-chain-broken");
+    assert_eq!(json["error"]["exit"], 1);
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("broken at entry 2"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn the_default_ledger_follows_the_environment() -> TestResult {
+    let site = Site::new();
+    let state = site.path("state");
+    let state = state.to_string_lossy();
+    // No ledger yet: the default path is named, and nothing is created.
+    site.export()
+        .args(["ledger", "verify"])
+        .env("ZONEBRIDGE_LEDGER", "")
+        .env("XDG_STATE_HOME", &state)
+        .expect(4)
+        .stderr_has(&format!(
+            "there is no ledger at {state}/zonebridge/export.ledger"
+        ));
+    assert!(!site.path("state").exists());
+    three_entries(&site.path("state/zonebridge/export.ledger"))?;
+    site.export()
+        .args(["ledger", "verify"])
+        .env("ZONEBRIDGE_LEDGER", "")
+        .env("XDG_STATE_HOME", &state)
+        .ok()
+        .stdout_has("3 audit entries, chain intact");
+    // The import side's ledger is another file; ZONEBRIDGE_LEDGER names one directly.
+    site.import()
+        .args(["ledger", "verify"])
+        .env("ZONEBRIDGE_LEDGER", "")
+        .env("XDG_STATE_HOME", &state)
+        .expect(4)
+        .stderr_has("zonebridge/import.ledger");
+    site.import()
+        .args(["ledger", "verify"])
+        .env("ZONEBRIDGE_LEDGER", "state/zonebridge/export.ledger")
+        .ok()
+        .stdout_has("ledger state/zonebridge/export.ledger: 3 audit entries, chain intact");
+    Ok(())
+}
+
+#[test]
+fn a_file_that_is_not_a_ledger_is_a_configuration_error() {
+    let site = Site::new();
+    write(&site.path("notes.txt"), b"release notes, not a ledger\n");
+    let run = site
+        .import()
+        .args(["ledger", "verify", "--ledger", "notes.txt", "--json"])
+        .expect(3);
+    run.stderr_has("notes.txt is not a SQLite database")
+        .stderr_has("Hint: ");
+    assert_eq!(run.json()["error"]["code"], "ledger-invalid");
+    assert_eq!(
+        read_text(&site.path("notes.txt")),
+        "release notes, not a ledger\n"
+    );
+}

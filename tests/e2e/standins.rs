@@ -1,0 +1,134 @@
+//! Octopus stand-ins for the end-to-end tests: the real `octopus-standin` binary on a loopback
+//! port, seeded with a zone of `octopus-standin/seeds/`, and a small JSON client for checks.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::bin_path;
+
+/// A running stand-in, killed when dropped.
+#[derive(Debug)]
+pub struct Standin {
+    child: Child,
+    /// Its URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// Its API key.
+    pub key: String,
+}
+
+impl Standin {
+    /// Starts one seeded with `seed` (`dev.json`, `secure.json`) under `key`.
+    pub fn start(seed: &str, key: &str) -> Self {
+        let seed_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../octopus-standin/seeds")
+            .join(seed);
+        let mut child = Command::new(bin_path("octopus-standin"))
+            .args(["--listen", "127.0.0.1:0", "--api-key", key, "--seed"])
+            .arg(seed_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start octopus-standin: {e}"));
+        let mut url = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut url);
+        }
+        let url = url.trim().to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "octopus-standin did not print its URL: {url:?}"
+        );
+        Standin {
+            child,
+            url,
+            key: key.to_owned(),
+        }
+    }
+
+    /// `GET` a path (`/api/Spaces-1/...`) as JSON.
+    pub fn get(&self, path: &str) -> Value {
+        self.call("GET", path, None)
+    }
+
+    /// `POST` JSON to a path; the answer's JSON.
+    pub fn post(&self, path: &str, body: &Value) -> Value {
+        self.call("POST", path, Some(body))
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let mut curl = Command::new("curl");
+        curl.args([
+            "-sS",
+            "-X",
+            method,
+            "-H",
+            &format!("X-Octopus-ApiKey: {}", self.key),
+        ]);
+        if let Some(body) = body {
+            curl.args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &body.to_string(),
+            ]);
+        }
+        let output = curl
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run curl: {e}"));
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every sensitive value a seed stores: none may ever appear in a bundle or a ledger.
+pub fn seed_secrets(seed: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../octopus-standin/seeds")
+        .join(seed);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let seed: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let mut secrets = Vec::new();
+    collect_secrets(&seed, &mut secrets);
+    secrets.sort();
+    secrets.dedup();
+    secrets
+}
+
+fn collect_secrets(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let sensitive = map.get("IsSensitive") == Some(&Value::Bool(true))
+                || map.get("Type").and_then(Value::as_str) == Some("Sensitive");
+            if let (true, Some(Value::String(v))) = (sensitive, map.get("Value"))
+                && v.len() >= 6
+            {
+                out.push(v.clone());
+            }
+            if let (Some(Value::Bool(true)), Some(Value::String(v))) =
+                (map.get("HasValue"), map.get("NewValue"))
+            {
+                out.push(v.clone());
+            }
+            map.values().for_each(|v| collect_secrets(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, out)),
+        _ => {}
+    }
+}
