@@ -10,6 +10,8 @@ mod standins;
 
 #[path = "e2e/approvals.rs"]
 mod approvals;
+#[path = "e2e/crash.rs"]
+mod crash;
 #[path = "e2e/export.rs"]
 mod export;
 #[path = "e2e/keys.rs"]
@@ -20,6 +22,8 @@ mod ledger;
 mod output;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/promote.rs"]
+mod promote;
 #[path = "e2e/refusals.rs"]
 mod refusals;
 #[path = "e2e/roundtrip.rs"]

@@ -30,6 +30,19 @@ impl fmt::Display for UsageError {
 
 impl StdError for UsageError {}
 
+/// A configuration file other than a key or policy (a mapping file, a secrets file) that cannot
+/// be used: exit 3, code `config-invalid`. The text names the file and the line.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for ConfigError {}
+
 /// A command's refusal to go on (exit 1) with a stable code, such as `version-controlled` for
 /// an export of a config-as-code project. The text may end with `\nHint: ...` lines.
 #[derive(Debug)]
@@ -116,6 +129,9 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<(u8, &'static str)> {
     }
     if let Some(e) = cause.downcast_ref::<LedgerError>() {
         return Some(ledger(e));
+    }
+    if cause.is::<ConfigError>() {
+        return Some((exit::CONFIG, "config-invalid"));
     }
     if let Some(e) = cause.downcast_ref::<Refused>() {
         return Some((exit::REFUSED, e.code));

@@ -9,6 +9,7 @@ use bridge_cli::exit::EXIT_CODES_HELP;
 use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
+use crate::commands::import::ImportArgs;
 use crate::commands::unpack::UnpackArgs;
 use crate::commands::verify::VerifyArgs;
 
@@ -40,6 +41,11 @@ pub enum Command {
     /// Verify a bundle and unpack its payload; the folder appears only once all of it verified.
     #[command(after_help = EXIT_CODES_HELP)]
     Unpack(UnpackArgs),
+    /// Import a release bundle into the secure-zone Octopus: verify it, resolve its names,
+    /// check its secrets, then upload packages, write process and variables and create the
+    /// release, each only where it differs. The same bundle twice is a no-op.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Import(Box<ImportArgs>),
     /// Make or change this side's trust policy (the secure side trusts release signers).
     #[command(subcommand)]
     Policy(PolicyCommand),

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod import;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ impl App for Cli {
             Command::Verify(args) => commands::verify::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Unpack(args) => commands::unpack::run(&args, out),
+            Command::Import(args) => commands::import::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Import, out),
         }

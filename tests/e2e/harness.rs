@@ -123,7 +123,20 @@ impl Cmd {
     }
 
     /// Runs to the end; panics, showing stdout and stderr, unless the exit code is `code`.
-    pub fn expect(mut self, code: i32) -> Run {
+    pub fn expect(self, code: i32) -> Run {
+        let run = self.run();
+        if run.code != code {
+            panic!(
+                "expected exit code {code}, got {}\n{}",
+                run.code,
+                run.dump()
+            );
+        }
+        run
+    }
+
+    /// Runs to the end, whatever the exit code (-1 when a signal ended it).
+    pub fn run(mut self) -> Run {
         self.command
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -143,20 +156,12 @@ impl Cmd {
         let output = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", self.shown));
-        let run = Run {
+        Run {
             code: output.status.code().unwrap_or(-1),
             stdout: output.stdout,
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             shown: self.shown,
-        };
-        if run.code != code {
-            panic!(
-                "expected exit code {code}, got {}\n{}",
-                run.code,
-                run.dump()
-            );
         }
-        run
     }
 
     /// Runs and expects success.

@@ -1,5 +1,6 @@
 //! The commands only `bridge-import` has; `keygen`, `policy` and `inspect` come from
 //! `bridge-cli`.
 
+pub mod import;
 pub mod unpack;
 pub mod verify;

@@ -35,8 +35,8 @@ pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
 };
 pub use resolve::{
-    ImportedProcess, ImportedVariables, NEW_ACTION_PREFIX, PropertySlot, Resolver, ScopeOutcome,
-    SkippedVariable, action_table,
+    ImportedProcess, ImportedVariable, ImportedVariables, NEW_ACTION_PREFIX, PropertySlot,
+    Resolver, ScopeOutcome, SkippedVariable, action_table,
 };
 
 /// The kinds of names a bundle uses for things that have ids on an instance.

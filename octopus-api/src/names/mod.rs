@@ -26,8 +26,8 @@ pub use export::{
     OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,
 };
 pub use import::{
-    ImportedProcess, ImportedVariables, NEW_ACTION_PREFIX, NameKind, NameMap, NamedAction,
-    NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet, Problem,
+    ImportedProcess, ImportedVariable, ImportedVariables, NEW_ACTION_PREFIX, NameKind, NameMap,
+    NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet, Problem,
     PropertySlot, Resolver, ScopeOutcome, SkippedVariable, Unmapped, Unresolved, action_table,
     scope_key, scope_text,
 };

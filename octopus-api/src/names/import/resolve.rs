@@ -87,10 +87,9 @@ pub fn action_table(steps: &[Step]) -> Table {
         .iter()
         .flat_map(|s| &s.actions)
         .map(|a| {
-            let id = a
-                .id
-                .clone()
-                .unwrap_or_else(|| format!("{NEW_ACTION_PREFIX}{}", a.name));
+            let id =
+                a.id.clone()
+                    .unwrap_or_else(|| format!("{NEW_ACTION_PREFIX}{}", a.name));
             (id, a.name.clone())
         })
         .collect();
@@ -101,10 +100,38 @@ pub fn action_table(steps: &[Step]) -> Table {
 /// scopes, and those left out.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImportedVariables {
-    /// Variables to add or update (no `Id`; sensitive ones without a value).
-    pub variables: Vec<Variable>,
+    /// Variables to add or update.
+    pub variables: Vec<ImportedVariable>,
     /// Variables left out because a scope dimension lost every name to `[unmapped] = "drop"`.
     pub skipped: Vec<SkippedVariable>,
+}
+
+/// One variable of [`ImportedVariables`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedVariable {
+    /// The variable: no `Id`, scope in the target's ids, sensitive ones without a value.
+    pub variable: Variable,
+    /// Its scope in the target's names.
+    pub scope_names: BTreeMap<String, Vec<String>>,
+}
+
+impl ImportedVariables {
+    /// Replaces the placeholder ids of new actions (`new-action:<name>`) in `Action` scopes
+    /// by the ids `actions` gives those names, once the process is written.
+    pub fn with_actions(&mut self, actions: &Table) {
+        for imported in &mut self.variables {
+            if let Some(ids) = imported.variable.scope.get_mut("Action") {
+                for id in ids.iter_mut() {
+                    let real = id
+                        .strip_prefix(NEW_ACTION_PREFIX)
+                        .and_then(|name| actions.id_of(name));
+                    if let Some(real) = real {
+                        *id = real.to_owned();
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A variable left out of the import.
@@ -196,7 +223,12 @@ impl<'a> Resolver<'a> {
 
     /// The target's id and name for a name that must exist (a project, the release's channel,
     /// a feed, a worker pool, a team); `None` (and recorded) if it does not.
-    pub fn resolve(&mut self, kind: NameKind, name: &str, used_in: &str) -> Option<(String, String)> {
+    pub fn resolve(
+        &mut self,
+        kind: NameKind,
+        name: &str,
+        used_in: &str,
+    ) -> Option<(String, String)> {
         match self.lookup(kind, name, used_in, false) {
             Lookup::Found { id, name } => Some((id, name)),
             Lookup::Dropped | Lookup::Missing => None,
@@ -261,7 +293,12 @@ impl<'a> Resolver<'a> {
     }
 
     /// Ids of the names the target has, and the names dropped.
-    fn filter(&mut self, kind: NameKind, names: &[String], used_in: &str) -> (Vec<String>, Vec<String>) {
+    fn filter(
+        &mut self,
+        kind: NameKind,
+        names: &[String],
+        used_in: &str,
+    ) -> (Vec<String>, Vec<String>) {
         let mut ids: Vec<String> = Vec::new();
         let mut dropped = Vec::new();
         for name in names {
@@ -374,7 +411,11 @@ impl<'a> Resolver<'a> {
     /// `{"HasValue": true, "NewValue": null}`, which keeps the value the target stores for the
     /// same action id; when the target's action of that name stores none, the property is
     /// listed in [`ImportedProcess::needs_values`].
-    pub fn process(&mut self, named: &NamedProcess, existing: &DeploymentProcess) -> ImportedProcess {
+    pub fn process(
+        &mut self,
+        named: &NamedProcess,
+        existing: &DeploymentProcess,
+    ) -> ImportedProcess {
         let mut needs_values = Vec::new();
         let steps = named
             .steps
@@ -436,8 +477,11 @@ impl<'a> Resolver<'a> {
             &action.excluded_environments,
             &format!("{place} ExcludedEnvironments"),
         );
-        let channels =
-            self.include_filter(NameKind::Channel, &action.channels, &format!("{place} Channels"));
+        let channels = self.include_filter(
+            NameKind::Channel,
+            &action.channels,
+            &format!("{place} Channels"),
+        );
         let mut other = without_instance_fields(&action.other);
         let worker_pool = action.worker_pool.as_ref().and_then(|pool| {
             self.resolve(NameKind::WorkerPool, pool, &place)
@@ -474,9 +518,9 @@ impl<'a> Resolver<'a> {
             let PropertyValue::Sensitive(s) = value else {
                 continue;
             };
-            let stored = old.and_then(|a| a.properties.get(key)).is_some_and(
-                |v| matches!(v, PropertyValue::Sensitive(stored) if stored.has_value),
-            );
+            let stored = old
+                .and_then(|a| a.properties.get(key))
+                .is_some_and(|v| matches!(v, PropertyValue::Sensitive(stored) if stored.has_value));
             if s.has_value && !stored {
                 needs_values.push(PropertySlot {
                     action: action.name.clone(),
@@ -518,18 +562,21 @@ impl<'a> Resolver<'a> {
                         dropped,
                     })
                 }
-                ScopeOutcome::Mapped { ids, .. } => imported.variables.push(Variable {
-                    id: None,
-                    name: variable.name.clone(),
-                    value: if variable.is_sensitive {
-                        None
-                    } else {
-                        variable.value.clone()
+                ScopeOutcome::Mapped { ids, names } => imported.variables.push(ImportedVariable {
+                    variable: Variable {
+                        id: None,
+                        name: variable.name.clone(),
+                        value: if variable.is_sensitive {
+                            None
+                        } else {
+                            variable.value.clone()
+                        },
+                        kind: variable.kind.clone(),
+                        is_sensitive: variable.is_sensitive,
+                        scope: ids,
+                        other: without_instance_fields(&variable.other),
                     },
-                    kind: variable.kind.clone(),
-                    is_sensitive: variable.is_sensitive,
-                    scope: ids,
-                    other: without_instance_fields(&variable.other),
+                    scope_names: names,
                 }),
             }
         }

@@ -68,7 +68,9 @@ fn a_process_gets_the_targets_ids_and_renames() -> TestResult {
     let approve = &imported.steps[0].actions[0];
     assert_eq!(approve.environments, ["Environments-2"]);
     assert_eq!(
-        approve.properties.get("Octopus.Action.Manual.ResponsibleTeamIds"),
+        approve
+            .properties
+            .get("Octopus.Action.Manual.ResponsibleTeamIds"),
         Some(&PropertyValue::Text("Teams-4".into()))
     );
     let deploy = &imported.steps[1].actions[0];
@@ -76,13 +78,19 @@ fn a_process_gets_the_targets_ids_and_renames() -> TestResult {
     // Development is not on the target and not mapped: dropped from the exclusions.
     assert!(deploy.excluded_environments.is_empty());
     assert_eq!(deploy.channels, ["Channels-7"]);
-    assert_eq!(deploy.other.get("WorkerPoolId"), Some(&json!("WorkerPools-2")));
+    assert_eq!(
+        deploy.other.get("WorkerPoolId"),
+        Some(&json!("WorkerPools-2"))
+    );
     assert_eq!(deploy.packages[0].feed_id, "feeds-builtin");
     assert_eq!(
         deploy.properties.get("Octopus.Action.Package.FeedId"),
         Some(&PropertyValue::Text("feeds-builtin".into()))
     );
-    assert_eq!(imported.steps[0].other.get("Condition"), Some(&json!("Success")));
+    assert_eq!(
+        imported.steps[0].other.get("Condition"),
+        Some(&json!("Success"))
+    );
     // A new process: nothing to reuse, and the token needs a value.
     assert!(imported.steps.iter().all(|s| s.id.is_none()));
     assert_eq!(
@@ -105,10 +113,17 @@ fn every_unresolved_name_is_reported_at_once_with_where_it_is_used() -> TestResu
     let unresolved = resolver.finish().err().ok_or("expected unresolved names")?;
     let lines: Vec<String> = unresolved.iter().map(ToString::to_string).collect();
     assert_eq!(unresolved.len(), 3, "{lines:#?}");
-    assert!(lines.iter().any(|l| l.starts_with(
-        "environment \"Staging\": not on the target (used in action \"Deploy\" Environments)"
-    )), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.starts_with("environment \"Development\": not on the target")));
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "environment \"Staging\": not on the target (used in action \"Deploy\" Environments)"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("environment \"Development\": not on the target"))
+    );
     let feed = unresolved
         .iter()
         .find(|u| u.kind == Some(NameKind::Feed))
@@ -129,13 +144,19 @@ fn dropping_every_environment_of_an_action_filter_is_refused() -> TestResult {
     let directory = target();
     let mut map = NameMap::new();
     map.set_unmapped(NameKind::Environment, Unmapped::Drop);
-    let named: NamedProcess = serde_json::from_value(json!({"Project": "P", "Steps": [{"Name": "S",
-        "Actions": [{"Name": "Dev only", "ActionType": "Octopus.Script", "Environments": ["Development"]}]}]}))?;
+    let named: NamedProcess = serde_json::from_value(
+        json!({"Project": "P", "Steps": [{"Name": "S",
+        "Actions": [{"Name": "Dev only", "ActionType": "Octopus.Script", "Environments": ["Development"]}]}]}),
+    )?;
     let mut resolver = Resolver::new(&directory, &map);
     let _ = resolver.process(&named, &empty_process()?);
     let unresolved = resolver.finish().err().ok_or("expected a refusal")?;
     assert_eq!(unresolved[0].problem, Problem::FilterWouldWiden);
-    assert!(unresolved[0].to_string().contains("would run in every environment"));
+    assert!(
+        unresolved[0]
+            .to_string()
+            .contains("would run in every environment")
+    );
     Ok(())
 }
 
@@ -152,12 +173,23 @@ fn existing_ids_are_reused_and_stored_secrets_kept() -> TestResult {
     let map = staging_to_pci();
     let mut resolver = Resolver::new(&directory, &map);
     let imported = resolver.process(&named_process()?, &existing);
-    assert!(resolver.unresolved().iter().all(|u| u.name == "Development"));
+    assert!(
+        resolver
+            .unresolved()
+            .iter()
+            .all(|u| u.name == "Development")
+    );
     let deploy = &imported.steps[1];
     assert_eq!(deploy.id.as_deref(), Some("step-guid"));
     assert_eq!(deploy.actions[0].id.as_deref(), Some("action-guid"));
-    assert_eq!(deploy.actions[0].packages[0].id.as_deref(), Some("package-guid"));
-    assert!(imported.needs_values.is_empty(), "the target stores the token");
+    assert_eq!(
+        deploy.actions[0].packages[0].id.as_deref(),
+        Some("package-guid")
+    );
+    assert!(
+        imported.needs_values.is_empty(),
+        "the target stores the token"
+    );
     assert_eq!(imported.steps[0].id, None);
     let table = imported.action_table();
     assert_eq!(table.id_of("Deploy"), Some("action-guid"));
@@ -169,15 +201,20 @@ fn existing_ids_are_reused_and_stored_secrets_kept() -> TestResult {
 fn a_filled_secret_is_sent_as_a_new_value() -> TestResult {
     let directory = target();
     let map = NameMap::new();
-    let named: NamedProcess = serde_json::from_value(json!({"Project": "P", "Steps": [{"Name": "S",
+    let named: NamedProcess = serde_json::from_value(
+        json!({"Project": "P", "Steps": [{"Name": "S",
         "Actions": [{"Name": "A", "ActionType": "Octopus.Script",
-            "Properties": {"Token": {"HasValue": true, "NewValue": null}, "Off": {"HasValue": false, "NewValue": null}}}]}]}))?;
+            "Properties": {"Token": {"HasValue": true, "NewValue": null}, "Off": {"HasValue": false, "NewValue": null}}}]}]}),
+    )?;
     let mut resolver = Resolver::new(&directory, &map);
     let mut imported = resolver.process(&named, &empty_process()?);
     let slot = imported.needs_values.first().cloned().ok_or("a slot")?;
     imported.fill(&slot, "s3cret");
     let sent = serde_json::to_value(&imported.steps[0].actions[0].properties)?;
-    assert_eq!(sent["Token"], json!({"HasValue": true, "NewValue": "s3cret"}));
+    assert_eq!(
+        sent["Token"],
+        json!({"HasValue": true, "NewValue": "s3cret"})
+    );
     assert_eq!(sent["Off"], json!({"HasValue": false, "NewValue": null}));
     Ok(())
 }
@@ -207,12 +244,15 @@ fn variables_with_a_scope_dropped_to_nothing_are_skipped_never_unscoped() -> Tes
     let names: Vec<(&str, BTreeMap<String, Vec<String>>)> = imported
         .variables
         .iter()
-        .map(|v| (v.name.as_str(), v.scope.clone()))
+        .map(|v| (v.variable.name.as_str(), v.variable.scope.clone()))
         .collect();
     assert_eq!(
         names,
         [
-            ("Url", BTreeMap::from([("Environment".into(), vec!["Environments-1".into()])])),
+            (
+                "Url",
+                BTreeMap::from([("Environment".into(), vec!["Environments-1".into()])])
+            ),
             (
                 "Threshold",
                 BTreeMap::from([
@@ -234,8 +274,18 @@ fn variables_with_a_scope_dropped_to_nothing_are_skipped_never_unscoped() -> Tes
     assert_eq!(imported.skipped[0].name, "Url");
     assert_eq!(imported.skipped[0].dropped, ["Development"]);
     let token = &imported.variables[2];
-    assert!(token.is_sensitive && token.value.is_none() && token.id.is_none());
-    assert_eq!(imported.variables[1].other.get("Description"), Some(&json!("d")));
+    assert!(token.variable.is_sensitive && token.variable.value.is_none());
+    assert_eq!(
+        token.scope_names,
+        BTreeMap::from([
+            ("Action".into(), vec!["Deploy".into()]),
+            ("Environment".into(), vec!["PCI Staging".into()])
+        ])
+    );
+    assert_eq!(
+        imported.variables[1].variable.other.get("Description"),
+        Some(&json!("d"))
+    );
     Ok(())
 }
 
@@ -269,7 +319,11 @@ fn an_explicit_rename_to_a_missing_name_is_never_dropped() -> TestResult {
     let scope = BTreeMap::from([("Environment".to_owned(), vec!["Staging".to_owned()])]);
     let _ = resolver.scope(&scope, "variable X");
     let unresolved = resolver.finish().err().ok_or("expected a refusal")?;
-    assert!(unresolved[0].to_string().contains("renames it to \"Stagging\""));
+    assert!(
+        unresolved[0]
+            .to_string()
+            .contains("renames it to \"Stagging\"")
+    );
     Ok(())
 }
 
@@ -286,7 +340,11 @@ fn unknown_scope_dimensions_are_refused_and_action_names_must_exist() -> TestRes
     let _ = resolver.scope(&scope, "variable X");
     let unresolved = resolver.finish().err().ok_or("expected a refusal")?;
     assert_eq!(unresolved.len(), 2);
-    assert!(unresolved.iter().any(|u| u.problem == Problem::UnknownScope));
+    assert!(
+        unresolved
+            .iter()
+            .any(|u| u.problem == Problem::UnknownScope)
+    );
     assert!(unresolved.iter().any(|u| u.kind == Some(NameKind::Action)));
     Ok(())
 }
@@ -294,16 +352,25 @@ fn unknown_scope_dimensions_are_refused_and_action_names_must_exist() -> TestRes
 #[test]
 fn names_match_ignoring_case_and_scopes_compare_as_sets() {
     let a = BTreeMap::from([
-        ("Environment".to_owned(), vec!["B".to_owned(), "a".to_owned()]),
+        (
+            "Environment".to_owned(),
+            vec!["B".to_owned(), "a".to_owned()],
+        ),
         ("Role".to_owned(), Vec::new()),
     ]);
-    let b = BTreeMap::from([("Environment".to_owned(), vec!["A".to_owned(), "b".to_owned()])]);
+    let b = BTreeMap::from([(
+        "Environment".to_owned(),
+        vec!["A".to_owned(), "b".to_owned()],
+    )]);
     assert_eq!(scope_key(&a), scope_key(&b));
     assert_eq!(scope_text(&b), "Environment = A, b");
     assert_eq!(scope_text(&BTreeMap::new()), "unscoped");
     let mut map = NameMap::new();
     assert_eq!(map.rename(NameKind::Team, "Ops", "PCI Ops"), None);
-    assert_eq!(map.rename(NameKind::Team, "OPS", "Other"), Some("PCI Ops".to_owned()));
+    assert_eq!(
+        map.rename(NameKind::Team, "OPS", "Other"),
+        Some("PCI Ops".to_owned())
+    );
     assert_eq!(map.target_name(NameKind::Team, "ops"), "Other");
     assert_eq!(map.target_name(NameKind::Feed, "ops"), "ops");
 }
@@ -336,12 +403,29 @@ fn import_then_export_on_the_target_gives_the_mapped_bundle_back() -> TestResult
     let mut resolver = Resolver::new(&directory, &map);
     resolver.set_table(NameKind::Action, imported.action_table());
     let mut set = named_variables()?;
-    set.variables.retain(|v| v.name != "Url" && v.name != "Threshold");
+    set.variables
+        .retain(|v| v.name != "Url" && v.name != "Threshold");
+    // New actions have placeholder ids until the process is written.
+    let mut placeholder = resolver.variables(&set);
+    assert_eq!(
+        placeholder.variables[0].variable.scope.get("Action"),
+        Some(&vec!["new-action:Deploy".to_owned()])
+    );
+    placeholder.with_actions(&Table::new([("action-guid", "Deploy")]));
+    assert_eq!(
+        placeholder.variables[0].variable.scope.get("Action"),
+        Some(&vec!["action-guid".to_owned()])
+    );
     let variables = resolver.variables(&set);
     resolver.finish().map_err(|u| format!("{u:?}"))?;
-    let target_set: VariableSet = serde_json::from_value(json!({"Id": "v", "OwnerId": "Projects-3"}))?;
+    let target_set: VariableSet =
+        serde_json::from_value(json!({"Id": "v", "OwnerId": "Projects-3"}))?;
     let target_set = VariableSet {
-        variables: variables.variables,
+        variables: variables
+            .variables
+            .into_iter()
+            .map(|v| v.variable)
+            .collect(),
         ..target_set
     };
     let back = variables_to_names(

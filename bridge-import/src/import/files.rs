@@ -1,0 +1,84 @@
+//! The operator's files (mapping file, secrets file): read with a size bound, and refused as
+//! configuration (exit 3) when they are not what they should be.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// A mapping or secrets file that cannot be used: a configuration error (exit 3, code
+/// `config-invalid`) naming the file.
+pub fn config_error(path: &Path, expected: &'static str, detail: String) -> anyhow::Error {
+    bridge_cli::failure::ConfigError(format!("{} is not {expected}: {detail}", path.display()))
+        .into()
+}
+
+/// Reads `path` as UTF-8 text of at most `limit` bytes; a larger file is refused as
+/// configuration before any of it is parsed.
+pub fn read_bounded(path: &Path, limit: u64, expected: &'static str) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read {expected} {}", path.display()))?;
+    read_open(file, path, limit, expected)
+}
+
+/// As [`read_bounded`], from a file already open (so that what was checked about it, such as
+/// its mode, is what is read).
+pub fn read_open(
+    file: std::fs::File,
+    path: &Path,
+    limit: u64,
+    expected: &'static str,
+) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {expected} {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(config_error(
+            path,
+            expected,
+            format!("it is larger than the limit of {limit} bytes"),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| config_error(path, expected, "it is not UTF-8 text".to_owned()))
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .unwrap_or(text)
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        .saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_from_one() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn oversize_files_are_refused_before_parsing() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, "x".repeat(11))?;
+        let err = read_bounded(&path, 10, "a mapping file")
+            .err()
+            .ok_or("expected a refusal")?;
+        assert!(
+            err.to_string()
+                .contains("larger than the limit of 10 bytes"),
+            "{err}"
+        );
+        assert_eq!(read_bounded(&path, 11, "a mapping file")?.len(), 11);
+        Ok(())
+    }
+}

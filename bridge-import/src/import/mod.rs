@@ -1,0 +1,47 @@
+//! `import`: a verified release bundle becomes a release on the secure-zone Octopus.
+//!
+//! ```text
+//!  FILE ──verify (spec 8) into a private staging folder──> Staged            staged.rs
+//!    │ refused: ledger records it (reason), exit 1, instance untouched
+//!  ledger: digest accepted before? ── yes ──> "already imported", exit 0      record.rs
+//!  ledger channel state ──check_sequence (spec 9)──> next | gap (if allowed)  channel.rs
+//!    │ replay = already imported; rollback, chain broken, gap: refused
+//!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
+//!  ── connect to the target ──────────────────────── reads only from here ──────────────
+//!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs
+//!  environments, channels, feeds, worker pools, teams, actions ──> Resolved   resolve.rs
+//!    │ every unresolved name listed in one refusal
+//!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
+//!    │ every missing secret listed in one refusal
+//!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
+//!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
+//!  ── writes, each only where something differs ─────────────────────────────────────────
+//!  packages -> process -> library variable sets -> project variables -> release  apply.rs
+//!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
+//!  ledger: audit per step, promotion "imported", bundle accepted (LAST)        record.rs
+//! ```
+//!
+//! Every refusal comes before the first write (except the read-back check, which can only
+//! fail after the release exists). A crash at any point leaves a state a re-run completes, and
+//! a run after a completed import is a no-op ([`hook`] is the test hook that proves it).
+
+pub mod apply;
+pub mod channel;
+pub mod compare;
+pub mod content;
+pub mod files;
+pub mod hook;
+pub mod mapping;
+pub mod packages;
+pub mod pipeline;
+pub mod plan;
+pub mod record;
+pub mod refuse;
+pub mod release;
+pub mod report;
+pub mod requirements;
+pub mod resolve;
+pub mod secrets;
+pub mod staged;
+pub mod target;
+pub mod variables;

@@ -1,0 +1,169 @@
+//! The import, step by step (see the module documentation of [`super`] for the drawing).
+
+use std::path::PathBuf;
+
+use bridge_cli::exit;
+use bridge_cli::failure::Failure;
+use bridge_cli::input::BundleInput;
+use bridge_cli::output::Output;
+use bundle_format::policy::TrustPolicy;
+use ledger::{BundleRecord, PromotionKey};
+use octopus_api::names::{Directory, NameMap};
+use octopus_api::{Client, Endpoint};
+
+use super::channel::{self, ChannelCheck, Position};
+use super::hook::Writes;
+use super::record::{Imported, LedgerGate};
+use super::report::Report;
+use super::secrets::SecretsFile;
+use super::staged::{self, Staged};
+use super::{apply, content, plan, requirements, resolve, target};
+
+/// An import, its arguments checked.
+#[derive(Debug)]
+pub struct Settings {
+    /// The bundle.
+    pub input: BundleInput,
+    /// This zone's trust policy.
+    pub policy: TrustPolicy,
+    /// The mapping file's renames (empty without `--map`).
+    pub map: NameMap,
+    /// The secrets file's entries (none without `--secrets`).
+    pub secrets: SecretsFile,
+    /// The ledger file.
+    pub ledger: PathBuf,
+    /// The target instance.
+    pub endpoint: Endpoint,
+    /// Verify, resolve, check and plan only.
+    pub dry_run: bool,
+}
+
+/// Runs an import. A refusal of a bundle whose manifest could be read is recorded in the
+/// ledger with its reason (not on a dry run).
+pub fn import(settings: Settings, writes: &mut Writes, out: &Output) -> anyhow::Result<Report> {
+    let mut gate = LedgerGate::open(&settings.ledger, settings.dry_run)?;
+    let staged = match staged::stage(&settings.input, &settings.policy, out) {
+        Ok(staged) => staged,
+        Err(not_verified) => {
+            if let Some(reason) = refusal_reason(&not_verified.error) {
+                let recorded = match &not_verified.claimed {
+                    Some(record) => gate.record_refused(record, &reason, writes),
+                    None => gate.audit_unidentified(&settings.input.to_string(), &reason, writes),
+                };
+                warn_unrecorded(recorded);
+            }
+            return Err(not_verified.error);
+        }
+    };
+    let record = BundleRecord::from_manifest(staged.manifest(), staged.digest());
+    let result = verified(&settings, &staged, &record, &mut gate, writes);
+    if let Err(err) = &result
+        && let Some(reason) = refusal_reason(err)
+    {
+        warn_unrecorded(gate.record_refused(&record, &reason, writes));
+    }
+    result
+}
+
+/// The reason to record if `err` is a refusal (exit 1), not a local or network failure.
+fn refusal_reason(err: &anyhow::Error) -> Option<String> {
+    Failure::from_error(err)
+        .filter(|f| f.exit == exit::REFUSED)
+        .map(|f| format!("{}: {}", f.code, f.message))
+}
+
+fn warn_unrecorded(recorded: anyhow::Result<()>) {
+    if let Err(err) = recorded {
+        eprintln!("warning: the refusal could not be recorded in the ledger: {err:#}");
+    }
+}
+
+fn verified(
+    settings: &Settings,
+    staged: &Staged,
+    record: &BundleRecord,
+    gate: &mut LedgerGate,
+    writes: &mut Writes,
+) -> anyhow::Result<Report> {
+    let manifest = staged.manifest();
+    let digest = staged.digest();
+    let mut report = Report {
+        outcome: "already-imported",
+        project: record.project.clone().unwrap_or_default(),
+        version: record.version.clone().unwrap_or_default(),
+        bundle: digest.to_hex(),
+        channel: manifest.channel().to_string(),
+        sequence: manifest.sequence,
+        target: None,
+        release_id: None,
+        gap: None,
+        plan: None,
+        ledger: gate.path().display().to_string(),
+        writes: 0,
+    };
+    if gate.was_accepted(&digest)? {
+        return Ok(report);
+    }
+    let previous = gate.channel_state(&manifest.channel())?;
+    let position = match channel::check(
+        previous.as_ref(),
+        manifest,
+        digest,
+        settings.policy.allow_gaps(),
+    )? {
+        ChannelCheck::AlreadyImported => return Ok(report),
+        ChannelCheck::Continue(position) => position,
+    };
+    if let Position::Gap {
+        first_missing,
+        last_missing,
+    } = position
+    {
+        report.gap = Some(format!("{first_missing} to {last_missing}"));
+    }
+    let content = content::read(staged)?;
+    let client = Client::connect(settings.endpoint.clone())?;
+    let target = format!("{} (space {})", client.server(), client.space_id());
+    report.target = Some(target.clone());
+    let catalog = target::catalog(&client)?;
+    let owners = resolve::owners(&content, &catalog, &settings.map, &target, || {
+        let directory = Directory::load(&client, None)?;
+        Ok(resolve::project_independent(
+            &content,
+            &directory,
+            &settings.map,
+        ))
+    })?;
+    let state = target::load(
+        &client,
+        &owners.project,
+        &owners.variable_set_ids(),
+        &content.release.version,
+    )?;
+    let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
+    let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
+    let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    report.plan = Some(work.plan());
+    if settings.dry_run {
+        report.outcome = "dry-run";
+        report.release_id = work.existing.as_ref().and_then(|r| r.id.clone());
+        return Ok(report);
+    }
+    let applied = apply::apply(&client, &work, &state, writes)?;
+    report.release_id = applied.release.id.clone();
+    let imported = Imported {
+        record: record.clone(),
+        previous,
+        position,
+        promotion: PromotionKey {
+            project: content.release.project.clone(),
+            version: content.release.version.clone(),
+            target: manifest.target_zone.clone(),
+        },
+        steps: applied.audit,
+    };
+    gate.record_import(&imported, writes)?;
+    report.outcome = "imported";
+    report.writes = writes.count();
+    Ok(report)
+}

@@ -1,0 +1,31 @@
+//! Refusals: the import will not go on with this bundle against this instance (exit 1), each
+//! with a stable code for `--json` and schedulers.
+//!
+//! | code | why |
+//! |---|---|
+//! | `not-a-release` | a result bundle was given to `import` |
+//! | `release-invalid` | the verified bundle's release is inconsistent |
+//! | `replay`, `rollback`, `chain-broken`, `gap` | the channel's order (bundle spec 9.2) |
+//! | `version-controlled` | the target project keeps its process in Git |
+//! | `unresolved-names` | names the target does not have (every one listed) |
+//! | `secrets-missing` | secrets neither stored on the target nor in the secrets file |
+//! | `variable-conflict` | a target secret would become a plain value, or two variables collide |
+//! | `package-conflict` | the target's feed has the package version with other content |
+//! | `package-unselectable` | a package reference has no version, or two, in the bundle |
+//! | `release-conflict` | the release exists on the target with other content |
+//! | `import-mismatch` | the created release does not match the bundle |
+
+use bridge_cli::failure::Refused;
+
+/// A refusal with `code` and `message` (which may end with `\nHint: ...` lines).
+pub fn refused(code: &'static str, message: String) -> anyhow::Error {
+    Refused { code, message }.into()
+}
+
+/// The stable code of a refusal in `err`'s chain, if it is one of ours.
+#[cfg(test)]
+pub fn code_of(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Refused>())
+        .map(|r| r.code)
+}

@@ -1,0 +1,359 @@
+//! The secrets file (`--secrets FILE`): values for sensitive variables and sensitive action
+//! properties that this instance does not store yet. Values never travel in a bundle; this
+//! file is where the secure zone supplies the ones its Octopus does not hold.
+//!
+//! ```toml
+//! [[secret]]
+//! owner = "Fraud Rules"                        # project or library variable set, as named HERE
+//! name = "Fraud.ScoringEngine.ApiToken"        # variable name (or action property key)
+//! scope = { Environment = ["PCI Staging"] }     # as named HERE; {} for unscoped
+//! value = "..."
+//!
+//! [[secret]]                                   # a sensitive action property:
+//! owner = "Payments API"                       #   the project
+//! name = "Octopus.Action.Script.Password"      #   the property key
+//! scope = { Action = ["Run database migrations"] }
+//! value = "..."
+//! ```
+//!
+//! The file must be readable by its owner only (mode 0600 or 0400): otherwise it is refused,
+//! as private key files are. Values are never printed, logged, put in an error or recorded
+//! in the ledger: [`SecretValue`] has no `Display` and a `Debug` that hides it, and parse
+//! errors are built from the TOML parser's short message and line, never from the text.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use octopus_api::names::{scope_key, scope_text};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::files::{config_error, line_of, read_open};
+
+/// The largest secrets file read.
+pub const MAX_SECRETS_BYTES: u64 = 1024 * 1024;
+
+const EXPECTED: &str = "a valid secrets file";
+
+/// A secret value. It is shown to nobody: `Debug` prints `<redacted>`, there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    /// The value, for the one place that needs it: the request body that stores it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// One `[[secret]]` of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretEntry {
+    /// Project or library variable set, by its name on this instance.
+    pub owner: String,
+    /// Variable name, or action property key.
+    pub name: String,
+    /// Scope dimension -> names on this instance.
+    pub scope: BTreeMap<String, Vec<String>>,
+    /// The value.
+    pub value: SecretValue,
+    /// The line of its `name`, for messages.
+    pub line: usize,
+}
+
+impl SecretEntry {
+    /// `owner / name (scope)`, for people; never the value.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} / {} ({})",
+            self.owner,
+            self.name,
+            scope_text(&self.scope)
+        )
+    }
+
+    fn matches(&self, owner: &str, name: &str, scope: &BTreeMap<String, Vec<String>>) -> bool {
+        self.owner.eq_ignore_ascii_case(owner)
+            && self.name.eq_ignore_ascii_case(name)
+            && scope_key(&self.scope) == scope_key(scope)
+    }
+}
+
+/// The secrets file's entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretsFile {
+    /// In file order.
+    pub entries: Vec<SecretEntry>,
+}
+
+impl SecretsFile {
+    /// The entry for a variable (or property) of `owner` named `name` with exactly this
+    /// scope (names on this instance, matched ignoring case and order).
+    pub fn find(
+        &self,
+        owner: &str,
+        name: &str,
+        scope: &BTreeMap<String, Vec<String>>,
+    ) -> Option<&SecretEntry> {
+        self.entries.iter().find(|e| e.matches(owner, name, scope))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsToml {
+    #[serde(default)]
+    secret: Vec<SecretToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretToml {
+    owner: String,
+    name: Spanned<String>,
+    #[serde(default)]
+    scope: BTreeMap<String, Vec<String>>,
+    // Any TOML value, so that a wrong type is reported by us, without quoting it.
+    value: Spanned<toml::Value>,
+}
+
+/// Reads the secrets file at `path`: refused unless only its owner can read it.
+pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
+    use anyhow::Context as _;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
+    let mode = file_mode(&file)
+        .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
+    if mode & 0o077 != 0 {
+        return Err(config_error(
+            path,
+            "a private secrets file",
+            format!(
+                "other users may read or change it (mode {:03o}); refusing to use it\nHint: run `chmod 600 {}`",
+                mode & 0o777,
+                path.display()
+            ),
+        ));
+    }
+    let text = read_open(file, path, MAX_SECRETS_BYTES, "a secrets file")?;
+    parse(&text).map_err(|detail| config_error(path, EXPECTED, detail))
+}
+
+#[cfg(unix)]
+fn file_mode(file: &std::fs::File) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Ok(file.metadata()?.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_file: &std::fs::File) -> std::io::Result<u32> {
+    Ok(0o600)
+}
+
+/// Parses a secrets file's text. Errors name the line and never quote the file.
+pub fn parse(text: &str) -> Result<SecretsFile, String> {
+    let file: SecretsToml = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| format!("line {}: ", line_of(text, span.start)))
+            .unwrap_or_default();
+        format!(
+            "{line}{}\nHint: each [[secret]] has owner, name, scope (optional) and value",
+            e.message().trim_end()
+        )
+    })?;
+    let mut entries: Vec<SecretEntry> = Vec::new();
+    for secret in file.secret {
+        let line = line_of(text, secret.name.span().start);
+        let name = secret.name.into_inner();
+        let where_ = format!("line {line}: [[secret]] {} / {name}", secret.owner);
+        if secret.owner.trim().is_empty() || name.trim().is_empty() {
+            return Err(format!("{where_}: owner and name may not be empty"));
+        }
+        if secret.scope.values().flatten().any(|v| v.trim().is_empty()) {
+            return Err(format!("{where_}: scope names may not be empty"));
+        }
+        let value_line = line_of(text, secret.value.span().start);
+        let value = match secret.value.into_inner() {
+            toml::Value::String(value) if !value.is_empty() => SecretValue(value),
+            _ => {
+                return Err(format!(
+                    "line {value_line}: [[secret]] {} / {name}: value must be a non-empty string",
+                    secret.owner
+                ));
+            }
+        };
+        let entry = SecretEntry {
+            owner: secret.owner,
+            name,
+            scope: secret.scope,
+            value,
+            line,
+        };
+        if let Some(earlier) = entries
+            .iter()
+            .find(|e| e.matches(&entry.owner, &entry.name, &entry.scope))
+        {
+            return Err(format!(
+                "{where_}: a second value for {} (the first is on line {})",
+                entry.describe(),
+                earlier.line
+            ));
+        }
+        entries.push(entry);
+    }
+    Ok(SecretsFile { entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const GOOD: &str = r#"
+[[secret]]
+owner = "Fraud Rules"
+name = "Fraud.ScoringEngine.ApiToken"
+scope = { Environment = ["PCI Staging"] }
+value = "tok-3Hc"
+
+[[secret]]
+owner = "Common Settings"
+name = "Smtp.Password"
+value = "smtp-9x"
+"#;
+
+    #[test]
+    fn entries_are_found_by_owner_name_and_scope_ignoring_case_and_order() -> TestResult {
+        let file = parse(GOOD)?;
+        assert_eq!(file.entries.len(), 2);
+        let scope = BTreeMap::from([("Environment".to_owned(), vec!["pci staging".to_owned()])]);
+        let found = file
+            .find("fraud rules", "FRAUD.SCORINGENGINE.APITOKEN", &scope)
+            .ok_or("not found")?;
+        assert_eq!(found.value.expose(), "tok-3Hc");
+        assert_eq!(found.line, 4);
+        assert!(
+            file.find(
+                "Fraud Rules",
+                "Fraud.ScoringEngine.ApiToken",
+                &BTreeMap::new()
+            )
+            .is_none()
+        );
+        assert!(
+            file.find("Common Settings", "Smtp.Password", &BTreeMap::new())
+                .is_some()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn values_never_show_in_debug_or_errors() -> TestResult {
+        let file = parse(GOOD)?;
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("tok-3Hc") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        for (text, line) in [
+            (
+                "[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = \"s3cr3t-\\q\"\n",
+                4,
+            ),
+            (
+                "[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = 987654321\n",
+                4,
+            ),
+            (
+                "[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = \"s3cr3t-unterminated\n",
+                4,
+            ),
+            (
+                "[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = \"s3cr3t-1\"\nvalue = \"s3cr3t-2\"\n",
+                5,
+            ),
+        ] {
+            let err = parse(text).err().ok_or("expected a refusal")?;
+            assert!(
+                !err.contains("s3cr3t") && !err.contains("987654321"),
+                "{err}"
+            );
+            assert!(err.starts_with(&format!("line {line}:")), "{err}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_naming_the_line() -> TestResult {
+        let err = parse("[[secret]]\nowner = \"O\"\nname = \"N\"\nvalu = \"x\"\n")
+            .err()
+            .ok_or("expected a refusal")?;
+        assert!(err.contains("valu"), "{err}");
+        let err = parse("[secrets]\n").err().ok_or("expected a refusal")?;
+        assert!(
+            err.starts_with("line 1") && err.contains("secrets"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn empty_values_and_duplicates_are_refused() -> TestResult {
+        let err = parse("[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = \"\"\n")
+            .err()
+            .ok_or("expected a refusal")?;
+        assert_eq!(
+            err,
+            "line 4: [[secret]] O / N: value must be a non-empty string"
+        );
+        let twice = "[[secret]]\nowner = \"O\"\nname = \"N\"\nvalue = \"a\"\n[[secret]]\nowner = \"o\"\nname = \"n\"\nscope = {}\nvalue = \"b\"\n";
+        let err = parse(twice).err().ok_or("expected a refusal")?;
+        assert!(
+            err.starts_with("line 7:") && err.contains("first is on line 3"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_read_is_refused() -> TestResult {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("secrets.toml");
+        std::fs::write(&path, GOOD)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))?;
+        let err = read(&path).err().ok_or("expected a refusal")?;
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("mode 640") && text.contains("chmod 600"),
+            "{text}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        assert_eq!(read(&path)?.entries.len(), 2);
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_oversize_file_is_refused() -> TestResult {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("secrets.toml");
+        let size = usize::try_from(MAX_SECRETS_BYTES)?.saturating_add(1);
+        std::fs::write(&path, "#".repeat(size))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let err = read(&path).err().ok_or("expected a refusal")?;
+        assert!(err.to_string().contains("larger than the limit"), "{err}");
+        Ok(())
+    }
+}
