@@ -13,8 +13,8 @@ use crate::commands::export::ExportArgs;
 use crate::commands::pack::PackArgs;
 use crate::commands::sign::SignArgs;
 
-/// Zonebridge, development zone: pack a release into a signed bundle for a secure zone, add
-/// approvals (signatures), and inspect bundles.
+/// Zonebridge, development zone: export a release from Octopus (or pack a release folder) into
+/// a signed bundle for a secure zone, add approvals (signatures), and inspect bundles.
 #[derive(Debug, Parser)]
 #[command(name = "bridge-export", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {

@@ -13,8 +13,9 @@ use crate::commands::import::ImportArgs;
 use crate::commands::unpack::UnpackArgs;
 use crate::commands::verify::VerifyArgs;
 
-/// Zonebridge, secure zone: verify bundles against this zone's trust policy and unpack them,
-/// never writing anything unverified outside a private staging folder.
+/// Zonebridge, secure zone: verify bundles against this zone's trust policy, unpack them, and
+/// import releases into the secure-zone Octopus, never writing anything unverified outside a
+/// private staging folder.
 #[derive(Debug, Parser)]
 #[command(name = "bridge-import", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {

@@ -1,5 +1,5 @@
 //! The name-based release model that travels in a bundle, and its mapping from Octopus
-//! resources. Instance ids (`Environments-24`, `Feeds-1001`, step GUIDs) differ between the
+//! resources (`export`, the development side) and back to them (`import`, the secure side). Instance ids (`Environments-24`, `Feeds-1001`, step GUIDs) differ between the
 //! development and the secure instance, so a bundle names things instead (bundle spec 13,
 //! `examples/README.md` "Names instead of ids"):
 //!
