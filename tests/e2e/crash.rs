@@ -57,24 +57,10 @@ fn crash_release(zones: &Zones) -> TestResult {
         "/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}"
     ));
     process["Steps"] = Value::Array(steps);
-    let put = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-X",
-            "PUT",
-            "-H",
-            &format!("X-Octopus-ApiKey: {}", dev.key),
-            "--data-binary",
-            &process.to_string(),
-        ])
-        .arg(format!(
-            "{}/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}",
-            dev.url
-        ))
-        .status()?;
-    assert!(put.success());
+    dev.put(
+        &format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}"),
+        &process,
+    );
     dev.post("/api/Spaces-1/releases", &json!({"ProjectId": id, "Version": "1.0.0", "ReleaseNotes": "Nightly batch.", "SelectedPackages": selected}));
     Ok(())
 }

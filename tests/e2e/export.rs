@@ -170,22 +170,10 @@ fn refusals_name_the_project_the_release_and_the_feed() -> TestResult {
     ));
     process["Steps"] = serde_json::json!([{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
         "Packages": [{"Name": "", "PackageId": "Newtonsoft.Json", "FeedId": feed["Id"]}]}]}]);
-    let put = Command::new("curl")
-        .args([
-            "-sS",
-            "-X",
-            "PUT",
-            "-H",
-            &format!("X-Octopus-ApiKey: {DEV_KEY}"),
-            "--data-binary",
-            &process.to_string(),
-        ])
-        .arg(format!(
-            "{}/api/Spaces-1/deploymentprocesses/deploymentprocess-{project_id}",
-            dev.url
-        ))
-        .output()?;
-    assert!(put.status.success());
+    dev.put(
+        &format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{project_id}"),
+        &process,
+    );
     dev.post(
         "/api/Spaces-1/releases",
         &serde_json::json!({"ProjectId": project_id, "Version": "1.0.0", "SelectedPackages": [{"ActionName": "Deploy", "Version": "13.0.3"}]}),

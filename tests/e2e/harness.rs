@@ -8,66 +8,16 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 /// What every test returns.
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The folder holding `bridge-export` and `bridge-import`, built on first use.
+/// The folder holding the workspace's binaries, built on first use (`test-support`).
 fn bin_dir() -> &'static Path {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BUILT.get_or_init(build_binaries) {
+    match test_support::bin_dir() {
         Ok(dir) => dir,
         Err(err) => panic!("cannot build the binaries: {err}"),
     }
-}
-
-/// A binary of the workspace (`bridge-export`, `bridge-import`, `octopus-standin`), built on
-/// first use.
-pub fn bin_path(name: &str) -> PathBuf {
-    bin_dir().join(name)
-}
-
-/// Builds the binaries with the profile and target folder of this test executable
-/// (`target/<profile>/deps/e2e-*`), so that `cargo test` alone is enough.
-fn build_binaries() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("the test executable is not in target/<profile>/deps")?;
-    let target_dir = profile_dir.parent().ok_or("no target folder")?;
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args([
-            "build",
-            "--bins",
-            "-p",
-            "bridge-export",
-            "-p",
-            "bridge-import",
-            "-p",
-            "octopus-standin",
-        ])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    match profile_dir.file_name().and_then(OsStr::to_str) {
-        Some("debug") | None => {}
-        Some("release") => {
-            cargo.arg("--release");
-        }
-        Some(other) => {
-            cargo.args(["--profile", other]);
-        }
-    }
-    let output = cargo
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
-    Ok(profile_dir.to_owned())
 }
 
 /// One run of a binary, to be finished with [`Cmd::expect`] or [`Cmd::ok`].

@@ -382,21 +382,7 @@ fn refusals_leave_the_secure_instance_untouched() -> TestResult {
         "the secure seed has Database.Password"
     );
     set["Variables"] = Value::Array(kept);
-    let put = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-X",
-            "PUT",
-            "-H",
-            &format!("X-Octopus-ApiKey: {PCI_KEY}"),
-            "--data-binary",
-            &set.to_string(),
-        ])
-        .arg(format!("{}{path}", zones.pci.url))
-        .status()?;
-    assert!(put.success());
+    zones.pci.put(&path, &set);
     let before = zones.secure_state();
     zones
         .site
@@ -474,25 +460,11 @@ fn a_version_controlled_project_on_the_secure_side_is_refused() -> TestResult {
     // Turn the secure side's project into a config-as-code one.
     let mut project = zones.pci.get("/api/Spaces-1/projects/fraud-rules");
     project["IsVersionControlled"] = json!(true);
-    let put = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-X",
-            "PUT",
-            "-H",
-            &format!("X-Octopus-ApiKey: {PCI_KEY}"),
-            "--data-binary",
-            &project.to_string(),
-        ])
-        .arg(format!(
-            "{}/api/Spaces-1/projects/{}",
-            zones.pci.url,
-            project["Id"].as_str().unwrap_or("")
-        ))
-        .status()?;
-    assert!(put.success());
+    let path = format!(
+        "/api/Spaces-1/projects/{}",
+        project["Id"].as_str().unwrap_or("")
+    );
+    zones.pci.put(&path, &project);
     let before = zones.secure_state();
     zones
         .import("fraud.zb")

@@ -1,18 +1,15 @@
 //! Octopus stand-ins for the end-to-end tests: the real `octopus-standin` binary on a loopback
 //! port, seeded with a zone of `octopus-standin/seeds/`, and a small JSON client for checks.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::bin_path;
-
-/// A running stand-in, killed when dropped.
+/// A running stand-in (killed when dropped) with a small JSON client for checks.
 #[derive(Debug)]
 pub struct Standin {
-    child: Child,
+    /// The process; dropping it stops the stand-in.
+    _process: test_support::Standin,
     /// Its URL (`http://127.0.0.1:PORT`).
     pub url: String,
     /// Its API key.
@@ -22,29 +19,12 @@ pub struct Standin {
 impl Standin {
     /// Starts one seeded with `seed` (`dev.json`, `secure.json`) under `key`.
     pub fn start(seed: &str, key: &str) -> Self {
-        let seed_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../octopus-standin/seeds")
-            .join(seed);
-        let mut child = Command::new(bin_path("octopus-standin"))
-            .args(["--listen", "127.0.0.1:0", "--api-key", key, "--seed"])
-            .arg(seed_path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start octopus-standin: {e}"));
-        let mut url = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut url);
-        }
-        let url = url.trim().to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "octopus-standin did not print its URL: {url:?}"
-        );
+        let inner = test_support::Standin::start(Some(seed), key)
+            .unwrap_or_else(|e| panic!("cannot start the {seed} stand-in: {e}"));
         Standin {
-            child,
-            url,
-            key: key.to_owned(),
+            url: inner.url.clone(),
+            key: inner.key.clone(),
+            _process: inner,
         }
     }
 
@@ -56,6 +36,11 @@ impl Standin {
     /// `POST` JSON to a path; the answer's JSON.
     pub fn post(&self, path: &str, body: &Value) -> Value {
         self.call("POST", path, Some(body))
+    }
+
+    /// `PUT` JSON to a path; the answer's JSON.
+    pub fn put(&self, path: &str, body: &Value) -> Value {
+        self.call("PUT", path, Some(body))
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -88,18 +73,9 @@ impl Standin {
     }
 }
 
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Every sensitive value a seed stores: none may ever appear in a bundle or a ledger.
 pub fn seed_secrets(seed: &str) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../octopus-standin/seeds")
-        .join(seed);
+    let path = test_support::seed(seed);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let seed: Value = serde_json::from_str(&text)

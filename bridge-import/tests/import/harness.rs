@@ -4,10 +4,8 @@
 //! `bridge-import` with their exit code, output and error.
 
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Output, Stdio};
 
 use octopus_api::{ApiKey, Client, Endpoint, SpaceRef};
 
@@ -26,96 +24,35 @@ pub fn example_mapping() -> PathBuf {
 }
 
 fn built(name: &str) -> Result<PathBuf, String> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let dir = BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .ok_or("the test executable is not in target/<profile>/deps")?;
-            let target_dir = profile_dir.parent().ok_or("no target folder")?;
-            let mut cargo = Command::new(env!("CARGO"));
-            cargo
-                .args([
-                    "build",
-                    "--bins",
-                    "-p",
-                    "bridge-export",
-                    "-p",
-                    "octopus-standin",
-                ])
-                .arg("--target-dir")
-                .arg(target_dir)
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            match profile_dir.file_name().and_then(OsStr::to_str) {
-                Some("debug") | None => {}
-                Some("release") => {
-                    cargo.arg("--release");
-                }
-                Some(other) => {
-                    cargo.args(["--profile", other]);
-                }
-            }
-            let output = cargo
-                .output()
-                .map_err(|e| format!("cannot run cargo: {e}"))?;
-            if !output.status.success() {
-                return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-            }
-            Ok(profile_dir.to_owned())
-        })
-        .clone()?;
-    Ok(dir.join(name))
+    test_support::binary(name)
 }
 
 /// A running stand-in, killed when dropped.
 #[derive(Debug)]
 pub struct Standin {
-    child: Child,
+    process: test_support::Standin,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    key: &'static str,
 }
 
 impl Standin {
     /// Starts one seeded with `octopus-standin/seeds/<seed>`.
     pub fn start(seed: &str, key: &'static str) -> Result<Self, Box<dyn std::error::Error>> {
-        let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../octopus-standin/seeds")
-            .join(seed);
-        let mut child = Command::new(built("octopus-standin")?)
-            .args(["--listen", "127.0.0.1:0", "--api-key", key, "--seed"])
-            .arg(seed)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let mut url = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            BufReader::new(stdout).read_line(&mut url)?;
-        }
-        let standin = Standin {
-            child,
-            url: url.trim().to_owned(),
-            key,
-        };
-        if !standin.url.starts_with("http://127.0.0.1:") {
-            return Err(format!("octopus-standin printed {:?}, not its URL", standin.url).into());
-        }
-        Ok(standin)
+        let process = test_support::Standin::start(Some(seed), key)?;
+        Ok(Standin {
+            url: process.url.clone(),
+            process,
+        })
     }
 
     /// A client of its default space.
     pub fn client(&self) -> Result<Client, Box<dyn std::error::Error>> {
-        let endpoint = Endpoint::new(&self.url, ApiKey::new(self.key), SpaceRef::Default)?;
+        let endpoint = Endpoint::new(
+            &self.url,
+            ApiKey::new(self.process.key.as_str()),
+            SpaceRef::Default,
+        )?;
         Ok(Client::connect(endpoint)?)
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
