@@ -183,22 +183,9 @@ fn properties(
     Value::Object(out)
 }
 
-/// The fields Octopus owns and that mean nothing on another instance.
-const DROPPED: &[&str] = &[
-    "Id",
-    "Links",
-    "Version",
-    "LastSnapshotId",
-    "ScopeValues",
-    "SpaceId",
-    "LastModifiedOn",
-    "LastModifiedBy",
-    "Slug",
-];
-
 fn copy_other(out: &mut Map<String, Value>, other: &Map<String, Value>) {
     for (k, v) in other {
-        if !DROPPED.contains(&k.as_str()) && !out.contains_key(k) {
+        if !super::INSTANCE_FIELDS.contains(&k.as_str()) && !out.contains_key(k) {
             out.insert(k.clone(), v.clone());
         }
     }

@@ -17,6 +17,24 @@
 //! An id with no name in the directory is an error that lists every such id at once: a bundle
 //! never carries an id the other side could mistake for one of its own.
 
+/// Fields that mean something only on the instance that wrote them: dropped when a resource
+/// is named for a bundle, and never sent to the target when it is written back.
+pub(crate) const INSTANCE_FIELDS: &[&str] = &[
+    "Id",
+    "Links",
+    "Version",
+    "LastSnapshotId",
+    "ScopeValues",
+    "SpaceId",
+    "LastModifiedOn",
+    "LastModifiedBy",
+    "Slug",
+    "ProjectId",
+    "OwnerId",
+    "WorkerPoolId",
+    "FeedId",
+];
+
 mod directory;
 mod export;
 mod import;

@@ -19,24 +19,6 @@ const ID_PROPERTIES: &[(&str, NameKind)] = &[
     ("Octopus.Action.Manual.ResponsibleTeamIds", NameKind::Team),
 ];
 
-/// Fields that mean something only on the instance that wrote them; a named document should
-/// not have them, and if it does they are not sent to the target.
-const INSTANCE_FIELDS: &[&str] = &[
-    "Id",
-    "Links",
-    "Version",
-    "LastSnapshotId",
-    "ScopeValues",
-    "SpaceId",
-    "LastModifiedOn",
-    "LastModifiedBy",
-    "Slug",
-    "ProjectId",
-    "OwnerId",
-    "WorkerPoolId",
-    "FeedId",
-];
-
 /// The id a new action has in an action table until the process is written: variable scopes
 /// can then name it before Octopus gives it a real id.
 pub const NEW_ACTION_PREFIX: &str = "new-action:";
@@ -587,7 +569,7 @@ impl<'a> Resolver<'a> {
 fn without_instance_fields(other: &Other) -> Other {
     other
         .iter()
-        .filter(|(k, _)| !INSTANCE_FIELDS.contains(&k.as_str()))
+        .filter(|(k, _)| !super::super::INSTANCE_FIELDS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
