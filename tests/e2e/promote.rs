@@ -265,6 +265,40 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
             .any(|v| v["IsSensitive"] == true),
         "the secure zone's secrets are kept"
     );
+    // Values scoped to Staging arrive scoped to PCI Staging (the example mapping's rename).
+    let env_id = |zone: &Standin, name: &str| -> String {
+        zone.get(&format!(
+            "/api/Spaces-1/environments?name={}",
+            name.replace(' ', "%20")
+        ))["Items"][0]["Id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (dev_staging, pci_staging) = (
+        env_id(&zones.dev, "Staging"),
+        env_id(&zones.pci, "PCI Staging"),
+    );
+    let mut mapped = 0;
+    for variable in dev_vars["Variables"].as_array().into_iter().flatten() {
+        let scope = &variable["Scope"]["Environment"];
+        if variable["IsSensitive"] == true || scope != &json!([dev_staging]) {
+            continue;
+        }
+        mapped += 1;
+        assert!(
+            pci_vars["Variables"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|v| v["Name"] == variable["Name"]
+                    && v["Value"] == variable["Value"]
+                    && v["Scope"]["Environment"] == json!([pci_staging])),
+            "{} scoped to Staging did not arrive scoped to PCI Staging",
+            variable["Name"]
+        );
+    }
+    assert!(mapped > 0, "the release has Staging-scoped values");
     // No secret value of either zone is in the bundle or in either ledger.
     let plain = Command::new("zstd")
         .args(["-dc", "payments.zb"])
