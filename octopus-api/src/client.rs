@@ -8,8 +8,8 @@
 //!      │          exponential backoff (RetryPolicy)
 //!      │ answers: JSON bounded by MAX_JSON_BYTES; error bodies -> OctopusError::Api
 //!      └ get_all follows Links["Page.Next"] to the end, bounded by MAX_PAGES
-//!   upload_package ── multipart `file` part streamed from disk (re-opened per attempt)
-//!   download ───────── streamed into any `Write`
+//!   upload_package ── multipart `file` part streamed from disk (re-opened per attempt) ┐ transfer.rs:
+//!   download ───────── streamed into any `Write`                                      ┘ async, 1 MiB pieces
 //! ```
 
 use std::io::{Read as _, Write};
@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use crate::endpoint::{Endpoint, SpaceRef};
 use crate::error::{ErrorBody, OctopusError};
 use crate::resources::{Collection, RootDocument, Space};
+use crate::transfer::{Failed, Transfers};
 
 /// The largest JSON answer read.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
@@ -62,7 +63,7 @@ impl OverwriteMode {
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::blocking::Client,
-    transfer: reqwest::blocking::Client,
+    transfers: Transfers,
     endpoint: Endpoint,
     space_id: String,
     version: String,
@@ -81,11 +82,12 @@ pub fn segment(text: &str) -> String {
 impl Client {
     /// Connects: checks that the server is Octopus and resolves the space.
     pub fn connect(endpoint: Endpoint) -> Result<Self, OctopusError> {
-        let http = build(&endpoint, endpoint.timeout)?;
-        let transfer = build(&endpoint, endpoint.transfer_timeout)?;
+        let certs = certificates(&endpoint)?;
+        let http = build(&endpoint, &certs)?;
+        let transfers = Transfers::new(&endpoint, &certs, endpoint.transfer_timeout)?;
         let mut client = Client {
             http,
-            transfer,
+            transfers,
             endpoint,
             space_id: String::new(),
             version: String::new(),
@@ -248,39 +250,44 @@ impl Client {
         mode: OverwriteMode,
     ) -> Result<(u16, T), OctopusError> {
         let path = self.path(&format!("packages/raw?overwriteMode={}", mode.as_str()));
-        let response = self.send(&self.transfer, Method::POST, &path, |r| {
-            let opened = std::fs::File::open(file).map_err(|source| OctopusError::Io {
-                what: format!("cannot open the package {}", file.display()),
-                source,
-            })?;
-            let length = opened
-                .metadata()
-                .map_err(|source| OctopusError::Io {
-                    what: format!("cannot read the size of {}", file.display()),
-                    source,
-                })?
-                .len();
-            let part = reqwest::blocking::multipart::Part::reader_with_length(opened, length)
-                .file_name(file_name.to_owned())
-                .mime_str("application/octet-stream")
-                .map_err(|e| OctopusError::Setup(e.to_string()))?;
-            Ok(r.multipart(reqwest::blocking::multipart::Form::new().part("file", part)))
-        })?;
-        let status = response.status().as_u16();
-        Ok((status, read_json(response, "POST", &path)?))
+        let url = format!("{}{path}", self.endpoint.server);
+        match self.transfers.upload(&url, file, file_name) {
+            Ok((status, bytes)) => Ok((status, parse_json(&bytes, "POST", &path)?)),
+            Err(failed) => Err(self.transfer_error(failed, "POST", &path, url)),
+        }
     }
 
     /// Streams a binary resource (`packages/{id}/raw`) into `sink`; returns the bytes copied.
     pub fn download(&self, path: &str, sink: &mut dyn Write) -> Result<u64, OctopusError> {
         let path = self.path(path);
-        let mut response = self.send(&self.transfer, Method::GET, &path, Ok)?;
-        response
-            .copy_to(sink)
-            .map_err(|e| OctopusError::BadResponse {
-                method: "GET".to_owned(),
-                path,
-                reason: format!("the download broke off: {e}"),
-            })
+        let url = format!("{}{path}", self.endpoint.server);
+        self.transfers
+            .download(&url, sink)
+            .map_err(|failed| self.transfer_error(failed, "GET", &path, url))
+    }
+
+    /// Names a failed transfer as every other failed request is named.
+    fn transfer_error(
+        &self,
+        failed: Failed,
+        method: &str,
+        path: &str,
+        url: String,
+    ) -> OctopusError {
+        match failed {
+            Failed::Local(e) => e,
+            Failed::Unreachable { attempts, reason } => OctopusError::Unreachable {
+                url,
+                attempts,
+                reason,
+            },
+            Failed::Status(status, bytes) => self.error_from(status, &bytes, method, path),
+            Failed::Broken(reason) => OctopusError::BadResponse {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                reason: format!("the transfer broke off: {reason}"),
+            },
+        }
     }
 
     /// Sends a request with the API key, retrying connection failures and 5xx answers; turns
@@ -337,26 +344,32 @@ impl Client {
         }
         let mut bytes = Vec::new();
         let _ = response.take(MAX_ERROR_BYTES).read_to_end(&mut bytes);
-        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
-            error_message: String::from_utf8_lossy(&bytes)
+        Err(self.error_from(status.as_u16(), &bytes, method, path))
+    }
+
+    /// The error an error answer means: 401 is a refused key; anything else carries Octopus's
+    /// error body (or the first 500 characters of whatever came).
+    fn error_from(&self, status: u16, bytes: &[u8], method: &str, path: &str) -> OctopusError {
+        let body = serde_json::from_slice::<ErrorBody>(bytes).unwrap_or_else(|_| ErrorBody {
+            error_message: String::from_utf8_lossy(bytes)
                 .trim()
                 .chars()
                 .take(500)
                 .collect(),
             errors: Vec::new(),
         });
-        if status.as_u16() == 401 {
-            return Err(OctopusError::Unauthorized {
+        if status == 401 {
+            return OctopusError::Unauthorized {
                 server: self.endpoint.server.clone(),
                 body,
-            });
+            };
         }
-        Err(OctopusError::Api {
+        OctopusError::Api {
             method: method.to_owned(),
             path: path.to_owned(),
-            status: status.as_u16(),
+            status,
             body,
-        })
+        }
     }
 }
 
@@ -366,7 +379,7 @@ fn retryable(e: &reqwest::Error, method: &Method) -> bool {
     e.is_connect() || (e.is_timeout() && *method == Method::GET)
 }
 
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -377,25 +390,33 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
+/// The CA file's certificates, if one is given.
+fn certificates(endpoint: &Endpoint) -> Result<Vec<reqwest::Certificate>, OctopusError> {
+    let Some(ca) = &endpoint.ca_file else {
+        return Ok(Vec::new());
+    };
+    let bad = |reason: String| OctopusError::BadCaFile {
+        path: ca.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(ca).map_err(|e| bad(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("it holds no PEM certificate".to_owned()));
+    }
+    Ok(certs)
+}
+
 fn build(
     endpoint: &Endpoint,
-    timeout: std::time::Duration,
+    certs: &[reqwest::Certificate],
 ) -> Result<reqwest::blocking::Client, OctopusError> {
     let mut builder = reqwest::blocking::Client::builder()
-        .timeout(timeout)
+        .timeout(endpoint.timeout)
         .connect_timeout(endpoint.timeout.min(std::time::Duration::from_secs(30)))
         .user_agent(concat!("zonebridge/", env!("CARGO_PKG_VERSION")));
-    if let Some(ca) = &endpoint.ca_file {
-        let bad = |reason: String| OctopusError::BadCaFile {
-            path: ca.display().to_string(),
-            reason,
-        };
-        let pem = std::fs::read(ca).map_err(|e| bad(e.to_string()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(bad("it holds no PEM certificate".to_owned()));
-        }
-        builder = builder.tls_certs_merge(certs);
+    if !certs.is_empty() {
+        builder = builder.tls_certs_merge(certs.iter().cloned());
     }
     builder
         .build()
@@ -423,7 +444,17 @@ fn read_json<T: DeserializeOwned>(
             limit: MAX_JSON_BYTES,
         });
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    parse_json(&bytes, method, path)
+}
+
+/// Parses a JSON answer (a UTF-8 byte-order mark is allowed, as fixture `task-list.page0.json`
+/// starts with one).
+fn parse_json<T: DeserializeOwned>(
+    bytes: &[u8],
+    method: &str,
+    path: &str,
+) -> Result<T, OctopusError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     serde_json::from_slice(bytes).map_err(|e| OctopusError::BadResponse {
         method: method.to_owned(),
         path: path.to_owned(),

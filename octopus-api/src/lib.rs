@@ -14,6 +14,7 @@ mod endpoint;
 mod error;
 pub mod names;
 pub mod resources;
+mod transfer;
 
 pub use client::{Client, MAX_JSON_BYTES, MAX_PAGES, OverwriteMode, PAGE_SIZE, segment};
 pub use endpoint::{ApiKey, Endpoint, RetryPolicy, SpaceRef};
