@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use bridge_cli::failure::Refused;
 use octopus_api::names::{
-    Directory, OwnerType, SecretRequirement, Table, process_to_names, secret_requirements,
-    variables_to_names,
+    Directory, NamedProcess, NamedVariableSet, OwnerType, SecretRequirement, Table,
+    process_to_names, secret_requirements, variables_to_names,
 };
 use octopus_api::resources::{
     Channel, DeploymentProcess, Feed, LibraryVariableSet, Package, Project, PropertyValue, Release,
     VariableSet,
 };
 use octopus_api::{Client, segment};
-use serde_json::Value;
 use sha1::{Digest as _, Sha1};
 
 /// Everything a release folder holds, read from Octopus.
@@ -30,9 +29,9 @@ pub struct Fetched {
     /// Release notes, if any.
     pub notes: Option<String>,
     /// `process.json`.
-    pub process: Value,
+    pub process: NamedProcess,
     /// `variables/*.json`: the project's first, then each library variable set's.
-    pub variables: Vec<Value>,
+    pub variables: Vec<NamedVariableSet>,
     /// Sensitive values the secure side must hold.
     pub secrets: Vec<SecretRequirement>,
     /// The packages, downloaded.

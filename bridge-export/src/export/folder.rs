@@ -93,7 +93,7 @@ pub fn write(fetched: &Fetched, folder: &Path) -> anyhow::Result<()> {
     write_file("release.toml", text.as_bytes())
 }
 
-fn json_bytes(value: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+fn json_bytes(value: &impl Serialize) -> anyhow::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value).context("cannot encode JSON")?;
     bytes.push(b'\n');
     Ok(bytes)

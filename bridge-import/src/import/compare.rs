@@ -19,6 +19,12 @@ const NO_VALUE: Value = Value::Null;
 /// The longest value quoted in a difference.
 const SHOWN_CHARS: usize = 60;
 
+/// The generic JSON form of a named document, which the comparison walks. Serialising the
+/// named model (strings, maps with string keys) cannot fail.
+pub fn as_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// The first place where `actual` lacks or differs from what `desired` says, as
 /// `Steps "Deploy" > Actions "Deploy" > Environments: the bundle has [..], the target [..]`.
 pub fn first_difference(desired: &Value, actual: &Value) -> Option<String> {

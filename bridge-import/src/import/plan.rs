@@ -9,7 +9,7 @@ use octopus_api::names::process_to_names;
 use octopus_api::resources::{DeploymentProcess, Release};
 use serde::Serialize;
 
-use super::compare::first_difference;
+use super::compare::{as_json, first_difference};
 use super::content::ReleaseContent;
 use super::packages::{self, PackageCheck};
 use super::refuse::refused;
@@ -114,7 +114,8 @@ pub fn prepare(
         },
     };
     let packages = packages::check(client, &content.packages)?;
-    let live = process_to_names(&state.process, &state.project.name, &state.directory);
+    let live = process_to_names(&state.process, &state.project.name, &state.directory)
+        .map(|named| as_json(&named));
     let process_difference = match &live {
         Ok(live) => first_difference(&desired.process, live),
         Err(ids) => Some(format!(

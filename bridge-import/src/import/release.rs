@@ -13,7 +13,7 @@ use octopus_api::resources::{
 };
 use serde_json::{Value, json};
 
-use super::compare::{first_difference, variables_difference};
+use super::compare::{as_json, first_difference, variables_difference};
 use super::content::StagedPackage;
 use super::refuse::refused;
 use super::resolve::{Owner, OwnerKind, Resolved};
@@ -101,13 +101,6 @@ fn owner_type(owner: &Owner) -> OwnerType {
     }
 }
 
-fn named_variables(value: Value) -> Vec<Value> {
-    match value.get("Variables") {
-        Some(Value::Array(variables)) => variables.clone(),
-        _ => Vec::new(),
-    }
-}
-
 /// The bundle's process and variables as the target must hold them.
 pub fn desired(resolved: &Resolved, state: &ProjectState) -> anyhow::Result<Desired> {
     let unnamed =
@@ -118,8 +111,9 @@ pub fn desired(resolved: &Resolved, state: &ProjectState) -> anyhow::Result<Desi
         steps: resolved.process.steps.clone(),
         other: Other::new(),
     };
-    let process =
-        process_to_names(&process, &state.project.name, &state.directory).map_err(unnamed)?;
+    let process = as_json(
+        &process_to_names(&process, &state.project.name, &state.directory).map_err(unnamed)?,
+    );
     let actions = resolved.process.action_table();
     let mut sets = Vec::new();
     for set in &resolved.sets {
@@ -144,7 +138,10 @@ pub fn desired(resolved: &Resolved, state: &ProjectState) -> anyhow::Result<Desi
             &actions,
         )
         .map_err(unnamed)?;
-        sets.push((set.owner.clone(), named_variables(named)));
+        sets.push((
+            set.owner.clone(),
+            named.variables.iter().map(as_json).collect(),
+        ));
     }
     Ok(Desired { process, sets })
 }
@@ -198,7 +195,7 @@ pub fn difference(
             )));
         }
     };
-    if let Some(difference) = first_difference(&desired.process, &named) {
+    if let Some(difference) = first_difference(&desired.process, &as_json(&named)) {
         return Ok(Some(format!("process: {difference}")));
     }
     let actions = action_table(&snapshot.steps);
@@ -309,5 +306,5 @@ fn name_variables(
         directory,
         actions,
     )?;
-    Ok(named_variables(named))
+    Ok(named.variables.iter().map(as_json).collect())
 }

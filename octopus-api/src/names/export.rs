@@ -2,10 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::directory::{Directory, Table};
-use crate::resources::{DeploymentProcess, PropertyValue, VariableSet};
+use super::model::{
+    NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+use crate::resources::{DeploymentProcess, Other, PropertyValue, SensitiveValue, VariableSet};
 
 /// Whose variables a variable set holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,76 +85,59 @@ pub fn process_to_names(
     process: &DeploymentProcess,
     project: &str,
     directory: &Directory,
-) -> Result<Value, Vec<String>> {
+) -> Result<NamedProcess, Vec<String>> {
     let mut unnamed = Unnamed::default();
-    let mut steps = Vec::new();
-    for step in &process.steps {
-        let mut out = Map::new();
-        out.insert("Name".into(), json!(step.name));
-        out.insert(
-            "Properties".into(),
-            properties(&step.properties, directory, &mut unnamed),
-        );
-        copy_other(&mut out, &step.other);
-        let mut actions = Vec::new();
-        for action in &step.actions {
-            let mut a = Map::new();
-            a.insert("Name".into(), json!(action.name));
-            a.insert("ActionType".into(), json!(action.action_type));
-            a.insert("IsDisabled".into(), json!(action.is_disabled));
-            let mut other = action.other.clone();
-            let worker_pool = other.remove("WorkerPoolId");
-            if let Some(pool) = worker_pool.as_ref().and_then(Value::as_str) {
-                a.insert(
-                    "WorkerPool".into(),
-                    json!(unnamed.name(&directory.worker_pools, "worker pool", pool)),
-                );
-            } else {
-                a.insert("WorkerPool".into(), Value::Null);
-            }
-            a.insert(
-                "Environments".into(),
-                json!(unnamed.names(&directory.environments, "environment", &action.environments)),
-            );
-            a.insert(
-                "ExcludedEnvironments".into(),
-                json!(unnamed.names(
-                    &directory.environments,
-                    "environment",
-                    &action.excluded_environments
-                )),
-            );
-            a.insert(
-                "Channels".into(),
-                json!(unnamed.names(&directory.channels, "channel", &action.channels)),
-            );
-            let packages: Vec<Value> = action
-                .packages
+    let steps = process
+        .steps
+        .iter()
+        .map(|step| NamedStep {
+            name: step.name.clone(),
+            properties: properties(&step.properties, directory, &mut unnamed),
+            actions: step
+                .actions
                 .iter()
-                .map(|p| {
-                    let mut out = Map::new();
-                    out.insert("Name".into(), json!(p.name));
-                    out.insert("PackageId".into(), json!(p.package_id));
-                    out.insert(
-                        "Feed".into(),
-                        json!(unnamed.name(&directory.feeds, "feed", &p.feed_id)),
-                    );
-                    copy_other(&mut out, &p.other);
-                    Value::Object(out)
+                .map(|action| NamedAction {
+                    name: action.name.clone(),
+                    action_type: action.action_type.clone(),
+                    is_disabled: action.is_disabled,
+                    worker_pool: action
+                        .other
+                        .get("WorkerPoolId")
+                        .and_then(Value::as_str)
+                        .map(|pool| unnamed.name(&directory.worker_pools, "worker pool", pool)),
+                    environments: unnamed.names(
+                        &directory.environments,
+                        "environment",
+                        &action.environments,
+                    ),
+                    excluded_environments: unnamed.names(
+                        &directory.environments,
+                        "environment",
+                        &action.excluded_environments,
+                    ),
+                    channels: unnamed.names(&directory.channels, "channel", &action.channels),
+                    packages: action
+                        .packages
+                        .iter()
+                        .map(|p| NamedPackage {
+                            name: p.name.clone(),
+                            package_id: p.package_id.clone(),
+                            feed: unnamed.name(&directory.feeds, "feed", &p.feed_id),
+                            other: portable(&p.other),
+                        })
+                        .collect(),
+                    properties: properties(&action.properties, directory, &mut unnamed),
+                    other: portable(&action.other),
                 })
-                .collect();
-            a.insert("Packages".into(), Value::Array(packages));
-            a.insert(
-                "Properties".into(),
-                properties(&action.properties, directory, &mut unnamed),
-            );
-            copy_other(&mut a, &other);
-            actions.push(Value::Object(a));
-        }
-        out.insert("Actions".into(), Value::Array(actions));
-        steps.push(Value::Object(out));
-    }
-    unnamed.finish(json!({"Project": project, "Steps": steps}))
+                .collect(),
+            other: portable(&step.other),
+        })
+        .collect();
+    unnamed.finish(NamedProcess {
+        project: project.to_owned(),
+        steps,
+        other: Other::new(),
+    })
 }
 
 /// Properties with id values replaced by names. A sensitive property keeps its wire form
@@ -160,35 +146,40 @@ fn properties(
     props: &BTreeMap<String, PropertyValue>,
     directory: &Directory,
     unnamed: &mut Unnamed,
-) -> Value {
-    let mut out = Map::new();
-    for (key, value) in props {
-        let value = match value {
-            PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
-                Some((_, table)) => {
-                    let names: Vec<String> = text
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|id| !id.is_empty())
-                        .map(|id| unnamed.name(table(directory), key, id))
-                        .collect();
-                    json!(names.join(","))
-                }
-                None => json!(text),
-            },
-            PropertyValue::Sensitive(s) => json!({"HasValue": s.has_value, "NewValue": null}),
-        };
-        out.insert(key.clone(), value);
-    }
-    Value::Object(out)
+) -> BTreeMap<String, PropertyValue> {
+    props
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
+                    Some((_, table)) => PropertyValue::Text(
+                        text.split(',')
+                            .map(str::trim)
+                            .filter(|id| !id.is_empty())
+                            .map(|id| unnamed.name(table(directory), key, id))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                    None => PropertyValue::Text(text.clone()),
+                },
+                PropertyValue::Sensitive(s) => PropertyValue::Sensitive(SensitiveValue {
+                    has_value: s.has_value,
+                    new_value: None,
+                    hint: None,
+                }),
+            };
+            (key.clone(), value)
+        })
+        .collect()
 }
 
-fn copy_other(out: &mut Map<String, Value>, other: &Map<String, Value>) {
-    for (k, v) in other {
-        if !super::INSTANCE_FIELDS.contains(&k.as_str()) && !out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
+/// The fields of `other` that mean something on another instance.
+fn portable(other: &Other) -> Other {
+    other
+        .iter()
+        .filter(|(k, _)| !super::INSTANCE_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// A variable set (snapshot) as `variables/*.json`: owner by name, scopes by name (actions by
@@ -199,95 +190,65 @@ pub fn variables_to_names(
     owner: &str,
     directory: &Directory,
     actions: &Table,
-) -> Result<Value, Vec<String>> {
+) -> Result<NamedVariableSet, Vec<String>> {
     let mut unnamed = Unnamed::default();
-    let mut variables = Vec::new();
-    for variable in &set.variables {
-        let mut scope = Map::new();
-        for (dimension, ids) in &variable.scope {
-            let names = match dimension.as_str() {
-                "Environment" => unnamed.names(&directory.environments, "environment", ids),
-                "Channel" => unnamed.names(&directory.channels, "channel", ids),
-                "Action" => unnamed.names(actions, "action", ids),
-                "Machine" => unnamed.names(&directory.machines, "deployment target", ids),
-                // Roles and tenant tags are names already.
-                _ => ids.clone(),
-            };
-            scope.insert(dimension.clone(), json!(names));
-        }
-        let mut out = Map::new();
-        out.insert("Name".into(), json!(variable.name));
-        out.insert(
-            "Value".into(),
-            if variable.is_sensitive {
-                Value::Null
+    let variables = set
+        .variables
+        .iter()
+        .map(|variable| NamedVariable {
+            name: variable.name.clone(),
+            value: if variable.is_sensitive {
+                None
             } else {
-                json!(variable.value)
+                variable.value.clone()
             },
-        );
-        out.insert("Scope".into(), Value::Object(scope));
-        out.insert(
-            "Type".into(),
-            json!(variable.kind.as_deref().unwrap_or("String")),
-        );
-        out.insert("IsSensitive".into(), json!(variable.is_sensitive));
-        copy_other(&mut out, &variable.other);
-        variables.push(Value::Object(out));
-    }
-    unnamed.finish(json!({
-        "OwnerType": owner_type.as_str(),
-        "Owner": owner,
-        "Variables": variables,
-    }))
+            scope: variable
+                .scope
+                .iter()
+                .map(|(dimension, ids)| {
+                    let names = match dimension.as_str() {
+                        "Environment" => unnamed.names(&directory.environments, "environment", ids),
+                        "Channel" => unnamed.names(&directory.channels, "channel", ids),
+                        "Action" => unnamed.names(actions, "action", ids),
+                        "Machine" => unnamed.names(&directory.machines, "deployment target", ids),
+                        // Roles and tenant tags are names already.
+                        _ => ids.clone(),
+                    };
+                    (dimension.clone(), names)
+                })
+                .collect(),
+            kind: Some(variable.kind.clone().unwrap_or_else(|| "String".to_owned())),
+            is_sensitive: variable.is_sensitive,
+            other: portable(&variable.other),
+        })
+        .collect();
+    unnamed.finish(NamedVariableSet {
+        owner_type: owner_type.as_str().to_owned(),
+        owner: owner.to_owned(),
+        variables,
+        other: Other::new(),
+    })
 }
 
 /// One requirement per sensitive value of a named variable set.
-pub fn secret_requirements(named: &Value) -> Vec<SecretRequirement> {
-    let owner = named.get("Owner").and_then(Value::as_str).unwrap_or("");
+pub fn secret_requirements(named: &NamedVariableSet) -> Vec<SecretRequirement> {
     named
-        .get("Variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|v| v.get("IsSensitive") == Some(&Value::Bool(true)))
+        .variables
+        .iter()
+        .filter(|v| v.is_sensitive)
         .map(|v| SecretRequirement {
-            owner: owner.to_owned(),
-            name: v
-                .get("Name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            kind: v
-                .get("Type")
-                .and_then(Value::as_str)
-                .unwrap_or("Sensitive")
-                .to_owned(),
-            scope: v
-                .get("Scope")
-                .and_then(Value::as_object)
-                .map(|s| {
-                    s.iter()
-                        .map(|(k, names)| {
-                            let names = names
-                                .as_array()
-                                .map(|a| {
-                                    a.iter()
-                                        .filter_map(Value::as_str)
-                                        .map(str::to_owned)
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            (k.clone(), names)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            owner: named.owner.clone(),
+            name: v.name.clone(),
+            kind: v.kind.clone().unwrap_or_else(|| "Sensitive".to_owned()),
+            scope: v.scope.clone(),
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::resources::{DeploymentProcess, VariableSet};
 
@@ -316,8 +277,9 @@ mod tests {
                         "Token": {"HasValue": true, "NewValue": null}},
                     "Links": {}}]}]
         }))?;
-        let named =
-            process_to_names(&process, "Payments API", &directory()).map_err(|e| e.join(", "))?;
+        let named = serde_json::to_value(
+            process_to_names(&process, "Payments API", &directory()).map_err(|e| e.join(", "))?,
+        )?;
         let action = &named["Steps"][0]["Actions"][0];
         assert_eq!(named["Project"], "Payments API");
         assert_eq!(named["Steps"][0]["Condition"], "Success");
@@ -380,7 +342,7 @@ mod tests {
             ]
         }))?;
         let actions = Table::new([("a1", "Run migrations")]);
-        let named = variables_to_names(
+        let typed = variables_to_names(
             &set,
             OwnerType::Project,
             "Payments API",
@@ -388,6 +350,7 @@ mod tests {
             &actions,
         )
         .map_err(|e| e.join(", "))?;
+        let named = serde_json::to_value(&typed)?;
         assert_eq!(named["OwnerType"], "Project");
         assert_eq!(
             named["Variables"][0]["Scope"],
@@ -395,7 +358,7 @@ mod tests {
         );
         assert!(named["Variables"][1]["Value"].is_null());
         assert!(named["Variables"][0].get("Id").is_none());
-        let secrets = secret_requirements(&named);
+        let secrets = secret_requirements(&typed);
         assert_eq!(secrets.len(), 1);
         assert_eq!(secrets[0].owner, "Payments API");
         assert_eq!(

@@ -25,15 +25,11 @@
 //! A name the mapping file renames explicitly is never dropped: a rename to a name the target
 //! lacks is a mistake in the mapping file and is reported.
 
-mod model;
 mod resolve;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use model::{
-    NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
-};
 pub use resolve::{
     ImportedProcess, ImportedVariable, ImportedVariables, NEW_ACTION_PREFIX, PropertySlot,
     Resolver, ScopeOutcome, SkippedVariable, action_table,

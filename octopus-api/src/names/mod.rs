@@ -38,6 +38,7 @@ pub(crate) const INSTANCE_FIELDS: &[&str] = &[
 mod directory;
 mod export;
 mod import;
+mod model;
 
 pub use directory::{Directory, Table};
 pub use export::{
@@ -45,7 +46,9 @@ pub use export::{
 };
 pub use import::{
     ImportedProcess, ImportedVariable, ImportedVariables, NEW_ACTION_PREFIX, NameKind, NameMap,
-    NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet, Problem,
-    PropertySlot, Resolver, ScopeOutcome, SkippedVariable, Unmapped, Unresolved, action_table,
-    scope_key, scope_text,
+    Problem, PropertySlot, Resolver, ScopeOutcome, SkippedVariable, Unmapped, Unresolved,
+    action_table, scope_key, scope_text,
+};
+pub use model::{
+    NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
 };

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::model::{NamedAction, NamedProcess, NamedStep, NamedVariableSet};
+use super::super::model::{NamedAction, NamedProcess, NamedStep, NamedVariableSet};
 use super::{NameKind, NameMap, Problem, Unmapped, Unresolved};
 use crate::names::directory::{Directory, Table};
 use crate::resources::{

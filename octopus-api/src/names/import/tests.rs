@@ -8,6 +8,7 @@ use serde_json::json;
 use super::*;
 use crate::names::directory::{Directory, Table};
 use crate::names::export::{OwnerType, process_to_names, variables_to_names};
+use crate::names::model::{NamedProcess, NamedVariableSet};
 use crate::resources::{DeploymentProcess, PropertyValue, VariableSet};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -390,7 +391,9 @@ fn import_then_export_on_the_target_gives_the_mapped_bundle_back() -> TestResult
         steps: imported.steps.clone(),
         ..process
     };
-    let back = process_to_names(&process, "Payments API", &directory).map_err(|e| e.join(", "))?;
+    let back = serde_json::to_value(
+        process_to_names(&process, "Payments API", &directory).map_err(|e| e.join(", "))?,
+    )?;
     let deploy = &back["Steps"][1]["Actions"][0];
     assert_eq!(deploy["Environments"], json!(["PCI Staging", "Production"]));
     assert_eq!(deploy["WorkerPool"], "PCI Linux Workers");
@@ -428,14 +431,16 @@ fn import_then_export_on_the_target_gives_the_mapped_bundle_back() -> TestResult
             .collect(),
         ..target_set
     };
-    let back = variables_to_names(
-        &target_set,
-        OwnerType::Project,
-        "Fraud Rules",
-        &directory,
-        &imported.action_table(),
-    )
-    .map_err(|e| e.join(", "))?;
+    let back = serde_json::to_value(
+        variables_to_names(
+            &target_set,
+            OwnerType::Project,
+            "Fraud Rules",
+            &directory,
+            &imported.action_table(),
+        )
+        .map_err(|e| e.join(", "))?,
+    )?;
     assert_eq!(
         back["Variables"][0]["Scope"],
         json!({"Action": ["Deploy"], "Environment": ["PCI Staging"]})

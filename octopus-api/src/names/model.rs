@@ -1,5 +1,6 @@
 //! The name-based model as it travels in a bundle (`process.json`, `variables/*.json`),
-//! typed: what [`super::super::export`] writes, read back. Unknown fields are kept in `other`
+//! typed: what [`super::export`] writes and [`super::import`] reads back, one definition for
+//! both sides. Unknown fields are kept in `other`
 //! and written to the target as they are (they are Octopus's own fields, such as `Condition`).
 
 use std::collections::BTreeMap;
