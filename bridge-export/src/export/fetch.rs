@@ -291,7 +291,12 @@ fn download_packages(
             package.file_extension.as_deref().unwrap_or(".zip")
         );
         let path: PathBuf = dir.join(&file_name);
-        let mut sink = HashingFile::create(&path)?;
+        // Never more than the feed says the package holds (or, if it does not say, more than a
+        // bundle entry may hold): a misbehaving server cannot fill the disk.
+        let limit = package
+            .package_size_bytes
+            .unwrap_or(bundle_format::limits::Limits::default().max_entry_bytes);
+        let mut sink = HashingFile::create(&path, limit)?;
         client.download(&format!("{resource}/raw"), &mut sink)?;
         let sha1 = sink.finish()?;
         if package
@@ -317,21 +322,25 @@ fn download_packages(
     Ok(fetched)
 }
 
-/// A file that hashes what is written to it.
+/// A file that hashes what is written to it and takes at most `limit` bytes.
 struct HashingFile {
     file: std::io::BufWriter<std::fs::File>,
     hasher: Sha1,
     path: PathBuf,
+    written: u64,
+    limit: u64,
 }
 
 impl HashingFile {
-    fn create(path: &Path) -> anyhow::Result<Self> {
+    fn create(path: &Path, limit: u64) -> anyhow::Result<Self> {
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(HashingFile {
             file: std::io::BufWriter::with_capacity(1 << 20, file),
             hasher: Sha1::new(),
             path: path.to_owned(),
+            written: 0,
+            limit,
         })
     }
 
@@ -345,7 +354,14 @@ impl HashingFile {
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written.saturating_add(buf.len() as u64) > self.limit {
+            return Err(std::io::Error::other(format!(
+                "the package is larger than the {} bytes the feed announced",
+                self.limit
+            )));
+        }
         let n = self.file.write(buf)?;
+        self.written = self.written.saturating_add(n as u64);
         self.hasher.update(buf.get(..n).unwrap_or(&[]));
         Ok(n)
     }
