@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 use tokio::process::Command;
 
 /// How a script ended.
@@ -56,20 +56,18 @@ pub async fn run(
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Outcome::NotStarted("bash has no output pipes".to_owned());
     };
-    let mut out = BufReader::new(stdout).lines();
-    let mut err = BufReader::new(stderr).lines();
+    let (mut out, mut err) = (BufReader::new(stdout), BufReader::new(stderr));
+    let (mut out_line, mut err_line) = (Vec::new(), Vec::new());
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let (mut out_open, mut err_open) = (true, true);
     while out_open || err_open {
         tokio::select! {
-            l = out.next_line(), if out_open => match l {
-                Ok(Some(l)) => line(&l, false),
-                _ => out_open = false,
+            n = read_line(&mut out, &mut out_line), if out_open => {
+                out_open = emit(n, &mut out_line, |l| line(l, false));
             },
-            l = err.next_line(), if err_open => match l {
-                Ok(Some(l)) => line(&l, true),
-                _ => err_open = false,
+            n = read_line(&mut err, &mut err_line), if err_open => {
+                err_open = emit(n, &mut err_line, |l| line(l, true));
             },
             () = &mut deadline => {
                 let _ = child.kill().await;
@@ -88,4 +86,30 @@ pub async fn run(
             Outcome::TimedOut
         }
     }
+}
+
+/// The longest line read from a script at once; a longer one arrives in pieces, so a script
+/// that never prints a newline cannot grow the stand-in's memory.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Reads up to a newline into `line`, never holding more than [`MAX_LINE_BYTES`]. Cancel-safe
+/// in a `select!` as long as `line` is kept between calls: partial reads stay in it.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let room = MAX_LINE_BYTES.saturating_sub(line.len()).max(1) as u64;
+    reader.take(room).read_until(b'\n', line).await
+}
+
+/// Hands a complete (or full) line to `sink` and empties it; whether the stream is still open.
+fn emit(read: std::io::Result<usize>, line: &mut Vec<u8>, mut sink: impl FnMut(&str)) -> bool {
+    let open = matches!(read, Ok(n) if n > 0);
+    let complete = line.ends_with(b"\n") || line.len() >= MAX_LINE_BYTES;
+    if !line.is_empty() && (complete || !open) {
+        let text = String::from_utf8_lossy(line);
+        sink(text.trim_end_matches(['\n', '\r']));
+        line.clear();
+    }
+    open
 }

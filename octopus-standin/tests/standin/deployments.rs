@@ -402,3 +402,26 @@ fn a_missing_package_or_a_non_bash_script_fails_the_deployment() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_script_printing_a_line_without_end_is_logged_in_bounded_pieces() -> TestResult {
+    let standin = Standin::start()?;
+    let env = standin.environment("Test")?;
+    let (_, release) = released(
+        &standin,
+        "Chatty",
+        json!([script_step(
+            "Flood",
+            "head -c 300000 /dev/zero | tr '\\0' x"
+        )]),
+    )?;
+    let task = task_of(&standin.deploy(&release, &env)?)?;
+    assert_eq!(standin.wait_for_task(&task, WAIT)?["State"], "Success");
+    let log = standin.raw_log(&task)?;
+    assert!(log.contains("[line cut by the stand-in]"), "{log:.400}");
+    assert!(
+        log.len() < 200_000,
+        "the log keeps at most 16 KiB of each piece"
+    );
+    Ok(())
+}
