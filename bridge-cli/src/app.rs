@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::exit;
-use crate::failure::Failure;
+use crate::failure::{ExitWith, Failure};
 use crate::output::{GlobalArgs, Output, write_json};
 
 /// A binary's parsed command line.
@@ -54,6 +54,9 @@ struct ErrorBody<'a> {
 /// Prints `err` once (`error: ...` then `Hint: ...` lines on stderr; with `json`, also the
 /// error object on stdout) and returns its exit code. A broken pipe is a success.
 pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
+    if let Some(ExitWith(code)) = err.downcast_ref::<ExitWith>() {
+        return ExitCode::from(*code);
+    }
     let Some(failure) = Failure::from_error(err) else {
         return ExitCode::SUCCESS;
     };

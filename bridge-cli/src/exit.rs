@@ -13,6 +13,12 @@ pub const USAGE: u8 = 2;
 pub const CONFIG: u8 = 3;
 /// Input/output failure: a missing file, a full disk, an output that already exists.
 pub const IO: u8 = 4;
+/// The deployment ended but did not succeed (failed, cancelled, timed out); its result bundle
+/// was written and the report printed.
+pub const DEPLOYMENT_FAILED: u8 = 5;
+/// The deployment has not ended (it waits for a person, or was still running when the wait
+/// ended); a result bundle saying so was written. Run `deploy` again to follow it further.
+pub const DEPLOYMENT_WAITING: u8 = 6;
 
 /// The exit codes as `--help` shows them (clap `after_help`).
 pub const EXIT_CODES_HELP: &str = "\
@@ -21,7 +27,9 @@ Exit codes:
   1  refused: the bundle is not trusted or is invalid (or the operation on it was refused)
   2  usage error: bad arguments
   3  configuration refused: policy or key file invalid, or key file readable by others
-  4  input/output failure: missing file, disk full, output already exists";
+  4  input/output failure: missing file, disk full, output already exists
+  5  deploy: the deployment failed, was cancelled or timed out (result bundle written)
+  6  deploy: the deployment waits (manual intervention, guided failure, still running)";
 
 #[cfg(test)]
 mod tests {
@@ -29,7 +37,15 @@ mod tests {
 
     #[test]
     fn help_names_every_code() {
-        for code in [SUCCESS, REFUSED, USAGE, CONFIG, IO] {
+        for code in [
+            SUCCESS,
+            REFUSED,
+            USAGE,
+            CONFIG,
+            IO,
+            DEPLOYMENT_FAILED,
+            DEPLOYMENT_WAITING,
+        ] {
             assert!(EXIT_CODES_HELP.contains(&format!("  {code}  ")), "{code}");
         }
     }

@@ -61,6 +61,20 @@ impl fmt::Display for Refused {
 
 impl StdError for Refused {}
 
+/// Not a failure: the command finished and printed its report, and its exit code tells a
+/// scheduler how what it watched ended (a deployment that failed: [`exit::DEPLOYMENT_FAILED`]).
+/// Nothing more is printed for it.
+#[derive(Debug)]
+pub struct ExitWith(pub u8);
+
+impl fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "finished with exit code {}", self.0)
+    }
+}
+
+impl StdError for ExitWith {}
+
 /// What an error means for the operator and for a scheduler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

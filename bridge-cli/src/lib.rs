@@ -6,6 +6,8 @@
 //! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
+//! - [`receive`]: a bundle verified into private staging, then placed on its channel.
+//! - [`signing`]: `--key` files read once, the same key twice refused.
 //! - [`octopus`]: how a command reaches an Octopus instance (`--server`, `--api-key`, ...).
 //! - [`commands`]: `keygen`, `policy init`, `policy trust` and `inspect`, offered by both.
 #![forbid(unsafe_code)]
@@ -20,5 +22,7 @@ pub mod input;
 pub mod octopus;
 pub mod output;
 pub mod progress;
+pub mod receive;
+pub mod signing;
 pub mod time_arg;
 pub mod view;

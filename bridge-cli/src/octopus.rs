@@ -1,5 +1,5 @@
 //! How a command reaches an Octopus instance: `--server`, `--api-key` (or a key file), `--space`,
-//! `--ca-file`, `--timeout`. The API key is never required on the command line: the environment
+//! `--ca-file`, `--request-timeout`. The API key is never required on the command line: the environment
 //! (`OCTOPUS_API_KEY`) or a file (`--api-key-file`, read once, owner-only) keep it out of the
 //! process list and the shell history.
 
@@ -38,9 +38,9 @@ pub struct OctopusArgs {
     /// A PEM file of CA certificates to trust besides the built-in roots (private PKI).
     #[arg(long, env = "OCTOPUS_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// Seconds a request may take (package transfers: 60 times as long).
+    /// Seconds one request may take (package transfers: 60 times as long).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
+    pub request_timeout: u64,
 }
 
 impl OctopusArgs {
@@ -60,8 +60,8 @@ impl OctopusArgs {
             Endpoint::new(&self.server, ApiKey::new(key), SpaceRef::parse(&self.space))
                 .map_err(|e| UsageError(e.to_string()))?;
         endpoint.ca_file = self.ca_file.clone();
-        endpoint.timeout = Duration::from_secs(self.timeout);
-        endpoint.transfer_timeout = Duration::from_secs(self.timeout.saturating_mul(60));
+        endpoint.timeout = Duration::from_secs(self.request_timeout);
+        endpoint.transfer_timeout = Duration::from_secs(self.request_timeout.saturating_mul(60));
         Ok(endpoint)
     }
 }

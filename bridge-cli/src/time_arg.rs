@@ -21,6 +21,33 @@ pub fn parse_rfc3339(text: &str) -> Result<OffsetDateTime, String> {
     })
 }
 
+/// The longest duration accepted (a week): anything longer is more likely a typo.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Parses a duration such as `90s`, `30m`, `2h` or `0` (a bare number is seconds), at most
+/// [`MAX_DURATION`] (a clap value parser).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not a duration like 90s, 30m or 2h (at most 168h)");
+    let trimmed = text.trim();
+    let (number, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, "s"),
+    };
+    let count: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => Some(count),
+        "m" => count.checked_mul(60),
+        "h" => count.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    let duration = std::time::Duration::from_secs(seconds);
+    if duration > MAX_DURATION {
+        return Err(bad());
+    }
+    Ok(duration)
+}
+
 /// RFC 3339 text of `t`, for output.
 pub fn format_rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
@@ -55,6 +82,27 @@ pub fn creation_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_take_seconds_minutes_and_hours() -> Result<(), String> {
+        assert_eq!(parse_duration("0")?.as_secs(), 0);
+        assert_eq!(parse_duration("90")?.as_secs(), 90);
+        assert_eq!(parse_duration("90s")?.as_secs(), 90);
+        assert_eq!(parse_duration("30m")?.as_secs(), 1800);
+        assert_eq!(parse_duration("2h")?.as_secs(), 7200);
+        for bad in [
+            "",
+            "m",
+            "1d",
+            "-1s",
+            "1.5h",
+            "169h",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn creation_time_prefers_the_argument_then_the_environment() -> Result<(), String> {

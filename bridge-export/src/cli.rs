@@ -11,10 +11,13 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::export::ExportArgs;
 use crate::commands::pack::PackArgs;
+use crate::commands::results::ResultsArgs;
 use crate::commands::sign::SignArgs;
+use crate::commands::status::StatusArgs;
 
 /// Zonebridge, development zone: export a release from Octopus (or pack a release folder) into
-/// a signed bundle for a secure zone, add approvals (signatures), and inspect bundles.
+/// a signed bundle for a secure zone, add approvals (signatures), take deployment results
+/// back in, and show where each release stands.
 #[derive(Debug, Parser)]
 #[command(name = "bridge-export", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -42,6 +45,14 @@ pub enum Command {
     /// Add a signature (an approval) to a bundle; the bundle digest does not change.
     #[command(after_help = EXIT_CODES_HELP)]
     Sign(SignArgs),
+    /// Take a result bundle in from a secure zone: verify it, check that it answers a release
+    /// this side exported, record it, and note the outcome on the release in Octopus.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Results(Box<ResultsArgs>),
+    /// Show each release's promotion across zones: exported, results received, deployed
+    /// where and how, and bundles never answered.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status(StatusArgs),
     /// Show what a bundle claims, WITHOUT verifying it.
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),

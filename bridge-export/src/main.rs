@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod export;
+mod results;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ impl App for Cli {
             Command::Export(args) => commands::export::run(&args, out),
             Command::Pack(args) => commands::pack::run(&args, out),
             Command::Sign(args) => commands::sign::run(&args, out),
+            Command::Results(args) => commands::results::run(&args, out),
+            Command::Status(args) => commands::status::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Export, out),

@@ -9,13 +9,14 @@ use bridge_cli::exit::EXIT_CODES_HELP;
 use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
+use crate::commands::deploy::DeployArgs;
 use crate::commands::import::ImportArgs;
 use crate::commands::unpack::UnpackArgs;
 use crate::commands::verify::VerifyArgs;
 
-/// Zonebridge, secure zone: verify bundles against this zone's trust policy, unpack them, and
-/// import releases into the secure-zone Octopus, never writing anything unverified outside a
-/// private staging folder.
+/// Zonebridge, secure zone: verify bundles against this zone's trust policy, unpack them,
+/// import releases into the secure-zone Octopus (never writing anything unverified outside a
+/// private staging folder), deploy them and write signed result bundles.
 #[derive(Debug, Parser)]
 #[command(name = "bridge-import", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -47,6 +48,11 @@ pub enum Command {
     /// release, each only where it differs. The same bundle twice is a no-op.
     #[command(after_help = EXIT_CODES_HELP)]
     Import(Box<ImportArgs>),
+    /// Deploy a release this side imported, follow its task, and write a signed result
+    /// bundle (state, steps, the task log scrubbed of every known secret) for the zone the
+    /// release came from. Exit 5: the deployment failed; 6: it waits (run deploy again later).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Deploy(Box<DeployArgs>),
     /// Make or change this side's trust policy (the secure side trusts release signers).
     #[command(subcommand)]
     Policy(PolicyCommand),

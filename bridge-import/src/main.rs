@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod deploy;
 mod import;
 
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ impl App for Cli {
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Unpack(args) => commands::unpack::run(&args, out),
             Command::Import(args) => commands::import::run(&args, out),
+            Command::Deploy(args) => commands::deploy::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Import, out),
         }

@@ -7,14 +7,15 @@
 //! same way ([`Ledger::record_exported`]), so that each bundle it makes takes the next number.
 
 use bundle_format::channel::{Channel, ChannelState};
-use bundle_format::manifest::{MAX_SEQUENCE, Manifest};
-use bundle_format::names::Digest;
+use bundle_format::manifest::{BundleKind, MAX_SEQUENCE, Manifest};
+use bundle_format::names::{BundleId, Digest};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::db::Db;
 use crate::promotions::{self, PromotionKey, PromotionState};
+use crate::stored::Verdict;
 use crate::{Ledger, LedgerError, MAX_REASON_BYTES, TRUNCATED_MARK, check_name, now_text};
 
 /// The audit event of an accepted bundle.
@@ -26,7 +27,7 @@ pub const EVENT_EXPORTED: &str = "bundle-exported";
 
 /// How a bundle moves its channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Advance {
+pub(crate) enum Advance {
     /// Received and accepted (a receiver's incoming channel).
     Accepted,
     /// Made and sent (a sender's outgoing channel).
@@ -34,10 +35,10 @@ enum Advance {
 }
 
 impl Advance {
-    fn verdict(self) -> &'static str {
+    fn verdict(self) -> Verdict {
         match self {
-            Self::Accepted => "accepted",
-            Self::Exported => "exported",
+            Self::Accepted => Verdict::Accepted,
+            Self::Exported => Verdict::Exported,
         }
     }
 
@@ -66,6 +67,8 @@ impl Advance {
 pub struct BundleRecord {
     /// The bundle digest (SHA-256 of the manifest bytes).
     pub digest: Digest,
+    /// The bundle id its manifest names (`None` when it is not known).
+    pub bundle_id: Option<BundleId>,
     /// Its channel: source zone, target zone and kind.
     pub channel: Channel,
     /// Its position on the channel.
@@ -87,6 +90,7 @@ impl BundleRecord {
         };
         Self {
             digest,
+            bundle_id: Some(manifest.bundle_id),
             channel: manifest.channel(),
             sequence: manifest.sequence,
             project: project.cloned(),
@@ -122,6 +126,7 @@ impl BundleRecord {
     fn audit_detail(&self) -> serde_json::Value {
         json!({
             "digest": self.digest.to_hex(),
+            "bundle_id": self.bundle_id.map(|id| id.to_hex()),
             "channel": self.channel.to_string(),
             "sequence": self.sequence,
             "project": self.project,
@@ -170,15 +175,16 @@ impl Ledger {
         record: &BundleRecord,
         previous: Option<&ChannelState>,
     ) -> Result<AuditEntry, LedgerError> {
-        self.advance(record, previous, Advance::Accepted)
+        self.advance(record, previous, Advance::Accepted, |_, _| Ok(()))
     }
 
-    /// Records a bundle this side made and sent (the development side's release bundles), in
-    /// one transaction: its row in `bundles` (verdict `exported`), its outgoing channel moved
-    /// to it so that the next bundle takes the next sequence number, a `bundle-exported` audit
-    /// entry, and, when the record names a project and version, the promotion to the
-    /// channel's target zone set to [`crate::PromotionState::Exported`] (with its own
-    /// `promotion-state` entry).
+    /// Records a bundle this side made and sent, in one transaction: its row in `bundles`
+    /// (verdict `exported`), its outgoing channel moved to it so that the next bundle takes
+    /// the next sequence number, a `bundle-exported` audit entry, and, for a release bundle
+    /// that names a project and version, the promotion to the channel's target zone set to
+    /// [`crate::PromotionState::Exported`] (with its own `promotion-state` entry). A result
+    /// bundle leaves promotions alone: the secure side records those with
+    /// [`Ledger::record_result_exported`].
     ///
     /// `previous` is the channel state the bundle's sequence and previous digest were taken
     /// from; as for [`Ledger::record_accepted`], [`LedgerError::ChannelMoved`] means another
@@ -188,14 +194,33 @@ impl Ledger {
         record: &BundleRecord,
         previous: Option<&ChannelState>,
     ) -> Result<AuditEntry, LedgerError> {
-        self.advance(record, previous, Advance::Exported)
+        self.advance(record, previous, Advance::Exported, |tx, db| {
+            let (BundleKind::Release, Some(project), Some(version)) =
+                (record.channel.kind, &record.project, &record.version)
+            else {
+                return Ok(());
+            };
+            let key = PromotionKey {
+                project: project.clone(),
+                version: version.clone(),
+                target: record.channel.target.clone(),
+            };
+            promotions::set_in(tx, db, &key, PromotionState::Exported, record.digest)?;
+            Ok(())
+        })
     }
 
-    fn advance(
+    /// The one transaction of every bundle that moves its channel: checks that the channel
+    /// still holds `previous` and that the bundle is after it (and, when accepting, that it
+    /// was not accepted before), writes its row, moves the channel and appends its audit
+    /// entry, then lets `also` record what goes with it; commits only if all of it worked.
+    /// Returns the bundle's audit entry.
+    pub(crate) fn advance(
         &mut self,
         record: &BundleRecord,
         previous: Option<&ChannelState>,
         how: Advance,
+        also: impl FnOnce(&Transaction<'_>, &Db) -> Result<(), LedgerError>,
     ) -> Result<AuditEntry, LedgerError> {
         let sequence = record.check(1)?;
         let channel = record.channel.to_string();
@@ -229,16 +254,7 @@ impl Ledger {
         )
         .map_err(db.err("advance the channel"))?;
         let entry = audit::append(&tx, &db, how.event(), &record.audit_detail())?;
-        if let (Advance::Exported, Some(project), Some(version)) =
-            (how, &record.project, &record.version)
-        {
-            let key = PromotionKey {
-                project: project.clone(),
-                version: version.clone(),
-                target: record.channel.target.clone(),
-            };
-            promotions::set_in(&tx, &db, &key, PromotionState::Exported, record.digest)?;
-        }
+        also(&tx, &db)?;
         tx.commit().map_err(db.err(action))?;
         Ok(entry)
     }
@@ -256,7 +272,7 @@ impl Ledger {
         let db = self.db.clone();
         let action = "record a refused bundle";
         let tx = self.write(action)?;
-        insert_bundle(&tx, &db, record, sequence, "refused", Some(&reason))?;
+        insert_bundle(&tx, &db, record, sequence, Verdict::Refused, Some(&reason))?;
         let mut detail = record.audit_detail();
         if let Some(map) = detail.as_object_mut() {
             map.insert("reason".to_owned(), reason.into());
@@ -272,18 +288,20 @@ fn insert_bundle(
     db: &Db,
     record: &BundleRecord,
     sequence: i64,
-    verdict: &str,
+    verdict: Verdict,
     refusal: Option<&str>,
 ) -> Result<(), LedgerError> {
     tx.execute(
-        "INSERT INTO bundles (digest, kind, channel, sequence, verdict, reason, at, project, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO bundles
+         (digest, bundle_id, kind, channel, sequence, verdict, reason, at, project, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             record.digest.to_hex(),
+            record.bundle_id.map(|id| id.to_hex()),
             record.channel.kind.as_str(),
             record.channel.to_string(),
             sequence,
-            verdict,
+            verdict.as_str(),
             refusal,
             now_text(),
             record.project,

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use rusqlite::ErrorCode;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, ErrorCode, Params, Row};
 
 use crate::{BUSY_TIMEOUT, LedgerError};
 
@@ -48,5 +49,73 @@ impl Db {
             table,
             detail,
         }
+    }
+}
+
+impl Db {
+    /// Runs `sql` with `params` on `conn` and turns each row into a `T` with `read`, in the
+    /// order SQLite returns them: one place for the loop over rows of every read.
+    pub(crate) fn query<T, P: Params>(
+        &self,
+        conn: &Connection,
+        table: &'static str,
+        sql: &str,
+        params: P,
+        mut read: impl FnMut(&Stored<'_, '_>) -> Result<T, LedgerError>,
+    ) -> Result<Vec<T>, LedgerError> {
+        let action = "read the ledger";
+        let mut stmt = conn.prepare(sql).map_err(self.err(action))?;
+        let mut rows = stmt.query(params).map_err(self.err(action))?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err(action))? {
+            found.push(read(&Stored {
+                row,
+                db: self,
+                table,
+            })?);
+        }
+        Ok(found)
+    }
+}
+
+/// One stored row being read back: its columns by name, and a value that cannot be what it
+/// should be reported as [`LedgerError::RowInvalid`] naming the table and column.
+pub(crate) struct Stored<'a, 'r> {
+    row: &'a Row<'r>,
+    db: &'a Db,
+    table: &'static str,
+}
+
+impl Stored<'_, '_> {
+    /// The column's value as stored (the tables are STRICT, so SQLite has checked its type).
+    pub(crate) fn get<T: FromSql>(&self, column: &str) -> Result<T, LedgerError> {
+        self.row.get(column).map_err(self.db.err("read the ledger"))
+    }
+
+    /// The text column `column`, parsed by `parse`; a value it refuses is a row invalid.
+    pub(crate) fn parse<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, LedgerError> {
+        let text: String = self.get(column)?;
+        parse(&text).ok_or_else(|| self.invalid(column, &text))
+    }
+
+    /// As [`Stored::parse`], for a column that may be `NULL`.
+    pub(crate) fn parse_optional<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, LedgerError> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|text| parse(&text).ok_or_else(|| self.invalid(column, &text)))
+            .transpose()
+    }
+
+    /// The column `column` holds `value`, which it should not.
+    pub(crate) fn invalid(&self, column: &str, value: &dyn std::fmt::Debug) -> LedgerError {
+        self.db
+            .row_invalid(self.table, format!("column {column} holds {value:?}"))
     }
 }

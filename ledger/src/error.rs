@@ -114,6 +114,15 @@ pub enum LedgerError {
         /// The limit.
         limit: u64,
     },
+    /// A value to be recorded cannot be stored as it is (an empty tenant name, a time outside
+    /// the years RFC 3339 can write).
+    #[error("{what} cannot be recorded: {reason}")]
+    ValueInvalid {
+        /// Which value.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// An audit event name breaks the naming rule (see [`crate::audit::check_event`]).
     #[error(
         "audit event name {event:?} is not valid: it must be 1 to 64 characters of a-z, 0-9, '.' and '-'"
@@ -198,6 +207,7 @@ impl LedgerError {
             Self::Busy { .. } => "ledger-busy",
             Self::RowInvalid { .. } => "ledger-row-invalid",
             Self::LimitExceeded { .. } => "limit-exceeded",
+            Self::ValueInvalid { .. } => "value-invalid",
             Self::EventNameInvalid { .. } => "event-name-invalid",
             Self::SequenceInvalid { .. } => "sequence-invalid",
             Self::ChannelMoved { .. } => "channel-moved",

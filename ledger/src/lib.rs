@@ -1,17 +1,19 @@
 //! Zonebridge's durable memory on each side: every bundle accepted or refused and why (and, on
-//! the sending side, every bundle made), the last bundle of each channel, each promotion's state, and an append-only audit trail in
-//! which every entry carries the hash of the one before it.
+//! the sending side, every bundle made), the last bundle of each channel, each promotion's
+//! state, the latest state of each deployment, and an append-only audit trail in which every
+//! entry carries the hash of the one before it.
 //!
 //! One SQLite file per side, opened with [`Ledger::open`]: write-ahead logging,
 //! `synchronous=FULL` (a committed row survives a crash or a power loss), foreign keys on, and a
 //! busy timeout so that two processes take turns instead of failing. Every write is one
 //! `BEGIN IMMEDIATE` transaction: accepting a bundle inserts its row, advances its channel and
-//! appends its audit entry, or does none of these.
+//! appends its audit entry, or does none of these. A file of an older schema version is
+//! migrated when it is opened, in the transaction that reads its header.
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! ```text
-//!  header: application_id = 0x5A424C47 ("ZBLG"), user_version = 1 (schema version)
+//!  header: application_id = 0x5A424C47 ("ZBLG"), user_version = 2 (schema version)
 //!
 //!  bundles: every bundle seen or made         channels: last bundle of each channel
 //!  +-----------+---------------------------+  +-----------+-----------------------------+
@@ -26,18 +28,34 @@
 //!  | at        | TEXT, RFC 3339 UTC        |  | project     | TEXT  \                   |
 //!  | project   | TEXT NULL                 |  | version     | TEXT   > PRIMARY KEY      |
 //!  | version   | TEXT NULL                 |  | target_zone | TEXT  /                   |
-//!  +-----------+---------------------------+  | state       | exported | imported |     |
-//!    digest unique among accepted rows        |             | deploying | succeeded |   |
-//!                                             |             | failed | result_returned  |
-//!  audit: append-only, hash-chained           | bundle      | TEXT, 64 hex              |
-//!  +-----------+---------------------------+  | updated_at  | TEXT, RFC 3339 UTC        |
-//!  | id        | INTEGER PRIMARY KEY 1,2,..|  +-------------+---------------------------+
-//!  | at        | TEXT, RFC 3339 UTC        |
-//!  | event     | TEXT "bundle-accepted"    |
-//!  | detail    | TEXT, JSON, <= 64 KiB     |
-//!  | prev_hash | TEXT = hash of entry id-1 |  (64 zeros for entry 1)
-//!  | hash      | TEXT = SHA-256, see audit |
-//!  +-----------+---------------------------+
+//!  | bundle_id | TEXT NULL, 32 hex (v2)    |  | state       | exported | imported |     |
+//!  +-----------+---------------------------+  |             | deploying | succeeded |   |
+//!    digest unique among accepted rows        |             | failed | result_returned  |
+//!                                             | bundle      | TEXT, 64 hex              |
+//!  audit: append-only, hash-chained           | updated_at  | TEXT, RFC 3339 UTC        |
+//!  +-----------+---------------------------+  +-------------+---------------------------+
+//!  | id        | INTEGER PRIMARY KEY 1,2,..|
+//!  | at        | TEXT, RFC 3339 UTC        |  deployments (v2): latest state of each one
+//!  | event     | TEXT "bundle-accepted"    |  +----------------+---------------------------+
+//!  | detail    | TEXT, JSON, <= 64 KiB     |  | project        | TEXT  \                   |
+//!  | prev_hash | TEXT = hash of entry id-1 |  | version        | TEXT   |                  |
+//!  | hash      | TEXT = SHA-256, see audit |  | target_zone    | TEXT   > PRIMARY KEY      |
+//!  +-----------+---------------------------+  | environment    | TEXT   |                  |
+//!    prev_hash of entry 1: 64 zeros           | tenant         | TEXT  /   '' = none       |
+//!                                             | state          | 'requested' | 'deploying' |
+//!                                             |                | | 'waiting' | 'success'   |
+//!                                             |                | | 'failed' | 'canceled'   |
+//!                                             |                | | 'timed-out'             |
+//!                                             | release_bundle | TEXT, 64 hex              |
+//!                                             | deployment_id  | TEXT NULL, Deployments-N  |
+//!                                             | task_id        | TEXT NULL, ServerTasks-N  |
+//!                                             | started        | TEXT NULL, RFC 3339 UTC   |
+//!                                             | completed      | TEXT NULL, RFC 3339 UTC   |
+//!                                             | waiting        | TEXT NULL, a sentence     |
+//!                                             | result_bundle  | TEXT NULL, 64 hex         |
+//!                                             | requested_at   | TEXT, RFC 3339 UTC        |
+//!                                             | updated_at     | TEXT, RFC 3339 UTC        |
+//!                                             +----------------+---------------------------+
 //! ```
 //!
 //! The hash of an audit entry covers a canonical, length-prefixed encoding of its id, time,
@@ -56,22 +74,27 @@
 pub mod audit;
 mod bundles;
 mod db;
+mod deployments;
 mod error;
 mod promotions;
 mod schema;
+mod stored;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use bundle_format::names::Digest;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use crate::audit::{AuditEntry, VerifyReport};
 pub use crate::bundles::{BundleRecord, EVENT_ACCEPTED, EVENT_EXPORTED, EVENT_REFUSED};
+pub use crate::deployments::{DeploymentKey, DeploymentRecord, DeploymentState, EVENT_DEPLOYMENT};
 pub use crate::error::LedgerError;
 pub use crate::promotions::{EVENT_PROMOTION, Promotion, PromotionKey, PromotionState};
 pub use crate::schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use crate::stored::{StoredBundle, Verdict};
 
 use crate::db::Db;
 use crate::schema::Fresh;
@@ -209,6 +232,11 @@ fn now_text() -> String {
 /// Parses a stored time.
 fn parse_time(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Parses a stored digest (64 hex).
+fn parse_digest(text: &str) -> Option<Digest> {
+    Digest::from_hex(text).ok()
 }
 
 /// Checks a name (project, version, zone) against [`MAX_NAME_BYTES`].

@@ -9,8 +9,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::audit::{self, AuditEntry};
-use crate::db::Db;
-use crate::{Ledger, LedgerError, check_name, now_text, parse_time};
+use crate::db::{Db, Stored};
+use crate::{Ledger, LedgerError, check_name, now_text, parse_digest, parse_time};
 
 /// The audit event of a promotion's change of state.
 pub const EVENT_PROMOTION: &str = "promotion-state";
@@ -121,30 +121,45 @@ impl Ledger {
 
     /// The promotion `key`, or `None` if the ledger has never heard of it.
     pub fn promotion(&self, key: &PromotionKey) -> Result<Option<Promotion>, LedgerError> {
-        let row: Option<(String, String, String)> = self
-            .conn
-            .query_row(
-                "SELECT state, bundle, updated_at FROM promotions
-                 WHERE project = ?1 AND version = ?2 AND target_zone = ?3",
-                params![key.project, key.version, key.target.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()
-            .map_err(self.db.err("read a promotion"))?;
-        let Some((state, bundle, updated_at)) = row else {
-            return Ok(None);
-        };
-        let invalid = |what: &str, value: &str| {
-            self.db
-                .row_invalid("promotions", format!("{key}: {what} {value:?}"))
-        };
-        Ok(Some(Promotion {
-            key: key.clone(),
-            state: PromotionState::from_name(&state).ok_or_else(|| invalid("state", &state))?,
-            bundle: Digest::from_hex(&bundle).map_err(|_| invalid("bundle", &bundle))?,
-            updated_at: parse_time(&updated_at).ok_or_else(|| invalid("time", &updated_at))?,
-        }))
+        let sql = format!(
+            "SELECT {COLUMNS} FROM promotions
+             WHERE project = ?1 AND version = ?2 AND target_zone = ?3"
+        );
+        let rows = self.db.query(
+            &self.conn,
+            "promotions",
+            &sql,
+            params![key.project, key.version, key.target.as_str()],
+            read_promotion,
+        )?;
+        Ok(rows.into_iter().next())
     }
+
+    /// Every promotion, or those of `project`, ordered by project, version and target zone.
+    pub fn promotions(&self, project: Option<&str>) -> Result<Vec<Promotion>, LedgerError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM promotions WHERE ?1 IS NULL OR project = ?1
+             ORDER BY project, version, target_zone"
+        );
+        self.db
+            .query(&self.conn, "promotions", &sql, [project], read_promotion)
+    }
+}
+
+/// The columns [`read_promotion`] reads.
+const COLUMNS: &str = "project, version, target_zone, state, bundle, updated_at";
+
+fn read_promotion(row: &Stored<'_, '_>) -> Result<Promotion, LedgerError> {
+    Ok(Promotion {
+        key: PromotionKey {
+            project: row.get("project")?,
+            version: row.get("version")?,
+            target: row.parse("target_zone", |text| ZoneId::new(text).ok())?,
+        },
+        state: row.parse("state", PromotionState::from_name)?,
+        bundle: row.parse("bundle", parse_digest)?,
+        updated_at: row.parse("updated_at", parse_time)?,
+    })
 }
 
 /// Sets the state of promotion `key` inside `tx`, with its audit entry. The caller commits.

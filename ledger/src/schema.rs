@@ -4,6 +4,10 @@
 //! [`APPLICATION_ID`] ("ZBLG"), and `user_version` is the schema version. A fresh file (both 0,
 //! no tables) gets the schema in one transaction; a file with another application id, or with
 //! tables but no id, is another program's and is never written; a newer version is refused.
+//!
+//! An older version is migrated in the same transaction that read its header. A fresh file
+//! takes the same road: version 1, then every migration, so that the tables a new file gets
+//! and the tables an upgraded file gets come from the same statements.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -11,7 +15,7 @@ use crate::LedgerError;
 use crate::db::Db;
 
 /// The schema version this build writes and reads (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The SQLite `application_id` of a ledger: the ASCII bytes "ZBLG".
 pub const APPLICATION_ID: i64 = 0x5A42_4C47;
@@ -68,6 +72,43 @@ CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 ";
 
+/// The migrations, in order: `MIGRATIONS[n]` takes a file from version `n + 1` to `n + 2`.
+/// Released entries are never edited (files out there went through them); a change is a new
+/// entry, and [`SCHEMA_VERSION`] is one more than their count.
+const MIGRATIONS: [&str; 1] = [MIGRATION_V2];
+
+// A new migration without a new version (or the reverse) does not build.
+const _: () = assert!(MIGRATIONS.len() as i64 + 1 == SCHEMA_VERSION);
+
+/// Version 2: deployments. Each bundle row may name its bundle id (16 bytes as 32 hex; `NULL`
+/// in rows written by version 1), and `deployments` holds the latest state of each release's
+/// deployment to one environment (and tenant) of a zone, whose history is the audit trail.
+/// An untenanted deployment has tenant `''`, because a primary key column cannot be `NULL`
+/// in a way that keeps two untenanted rows for the same environment apart.
+const MIGRATION_V2: &str = "
+ALTER TABLE bundles ADD COLUMN bundle_id TEXT CHECK (length(bundle_id) = 32);
+
+CREATE TABLE deployments (
+    project        TEXT NOT NULL,
+    version        TEXT NOT NULL,
+    target_zone    TEXT NOT NULL,
+    environment    TEXT NOT NULL,
+    tenant         TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('requested', 'deploying', 'success', 'failed',
+                                                  'canceled', 'timed-out', 'waiting')),
+    release_bundle TEXT NOT NULL CHECK (length(release_bundle) = 64),
+    deployment_id  TEXT,
+    task_id        TEXT,
+    started        TEXT,
+    completed      TEXT,
+    waiting        TEXT,
+    result_bundle  TEXT CHECK (length(result_bundle) = 64),
+    requested_at   TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (project, version, target_zone, environment, tenant)
+) STRICT;
+";
+
 /// Whether [`check`] may give a fresh file the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fresh {
@@ -77,13 +118,42 @@ pub(crate) enum Fresh {
     Refuse,
 }
 
+/// What [`check_in`] found in a file it could not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A ledger of this build's schema version (now, if it migrated or created it).
+    Current,
+    /// A ledger of an older version, left as it was: the transaction could not write.
+    Older,
+}
+
 /// Checks that the file is a ledger of a known schema version, creating the schema in a
-/// fresh file when `fresh` allows. Runs in one `BEGIN IMMEDIATE` transaction when it may
-/// write, so that two processes opening a new file at once create the tables once.
+/// fresh file when `fresh` allows and migrating an older one.
+///
+/// Runs in one `BEGIN IMMEDIATE` transaction when it may create the file, so that two
+/// processes opening a new file at once create the tables once. An opener that may not create
+/// it (`ledger verify`) reads in a deferred transaction, so that it does not wait for writers;
+/// if it finds an older version it starts again under the write lock, reading the header
+/// again because another process may have migrated the file in between.
 pub(crate) fn check(conn: &mut Connection, db: &Db, fresh: Fresh) -> Result<(), LedgerError> {
-    let behavior = match fresh {
-        Fresh::Initialise => TransactionBehavior::Immediate,
-        Fresh::Refuse => TransactionBehavior::Deferred,
+    if check_in(conn, db, fresh, fresh == Fresh::Initialise)? == Found::Older {
+        check_in(conn, db, fresh, true)?;
+    }
+    Ok(())
+}
+
+/// One attempt of [`check`]: under the write lock (`BEGIN IMMEDIATE`) when `may_write`,
+/// else in a deferred transaction that only reads.
+fn check_in(
+    conn: &mut Connection,
+    db: &Db,
+    fresh: Fresh,
+    may_write: bool,
+) -> Result<Found, LedgerError> {
+    let behavior = if may_write {
+        TransactionBehavior::Immediate
+    } else {
+        TransactionBehavior::Deferred
     };
     let tx = conn
         .transaction_with_behavior(behavior)
@@ -93,7 +163,7 @@ pub(crate) fn check(conn: &mut Connection, db: &Db, fresh: Fresh) -> Result<(), 
             .map_err(db.err("read the header"))
     };
     let application_id = read("application_id")?;
-    let version = read("user_version")?;
+    let mut version = read("user_version")?;
     let tables: i64 = tx
         .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
         .map_err(db.err("list the tables"))?;
@@ -106,11 +176,8 @@ pub(crate) fn check(conn: &mut Connection, db: &Db, fresh: Fresh) -> Result<(), 
             .map_err(db.err("create the tables"))?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)
             .map_err(db.err("write the header"))?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(db.err("write the header"))?;
-        return tx.commit().map_err(db.err("create the tables"));
-    }
-    if application_id != APPLICATION_ID {
+        version = 1;
+    } else if application_id != APPLICATION_ID {
         return Err(db.not_a_ledger(&format!(
             "its application id is {application_id:#010x}, a ledger's is {APPLICATION_ID:#010x}"
         )));
@@ -125,6 +192,19 @@ pub(crate) fn check(conn: &mut Connection, db: &Db, fresh: Fresh) -> Result<(), 
     if version < 1 {
         return Err(db.not_a_ledger(&format!("its schema version is {version}")));
     }
-    // Version 1 is the first; migrations from older versions go here, inside `tx`.
-    tx.commit().map_err(db.err("read the header"))
+    if version < SCHEMA_VERSION {
+        if !may_write {
+            return Ok(Found::Older);
+        }
+        // `version` is 1 or more here, so the first migration to run is `version - 1`.
+        let done = usize::try_from(version.saturating_sub(1)).unwrap_or(usize::MAX);
+        for migration in MIGRATIONS.iter().skip(done) {
+            tx.execute_batch(migration)
+                .map_err(db.err("migrate the schema"))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(db.err("write the header"))?;
+    }
+    tx.commit().map_err(db.err("update the schema"))?;
+    Ok(Found::Current)
 }

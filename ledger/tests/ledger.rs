@@ -2,16 +2,23 @@
 //! and notices when someone changed it behind its back.
 #![forbid(unsafe_code)]
 
+#[path = "ledger/deployments.rs"]
+mod deployments;
+#[path = "ledger/listings.rs"]
+mod listings;
+#[path = "ledger/schema.rs"]
+mod schema;
+
 use std::path::{Path, PathBuf};
 
 use bundle_format::channel::{Channel, ChannelState};
 use bundle_format::manifest::BundleKind;
-use bundle_format::names::{Digest, ZoneId};
+use bundle_format::names::{BundleId, Digest, ZoneId};
 use ledger::audit::{ZERO_HASH, entry_hash};
 use ledger::{
-    APPLICATION_ID, BundleRecord, EVENT_ACCEPTED, EVENT_EXPORTED, EVENT_PROMOTION, EVENT_REFUSED,
-    Ledger, LedgerError, MAX_DETAIL_BYTES, MAX_REASON_BYTES, PromotionKey, PromotionState,
-    SCHEMA_VERSION, TRUNCATED_MARK,
+    APPLICATION_ID, BundleRecord, DeploymentKey, DeploymentRecord, DeploymentState, EVENT_ACCEPTED,
+    EVENT_EXPORTED, EVENT_PROMOTION, EVENT_REFUSED, Ledger, LedgerError, MAX_DETAIL_BYTES,
+    MAX_REASON_BYTES, PromotionKey, PromotionState, SCHEMA_VERSION, TRUNCATED_MARK,
 };
 use rusqlite::Connection;
 use serde_json::json;
@@ -41,11 +48,81 @@ fn channel(
 fn release(sequence: u64) -> Result<BundleRecord, Box<dyn std::error::Error>> {
     Ok(BundleRecord {
         digest: Digest::of(format!("release bundle {sequence}").as_bytes()),
+        bundle_id: Some(bundle_id(&format!("release bundle {sequence}"))),
         channel: channel("dev", "pci", BundleKind::Release)?,
         sequence,
         project: Some("Payments API".to_owned()),
         version: Some(format!("1.0.{sequence}")),
     })
+}
+
+/// Result bundle `sequence` on `pci->dev/result`, answering release 1.0.1 of Payments API.
+fn result(sequence: u64) -> Result<BundleRecord, Box<dyn std::error::Error>> {
+    Ok(BundleRecord {
+        digest: Digest::of(format!("result bundle {sequence}").as_bytes()),
+        bundle_id: Some(bundle_id(&format!("result bundle {sequence}"))),
+        channel: channel("pci", "dev", BundleKind::Result)?,
+        sequence,
+        project: Some("Payments API".to_owned()),
+        version: Some("1.0.1".to_owned()),
+    })
+}
+
+/// The deployment of Payments API 1.0.1 to `environment` of zone pci.
+fn deployment_key(
+    environment: &str,
+    tenant: Option<&str>,
+) -> Result<DeploymentKey, Box<dyn std::error::Error>> {
+    Ok(DeploymentKey {
+        project: "Payments API".to_owned(),
+        version: "1.0.1".to_owned(),
+        target: ZoneId::new("pci")?,
+        environment: environment.to_owned(),
+        tenant: tenant.map(str::to_owned),
+    })
+}
+
+/// A deployment of `key` just requested, answering the release bundle `release`.
+fn deployment(key: DeploymentKey, release: Digest) -> DeploymentRecord {
+    let now = time::OffsetDateTime::now_utc();
+    DeploymentRecord {
+        key,
+        state: DeploymentState::Requested,
+        release_bundle: release,
+        deployment_id: None,
+        task_id: None,
+        started: None,
+        completed: None,
+        waiting: None,
+        result_bundle: None,
+        requested_at: now,
+        updated_at: now,
+    }
+}
+
+/// The promotion of Payments API 1.0.1 to zone pci.
+fn promotion_key() -> Result<PromotionKey, Box<dyn std::error::Error>> {
+    Ok(PromotionKey {
+        project: "Payments API".to_owned(),
+        version: "1.0.1".to_owned(),
+        target: ZoneId::new("pci")?,
+    })
+}
+
+/// The events of the audit trail, oldest first.
+fn events(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
+    Ok(ledger
+        .audit_entries()?
+        .into_iter()
+        .map(|e| e.event)
+        .collect())
+}
+
+/// A bundle id made from `text` (the first 16 bytes of its SHA-256).
+fn bundle_id(text: &str) -> BundleId {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&Digest::of(text.as_bytes()).as_bytes()[..16]);
+    BundleId::from_bytes(id)
 }
 
 fn state_of(record: &BundleRecord) -> ChannelState {
@@ -117,6 +194,7 @@ fn the_file_is_in_wal_mode_and_says_it_is_a_ledger() -> TestResult {
     assert_eq!(id, APPLICATION_ID);
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 2, "a fresh file gets the newest schema");
     Ok(())
 }
 
@@ -658,7 +736,10 @@ fn a_newer_schema_is_refused() -> TestResult {
                 assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
                 let message = err.to_string();
                 assert!(
-                    message.contains("has schema version 2, newer than version 1"),
+                    message.contains(&format!(
+                        "has schema version {}, newer than version {SCHEMA_VERSION}",
+                        SCHEMA_VERSION + 1
+                    )),
                     "{message}"
                 );
                 assert!(message.contains(&path.display().to_string()), "{message}");

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! Client::connect ── GET /api (is it Octopus?) ── resolve --space (id, name, or default)
-//!   get / get_all / post / put ──> /api/{spaceId}/<path>
+//!   get / get_all / post / put / get_text ──> /api/{spaceId}/<path>
+//!      │ post_once: creates that must not run twice (deployments): no retry after a 5xx
 //!      │ X-Octopus-ApiKey on every request
 //!      │ retries: connection failures (and timeouts of GETs) and 5xx answers only,
 //!      │          exponential backoff (RetryPolicy)
@@ -155,7 +156,7 @@ impl Client {
     /// `GET` a JSON resource.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, OctopusError> {
         let path = self.path(path);
-        let response = self.send(&self.http, Method::GET, &path, Ok)?;
+        let response = self.send(&self.http, Method::GET, &path, Retry::Always, Ok)?;
         read_json(response, "GET", &path)
     }
 
@@ -212,7 +213,38 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, OctopusError> {
-        self.write(Method::POST, path, body)
+        self.write(Method::POST, path, body, Retry::Always)
+    }
+
+    /// `POST` JSON that must not be repeated (creating a deployment starts a task each time):
+    /// only a connection that failed before the request was sent is tried again; a 5xx answer
+    /// or a timeout is returned as it is, since Octopus may have acted on the request.
+    pub fn post_once<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, OctopusError> {
+        self.write(Method::POST, path, body, Retry::ConnectOnly)
+    }
+
+    /// `GET` a text resource (a task's raw log), at most `limit` bytes: what is longer is cut
+    /// at `limit` and the second value is true. Invalid UTF-8 is replaced, not refused.
+    pub fn get_text(&self, path: &str, limit: u64) -> Result<(String, bool), OctopusError> {
+        let path = self.path(path);
+        let response = self.send(&self.http, Method::GET, &path, Retry::Always, Ok)?;
+        let mut bytes = Vec::new();
+        response
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| OctopusError::BadResponse {
+                method: "GET".to_owned(),
+                path: path.clone(),
+                reason: format!("the answer broke off: {e}"),
+            })?;
+        let cut = bytes.len() as u64 > limit;
+        bytes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        Ok((String::from_utf8_lossy(bytes).into_owned(), cut))
     }
 
     /// `PUT` JSON; the answer's JSON.
@@ -221,7 +253,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, OctopusError> {
-        self.write(Method::PUT, path, body)
+        self.write(Method::PUT, path, body, Retry::Always)
     }
 
     fn write<B: Serialize, T: DeserializeOwned>(
@@ -229,11 +261,12 @@ impl Client {
         method: Method,
         path: &str,
         body: &B,
+        retry: Retry,
     ) -> Result<T, OctopusError> {
         let path = self.path(path);
         let bytes = serde_json::to_vec(body)
             .map_err(|e| OctopusError::Setup(format!("cannot encode the request body: {e}")))?;
-        let response = self.send(&self.http, method.clone(), &path, |r| {
+        let response = self.send(&self.http, method.clone(), &path, retry, |r| {
             Ok(r.header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes.clone()))
         })?;
@@ -297,6 +330,7 @@ impl Client {
         http: &reqwest::blocking::Client,
         method: Method,
         path: &str,
+        retry: Retry,
         make: impl Fn(RequestBuilder) -> Result<RequestBuilder, OctopusError>,
     ) -> Result<Response, OctopusError> {
         let url = format!("{}{path}", self.endpoint.server);
@@ -312,11 +346,15 @@ impl Client {
                     .header("X-Octopus-ApiKey", self.endpoint.api_key.expose()),
             )?;
             match request.send() {
-                Ok(response) if response.status().is_server_error() && attempt < attempts => {
+                Ok(response)
+                    if response.status().is_server_error()
+                        && retry == Retry::Always
+                        && attempt < attempts =>
+                {
                     last_failure = format!("answered {}", response.status());
                 }
                 Ok(response) => return self.check(response, method.as_str(), path),
-                Err(e) if retryable(&e, &method) && attempt < attempts => {
+                Err(e) if retryable(&e, &method, retry) && attempt < attempts => {
                     last_failure = describe(&e);
                 }
                 Err(e) => {
@@ -375,8 +413,17 @@ impl Client {
 
 /// Connection failures are always worth another try (the request never reached Octopus); a
 /// timeout only for a `GET`, which is safe to repeat.
-fn retryable(e: &reqwest::Error, method: &Method) -> bool {
-    e.is_connect() || (e.is_timeout() && *method == Method::GET)
+fn retryable(e: &reqwest::Error, method: &Method, retry: Retry) -> bool {
+    e.is_connect() || (retry == Retry::Always && e.is_timeout() && *method == Method::GET)
+}
+
+/// Which failures a request may be sent again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Connection failures, GET timeouts and 5xx answers.
+    Always,
+    /// Only connections that failed before the request was sent.
+    ConnectOnly,
 }
 
 pub(crate) fn describe(e: &reqwest::Error) -> String {

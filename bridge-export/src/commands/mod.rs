@@ -3,4 +3,6 @@
 
 pub mod export;
 pub mod pack;
+pub mod results;
 pub mod sign;
+pub mod status;

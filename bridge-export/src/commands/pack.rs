@@ -8,7 +8,7 @@
 
 use std::ffi::OsStr;
 use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bridge_cli::atomic::{AtomicFile, parent_dir};
@@ -303,24 +303,7 @@ pub(crate) fn report(
     })
 }
 
-/// Reads every signing key; the same key twice is a usage error (it would count once).
-pub(crate) fn read_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<SigningKey>> {
-    let mut keys: Vec<(SigningKey, &Path)> = Vec::with_capacity(paths.len());
-    for path in paths {
-        let key = SigningKey::read_pem_file(path)?;
-        let id = key.public_key().key_id();
-        if let Some((_, first)) = keys.iter().find(|(k, _)| k.public_key().key_id() == id) {
-            return Err(UsageError(format!(
-                "--key {} and --key {} are the same key ({id}); each signer signs once",
-                first.display(),
-                path.display()
-            ))
-            .into());
-        }
-        keys.push((key, path));
-    }
-    Ok(keys.into_iter().map(|(k, _)| k).collect())
-}
+pub(crate) use bridge_cli::signing::read_keys;
 
 /// The sequence number and previous digest the plan's position stands for.
 fn resolve(

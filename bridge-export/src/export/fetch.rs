@@ -142,9 +142,11 @@ pub fn fetch(
         project: project.name,
         version: release.version.clone(),
         channel: channel.name,
+        // The results note (`bridge-export results`) stays in this zone.
         notes: release
             .release_notes
-            .clone()
+            .as_deref()
+            .map(crate::results::note::strip)
             .filter(|n| !n.trim().is_empty()),
         process: named_process,
         variables,

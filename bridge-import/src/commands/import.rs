@@ -1,6 +1,7 @@
-//! `import FILE --policy POLICY [--map MAPPING] [--secrets FILE] [--dry-run] [--ledger PATH]`
-//! and the Octopus connection flags: the arguments, checked into [`Settings`] in one place,
-//! then the import itself ([`crate::import`]).
+//! `import FILE --policy POLICY [--map MAPPING] [--secrets FILE] [--dry-run] [--ledger PATH]
+//! [--deploy-to ENVIRONMENT ...]` and the Octopus connection flags: the arguments, checked into
+//! [`Settings`] in one place, then the import itself ([`crate::import`]) and, with
+//! `--deploy-to`, the deploy ([`crate::deploy`]).
 
 use std::path::PathBuf;
 
@@ -10,9 +11,15 @@ use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
 use octopus_api::names::NameMap;
 
+use bridge_cli::failure::ExitWith;
+
+use crate::commands::deploy::{DeployOptions, progress};
 use crate::commands::verify::load_policy;
+use crate::deploy::report::DeployReport;
+use crate::deploy::run;
 use crate::import::hook::Writes;
 use crate::import::pipeline::{self, Settings};
+use crate::import::report::Report;
 use crate::import::secrets::SecretsFile;
 use crate::import::{mapping, secrets};
 
@@ -39,6 +46,16 @@ pub struct ImportArgs {
     /// create, update, keep and skip; write nothing, not even the ledger.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the import, deploy the release to this environment (a name on this instance) and
+    /// write its result bundle, as `deploy` does.
+    #[arg(long, value_name = "ENVIRONMENT", conflicts_with = "dry_run")]
+    pub deploy_to: Option<String>,
+    /// With --deploy-to: the tenant to deploy for.
+    #[arg(long, value_name = "TENANT", requires = "deploy_to")]
+    pub tenant: Option<String>,
+    /// With --deploy-to: the result-signer key, where the result goes, how long to wait.
+    #[command(flatten)]
+    pub deploy: DeployOptions,
     /// This side's ledger.
     #[command(flatten)]
     pub ledger: LedgerArg,
@@ -71,10 +88,44 @@ fn settings(args: &ImportArgs) -> anyhow::Result<Settings> {
     })
 }
 
-/// Imports the bundle and reports what was done.
+/// Imports the bundle and reports what was done; with `--deploy-to`, deploys it next.
 pub fn run(args: &ImportArgs, out: &Output) -> anyhow::Result<()> {
     let mut writes = Writes::from_env()?;
     let settings = settings(args)?;
-    let report = pipeline::import(settings, &mut writes, out)?;
-    out.success(&report, |w| report.render(w))
+    let Some(environment) = &args.deploy_to else {
+        let report = pipeline::import(settings, &mut writes, out)?;
+        return out.success(&report, |w| report.render(w));
+    };
+    let mut deploy = args.deploy.settings(
+        "import --deploy-to",
+        ("", "", environment, args.tenant.as_deref()),
+        settings.map.clone(),
+        &settings.secrets,
+        settings.endpoint.clone(),
+        settings.ledger.clone(),
+    )?;
+    let imported = pipeline::import(settings, &mut writes, out)?;
+    deploy.project.clone_from(&imported.project);
+    deploy.version.clone_from(&imported.version);
+    let deployed = run::deploy(&deploy, &mut writes, &mut progress(out))?;
+    let both = ImportAndDeploy {
+        import: imported,
+        deploy: deployed,
+    };
+    out.success(&both, |w| {
+        both.import.render(w)?;
+        writeln!(w)?;
+        both.deploy.render(w)
+    })?;
+    match both.deploy.exit_code() {
+        0 => Ok(()),
+        code => Err(ExitWith(code).into()),
+    }
+}
+
+/// `import --deploy-to`: both reports, one JSON document.
+#[derive(Debug, serde::Serialize)]
+struct ImportAndDeploy {
+    import: Report,
+    deploy: DeployReport,
 }

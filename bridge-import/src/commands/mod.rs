@@ -1,6 +1,7 @@
 //! The commands only `bridge-import` has; `keygen`, `policy` and `inspect` come from
 //! `bridge-cli`.
 
+pub mod deploy;
 pub mod import;
 pub mod unpack;
 pub mod verify;

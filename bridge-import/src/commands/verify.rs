@@ -2,16 +2,15 @@
 //! zone's trust policy; the payload is hashed and discarded. Also the verification that
 //! `unpack` runs into its staging folder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use bridge_cli::input::{BundleInput, Counting};
+use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
-use bridge_cli::progress::Progress;
+pub use bridge_cli::receive::verify::{load_policy, verify_into};
 use bridge_cli::view::{self, ManifestView, field};
 use bundle_format::policy::TrustPolicy;
-use bundle_format::verify::{Discard, EntrySink, VerifiedBundle, verify_bundle};
+use bundle_format::verify::{Discard, VerifiedBundle};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 /// Arguments of `verify`.
 #[derive(Debug, Clone, clap::Args)]
@@ -98,39 +97,6 @@ impl VerifiedReport {
             )
         }
     }
-}
-
-/// Reads and checks the trust policy.
-pub fn load_policy(path: &Path) -> anyhow::Result<TrustPolicy> {
-    Ok(TrustPolicy::read_file(path)?)
-}
-
-/// Verifies the bundle from `input` against `policy`, streaming its entries into `sink`.
-pub fn verify_into(
-    input: &BundleInput,
-    policy: &TrustPolicy,
-    sink: &mut dyn EntrySink,
-    out: &Output,
-) -> anyhow::Result<VerifiedBundle> {
-    let reader = input.open()?;
-    let progress = Progress::bytes(out, "verifying", input.file_size());
-    let counted = Counting::new(reader, progress.counter());
-    let verified = verify_bundle(
-        counted,
-        policy,
-        OffsetDateTime::now_utc(),
-        sink,
-        &mut |_| {},
-    );
-    progress.finish();
-    verified.map_err(|err| {
-        let context = if err.is_refusal() {
-            format!("bundle {input} refused")
-        } else {
-            format!("cannot verify {input}")
-        };
-        anyhow::Error::new(err).context(context)
-    })
 }
 
 /// Verifies and prints the verdict.

@@ -21,7 +21,7 @@ use octopus_api::names::{NamedProcess, NamedVariableSet, scope_key, scope_text};
 use sha1::{Digest as _, Sha1};
 
 use super::refuse::refused;
-use super::staged::Staged;
+use bridge_cli::receive::staged::Staged;
 
 /// The largest process or variables entry parsed.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;

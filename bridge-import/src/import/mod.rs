@@ -26,7 +26,6 @@
 //! a run after a completed import is a no-op ([`hook`] is the test hook that proves it).
 
 pub mod apply;
-pub mod channel;
 pub mod compare;
 pub mod content;
 pub mod files;
@@ -42,6 +41,5 @@ pub mod report;
 pub mod requirements;
 pub mod resolve;
 pub mod secrets;
-pub mod staged;
 pub mod target;
 pub mod variables;

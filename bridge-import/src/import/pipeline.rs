@@ -2,22 +2,21 @@
 
 use std::path::PathBuf;
 
-use bridge_cli::exit;
-use bridge_cli::failure::Failure;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
+use bridge_cli::receive::{refusal_reason, warn_unrecorded};
 use bundle_format::policy::TrustPolicy;
 use ledger::{BundleRecord, PromotionKey};
 use octopus_api::names::{Directory, NameMap};
 use octopus_api::{Client, Endpoint};
 
-use super::channel::{self, ChannelCheck, Position};
 use super::hook::Writes;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::staged::{self, Staged};
 use super::{apply, content, plan, requirements, resolve, target};
+use bridge_cli::receive::channel::{self, ChannelCheck, Position};
+use bridge_cli::receive::staged::{self, Staged};
 
 /// An import, its arguments checked.
 #[derive(Debug)]
@@ -63,19 +62,6 @@ pub fn import(settings: Settings, writes: &mut Writes, out: &Output) -> anyhow::
         warn_unrecorded(gate.record_refused(&record, &reason, writes));
     }
     result
-}
-
-/// The reason to record if `err` is a refusal (exit 1), not a local or network failure.
-fn refusal_reason(err: &anyhow::Error) -> Option<String> {
-    Failure::from_error(err)
-        .filter(|f| f.exit == exit::REFUSED)
-        .map(|f| format!("{}: {}", f.code, f.message))
-}
-
-fn warn_unrecorded(recorded: anyhow::Result<()>) {
-    if let Err(err) = recorded {
-        eprintln!("warning: the refusal could not be recorded in the ledger: {err:#}");
-    }
 }
 
 fn verified(

@@ -22,8 +22,8 @@ use bundle_format::names::Digest;
 use ledger::{BundleRecord, Ledger, PromotionKey, PromotionState};
 use serde_json::{Value, json};
 
-use super::channel::Position;
 use super::hook::Writes;
+use bridge_cli::receive::channel::Position;
 
 /// One audit entry an import leaves for a step.
 #[derive(Debug, Clone, PartialEq)]

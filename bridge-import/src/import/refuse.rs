@@ -21,11 +21,3 @@ use bridge_cli::failure::Refused;
 pub fn refused(code: &'static str, message: String) -> anyhow::Error {
     Refused { code, message }.into()
 }
-
-/// The stable code of a refusal in `err`'s chain, if it is one of ours.
-#[cfg(test)]
-pub fn code_of(err: &anyhow::Error) -> Option<&'static str> {
-    err.chain()
-        .find_map(|cause| cause.downcast_ref::<Refused>())
-        .map(|r| r.code)
-}

@@ -233,6 +233,133 @@ pub struct ResultDescription {
     pub completed: Option<OffsetDateTime>,
     /// The payload entry holding the task log.
     pub log: EntryPath,
+    /// The deployment's task on the secure instance (`ServerTasks-N`), for people who look it
+    /// up there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Each step's outcome, in process order (the first level of Octopus's activity tree).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepOutcome>,
+    /// What the deployment waits for; present exactly when `state` is `waiting` (spec 5.5.15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
+}
+
+/// How one step of a deployment went (spec 5.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// The step's name as the task log shows it, such as `Step 1: Run database migrations`.
+    pub name: String,
+    /// How it went.
+    pub state: StepState,
+    /// When it started.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::timestamp::option"
+    )]
+    pub started: Option<OffsetDateTime>,
+    /// When it ended.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::timestamp::option"
+    )]
+    pub completed: Option<OffsetDateTime>,
+}
+
+/// A step's state, after Octopus's activity statuses (spec 5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    /// Not started yet.
+    Pending,
+    /// Started and not ended (or waiting for a person).
+    Running,
+    /// Ended well.
+    Success,
+    /// Ended well, with warnings (or a failure a person chose to ignore).
+    SuccessWithWarning,
+    /// Failed.
+    Failed,
+    /// Did not run (its condition or an earlier failure skipped it).
+    Skipped,
+    /// Cancelled.
+    Canceled,
+    /// A status this writer did not know.
+    Unknown,
+}
+
+impl StepState {
+    /// The state's name as written in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::SuccessWithWarning => "success-with-warning",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Canceled => "canceled",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// What a deployment that has not ended waits for (spec 5.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Why it has not ended.
+    pub reason: WaitReason,
+    /// The step that waits, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+}
+
+/// Why a deployment has not ended when its result was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitReason {
+    /// A manual intervention step waits for someone to proceed or abort.
+    ManualIntervention,
+    /// A step failed in guided-failure mode and waits for someone to choose fail, retry or ignore.
+    GuidedFailure,
+    /// The task was still queued or running when the wait for it ended.
+    StillRunning,
+}
+
+impl Waiting {
+    /// For people: "manual intervention on step 'Finance sign-off'".
+    pub fn describe(&self) -> String {
+        let what = match self.reason {
+            WaitReason::ManualIntervention => "manual intervention",
+            WaitReason::GuidedFailure => "guidance after a failure (guided failure)",
+            WaitReason::StillRunning => "the task to finish (still running)",
+        };
+        match &self.step {
+            Some(step) => format!("{what} on step '{step}'"),
+            None => what.to_owned(),
+        }
+    }
+}
+
+impl DeploymentState {
+    /// The state's name as written in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+            Self::TimedOut => "timed-out",
+            Self::Waiting => "waiting",
+        }
+    }
+}
+
+impl std::fmt::Display for DeploymentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Manifest {

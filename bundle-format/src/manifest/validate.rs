@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{BundleKind, EntryRole, FORMAT_VERSION, Manifest};
+use super::{BundleKind, DeploymentState, EntryRole, FORMAT_VERSION, Manifest};
 use crate::limits::Limits;
 
 /// Largest sequence number (spec 5.5): ledgers keep sequences in signed 64-bit integers.
@@ -86,6 +86,13 @@ pub enum ManifestError {
         version: String,
         /// What is wrong.
         problem: String,
+    },
+    /// A result's `waiting` is present although its state is not `waiting`, or the reverse
+    /// (spec 5.5.15).
+    #[error("a result in state {state} {}", if *state == DeploymentState::Waiting { "must say what it waits for (`waiting`)" } else { "must not carry `waiting`" })]
+    Waiting {
+        /// The result's state.
+        state: DeploymentState,
     },
     /// The expiry is not after the creation time.
     #[error("the bundle expires ({expires}) before it was created ({created})")]
@@ -278,6 +285,11 @@ impl Manifest {
                     "a result bundle needs exactly one `log` entry, and it must be {}",
                     result.log
                 ),
+            });
+        }
+        if (result.state == DeploymentState::Waiting) != result.waiting.is_some() {
+            return Err(ManifestError::Waiting {
+                state: result.state,
             });
         }
         if let Some(entry) = self.entries.iter().find(|e| {

@@ -8,6 +8,7 @@
 mod process;
 mod project;
 mod release;
+mod task;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,10 @@ pub use process::{
 pub use project::{
     Channel, Environment, Feed, LibraryVariableSet, Lifecycle, Phase, Project, ProjectGroup,
 };
-pub use release::{Deployment, Package, Release, SelectedPackage, Task};
+pub use release::{Package, Release, SelectedPackage};
+pub use task::{
+    ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
+};
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

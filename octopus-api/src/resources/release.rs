@@ -1,4 +1,4 @@
-//! Releases, packages in the built-in feed, deployments and their tasks.
+//! Releases and packages in the built-in feed.
 
 use serde::{Deserialize, Serialize};
 
@@ -73,50 +73,6 @@ pub struct Package {
     /// `.zip`, `.tar.gz`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_extension: Option<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub other: Other,
-}
-
-/// `DeploymentResource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Deployment {
-    /// `Deployments-N` (absent when creating one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `Releases-N`.
-    pub release_id: String,
-    /// `Environments-N`.
-    pub environment_id: String,
-    /// `ServerTasks-N`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-    /// Everything else.
-    #[serde(flatten)]
-    pub other: Other,
-}
-
-/// `TaskResource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Task {
-    /// `ServerTasks-N`.
-    pub id: String,
-    /// `Queued`, `Executing`, `Success`, `Failed`, `Canceled`, `TimedOut`, `Cancelling`.
-    pub state: String,
-    /// Whether it has ended.
-    #[serde(default)]
-    pub is_completed: bool,
-    /// Whether it ended well.
-    #[serde(default)]
-    pub finished_successfully: bool,
-    /// Why it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Whether it waits for a manual intervention.
-    #[serde(default)]
-    pub has_pending_interruptions: bool,
     /// Everything else.
     #[serde(flatten)]
     pub other: Other,

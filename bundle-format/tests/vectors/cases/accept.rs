@@ -101,13 +101,41 @@ pub(super) fn accept(v: &mut Vectors) -> Result<(), Error> {
             started: Some(at(CREATED + 3600)?),
             completed: Some(at(CREATED + 3720)?),
             log: EntryPath::new("logs/deployment.log")?,
+            task: Some("ServerTasks-2041".to_owned()),
+            steps: vec![
+                StepOutcome {
+                    name: "Step 1: Run database migrations".to_owned(),
+                    state: StepState::Success,
+                    started: Some(at(CREATED + 3600)?),
+                    completed: Some(at(CREATED + 3660)?),
+                },
+                StepOutcome {
+                    name: "Step 2: Deploy Payments API".to_owned(),
+                    state: StepState::Success,
+                    started: Some(at(CREATED + 3660)?),
+                    completed: Some(at(CREATED + 3720)?),
+                },
+            ],
+            waiting: None,
         }),
     };
     v.accept(
         "accept_result",
         DEV,
         "A result bundle from pci to dev answering accept_minimal (its bundle id and digest), with one `log` entry, signed by result-pci.",
-        &Parts::new(&result, &[log], &[RESULT_PCI])?,
+        &Parts::new(&result, std::slice::from_ref(&log), &[RESULT_PCI])?,
+    )?;
+
+    let mut unexplained = result.clone();
+    if let Some(desc) = unexplained.result.as_mut() {
+        desc.state = DeploymentState::Waiting;
+    }
+    v.refuse(
+        "manifest_result_waiting_unexplained",
+        "manifest-invalid",
+        DEV,
+        "accept_result with its state changed to `waiting` but no `waiting` map saying what it waits for (5.5.15).",
+        Parts::new(&unexplained, &[log], &[RESULT_PCI])?.assemble()?,
     )?;
 
     let mut parts = Parts::standard(&[STRANGER, RELEASE_A])?;

@@ -1,16 +1,21 @@
-//! Step 2: the bundle's place on its channel (bundle spec 9.2), checked against the ledger's
-//! state with [`bundle_format::channel::check_sequence`], before anything reaches the instance.
+//! The bundle's place on its channel (bundle spec 9.2), checked against the ledger's
+//! state with [`bundle_format::channel::check_sequence`], before anything is done with it.
 //!
 //! From the spec: "An importer treats `replay` of a bundle it already imported as nothing to
 //! do (import is idempotent) rather than as an alarm; `rollback` and `chain-broken` are
-//! alarms." A gap is refused unless the policy's `[channels] allow_gaps` is true; then it is
-//! reported, and the skipped numbers go into the audit trail.
+//! alarms." Results are taken in the same way: the same result twice is nothing to do. A gap is
+//! refused unless the policy's `[channels] allow_gaps` is true; then it is reported, and the
+//! skipped numbers go into the audit trail.
 
 use bundle_format::channel::{ChannelError, ChannelState, ChannelVerdict, check_sequence};
 use bundle_format::manifest::Manifest;
 use bundle_format::names::Digest;
 
-use super::refuse::refused;
+use crate::failure::Refused;
+
+fn refused(code: &'static str, message: String) -> anyhow::Error {
+    Refused { code, message }.into()
+}
 
 /// Where the bundle stands on its channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +85,11 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::import::refuse::code_of;
+    fn code_of(err: &anyhow::Error) -> Option<&'static str> {
+        err.chain()
+            .find_map(|cause| cause.downcast_ref::<Refused>())
+            .map(|r| r.code)
+    }
 
     fn manifest(
         sequence: u64,

@@ -1,14 +1,12 @@
-//! Step 1: the whole bundle is verified (bundle spec 8: signatures, trust policy, zones, every
+//! The whole bundle is verified (bundle spec 8: signatures, trust policy, zones, every
 //! entry's hash) into a private staging folder before anything reaches the instance. It is the
-//! same verification `verify` and `unpack` run ([`crate::commands::verify::verify_into`]).
+//! same verification `verify` and `unpack` run ([`super::verify::verify_into`]).
 //!
 //! The staging folder (mode 0700) sits in a private temporary folder and is removed when the
 //! import ends, whatever the outcome; nothing is ever unpacked elsewhere.
 
 use std::path::Path;
 
-use bridge_cli::input::BundleInput;
-use bridge_cli::output::Output;
 use bundle_format::inspect::read_unverified;
 use bundle_format::manifest::Manifest;
 use bundle_format::names::Digest;
@@ -17,7 +15,9 @@ use bundle_format::staging::Staging;
 use bundle_format::verify::VerifiedBundle;
 use ledger::BundleRecord;
 
-use crate::commands::verify::verify_into;
+use super::verify::verify_into;
+use crate::input::BundleInput;
+use crate::output::Output;
 
 /// A verified bundle and its payload, in a private staging folder.
 #[derive(Debug)]
@@ -66,7 +66,7 @@ pub fn stage(
         claimed: None,
     };
     let parent = tempfile::Builder::new()
-        .prefix("zonebridge-import-")
+        .prefix("zonebridge-staging-")
         .tempdir()
         .map_err(|e| {
             unclaimed(anyhow::Error::new(e).context("cannot create a private staging folder"))

@@ -1,0 +1,45 @@
+//! Verifying a bundle from a file or standard input against this side's trust policy (bundle
+//! spec 8), with a progress bar: what `verify`, `unpack`, `import` and `results` share.
+
+use std::path::Path;
+
+use bundle_format::policy::TrustPolicy;
+use bundle_format::verify::{EntrySink, VerifiedBundle, verify_bundle};
+use time::OffsetDateTime;
+
+use crate::input::{BundleInput, Counting};
+use crate::output::Output;
+use crate::progress::Progress;
+
+/// Reads and checks the trust policy.
+pub fn load_policy(path: &Path) -> anyhow::Result<TrustPolicy> {
+    Ok(TrustPolicy::read_file(path)?)
+}
+
+/// Verifies the bundle from `input` against `policy`, streaming its entries into `sink`.
+pub fn verify_into(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    sink: &mut dyn EntrySink,
+    out: &Output,
+) -> anyhow::Result<VerifiedBundle> {
+    let reader = input.open()?;
+    let progress = Progress::bytes(out, "verifying", input.file_size());
+    let counted = Counting::new(reader, progress.counter());
+    let verified = verify_bundle(
+        counted,
+        policy,
+        OffsetDateTime::now_utc(),
+        sink,
+        &mut |_| {},
+    );
+    progress.finish();
+    verified.map_err(|err| {
+        let context = if err.is_refusal() {
+            format!("bundle {input} refused")
+        } else {
+            format!("cannot verify {input}")
+        };
+        anyhow::Error::new(err).context(context)
+    })
+}

@@ -1,0 +1,230 @@
+//! `results FILE --policy POLICY`: take a result bundle in (see [`crate::results`]) and note
+//! the outcome on the development instance's release.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bridge_cli::commands::ledger::{LedgerArg, Side};
+use bridge_cli::failure::UsageError;
+use bridge_cli::input::BundleInput;
+use bridge_cli::octopus::OctopusArgs;
+use bridge_cli::output::Output;
+use bridge_cli::receive::verify::load_policy;
+use bridge_cli::time_arg::format_rfc3339;
+use bridge_cli::view::field;
+use ledger::{Ledger, Verdict};
+use octopus_api::resources::{Project, Release};
+use octopus_api::{Client, segment};
+use serde::Serialize;
+
+use crate::results::note;
+use crate::results::take::{Taken, take};
+
+/// Arguments of `results`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResultsArgs {
+    /// Result bundle to take in, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// This side's trust policy: it must trust the secure zone's result signers.
+    #[arg(long, value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// Also write the deployment's task log (verified, scrubbed in the secure zone) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub log_out: Option<PathBuf>,
+    /// Do not write the note on the release in the development instance (then no --server is
+    /// needed).
+    #[arg(long)]
+    pub no_note: bool,
+    /// This side's ledger (the one `export` wrote).
+    #[command(flatten)]
+    pub ledger: LedgerArg,
+    /// How to reach the development-zone Octopus, for the note on the release.
+    #[command(flatten)]
+    pub octopus: Option<OctopusArgs>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    outcome: &'static str,
+    project: &'a str,
+    version: &'a str,
+    zone: String,
+    environment: &'a str,
+    tenant: Option<&'a str>,
+    state: &'static str,
+    waiting: Option<String>,
+    started: Option<String>,
+    completed: Option<String>,
+    steps: Vec<(String, &'static str)>,
+    bundle: &'a str,
+    position: &'a str,
+    gap: Option<&'a str>,
+    note: Option<String>,
+    log_out: Option<String>,
+    ledger: String,
+}
+
+/// Takes the result in, writes the note, reports.
+pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
+    let client = match (&args.octopus, args.no_note) {
+        (_, true) => None,
+        (Some(octopus), false) => Some(octopus.endpoint()?),
+        (None, false) => {
+            return Err(UsageError(
+                "results writes a note on the release in the development instance: give --server (or OCTOPUS_URL) and its API key, or --no-note".into(),
+            )
+            .into());
+        }
+    };
+    let policy = load_policy(&args.policy)?;
+    let ledger_path = args.ledger.path(Side::Export)?;
+    let mut ledger = Ledger::open(&ledger_path)
+        .with_context(|| format!("cannot open the ledger {}", ledger_path.display()))?;
+    let input = BundleInput::from_arg(&args.file);
+    let taken = take(&input, &policy, &mut ledger, args.log_out.as_deref(), out)?;
+    let note = match client {
+        Some(endpoint) => Some(
+            write_note(&Client::connect(endpoint)?, &ledger, &taken).with_context(|| {
+                format!(
+                    "the result was recorded, but the note on release {} {} could not be written; take the same result in again to retry the note",
+                    taken.result.project, taken.result.version
+                )
+            })?,
+        ),
+        None => None,
+    };
+    report(&taken, note, &ledger_path, args, out)
+}
+
+/// Replaces the results block in the release's notes; returns where it was written.
+fn write_note(client: &Client, ledger: &Ledger, taken: &Taken) -> anyhow::Result<String> {
+    let result = &taken.result;
+    let projects: Vec<Project> =
+        client.get_all(&format!("projects?name={}", segment(&result.project)))?;
+    let project = projects
+        .into_iter()
+        .find(|p| p.name == result.project)
+        .with_context(|| {
+            format!(
+                "project {:?} is not on the development instance",
+                result.project
+            )
+        })?;
+    let path = format!(
+        "projects/{}/releases/{}",
+        project.id,
+        segment(&result.version)
+    );
+    let mut release: Release = client.get(&path)?;
+    let id = release
+        .id
+        .clone()
+        .with_context(|| format!("release {} has no id", result.version))?;
+    let mut deployments = Vec::new();
+    for record in ledger.deployments(Some(&result.project))? {
+        if record.key.version != result.version {
+            continue;
+        }
+        let label = match record.result_bundle {
+            Some(digest) => ledger
+                .bundle(&digest, Verdict::Accepted)?
+                .map(|b| format!("{} {}", b.channel, b.sequence)),
+            None => None,
+        };
+        deployments.push((record, label));
+    }
+    let notes = note::update(release.release_notes.as_deref().unwrap_or(""), &deployments);
+    if release.release_notes.as_deref() != Some(notes.as_str()) {
+        release.release_notes = Some(notes);
+        let _: Release = client.put(&format!("releases/{}", segment(&id)), &release)?;
+    }
+    Ok(format!(
+        "release notes of {} {} ({id})",
+        project.name, result.version
+    ))
+}
+
+fn report(
+    taken: &Taken,
+    note: Option<String>,
+    ledger: &std::path::Path,
+    args: &ResultsArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let result = &taken.result;
+    let report = Report {
+        outcome: taken.outcome,
+        project: &result.project,
+        version: &result.version,
+        zone: taken
+            .position
+            .split("->")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        environment: &result.environment,
+        tenant: result.tenant.as_deref(),
+        state: result.state.as_str(),
+        waiting: result.waiting.as_ref().map(|w| w.describe()),
+        started: result.started.map(format_rfc3339),
+        completed: result.completed.map(format_rfc3339),
+        steps: result
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), s.state.as_str()))
+            .collect(),
+        bundle: &taken.digest,
+        position: &taken.position,
+        gap: taken.gap.as_deref(),
+        note,
+        log_out: args.log_out.as_ref().map(|p| p.display().to_string()),
+        ledger: ledger.display().to_string(),
+    };
+    out.success(&report, |w| {
+        let verb = if report.outcome == "recorded" {
+            "recorded"
+        } else {
+            "already recorded"
+        };
+        field(
+            w,
+            verb,
+            format!("result of {} {}", report.project, report.version),
+        )?;
+        let place = match report.tenant {
+            Some(tenant) => format!("{} / {} for {tenant}", report.zone, report.environment),
+            None => format!("{} / {}", report.zone, report.environment),
+        };
+        field(w, "deployed to", place)?;
+        field(w, "state", report.state)?;
+        if let Some(waiting) = &report.waiting {
+            field(w, "waiting for", waiting)?;
+        }
+        if let (Some(started), Some(completed)) = (&report.started, &report.completed) {
+            field(w, "ran", format!("{started} to {completed}"))?;
+        }
+        for (name, state) in &report.steps {
+            field(w, "step", format!("{state} {name}"))?;
+        }
+        field(
+            w,
+            "bundle",
+            format!("{} ({})", report.position, report.bundle),
+        )?;
+        if let Some(gap) = report.gap {
+            field(
+                w,
+                "gap",
+                format!("bundles {gap} skipped (the policy allows gaps)"),
+            )?;
+        }
+        if let Some(note) = &report.note {
+            field(w, "note", note)?;
+        }
+        if let Some(log) = &report.log_out {
+            field(w, "log", log)?;
+        }
+        Ok(())
+    })
+}

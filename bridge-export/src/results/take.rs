@@ -1,0 +1,253 @@
+//! Taking a result bundle in, step by step (see the module documentation of [`super`]).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use bridge_cli::failure::Refused;
+use bridge_cli::input::BundleInput;
+use bridge_cli::output::Output;
+use bridge_cli::receive::channel::{self, ChannelCheck, Position};
+use bridge_cli::receive::staged::{self, Staged};
+use bridge_cli::receive::{refusal_reason, warn_unrecorded};
+use bundle_format::manifest::{BundleKind, DeploymentState as Ended, ResultDescription};
+use bundle_format::policy::TrustPolicy;
+use ledger::{
+    BundleRecord, DeploymentKey, DeploymentRecord, DeploymentState, Ledger, PromotionKey, Verdict,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// A result bundle taken in (or found taken in before).
+#[derive(Debug)]
+pub struct Taken {
+    /// `recorded`, or `already-recorded`.
+    pub outcome: &'static str,
+    /// The verified result.
+    pub result: ResultDescription,
+    /// Its digest.
+    pub digest: String,
+    /// Its channel and sequence, as `pci->dev/result 3`.
+    pub position: String,
+    /// The bundles skipped by an allowed gap, as `4 to 5`.
+    pub gap: Option<String>,
+    /// The log, where `--log-out` asked for it.
+    pub log_out: Option<PathBuf>,
+}
+
+/// Verifies `input` against `policy` and records it in `ledger`; a refusal whose bundle
+/// could be identified is recorded with its reason.
+pub fn take(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    ledger: &mut Ledger,
+    log_out: Option<&Path>,
+    out: &Output,
+) -> anyhow::Result<Taken> {
+    let staged = match staged::stage(input, policy, out) {
+        Ok(staged) => staged,
+        Err(not_verified) => {
+            if let Some(reason) = refusal_reason(&not_verified.error) {
+                let recorded = match &not_verified.claimed {
+                    Some(record) => ledger.record_refused(record, &reason).map(drop),
+                    None => ledger
+                        .append_audit(
+                            "bundle-refused-unidentified",
+                            &json!({ "input": input.to_string(), "reason": reason }),
+                        )
+                        .map(drop),
+                };
+                warn_unrecorded(recorded.map_err(Into::into));
+            }
+            return Err(not_verified.error);
+        }
+    };
+    let record = BundleRecord::from_manifest(staged.manifest(), staged.digest());
+    let taken = verified(&staged, &record, policy, ledger, log_out);
+    if let Err(err) = &taken
+        && let Some(reason) = refusal_reason(err)
+    {
+        warn_unrecorded(
+            ledger
+                .record_refused(&record, &reason)
+                .map(drop)
+                .map_err(Into::into),
+        );
+    }
+    taken
+}
+
+fn verified(
+    staged: &Staged,
+    record: &BundleRecord,
+    policy: &TrustPolicy,
+    ledger: &mut Ledger,
+    log_out: Option<&Path>,
+) -> anyhow::Result<Taken> {
+    let manifest = staged.manifest();
+    let digest = staged.digest();
+    let (BundleKind::Result, Some(result)) = (manifest.kind, &manifest.result) else {
+        return Err(refused(
+            "wrong-kind",
+            format!(
+                "bundle {} is a {} bundle; `results` takes result bundles\nHint: release bundles are imported in the secure zone with `bridge-import import`",
+                digest.to_hex(),
+                manifest.kind
+            ),
+        ));
+    };
+    let mut taken = Taken {
+        outcome: "already-recorded",
+        result: result.clone(),
+        digest: digest.to_hex(),
+        position: format!("{} {}", manifest.channel(), manifest.sequence),
+        gap: None,
+        log_out: None,
+    };
+    if let Some(path) = log_out {
+        copy_log(staged, result, path)?;
+        taken.log_out = Some(path.to_owned());
+    }
+    if ledger.was_accepted(&digest)? {
+        return Ok(taken);
+    }
+    let previous = ledger.channel_state(&manifest.channel())?;
+    let position = match channel::check(previous.as_ref(), manifest, digest, policy.allow_gaps())? {
+        ChannelCheck::AlreadyImported => return Ok(taken),
+        ChannelCheck::Continue(position) => position,
+    };
+    check_answers(ledger, manifest.source_zone.as_str(), result)?;
+    if let Position::Gap {
+        first_missing,
+        last_missing,
+    } = position
+    {
+        ledger.append_audit(
+            "channel.gap-skipped",
+            &json!({
+                "channel": manifest.channel().to_string(),
+                "first_missing": first_missing,
+                "last_missing": last_missing,
+                "accepted": manifest.sequence,
+                "bundle": digest.to_hex(),
+            }),
+        )?;
+        taken.gap = Some(format!("{first_missing} to {last_missing}"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let deployment = DeploymentRecord {
+        key: DeploymentKey {
+            project: result.project.clone(),
+            version: result.version.clone(),
+            target: manifest.source_zone.clone(),
+            environment: result.environment.clone(),
+            tenant: result.tenant.clone(),
+        },
+        state: match result.state {
+            Ended::Success => DeploymentState::Success,
+            Ended::Failed => DeploymentState::Failed,
+            Ended::Canceled => DeploymentState::Canceled,
+            Ended::TimedOut => DeploymentState::TimedOut,
+            Ended::Waiting => DeploymentState::Waiting,
+        },
+        release_bundle: result.answers.digest,
+        deployment_id: None,
+        task_id: result.task.clone(),
+        started: result.started,
+        completed: result.completed,
+        waiting: result.waiting.as_ref().map(|w| w.describe()),
+        result_bundle: Some(digest),
+        requested_at: now,
+        updated_at: now,
+    };
+    let promotion = PromotionKey {
+        project: result.project.clone(),
+        version: result.version.clone(),
+        target: manifest.source_zone.clone(),
+    };
+    ledger
+        .record_result_accepted(record, previous.as_ref(), &deployment, &promotion)
+        .context(
+            "the result bundle verified, but the ledger could not record it; take it in again",
+        )?;
+    taken.outcome = "recorded";
+    Ok(taken)
+}
+
+/// Spec 9.2: the receiver of a result checks that it exported the release it answers, to the
+/// zone the result comes from.
+fn check_answers(ledger: &Ledger, from: &str, result: &ResultDescription) -> anyhow::Result<()> {
+    let answers = &result.answers;
+    let Some(exported) = ledger.bundle(&answers.digest, Verdict::Exported)? else {
+        return Err(refused(
+            "unknown-release",
+            format!(
+                "the result answers release bundle {} ({} {}), which this side never exported\nHint: take results in with the ledger of the side that exported the release (--ledger)",
+                answers.digest.to_hex(),
+                result.project,
+                result.version
+            ),
+        ));
+    };
+    let mut wrong = Vec::new();
+    if exported.bundle_id.is_some_and(|id| id != answers.bundle_id) {
+        wrong.push(format!(
+            "bundle id {} (exported: {})",
+            answers.bundle_id.to_hex(),
+            exported.bundle_id.map(|id| id.to_hex()).unwrap_or_default()
+        ));
+    }
+    if exported.sequence != answers.sequence {
+        wrong.push(format!(
+            "sequence {} (exported: {})",
+            answers.sequence, exported.sequence
+        ));
+    }
+    if exported.channel.target.as_str() != from {
+        wrong.push(format!(
+            "zone {from} (the release went to {})",
+            exported.channel.target
+        ));
+    }
+    if exported.project.as_deref() != Some(result.project.as_str())
+        || exported.version.as_deref() != Some(result.version.as_str())
+    {
+        wrong.push(format!(
+            "release {} {} (exported: {} {})",
+            result.project,
+            result.version,
+            exported.project.as_deref().unwrap_or("?"),
+            exported.version.as_deref().unwrap_or("?")
+        ));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(refused(
+        "answers-mismatch",
+        format!(
+            "the result names release bundle {} but does not match what was exported: {}",
+            answers.digest.to_hex(),
+            wrong.join("; ")
+        ),
+    ))
+}
+
+/// Copies the verified log entry out of staging (atomically).
+fn copy_log(staged: &Staged, result: &ResultDescription, path: &Path) -> anyhow::Result<()> {
+    let mut from = staged.root().to_owned();
+    for part in result.log.components() {
+        from.push(part);
+    }
+    let mut source = std::fs::File::open(&from).context("cannot read the verified log")?;
+    let mut file = bridge_cli::atomic::AtomicFile::create(path, 0o644)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::copy(&mut source, &mut file)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn refused(code: &'static str, message: String) -> anyhow::Error {
+    Refused { code, message }.into()
+}

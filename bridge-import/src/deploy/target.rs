@@ -1,0 +1,118 @@
+//! Finding, on the secure instance, what a deployment needs: the project and release (by the
+//! names the release bundle carries, through the mapping file), the environment and the
+//! tenant (by their names here). Reads only.
+
+use octopus_api::names::{NameKind, NameMap};
+use octopus_api::resources::{Environment, Project, Release, Tenant};
+use octopus_api::{Client, segment};
+
+use crate::import::refuse::refused;
+
+/// The ids a deployment is created with.
+#[derive(Debug, Clone)]
+pub struct DeployTarget {
+    /// The release here.
+    pub release: Release,
+    /// The environment here.
+    pub environment: Environment,
+    /// The tenant here, for a tenanted deployment.
+    pub tenant: Option<Tenant>,
+}
+
+/// Looks up the release `version` of `project` (the bundle's name; the mapping file may
+/// rename it), `environment` and `tenant` (names here; the mapping file may rename a
+/// development-zone environment name too).
+pub fn find(
+    client: &Client,
+    map: &NameMap,
+    project: &str,
+    version: &str,
+    environment: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<DeployTarget> {
+    let project_here = map.target_name(NameKind::Project, project);
+    let project = by_name::<Project>(client, "projects", project_here)?.ok_or_else(|| {
+        refused(
+            "not-found",
+            format!("project {project_here:?} is not on this instance\nHint: import the release bundle first (bridge-import import), with the same --map"),
+        )
+    })?;
+    let release = client
+        .get_optional::<Release>(&format!(
+            "projects/{}/releases/{}",
+            project.id,
+            segment(version)
+        ))?
+        .ok_or_else(|| {
+            refused(
+                "not-found",
+                format!(
+                    "release {version} of {} is not on this instance\nHint: import its release bundle first (bridge-import import)",
+                    project.name
+                ),
+            )
+        })?;
+    let environment_here = map.target_name(NameKind::Environment, environment);
+    let environment = match by_name::<Environment>(client, "environments", environment_here)? {
+        Some(environment) => environment,
+        None => {
+            let known: Vec<Environment> = client.get_all("environments")?;
+            let names: Vec<&str> = known.iter().map(|e| e.name.as_str()).collect();
+            return Err(refused(
+                "not-found",
+                format!(
+                    "environment {environment_here:?} is not on this instance; it has: {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let tenant = match tenant {
+        None => None,
+        Some(name) => Some(by_name::<Tenant>(client, "tenants", name)?.ok_or_else(|| {
+            refused(
+                "not-found",
+                format!("tenant {name:?} is not on this instance"),
+            )
+        })?),
+    };
+    Ok(DeployTarget {
+        release,
+        environment,
+        tenant,
+    })
+}
+
+/// The one resource of collection `what` named exactly `name` (Octopus's `name` filter may
+/// match loosely; the exact name decides).
+fn by_name<T: serde::de::DeserializeOwned + Named>(
+    client: &Client,
+    what: &str,
+    name: &str,
+) -> anyhow::Result<Option<T>> {
+    let found: Vec<T> = client.get_all(&format!("{what}?name={}", segment(name)))?;
+    Ok(found.into_iter().find(|item| item.name() == name))
+}
+
+/// A resource with a name.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for Project {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Environment {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Tenant {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
