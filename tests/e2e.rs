@@ -12,6 +12,8 @@ mod standins;
 mod approvals;
 #[path = "e2e/crash.rs"]
 mod crash;
+#[path = "e2e/deploy_crash.rs"]
+mod deploy_crash;
 #[path = "e2e/export.rs"]
 mod export;
 #[path = "e2e/keys.rs"]
@@ -26,5 +28,7 @@ mod policy;
 mod promote;
 #[path = "e2e/refusals.rs"]
 mod refusals;
+#[path = "e2e/results.rs"]
+mod results;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;

@@ -129,6 +129,23 @@ pub struct ResultView {
     pub completed: Option<String>,
     /// Entry holding the task log.
     pub log: String,
+    /// The task on the secure instance.
+    pub task: Option<String>,
+    /// Each step: name and state.
+    pub steps: Vec<StepView>,
+    /// What it waits for, for people ("manual intervention on step '...'").
+    pub waiting: Option<String>,
+    /// Why it waits: `manual-intervention`, `guided-failure`, `still-running`.
+    pub waiting_reason: Option<String>,
+}
+
+/// One step of a deployment result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    /// Its name.
+    pub name: String,
+    /// Its state (`success`, `failed`, `skipped`, ...).
+    pub state: &'static str,
 }
 
 /// The release bundle a result answers.
@@ -210,6 +227,22 @@ impl ManifestView {
                 started: r.started.map(format_rfc3339),
                 completed: r.completed.map(format_rfc3339),
                 log: r.log.to_string(),
+                task: r.task.clone(),
+                steps: r
+                    .steps
+                    .iter()
+                    .map(|s| StepView {
+                        name: s.name.clone(),
+                        state: s.state.as_str(),
+                    })
+                    .collect(),
+                waiting: r.waiting.as_ref().map(|w| w.describe()),
+                waiting_reason: r.waiting.as_ref().map(|w| {
+                    serde_json::to_value(w.reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                }),
             }),
         }
     }
@@ -305,13 +338,7 @@ fn render_release(w: &mut dyn Write, r: &ReleaseView) -> io::Result<()> {
 }
 
 fn render_result(w: &mut dyn Write, r: &ResultView) -> io::Result<()> {
-    let state = match r.state {
-        DeploymentState::Success => "success",
-        DeploymentState::Failed => "failed",
-        DeploymentState::Canceled => "canceled",
-        DeploymentState::TimedOut => "timed-out",
-        DeploymentState::Waiting => "waiting",
-    };
+    let state = r.state.as_str();
     let tenant = r
         .tenant
         .as_deref()
@@ -338,6 +365,15 @@ fn render_result(w: &mut dyn Write, r: &ResultView) -> io::Result<()> {
     }
     if let Some(completed) = &r.completed {
         field(w, "completed", completed)?;
+    }
+    if let Some(waiting) = &r.waiting {
+        field(w, "waiting for", waiting)?;
+    }
+    if let Some(task) = &r.task {
+        field(w, "task", task)?;
+    }
+    for step in &r.steps {
+        field(w, "step", format!("{} {}", step.state, step.name))?;
     }
     field(w, "log", &r.log)
 }
