@@ -37,11 +37,13 @@ pub enum Kind {
     Interruption,
     /// `TeamResource` (the built-in teams, read only).
     Team,
+    /// `TenantResource`.
+    Tenant,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -58,6 +60,7 @@ impl Kind {
         Kind::Task,
         Kind::Interruption,
         Kind::Team,
+        Kind::Tenant,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -79,6 +82,7 @@ impl Kind {
             Kind::Task => "tasks",
             Kind::Interruption => "interruptions",
             Kind::Team => "teams",
+            Kind::Tenant => "tenants",
         }
     }
 
@@ -106,6 +110,7 @@ impl Kind {
             Kind::Task => "ServerTasks",
             Kind::Interruption => "Interruptions",
             Kind::Team => "Teams",
+            Kind::Tenant => "Tenants",
         }
     }
 
@@ -128,6 +133,7 @@ impl Kind {
             Kind::Task => "Task",
             Kind::Interruption => "Interruption",
             Kind::Team => "Team",
+            Kind::Tenant => "Tenant",
         }
     }
 
@@ -150,6 +156,7 @@ impl Kind {
             Kind::Task => "task",
             Kind::Interruption => "interruption",
             Kind::Team => "team",
+            Kind::Tenant => "tenant",
         }
     }
 }

@@ -11,8 +11,9 @@
 //! ]}
 //! ```
 //!
-//! `"as"` names the `Id` of the response; `${name}` in a later path or body string is replaced
-//! by it, and `$${` writes a literal `${`. `MODIFY` reads the resource, replaces the top-level
+//! `"as"` names the `Id` of the response; `${name}` in a later path or body string (or object
+//! key, as in a tenant's `ProjectEnvironments`) is replaced by it, and `$${` writes a literal
+//! `${`. `MODIFY` reads the resource, replaces the top-level
 //! fields given in `set`, and
 //! writes it back with its `Version` (read-modify-write, as a careful client does).
 
@@ -128,7 +129,7 @@ fn substitute(value: &Value, names: &BTreeMap<String, String>) -> anyhow::Result
         ),
         Value::Object(o) => Value::Object(
             o.iter()
-                .map(|(k, v)| Ok((k.clone(), substitute(v, names)?)))
+                .map(|(k, v)| Ok((substitute_text(k, names)?, substitute(v, names)?)))
                 .collect::<anyhow::Result<_>>()?,
         ),
         other => other.clone(),
@@ -259,6 +260,11 @@ mod tests {
         assert_eq!(
             substitute_text("/api/x/${dev} echo $${HOME} ${dev}", &names)?,
             "/api/x/Environments-1 echo ${HOME} Environments-1"
+        );
+        let keyed = substitute(&serde_json::json!({"${dev}": ["${dev}"]}), &names)?;
+        assert_eq!(
+            keyed,
+            serde_json::json!({"Environments-1": ["Environments-1"]})
         );
         let unknown = substitute_text("${prod}", &names)
             .err()

@@ -13,8 +13,16 @@ mod swagger;
 mod auth_and_paging;
 #[path = "standin/contract.rs"]
 mod contract;
+#[path = "standin/contract_fixtures.rs"]
+mod contract_fixtures;
+#[path = "standin/contract_wire.rs"]
+mod contract_wire;
+#[path = "standin/deployment_lists.rs"]
+mod deployment_lists;
 #[path = "standin/deployments.rs"]
 mod deployments;
+#[path = "standin/guided.rs"]
+mod guided;
 #[path = "standin/packages.rs"]
 mod packages;
 #[path = "standin/persistence.rs"]
@@ -25,5 +33,13 @@ mod processes;
 mod releases;
 #[path = "standin/seeds.rs"]
 mod seeds;
+#[path = "standin/seeds_deploy.rs"]
+mod seeds_deploy;
+#[path = "standin/seeds_secure.rs"]
+mod seeds_secure;
+#[path = "standin/task_states.rs"]
+mod task_states;
+#[path = "standin/tenants.rs"]
+mod tenants;
 #[path = "standin/variables.rs"]
 mod variables;

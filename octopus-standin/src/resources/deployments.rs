@@ -6,6 +6,9 @@
 //! every environment of earlier phases. A phase is complete when the release has succeeded
 //! in `MinimumEnvironmentsBeforePromotion` of its environments (all of them when 0); an
 //! optional phase never blocks. A lifecycle without phases allows every environment.
+//!
+//! A deployment may name a `TenantId`; `tenants::for_deployment` checks it against the
+//! project's `TenantedDeploymentMode` and the tenant's connections before anything is queued.
 
 use serde_json::{Value, json};
 
@@ -60,13 +63,25 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
             text(&project, "Name").unwrap_or("")
         )));
     }
+    let tenant = super::tenants::for_deployment(
+        store,
+        space,
+        &project,
+        &environment,
+        text(&doc, "TenantId"),
+    )?;
     check_lifecycle(store, &release, &project, &environment)?;
     let id = store.next_id(Kind::Deployment);
     let task_id = store.next_id(Kind::Task);
     let project_id = text(&project, "Id").unwrap_or("").to_owned();
     let env_name = text(&environment, "Name").unwrap_or("").to_owned();
+    let for_tenant = tenant
+        .as_ref()
+        .and_then(|t| text(t, "Name"))
+        .map(|t| format!(" for {t}"))
+        .unwrap_or_default();
     let description = format!(
-        "Deploy {} release {} to {env_name}",
+        "Deploy {} release {} to {env_name}{for_tenant}",
         text(&project, "Name").unwrap_or(""),
         text(&release, "Version").unwrap_or("")
     );

@@ -11,6 +11,7 @@ pub mod projects;
 pub mod releases;
 pub mod simple;
 pub mod tasks;
+pub mod tenants;
 pub mod variables;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub fn create(
         Kind::LibraryVariableSet => app.write(|s| library_sets::create(s, space, body))?,
         Kind::Project => app.write(|s| projects::create(s, space, body))?,
         Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
+        Kind::Tenant => app.write(|s| tenants::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -66,6 +68,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::DeploymentProcess => app.write(|s| processes::update(s, space, id, body)),
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
         Kind::Release => app.write(|s| releases::update(s, space, id, body)),
+        Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -79,7 +82,8 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
         | Kind::LibraryVariableSet
         | Kind::Channel
         | Kind::Feed
-        | Kind::Release => app.write(|s| {
+        | Kind::Release
+        | Kind::Tenant => app.write(|s| {
             let doc = find(s, kind, space, id)?;
             let id = text(doc, "Id").unwrap_or(id).to_owned();
             if id == crate::store::BUILTIN_FEED {
@@ -91,6 +95,9 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
                 ));
             }
             s.remove(kind, &id);
+            if kind == Kind::Environment {
+                tenants::forget(s, kind, &id);
+            }
             Ok(())
         }),
         Kind::Project => app.write(|s| projects::delete(s, space, id)),

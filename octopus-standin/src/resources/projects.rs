@@ -73,6 +73,7 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
         .unwrap_or(id)
         .to_owned();
     store.remove(Kind::Project, &id);
+    super::tenants::forget(store, Kind::Project, &id);
     store.remove(Kind::DeploymentProcess, &format!("deploymentprocess-{id}"));
     let set = format!("variableset-{id}");
     store.remove(Kind::VariableSet, &set);
@@ -113,6 +114,13 @@ fn save(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc
         if text(&doc, field).is_none() {
             doc.insert(field.into(), json!(default));
         }
+    }
+    // The Swagger enum `ProjectResource.TenantedDeploymentMode`.
+    let mode = text(&doc, "TenantedDeploymentMode").unwrap_or("");
+    if !["Untenanted", "TenantedOrUntenanted", "Tenanted"].contains(&mode) {
+        return Err(crate::error::ApiError::invalid(format!(
+            "TenantedDeploymentMode '{mode}' is not valid: use Untenanted, TenantedOrUntenanted or Tenanted."
+        )));
     }
     if doc
         .get("ProjectConnectivityPolicy")

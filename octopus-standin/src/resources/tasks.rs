@@ -72,6 +72,12 @@ pub fn set(store: &mut Store, id: &str, changes: &[(&str, Value)]) {
 
 /// Marks a task finished: `Success`, or `Failed` with its error message.
 pub fn finish(store: &mut Store, id: &str, error: Option<&str>) {
+    finish_with(store, id, error, false);
+}
+
+/// Marks a task finished; `warnings` when it succeeded with warnings (a failure ignored in
+/// guided-failure mode): `HasWarningsOrErrors`, and the root of the log `SuccessWithWarning`.
+pub fn finish_with(store: &mut Store, id: &str, error: Option<&str>, warnings: bool) {
     let ended = now();
     let started = store
         .get(Kind::Task, id)
@@ -90,7 +96,7 @@ pub fn finish(store: &mut Store, id: &str, error: Option<&str>) {
             ("IsCompleted", json!(true)),
             ("FinishedSuccessfully", json!(error.is_none())),
             ("HasPendingInterruptions", json!(false)),
-            ("HasWarningsOrErrors", json!(error.is_some())),
+            ("HasWarningsOrErrors", json!(error.is_some() || warnings)),
             ("ErrorMessage", json!(error.unwrap_or(""))),
             ("CompletedTime", json!(ended)),
             ("Completed", json!(display_time(&ended))),
@@ -98,7 +104,10 @@ pub fn finish(store: &mut Store, id: &str, error: Option<&str>) {
         ],
     );
     if let Some(root) = store.log_mut(id) {
-        root.status = state.to_owned();
+        root.status = match (state, warnings) {
+            ("Success", true) => "SuccessWithWarning".to_owned(),
+            _ => state.to_owned(),
+        };
         root.ended = Some(ended);
     }
     let deployment = store
@@ -197,4 +206,64 @@ pub fn abandon(store: &mut Store, id: &str, reason: &str) {
         });
     }
     finish(store, id, Some(reason));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(store: &'a Store, id: &str, name: &str) -> &'a Value {
+        store
+            .get(Kind::Task, id)
+            .and_then(|t| t.get(name))
+            .unwrap_or(&Value::Null)
+    }
+
+    #[test]
+    fn a_queued_task_has_not_started_and_a_finished_one_has_every_time() {
+        let mut store = Store::default();
+        queue(
+            &mut store,
+            "Spaces-1",
+            "ServerTasks-1",
+            "Deployments-1",
+            "Deploy X",
+        );
+        for (name, want) in [
+            ("State", json!("Queued")),
+            ("StartTime", Value::Null),
+            ("CompletedTime", Value::Null),
+            ("Completed", Value::Null),
+            ("IsCompleted", json!(false)),
+            ("FinishedSuccessfully", json!(false)),
+            ("HasPendingInterruptions", json!(false)),
+            ("HasBeenPickedUpByProcessor", json!(false)),
+            ("ErrorMessage", json!("")),
+        ] {
+            assert_eq!(field(&store, "ServerTasks-1", name), &want, "{name}");
+        }
+        assert!(field(&store, "ServerTasks-1", "QueueTime").is_string());
+        assert_eq!(
+            store.log("ServerTasks-1").map(|l| l.status.as_str()),
+            Some("Pending")
+        );
+        set(
+            &mut store,
+            "ServerTasks-1",
+            &[("State", json!("Executing")), ("StartTime", json!(now()))],
+        );
+        finish(&mut store, "ServerTasks-1", Some("It broke"));
+        for (name, want) in [
+            ("State", json!("Failed")),
+            ("IsCompleted", json!(true)),
+            ("FinishedSuccessfully", json!(false)),
+            ("ErrorMessage", json!("It broke")),
+            ("HasWarningsOrErrors", json!(true)),
+        ] {
+            assert_eq!(field(&store, "ServerTasks-1", name), &want, "{name}");
+        }
+        for name in ["StartTime", "CompletedTime", "Completed"] {
+            assert!(field(&store, "ServerTasks-1", name).is_string(), "{name}");
+        }
+    }
 }

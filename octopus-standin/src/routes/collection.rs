@@ -108,7 +108,7 @@ fn select(store: &Store, kind: Kind, space: Option<&str>, params: &Params) -> Ap
         .cloned()
         .collect();
     docs = params::filter(docs, params);
-    docs.retain(|d| matches_kind_filters(kind, d, params));
+    docs.retain(|d| matches_kind_filters(store, kind, d, params));
     if params.flag("pendingOnly")? == Some(true) && kind == Kind::Interruption {
         docs.retain(|d| d.get("IsPending") == Some(&Value::Bool(true)));
     }
@@ -146,27 +146,51 @@ fn is_snapshot(store: &Store, kind: Kind, doc: &Doc) -> bool {
 }
 
 /// The filters of the `Links` templates in the root document (fixture `api-root`):
-/// deployments by `projects`, `environments`, `channels`; tasks by `states`;
-/// interruptions by `regarding`.
-fn matches_kind_filters(kind: Kind, doc: &Doc, params: &Params) -> bool {
-    let field_in = |param: &str, field: &str| {
+/// deployments by `projects`, `environments`, `tenants`, `channels` (comma-separated ids);
+/// tasks by `states` and, through their deployment, `project`, `environment`, `tenant`;
+/// interruptions by `regarding`; tenants by `projectId` (connected to that project).
+fn matches_kind_filters(store: &Store, kind: Kind, doc: &Doc, params: &Params) -> bool {
+    let field_in = |doc: &Doc, param: &str, field: &str| {
         params
             .list(param)
             .is_none_or(|wanted| text(doc, field).is_some_and(|v| wanted.iter().any(|w| w == v)))
     };
     match kind {
         Kind::Deployment => {
-            field_in("projects", "ProjectId")
-                && field_in("environments", "EnvironmentId")
-                && field_in("channels", "ChannelId")
+            field_in(doc, "projects", "ProjectId")
+                && field_in(doc, "environments", "EnvironmentId")
+                && field_in(doc, "tenants", "TenantId")
+                && field_in(doc, "channels", "ChannelId")
         }
-        Kind::Task => field_in("states", "State"),
+        Kind::Task => {
+            let by_deployment = ["project", "environment", "tenant"]
+                .iter()
+                .any(|p| params.get(p).is_some());
+            field_in(doc, "states", "State")
+                && (!by_deployment
+                    || deployment_of_task(store, doc).is_some_and(|d| {
+                        field_in(d, "project", "ProjectId")
+                            && field_in(d, "environment", "EnvironmentId")
+                            && field_in(d, "tenant", "TenantId")
+                    }))
+        }
         Kind::Interruption => params.get("regarding").is_none_or(|r| {
             text(doc, "TaskId") == Some(r)
                 || strings(doc, "RelatedDocumentIds").iter().any(|d| d == r)
         }),
+        Kind::Tenant => params.get("projectId").is_none_or(|p| {
+            doc.get("ProjectEnvironments")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.contains_key(p))
+        }),
         _ => true,
     }
+}
+
+/// The deployment a task carries out (`Arguments.DeploymentId`).
+fn deployment_of_task<'a>(store: &'a Store, task: &Doc) -> Option<&'a Doc> {
+    let id = task.get("Arguments")?.get("DeploymentId")?.as_str()?;
+    store.get(Kind::Deployment, id)
 }
 
 /// Projects and most named resources by name; environments by `SortOrder`; releases,
@@ -176,9 +200,11 @@ fn sort(kind: Kind, docs: &mut [Doc]) {
         Kind::Environment => {
             docs.sort_by_key(|d| d.get("SortOrder").and_then(Value::as_i64).unwrap_or(0))
         }
-        Kind::Project | Kind::ProjectGroup | Kind::Lifecycle | Kind::LibraryVariableSet => {
-            docs.sort_by_key(|d| text(d, "Name").unwrap_or("").to_lowercase())
-        }
+        Kind::Project
+        | Kind::ProjectGroup
+        | Kind::Lifecycle
+        | Kind::LibraryVariableSet
+        | Kind::Tenant => docs.sort_by_key(|d| text(d, "Name").unwrap_or("").to_lowercase()),
         Kind::Release | Kind::Deployment | Kind::Task | Kind::Interruption => docs.reverse(),
         _ => {}
     }

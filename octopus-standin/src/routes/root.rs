@@ -23,7 +23,7 @@ const SPACE_LINKS: &[(&str, &str, &str)] = &[
     (
         "Deployments",
         "deployments",
-        "{/id}{?skip,take,ids,projects,environments,channels}",
+        "{/id}{?skip,take,ids,projects,environments,tenants,channels}",
     ),
     (
         "Environments",
@@ -66,7 +66,12 @@ const SPACE_LINKS: &[(&str, &str, &str)] = &[
     (
         "Tasks",
         "tasks",
-        "{/id}{?skip,take,ids,states,project,environment,partialName}",
+        "{/id}{?skip,take,ids,states,project,environment,tenant,partialName}",
+    ),
+    (
+        "Tenants",
+        "tenants",
+        "{/id}{?skip,projectId,name,take,ids,partialName}",
     ),
     ("Variables", "variables", "{/id}{?ids}"),
 ];

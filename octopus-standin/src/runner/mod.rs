@@ -9,17 +9,24 @@
 //!                                                       │     Octopus.Script  -> bash, for real, in a scratch folder
 //!                                                       │     Octopus.Manual  -> interruption, wait for the answer
 //!                                                       │     anything else   -> logged as done
+//!                                                       │     failed + UseGuidedFailure -> interruption: Fail | Retry | Ignore
 //!                                                       └──> Success | Failed (first failure's message)
 //! ```
+//!
+//! `action` carries out one action; `ask` raises the interruptions (manual intervention,
+//! guided failure) and waits for their answers.
 //!
 //! Log lines go to the store as they come but are written to the `--data` file only with the
 //! next persisted change; a restart fails the tasks that were running (see [`recover`]).
 
+mod action;
+mod ask;
 mod output;
 mod script;
 pub mod variables;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,13 +34,12 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::kind::Kind;
-use crate::resources::{interruptions, tasks};
-use crate::store::{BUILTIN_FEED, Doc, Store, items, now, strings, text};
+use crate::resources::tasks;
+use crate::store::{Doc, Store, items, now, strings, text};
+use action::Failure;
+use ask::Guidance;
 use output::Out;
 use variables::{Context, Variables};
-
-/// How often a task waiting for a manual intervention looks for the answer.
-const ANSWER_POLL: Duration = Duration::from_millis(100);
 
 /// Runs until `shutdown` completes.
 pub async fn run(app: Arc<App>, shutdown: impl std::future::Future<Output = ()>) {
@@ -107,6 +113,8 @@ fn take_queued(app: &App) -> Vec<String> {
 /// Everything a deployment task needs, read once from the store.
 struct Plan {
     space: String,
+    /// The deployment's `UseGuidedFailure`: a failed action asks a person what to do.
+    guided: bool,
     deployment: Doc,
     release: Doc,
     steps: Vec<Value>,
@@ -162,6 +170,19 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
     ] {
         variables.set_system(name, value.unwrap_or(""));
     }
+    // A tenanted deployment's tenant (Calamari `SpecialVariables.Deployment.Tenant`); an
+    // untenanted one has neither variable.
+    if let Some(tenant) = text(&deployment, "TenantId") {
+        let tenant = get(Kind::Tenant, tenant)?;
+        variables.set_system(
+            "Octopus.Deployment.Tenant.Id",
+            text(&tenant, "Id").unwrap_or(""),
+        );
+        variables.set_system(
+            "Octopus.Deployment.Tenant.Name",
+            text(&tenant, "Name").unwrap_or(""),
+        );
+    }
     let packages = store
         .all(Kind::Package)
         .iter()
@@ -175,6 +196,7 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
             project: text(&project, "Id").unwrap_or("").to_owned(),
         },
         space,
+        guided: deployment.get("UseGuidedFailure") == Some(&Value::Bool(true)),
         steps: process
             .get("Steps")
             .and_then(Value::as_array)
@@ -205,24 +227,27 @@ async fn run_task(app: Arc<App>, task_id: String) {
         secrets: &secrets,
     };
     let scratch = app.config.scratch.join(&task_id);
-    let failure = match make_private_dir(&scratch) {
+    let ended = match make_private_dir(&scratch) {
         Ok(()) => run_steps(&out, &plan, &scratch).await,
-        Err(e) => Some(format!(
-            "The stand-in cannot create the scratch folder {}: {e}",
-            scratch.display()
-        )),
+        Err(e) => Ended {
+            failure: Some(format!(
+                "The stand-in cannot create the scratch folder {}: {e}",
+                scratch.display()
+            )),
+            warnings: false,
+        },
     };
     let _ = std::fs::remove_dir_all(&scratch);
-    if let Some(message) = &failure {
+    if let Some(message) = &ended.failure {
         out.line(&task_id, "Error", message);
     }
     let _ = app.write(|s| {
-        tasks::finish(s, &task_id, failure.as_deref());
+        tasks::finish_with(s, &task_id, ended.failure.as_deref(), ended.warnings);
         Ok(())
     });
 }
 
-fn make_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+fn make_private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -230,10 +255,25 @@ fn make_private_dir(path: &std::path::Path) -> std::io::Result<()> {
         .create(path)
 }
 
-/// Runs the steps in order; returns the first failure's message.
-async fn run_steps(out: &Out<'_>, plan: &Plan, scratch: &std::path::Path) -> Option<String> {
+/// How the steps ended: the first failure's message, and whether a failure was ignored.
+#[derive(Debug, Default)]
+struct Ended {
+    failure: Option<String>,
+    warnings: bool,
+}
+
+/// How one step's actions ended.
+enum StepEnd {
+    /// No action failed for good: `ran` succeeded, `ignored` failed and were ignored.
+    Done { ran: usize, ignored: usize },
+    /// An action failed and the step fails with this message.
+    Failed(String),
+}
+
+/// Runs the steps in order, each on its `Condition`.
+async fn run_steps(out: &Out<'_>, plan: &Plan, scratch: &Path) -> Ended {
     let task = out.task;
-    let mut failure: Option<String> = None;
+    let mut ended = Ended::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let number = index + 1;
         let step_name = step.get("Name").and_then(Value::as_str).unwrap_or("");
@@ -243,10 +283,11 @@ async fn run_steps(out: &Out<'_>, plan: &Plan, scratch: &std::path::Path) -> Opt
             .get("Condition")
             .and_then(Value::as_str)
             .unwrap_or("Success");
+        let failed = ended.failure.is_some();
         let runs = match condition {
             "Always" => true,
-            "Failure" => failure.is_some(),
-            _ => failure.is_none(),
+            "Failure" => failed,
+            _ => !failed,
         };
         if !runs {
             out.line(
@@ -254,58 +295,99 @@ async fn run_steps(out: &Out<'_>, plan: &Plan, scratch: &std::path::Path) -> Opt
                 "Info",
                 &format!(
                     "Skipped: the step runs on {condition} and an earlier step {}.",
-                    if failure.is_some() {
-                        "failed"
-                    } else {
-                        "did not fail"
-                    }
+                    if failed { "failed" } else { "did not fail" }
                 ),
             );
             out.status(&node, "Skipped");
             continue;
         }
         out.status(&node, "Running");
-        let mut step_failure = None;
-        let mut ran = 0;
-        for action in items(step, "Actions") {
-            let Some(action) = action.as_object() else {
-                continue;
-            };
-            if let Some(reason) = skip_reason(plan, action) {
-                out.line(
-                    &node,
-                    "Info",
-                    &format!(
-                        "Skipping action '{}': {reason}.",
-                        text(action, "Name").unwrap_or("")
-                    ),
-                );
-                continue;
-            }
-            ran += 1;
-            let folder = scratch.join(format!("{number}-{ran}"));
-            if let Err(e) = make_private_dir(&folder) {
-                step_failure = Some(format!(
-                    "The stand-in cannot create {}: {e}",
-                    folder.display()
-                ));
-                break;
-            }
-            if let Err(message) = run_action(out, &node, plan, step_name, action, &folder).await {
-                step_failure = Some(message);
-                break;
-            }
-        }
-        match step_failure {
-            Some(message) => {
-                out.line(&node, "Error", &message);
+        match run_actions(out, plan, &node, number, step, scratch).await {
+            StepEnd::Failed(message) => {
                 out.status(&node, "Failed");
-                failure.get_or_insert(message);
+                ended.failure.get_or_insert(message);
             }
-            None => out.status(&node, if ran == 0 { "Skipped" } else { "Success" }),
+            StepEnd::Done { ignored, .. } if ignored > 0 => {
+                ended.warnings = true;
+                out.status(&node, "SuccessWithWarning");
+            }
+            StepEnd::Done { ran: 0, .. } => out.status(&node, "Skipped"),
+            StepEnd::Done { .. } => out.status(&node, "Success"),
         }
     }
-    failure
+    ended
+}
+
+/// Runs a step's actions in order. A failed action fails the step, unless the deployment uses
+/// guided failure: then a person decides (Fail, Retry, Ignore), as many times as it fails.
+async fn run_actions(
+    out: &Out<'_>,
+    plan: &Plan,
+    node: &str,
+    number: usize,
+    step: &Value,
+    scratch: &Path,
+) -> StepEnd {
+    let step_name = step.get("Name").and_then(Value::as_str).unwrap_or("");
+    let (mut seq, mut ran, mut ignored) = (0, 0, 0);
+    for action in items(step, "Actions") {
+        let Some(action) = action.as_object() else {
+            continue;
+        };
+        if let Some(reason) = skip_reason(plan, action) {
+            out.line(
+                node,
+                "Info",
+                &format!(
+                    "Skipping action '{}': {reason}.",
+                    text(action, "Name").unwrap_or("")
+                ),
+            );
+            continue;
+        }
+        seq += 1;
+        let mut attempt = 1;
+        loop {
+            // A fresh folder for every attempt, so a retry does not see what the failed
+            // attempt left behind.
+            let folder = match attempt {
+                1 => scratch.join(format!("{number}-{seq}")),
+                n => scratch.join(format!("{number}-{seq}-attempt-{n}")),
+            };
+            let result = match make_private_dir(&folder) {
+                Ok(()) => action::run_action(out, node, plan, step_name, action, &folder).await,
+                Err(e) => Err(Failure::Final(format!(
+                    "The stand-in cannot create {}: {e}",
+                    folder.display()
+                ))),
+            };
+            let (message, guided) = match result {
+                Ok(()) => {
+                    ran += 1;
+                    break;
+                }
+                Err(Failure::Failed(message)) => (message, plan.guided),
+                Err(Failure::Final(message)) => (message, false),
+            };
+            out.line(node, "Error", &message);
+            if !guided {
+                return StepEnd::Failed(message);
+            }
+            match ask::guidance(out, node, plan, action, &message).await {
+                Ok(Guidance::Retry) => attempt += 1,
+                Ok(Guidance::Ignore) => {
+                    ignored += 1;
+                    break;
+                }
+                Ok(Guidance::Fail) => return StepEnd::Failed(message),
+                Err(why) => {
+                    out.line(node, "Error", &why);
+                    return StepEnd::Failed(message);
+                }
+            }
+        }
+    }
+    StepEnd::Done { ran, ignored }
 }
 
 /// Why an action does not run for this deployment, if it does not.
@@ -333,211 +415,4 @@ fn skip_reason(plan: &Plan, action: &Doc) -> Option<String> {
         return Some("it does not run in this channel".to_owned());
     }
     None
-}
-
-fn property<'a>(action: &'a Doc, name: &str) -> Option<&'a str> {
-    action.get("Properties")?.get(name)?.as_str()
-}
-
-async fn run_action(
-    out: &Out<'_>,
-    node: &str,
-    plan: &Plan,
-    step_name: &str,
-    action: &Doc,
-    folder: &std::path::Path,
-) -> Result<(), String> {
-    let (app, task) = (out.app, out.task);
-    let name = text(action, "Name").unwrap_or("");
-    let action_type = text(action, "ActionType").unwrap_or("");
-    let mut variables = plan.variables.clone();
-    variables.set_system("Octopus.Step.Name", step_name);
-    variables.set_system("Octopus.Action.Name", name);
-    acquire_packages(out, node, plan, action, &mut variables)?;
-    let context = Context {
-        action: text(action, "Id").map(str::to_owned),
-        ..plan.context.clone()
-    };
-    match action_type {
-        "Octopus.Script" => {
-            let syntax = property(action, "Octopus.Action.Script.Syntax").unwrap_or("PowerShell");
-            let source = property(action, "Octopus.Action.Script.ScriptSource").unwrap_or("Inline");
-            if source != "Inline" {
-                return Err(format!(
-                    "Action '{name}' takes its script from a {source}; the stand-in runs inline scripts only."
-                ));
-            }
-            if syntax != "Bash" {
-                return Err(format!(
-                    "Action '{name}' is a {syntax} script; the stand-in runs Bash scripts only."
-                ));
-            }
-            let body = variables.substitute(
-                property(action, "Octopus.Action.Script.ScriptBody").unwrap_or(""),
-                &context,
-            );
-            out.line(
-                node,
-                "Verbose",
-                &format!("Running the inline Bash script of action '{name}'."),
-            );
-            let outcome = script::run(
-                folder,
-                &body,
-                app.config.script_timeout,
-                |line, is_error| {
-                    out.line(node, if is_error { "Error" } else { "Info" }, line);
-                },
-            )
-            .await;
-            match outcome {
-                script::Outcome::Succeeded => Ok(()),
-                script::Outcome::Failed(code) => {
-                    Err(format!("The remote script failed with exit code {code}"))
-                }
-                script::Outcome::TimedOut => Err(format!(
-                    "The script of action '{name}' ran longer than {} seconds and was stopped.",
-                    app.config.script_timeout.as_secs()
-                )),
-                script::Outcome::NotStarted(why) => Err(format!(
-                    "The script of action '{name}' could not start: {why}"
-                )),
-            }
-        }
-        "Octopus.Manual" => {
-            // The form is readable by anyone with the key, so it is masked like the log.
-            let instructions = variables::mask(
-                &variables.substitute(
-                    property(action, "Octopus.Action.Manual.Instructions").unwrap_or(""),
-                    &context,
-                ),
-                out.secrets,
-            );
-            let question = interruptions::Question {
-                action_id: text(action, "Id").unwrap_or("").to_owned(),
-                title: name.to_owned(),
-                instructions: instructions.clone(),
-                related: vec![
-                    text(&plan.deployment, "Id").unwrap_or("").to_owned(),
-                    text(&plan.release, "ProjectId").unwrap_or("").to_owned(),
-                    plan.context.environment.clone(),
-                    task.to_owned(),
-                ],
-                teams: property(action, "Octopus.Action.Manual.ResponsibleTeamIds")
-                    .unwrap_or("")
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            };
-            let interruption = app
-                .write(|s| {
-                    let id = interruptions::raise(s, &plan.space, task, &question);
-                    tasks::set(s, task, &[("HasPendingInterruptions", json!(true))]);
-                    Ok(id)
-                })
-                .map_err(|e| e.message)?;
-            out.line(
-                node,
-                "Wait",
-                &format!("Waiting for manual intervention ({interruption}): {instructions}"),
-            );
-            let (result, notes) = loop {
-                if let Some(answer) = app.read(|s| interruptions::answer(s, &interruption)) {
-                    break answer;
-                }
-                tokio::time::sleep(ANSWER_POLL).await;
-            };
-            let _ = app.write(|s| {
-                tasks::set(s, task, &[("HasPendingInterruptions", json!(false))]);
-                Ok(())
-            });
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!(": {notes}")
-            };
-            if result == "Proceed" {
-                out.line(
-                    node,
-                    "Info",
-                    &format!("Manual intervention approved by admin{notes}"),
-                );
-                Ok(())
-            } else {
-                Err(format!(
-                    "Manual intervention '{name}' was aborted by admin{notes}"
-                ))
-            }
-        }
-        other => {
-            out.line(node, "Info", &format!(
-                    "Action '{name}' ({other}) is not carried out by the stand-in; recorded as done."
-                ));
-            Ok(())
-        }
-    }
-}
-
-/// Checks that every package the action uses is in the built-in feed at the release's
-/// selected version, and exposes `Octopus.Action.Package[...]` variables.
-fn acquire_packages(
-    out: &Out<'_>,
-    node: &str,
-    plan: &Plan,
-    action: &Doc,
-    variables: &mut Variables,
-) -> Result<(), String> {
-    let name = text(action, "Name").unwrap_or("");
-    for package in items(action, "Packages") {
-        let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
-        let package_id = package
-            .get("PackageId")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let version = items(&plan.release, "SelectedPackages")
-            .find(|s| {
-                s.get("ActionName").and_then(Value::as_str) == Some(name)
-                    && s.get("PackageReferenceName")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        == reference
-            })
-            .and_then(|s| s.get("Version").and_then(Value::as_str))
-            .ok_or_else(|| {
-                format!(
-                    "The release selects no version of package {package_id} for action '{name}'"
-                )
-            })?;
-        let feed = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
-        if feed != BUILTIN_FEED {
-            return Err(format!(
-                "Package {package_id} version {version} is on the external feed '{feed}', which the stand-in cannot reach (it never sends traffic off the machine)"
-            ));
-        }
-        let key = format!("packages-{package_id}.{version}");
-        let Some(found) = plan.packages.get(&key) else {
-            // The text of fixture `error.json`.
-            return Err(format!(
-                "The package {package_id} version {version} was not found in the feed"
-            ));
-        };
-        out.line(node, "Info", &format!(
-                "Acquired package {package_id} version {version} from the built-in feed (SHA-1 {}, {} bytes).",
-                text(found, "Hash").unwrap_or(""),
-                found
-                    .get("PackageSizeBytes")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-            ));
-        let prefix = if reference.is_empty() {
-            "Octopus.Action.Package".to_owned()
-        } else {
-            format!("Octopus.Action.Package[{reference}]")
-        };
-        variables.set_system(&format!("{prefix}.PackageId"), package_id);
-        variables.set_system(&format!("{prefix}.PackageVersion"), version);
-    }
-    Ok(())
 }

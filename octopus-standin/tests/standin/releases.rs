@@ -217,3 +217,81 @@ fn a_duplicate_version_is_refused_and_releases_are_found_by_version() -> TestRes
     assert_eq!(list["Items"][0]["Version"], "3.2.0+build.7", "newest first");
     Ok(())
 }
+
+#[test]
+fn a_deployed_release_takes_new_notes_but_keeps_its_snapshots() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("octopus.json");
+    let data = data.to_str().ok_or("path is not UTF-8")?;
+    let standin = Standin::start_with(&["--data", data])?;
+    let env = standin.environment("Development")?;
+    let project = standin.project("Fraud Rules", "Lifecycles-1")?;
+    standin.set_steps(&project, json!([script_step("Validate", "echo valid")]))?;
+    let release = standin.create(
+        "/api/Spaces-1/releases",
+        &json!({"ProjectId": project, "Version": "3.14.0", "ReleaseNotes": "- New rules."}),
+    )?;
+    let path = format!("/api/Spaces-1/releases/{}", id(&release)?);
+    let task = standin.deploy(&id(&release)?, &env)?["TaskId"]
+        .as_str()
+        .ok_or("no TaskId")?
+        .to_owned();
+    let done = standin.wait_for_task(&task, std::time::Duration::from_secs(30))?;
+    assert_eq!(done["State"], "Success");
+
+    // Everything as read, only the notes changed: accepted, and nothing else moves.
+    let read = standin.ok(&path)?;
+    let mut edited = read.clone();
+    edited["ReleaseNotes"] =
+        json!("- New rules.\n\nDeployed to Development: task failed on R-114.");
+    let saved = expect(standin.put(&path, &edited)?, 200)?;
+    crate::swagger::conforms("ReleaseResource", &saved)?;
+    let unchanged = |doc: &serde_json::Value| {
+        let mut doc = doc.clone();
+        if let Some(o) = doc.as_object_mut() {
+            for volatile in ["ReleaseNotes", "LastModifiedOn", "LastModifiedBy"] {
+                o.remove(volatile);
+            }
+        }
+        doc
+    };
+    assert_eq!(unchanged(&saved), unchanged(&read));
+    assert_eq!(saved["ReleaseNotes"], edited["ReleaseNotes"]);
+    // The frozen fields stay refused, one at a time, and leave the release as it was.
+    for (field, value) in [
+        (
+            "ProjectDeploymentProcessSnapshotId",
+            json!(format!("deploymentprocess-{project}")),
+        ),
+        (
+            "ProjectVariableSetSnapshotId",
+            json!(format!("variableset-{project}")),
+        ),
+        (
+            "LibraryVariableSetSnapshotIds",
+            json!(["variableset-LibraryVariableSets-1"]),
+        ),
+        ("ProjectId", json!("Projects-99")),
+    ] {
+        let mut changed = saved.clone();
+        changed[field] = value;
+        changed["ReleaseNotes"] = json!("should not be saved");
+        let refused = expect(standin.put(&path, &changed)?, 400)?;
+        assert!(
+            refused["ErrorMessage"].as_str().is_some_and(
+                |m| m.starts_with(&format!("{field} of release 3.14.0 cannot be changed"))
+            ),
+            "{refused}"
+        );
+    }
+    assert_eq!(standin.ok(&path)?["ReleaseNotes"], edited["ReleaseNotes"]);
+    // Persisted: it reads back after a restart, by id and by version.
+    standin.kill()?;
+    let standin = Standin::start_with(&["--data", data])?;
+    assert_eq!(standin.ok(&path)?["ReleaseNotes"], edited["ReleaseNotes"]);
+    let by_version = standin.ok(&format!("/api/Spaces-1/projects/{project}/releases/3.14.0"))?;
+    assert_eq!(by_version["ReleaseNotes"], edited["ReleaseNotes"]);
+    let deployments = standin.ok(&format!("{path}/deployments"))?;
+    assert_eq!(deployments["TotalResults"], 1);
+    Ok(())
+}

@@ -1,36 +1,42 @@
 //! The seed scenarios in `seeds/`: each loads, and what it builds reads back through the API as
 //! a real instance's would. `dev.json` is a development zone whose releases deploy (scripts
-//! run, secrets masked, the manual step waits for its answer); `secure.json` is the PCI zone
-//! that Zonebridge promotes into, and matches the development zone by name.
+//! run, secrets masked, the manual step waits for its answer) but for one that fails on
+//! purpose (Fraud Rules 3.14.0); `secure.json`, the PCI zone that Zonebridge promotes into, is
+//! checked in `seeds_secure`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha1::{Digest as _, Sha1};
 
-use crate::harness::{KEY, Standin, TestResult, expect, id, seeds};
+use crate::harness::{KEY, Standin, TestResult, id, seeds};
 
-type Error = Box<dyn std::error::Error>;
+pub(crate) type Error = Box<dyn std::error::Error>;
 
-const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
 /// The project group whose projects exist in the development zone only.
-const DEV_ONLY_GROUP: &str = "Test Tooling";
+pub(crate) const DEV_ONLY_GROUP: &str = "Test Tooling";
 
-fn start(seed: &str) -> Result<Standin, Error> {
+/// The release of the development zone that fails on purpose (project, version), and the
+/// message its first step prints to standard error before exiting with status 3.
+pub(crate) const FAILING_RELEASE: (&str, &str) = ("Fraud Rules", "3.14.0");
+pub(crate) const FAILING_STDERR: &str = "2 rules overlap: R-114, R-207";
+
+pub(crate) fn start(seed: &str) -> Result<Standin, Error> {
     let path = seeds().join(seed);
     let path = path.to_str().ok_or("the seeds folder is not UTF-8")?;
     Standin::start_with(&["--seed", path])
 }
 
-fn read_seed(seed: &str) -> Result<Value, Error> {
+pub(crate) fn read_seed(seed: &str) -> Result<Value, Error> {
     Ok(serde_json::from_str(&std::fs::read_to_string(
         seeds().join(seed),
     )?)?)
 }
 
-fn ensure(condition: bool, message: impl FnOnce() -> String) -> TestResult {
+pub(crate) fn ensure(condition: bool, message: impl FnOnce() -> String) -> TestResult {
     if condition {
         Ok(())
     } else {
@@ -38,17 +44,17 @@ fn ensure(condition: bool, message: impl FnOnce() -> String) -> TestResult {
     }
 }
 
-fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, Error> {
+pub(crate) fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, Error> {
     v[field]
         .as_str()
         .ok_or_else(|| format!("no {field} in {v}").into())
 }
 
-fn list(v: &Value) -> &[Value] {
+pub(crate) fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     list(v)
         .iter()
         .filter_map(Value::as_str)
@@ -57,7 +63,7 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// Every resource of a collection, by name.
-fn by_name(s: &Standin, collection: &str) -> Result<BTreeMap<String, Value>, Error> {
+pub(crate) fn by_name(s: &Standin, collection: &str) -> Result<BTreeMap<String, Value>, Error> {
     let all = s.ok(&format!("/api/Spaces-1/{collection}/all"))?;
     let mut out = BTreeMap::new();
     for doc in list(&all) {
@@ -67,7 +73,7 @@ fn by_name(s: &Standin, collection: &str) -> Result<BTreeMap<String, Value>, Err
 }
 
 /// Ids to names of a named collection.
-fn names(s: &Standin, collection: &str) -> Result<BTreeMap<String, String>, Error> {
+pub(crate) fn names(s: &Standin, collection: &str) -> Result<BTreeMap<String, String>, Error> {
     Ok(by_name(s, collection)?
         .into_iter()
         .map(|(name, doc)| (doc["Id"].as_str().unwrap_or_default().to_owned(), name))
@@ -75,7 +81,7 @@ fn names(s: &Standin, collection: &str) -> Result<BTreeMap<String, String>, Erro
 }
 
 /// The sensitive values a seed sets, in any variable set.
-fn seed_secrets(seed: &Value) -> Vec<String> {
+pub(crate) fn seed_secrets(seed: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for request in list(&seed["requests"]) {
         for v in list(&request["set"]["Variables"]) {
@@ -89,7 +95,7 @@ fn seed_secrets(seed: &Value) -> Vec<String> {
 }
 
 /// The value a seed gives a variable scoped to the environment named `as` `env_ref`.
-fn seed_value(seed: &Value, name: &str, env_ref: &str) -> Result<String, Error> {
+pub(crate) fn seed_value(seed: &Value, name: &str, env_ref: &str) -> Result<String, Error> {
     let scope = format!("${{{env_ref}}}");
     list(&seed["requests"])
         .iter()
@@ -101,7 +107,7 @@ fn seed_value(seed: &Value, name: &str, env_ref: &str) -> Result<String, Error> 
 }
 
 /// The `#{Name}` references of a template, without Octopus's system variables.
-fn references(template: &str) -> Vec<String> {
+pub(crate) fn references(template: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(at) = rest.find("#{") {
@@ -123,7 +129,7 @@ fn references(template: &str) -> Vec<String> {
 }
 
 /// A project's own variables followed by those of its library variable sets.
-fn variables_of(s: &Standin, project: &Value) -> Result<Vec<Value>, Error> {
+pub(crate) fn variables_of(s: &Standin, project: &Value) -> Result<Vec<Value>, Error> {
     let mut sets = vec![text(project, "VariableSetId")?.to_owned()];
     for library in strings(&project["IncludedLibraryVariableSetIds"]) {
         let library = s.ok(&format!("/api/Spaces-1/libraryvariablesets/{library}"))?;
@@ -137,32 +143,36 @@ fn variables_of(s: &Standin, project: &Value) -> Result<Vec<Value>, Error> {
     Ok(out)
 }
 
-fn process_of(s: &Standin, project: &Value) -> Result<Value, Error> {
+pub(crate) fn process_of(s: &Standin, project: &Value) -> Result<Value, Error> {
     s.ok(&format!(
         "/api/Spaces-1/deploymentprocesses/{}",
         text(project, "DeploymentProcessId")?
     ))
 }
 
-fn actions(process: &Value) -> Vec<&Value> {
+pub(crate) fn actions(process: &Value) -> Vec<&Value> {
     list(&process["Steps"])
         .iter()
         .flat_map(|step| list(&step["Actions"]))
         .collect()
 }
 
-fn step_names(process: &Value) -> Vec<String> {
+pub(crate) fn step_names(process: &Value) -> Vec<String> {
     list(&process["Steps"])
         .iter()
         .filter_map(|step| step["Name"].as_str().map(str::to_owned))
         .collect()
 }
 
-fn sha1_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha1_hex(bytes: &[u8]) -> String {
     hex::encode(Sha1::digest(bytes))
 }
 
-fn deploy_and_wait(s: &Standin, release: &str, env: &str) -> Result<(String, String), Error> {
+pub(crate) fn deploy_and_wait(
+    s: &Standin,
+    release: &str,
+    env: &str,
+) -> Result<(String, String), Error> {
     let deployment = s.deploy(release, env)?;
     let task = text(&deployment, "TaskId")?.to_owned();
     let done = s.wait_for_task(&task, WAIT)?;
@@ -173,7 +183,7 @@ fn deploy_and_wait(s: &Standin, release: &str, env: &str) -> Result<(String, Str
     Ok((task, log))
 }
 
-fn assert_masked(log: &str, secrets: &[String]) -> TestResult {
+pub(crate) fn assert_masked(log: &str, secrets: &[String]) -> TestResult {
     for secret in secrets {
         ensure(!log.contains(secret.as_str()), || {
             format!("the log shows the secret {secret}:\n{log}")
@@ -182,19 +192,61 @@ fn assert_masked(log: &str, secrets: &[String]) -> TestResult {
     Ok(())
 }
 
-/// The newest release of each project, by project name.
-fn newest_releases(s: &Standin) -> Result<BTreeMap<String, Value>, Error> {
+/// The newest release of each project that is meant to deploy (all but
+/// [`FAILING_RELEASE`]), by project name.
+pub(crate) fn newest_releases(s: &Standin) -> Result<BTreeMap<String, Value>, Error> {
     let mut out = BTreeMap::new();
     for (name, project) in by_name(s, "projects")? {
         let releases = s.ok(&format!(
             "/api/Spaces-1/projects/{}/releases",
             id(&project)?
         ))?;
-        if let Some(newest) = list(&releases["Items"]).first() {
+        let working = list(&releases["Items"]).iter().find(|r| {
+            (name.as_str(), r["Version"].as_str().unwrap_or_default()) != FAILING_RELEASE
+        });
+        if let Some(newest) = working {
             out.insert(name, newest.clone());
         }
     }
     Ok(out)
+}
+
+/// Checks the `ActivityLogs` of a finished task: the root has the task's final status, and
+/// every step is `Step N: Name` with the expected status and `Started` <= `Ended`.
+pub(crate) fn assert_step_statuses(
+    details: &Value,
+    root: &str,
+    steps: &[(&str, &str)],
+) -> TestResult {
+    let tree = &details["ActivityLogs"][0];
+    ensure(tree["Status"] == root, || {
+        format!("root status, want {root}: {tree}")
+    })?;
+    let children = list(&tree["Children"]);
+    ensure(children.len() == steps.len(), || {
+        format!("{} steps: {tree}", steps.len())
+    })?;
+    for (n, (child, (name, status))) in children.iter().zip(steps).enumerate() {
+        let want = format!("Step {}: {name}", n + 1);
+        ensure(
+            child["Name"] == want.as_str() && child["Status"] == *status,
+            || {
+                format!(
+                    "want {want:?} {status}, got {} {}",
+                    child["Name"], child["Status"]
+                )
+            },
+        )?;
+        let (started, ended) = (text(child, "Started")?, text(child, "Ended")?);
+        ensure(
+            crate::swagger::is_date_time(started) && crate::swagger::is_date_time(ended),
+            || format!("Started/Ended of {want}: {child}"),
+        )?;
+        ensure(started <= ended, || {
+            format!("{want} ended before it started: {child}")
+        })?;
+    }
+    Ok(())
 }
 
 #[test]
@@ -508,7 +560,45 @@ fn the_dev_seed_releases_have_frozen_snapshots_and_packages_from_the_feed() -> T
     }
     assert_eq!(versions["Payments API"], ["1.4.0", "1.4.1"]);
     assert_eq!(versions["Ledger Worker"], ["2.0.2", "2.0.3"]);
-    assert_eq!(versions["Fraud Rules"], ["3.12.0", "3.12.1", "3.13.0"]);
+    assert_eq!(
+        versions["Fraud Rules"],
+        ["3.12.0", "3.12.1", "3.13.0", "3.14.0"]
+    );
+    assert_eq!(versions["Acquirer Stub"], ["0.9.4"]);
+    assert_eq!(list(&releases).len(), 9);
+
+    // Fraud Rules' rule-set check fails from 3.14.0 on: only that snapshot has the failing
+    // script; the live process is the one 3.14.0 was created from.
+    let fraud = id(&projects["Fraud Rules"])?;
+    let validate_script = |process: &Value| -> String {
+        process["Steps"][0]["Actions"][0]["Properties"]["Octopus.Action.Script.ScriptBody"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for version in ["3.12.0", "3.12.1", "3.13.0", "3.14.0"] {
+        let release = s.ok(&format!(
+            "/api/Spaces-1/projects/{fraud}/releases/{version}"
+        ))?;
+        let process = s.ok(&format!(
+            "/api/Spaces-1/deploymentprocesses/{}",
+            text(&release, "ProjectDeploymentProcessSnapshotId")?
+        ))?;
+        assert_eq!(
+            validate_script(&process).contains(FAILING_STDERR),
+            version == FAILING_RELEASE.1,
+            "{version}"
+        );
+        assert_eq!(
+            step_names(&process),
+            [
+                "Validate rule set",
+                "Publish rules to scoring engine",
+                "Record rule set version"
+            ]
+        );
+    }
+    assert!(validate_script(&process_of(&s, &projects["Fraud Rules"])?).contains(FAILING_STDERR));
 
     // Payments API got its smoke test after 1.4.0: that release keeps the older process.
     let payments = id(&projects["Payments API"])?;
@@ -532,309 +622,5 @@ fn the_dev_seed_releases_have_frozen_snapshots_and_packages_from_the_feed() -> T
     let live = step_names(&process_of(&s, &projects["Payments API"])?);
     assert_eq!(step_names(&release_process("1.4.1")?), live);
     assert!(live.contains(&"Smoke test".to_owned()), "{live:?}");
-    Ok(())
-}
-
-#[test]
-fn a_dev_seed_script_release_deploys_to_development_with_secrets_masked() -> TestResult {
-    let seed = read_seed("dev.json")?;
-    let secrets = seed_secrets(&seed);
-    let token = seed_value(&seed, "Fraud.ScoringEngine.ApiToken", "env_development")?;
-    let s = start("dev.json")?;
-    let env = id(&by_name(&s, "environments")?["Development"])?;
-    let release = s.ok("/api/Spaces-1/projects/fraud-rules/releases/3.13.0")?;
-    let (_, log) = deploy_and_wait(&s, &id(&release)?, &env)?;
-    for line in [
-        "Validating fraud rule set 3.13.0 for Development",
-        "Rule set valid: review at 600, decline at 850, at most 3 cards per device a day",
-        "Rule set digest: ",
-        "Publishing rule set 3.13.0 to https://scoring.dev.payments.internal/v1/rulesets",
-        "Authorization: Bearer ********",
-        "Scoring engine in Development now runs rule set 3.13.0 (log level Debug)",
-        "Change summary mailed to release-notes@payments.example via mailpit.dev.payments.internal",
-        "== Success: Step 3: Record rule set version ==",
-    ] {
-        assert!(log.contains(line), "no {line:?} in the log:\n{log}");
-    }
-    // The script saw the real token: its fingerprint is in the log, the token is not.
-    let fingerprint = sha1_hex(token.as_bytes());
-    let fingerprint = fingerprint.get(..12).ok_or("short hash")?;
-    assert!(
-        log.contains(&format!("Scoring-engine token fingerprint: {fingerprint}")),
-        "{log}"
-    );
-    assert!(!log.contains("#{"), "unsubstituted variables:\n{log}");
-    assert_masked(&log, &secrets)
-}
-
-#[test]
-fn every_dev_seed_project_deploys_its_newest_release_to_development() -> TestResult {
-    let seed = read_seed("dev.json")?;
-    let secrets = seed_secrets(&seed);
-    let s = start("dev.json")?;
-    let env = id(&by_name(&s, "environments")?["Development"])?;
-    let newest = newest_releases(&s)?;
-    assert_eq!(newest.len(), 4, "{newest:?}");
-    let mut tasks = Vec::new();
-    for (project, release) in &newest {
-        let deployment = s.deploy(&id(release)?, &env)?;
-        tasks.push((project.clone(), text(&deployment, "TaskId")?.to_owned()));
-    }
-    for (project, task) in tasks {
-        let done = s.wait_for_task(&task, WAIT)?;
-        let log = s.raw_log(&task)?;
-        assert_eq!(done["State"], "Success", "{project}: {done}\n{log}");
-        assert_masked(&log, &secrets)?;
-        assert!(
-            !log.contains("#{"),
-            "{project}: unsubstituted variables:\n{log}"
-        );
-    }
-    Ok(())
-}
-
-#[test]
-fn dev_seed_payments_api_acquires_its_packages_and_masks_the_database_password() -> TestResult {
-    let seed = read_seed("dev.json")?;
-    let secrets = seed_secrets(&seed);
-    let s = start("dev.json")?;
-    let env = id(&by_name(&s, "environments")?["Development"])?;
-    let release = s.ok("/api/Spaces-1/projects/payments-api/releases/1.4.1")?;
-    let (_, log) = deploy_and_wait(&s, &id(&release)?, &env)?;
-    for line in [
-        "Acquired package Payments.Migrations version 1.4.1 from the built-in feed",
-        "Acquired package Payments.Api version 1.4.1 from the built-in feed",
-        "Migrating database payments on pg-payments.dev.payments.internal for Payments API 1.4.1 (Development)",
-        "Migration bundle: Payments.Migrations 1.4.1",
-        "Username=payments_app;Password=********;SslMode=Require",
-        "Smoke test passed: release=1.4.1 environment=Development result=passed",
-        "Posting to #payments-releases: Payments API 1.4.1 deployed to Development",
-    ] {
-        assert!(log.contains(line), "no {line:?} in the log:\n{log}");
-    }
-    assert_masked(&log, &secrets)
-}
-
-#[test]
-fn dev_seed_ledger_worker_waits_for_finance_sign_off_in_staging_only() -> TestResult {
-    let s = start("dev.json")?;
-    let envs = by_name(&s, "environments")?;
-    let release = s.ok("/api/Spaces-1/projects/ledger-worker/releases/2.0.3")?;
-    let release = id(&release)?;
-    for env in ["Development", "Test"] {
-        let (_, log) = deploy_and_wait(&s, &release, &id(&envs[env])?)?;
-        assert!(
-            log.contains(
-                "Skipping action 'Finance sign-off': it is excluded from this environment."
-            ),
-            "{env}:\n{log}"
-        );
-        assert!(
-            log.contains(&format!("Ledger Worker 2.0.3 is consuming again in {env}")),
-            "{log}"
-        );
-    }
-    let deployment = s.deploy(&release, &id(&envs["Staging"])?)?;
-    let task = text(&deployment, "TaskId")?.to_owned();
-    s.wait_until(&task, WAIT, |t| t["HasPendingInterruptions"] == true)?;
-    let pending = s.ok(&format!(
-        "/api/Spaces-1/interruptions?regarding={task}&pendingOnly=true"
-    ))?;
-    let interruption = list(&pending["Items"])
-        .first()
-        .ok_or_else(|| format!("no pending interruption: {pending}"))?
-        .clone();
-    assert_eq!(interruption["Title"], "Finance sign-off");
-    let instructions = interruption["Form"]["Elements"][0]["Control"]["Text"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(
-        instructions
-            .contains("Ledger Worker 2.0.3 changes how journal lines are posted in Staging")
-            && instructions
-                .contains("https://ledger-reports.staging.payments.internal/reconciliation/today"),
-        "{instructions}"
-    );
-    let interruption = id(&interruption)?;
-    expect(
-        s.put(
-            &format!("/api/Spaces-1/interruptions/{interruption}/responsible"),
-            &json!({}),
-        )?,
-        200,
-    )?;
-    expect(
-        s.post(
-            &format!("/api/Spaces-1/interruptions/{interruption}/submit"),
-            &json!({"Result": "Proceed", "Notes": "Reconciliation for today is balanced."}),
-        )?,
-        200,
-    )?;
-    let done = s.wait_for_task(&task, WAIT)?;
-    let log = s.raw_log(&task)?;
-    assert_eq!(done["State"], "Success", "{done}\n{log}");
-    assert!(
-        log.contains(
-            "Manual intervention approved by admin: Reconciliation for today is balanced."
-        ),
-        "{log}"
-    );
-    Ok(())
-}
-
-#[test]
-fn the_secure_seed_has_pci_environments_and_secrets_and_no_releases() -> TestResult {
-    let seed = read_seed("secure.json")?;
-    let secrets = seed_secrets(&seed);
-    let s = start("secure.json")?;
-    let envs = s.ok("/api/Spaces-1/environments/all")?;
-    let env_names: Vec<&str> = list(&envs)
-        .iter()
-        .filter_map(|e| e["Name"].as_str())
-        .collect();
-    assert_eq!(env_names, ["PCI Staging", "Production", "DR"]);
-    let env_ids = names(&s, "environments")?;
-    let lifecycle = by_name(&s, "lifecycles")?
-        .remove("PCI Release")
-        .ok_or("no PCI Release lifecycle")?;
-    let phases: Vec<(String, Vec<String>)> = list(&lifecycle["Phases"])
-        .iter()
-        .map(|p| {
-            (
-                p["Name"].as_str().unwrap_or_default().to_owned(),
-                strings(&p["OptionalDeploymentTargets"])
-                    .iter()
-                    .filter_map(|e| env_ids.get(e).cloned())
-                    .collect(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        phases,
-        [
-            ("PCI Staging".to_owned(), vec!["PCI Staging".to_owned()]),
-            ("Production".to_owned(), vec!["Production".to_owned()]),
-            ("DR".to_owned(), vec!["DR".to_owned()]),
-        ]
-    );
-
-    assert_eq!(s.ok("/api/Spaces-1/releases")?["TotalResults"], 0);
-    assert_eq!(s.ok("/api/Spaces-1/packages")?["TotalResults"], 0);
-
-    let projects = by_name(&s, "projects")?;
-    let project_names: Vec<&String> = projects.keys().collect();
-    assert_eq!(
-        project_names,
-        ["Fraud Rules", "Ledger Worker", "Payments API"]
-    );
-    let mut everything = String::new();
-    for (name, project) in &projects {
-        assert_eq!(project["LifecycleId"], lifecycle["Id"], "{name}");
-        assert_eq!(list(&process_of(&s, project)?["Steps"]).len(), 0, "{name}");
-        let set = s.ok(&format!(
-            "/api/Spaces-1/variables/{}",
-            text(project, "VariableSetId")?
-        ))?;
-        let sensitive: Vec<&Value> = list(&set["Variables"])
-            .iter()
-            .filter(|v| v["IsSensitive"] == true)
-            .collect();
-        assert!(!sensitive.is_empty(), "{name} has no sensitive variable");
-        for v in sensitive {
-            assert_eq!(v["Type"], "Sensitive", "{v}");
-            assert_eq!(v["Value"], Value::Null, "{v}");
-        }
-        everything.push_str(&set.to_string());
-    }
-
-    // Smtp.Password of Common Settings covers Production and DR.
-    let common = by_name(&s, "libraryvariablesets")?
-        .remove("Common Settings")
-        .ok_or("no Common Settings")?;
-    let common = s.ok(&format!(
-        "/api/Spaces-1/variables/{}",
-        text(&common, "VariableSetId")?
-    ))?;
-    let mut covered = BTreeSet::new();
-    for v in list(&common["Variables"]) {
-        if v["Name"] == "Smtp.Password" {
-            assert_eq!(v["IsSensitive"], true, "{v}");
-            assert_eq!(v["Value"], Value::Null, "{v}");
-            covered.extend(
-                strings(&v["Scope"]["Environment"])
-                    .iter()
-                    .filter_map(|e| env_ids.get(e).cloned()),
-            );
-        }
-    }
-    assert!(
-        covered.contains("Production") && covered.contains("DR"),
-        "{covered:?}"
-    );
-    everything.push_str(&common.to_string());
-    assert_masked(&everything, &secrets)
-}
-
-#[test]
-fn the_secure_seed_matches_the_dev_seed_by_name() -> TestResult {
-    let dev = start("dev.json")?;
-    let secure = start("secure.json")?;
-    let dev_groups = names(&dev, "projectgroups")?;
-    let secure_groups = names(&secure, "projectgroups")?;
-    let dev_sets = names(&dev, "libraryvariablesets")?;
-    let secure_sets = names(&secure, "libraryvariablesets")?;
-    let production = id(&by_name(&secure, "environments")?["Production"])?;
-    let dr = id(&by_name(&secure, "environments")?["DR"])?;
-    let secure_projects = by_name(&secure, "projects")?;
-    let mut promoted = 0;
-    for (name, project) in by_name(&dev, "projects")? {
-        let group = dev_groups
-            .get(text(&project, "ProjectGroupId")?)
-            .ok_or("no group")?;
-        let Some(target) = secure_projects.get(&name) else {
-            assert_eq!(
-                group, DEV_ONLY_GROUP,
-                "{name} is missing in the secure zone"
-            );
-            continue;
-        };
-        assert_ne!(group, DEV_ONLY_GROUP, "{name} is dev-only");
-        promoted += 1;
-        assert_eq!(
-            secure_groups.get(text(target, "ProjectGroupId")?),
-            Some(group),
-            "{name}"
-        );
-        let set_names = |p: &Value, sets: &BTreeMap<String, String>| -> Vec<String> {
-            strings(&p["IncludedLibraryVariableSetIds"])
-                .iter()
-                .filter_map(|i| sets.get(i).cloned())
-                .collect()
-        };
-        assert_eq!(
-            set_names(&project, &dev_sets),
-            set_names(target, &secure_sets),
-            "{name}"
-        );
-        // Every variable the development zone defines has a value in Production and DR,
-        // sensitive where it is sensitive there.
-        let secure_vars = variables_of(&secure, target)?;
-        for v in variables_of(&dev, &project)? {
-            let var = text(&v, "Name")?;
-            for env in [&production, &dr] {
-                let found = secure_vars.iter().find(|s| {
-                    s["Name"] == var && {
-                        let envs = strings(&s["Scope"]["Environment"]);
-                        envs.is_empty() || envs.contains(env)
-                    }
-                });
-                let found = found.ok_or_else(|| {
-                    format!("{name}: {var} has no value for {env} in the secure zone")
-                })?;
-                assert_eq!(found["IsSensitive"], v["IsSensitive"], "{name}: {var}");
-            }
-        }
-    }
-    assert_eq!(promoted, 3);
     Ok(())
 }

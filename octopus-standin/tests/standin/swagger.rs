@@ -98,6 +98,24 @@ impl Spec {
     }
 }
 
+/// Holds one response to the spec outside the contract tests: `value` as `definition`, or as
+/// a bare array of it when written `[Definition]`; an error lists every problem.
+pub fn conforms(definition: &str, value: &Value) -> TestResult {
+    let spec = Spec::load()?;
+    let problems = match definition
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+    {
+        Some(item) => spec.validate_array(item, value),
+        None => spec.validate(definition, value),
+    };
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not a {definition}:\n  {}\n{value}", problems.join("\n  ")).into())
+    }
+}
+
 /// `{"$ref": "#/definitions/<name>"}`.
 fn reference(definition: &str) -> Value {
     json!({ "$ref": format!("#/definitions/{definition}") })
