@@ -19,7 +19,7 @@ const MAX_KEY_FILE: u64 = 4096;
 pub struct OctopusArgs {
     /// The Octopus server's base URL, such as https://octopus.example.com.
     #[arg(long, env = "OCTOPUS_URL", value_name = "URL")]
-    pub server: String,
+    pub server: Option<String>,
     /// The API key. Prefer the environment variable or --api-key-file: a key on the command
     /// line is visible to other users of this machine.
     #[arg(
@@ -46,6 +46,12 @@ pub struct OctopusArgs {
 impl OctopusArgs {
     /// The endpoint these arguments describe.
     pub fn endpoint(&self) -> anyhow::Result<Endpoint> {
+        let Some(server) = self.server.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Err(UsageError(
+                "no Octopus server: give --server URL or set OCTOPUS_URL".to_owned(),
+            )
+            .into());
+        };
         let key = match (&self.api_key, &self.api_key_file) {
             (Some(key), _) if !key.trim().is_empty() => key.trim().to_owned(),
             (_, Some(file)) => read_key_file(file)?,
@@ -56,9 +62,8 @@ impl OctopusArgs {
                 .into());
             }
         };
-        let mut endpoint =
-            Endpoint::new(&self.server, ApiKey::new(key), SpaceRef::parse(&self.space))
-                .map_err(|e| UsageError(e.to_string()))?;
+        let mut endpoint = Endpoint::new(server, ApiKey::new(key), SpaceRef::parse(&self.space))
+            .map_err(|e| UsageError(e.to_string()))?;
         endpoint.ca_file = self.ca_file.clone();
         endpoint.timeout = Duration::from_secs(self.request_timeout);
         endpoint.transfer_timeout = Duration::from_secs(self.request_timeout.saturating_mul(60));

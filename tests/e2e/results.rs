@@ -399,6 +399,21 @@ fn tampered_and_wrongly_signed_results_are_refused_and_change_nothing() -> TestR
     let state = trip.dev_state();
     trip.results("release.zb").expect(1);
     assert_eq!(trip.dev_state(), state);
+
+    // Without a server, `results` needs --no-note (an API key in the environment alone does
+    // not ask for one); with it, the result is recorded and the notes are left alone.
+    let notes = trip.dev_notes("payments-api", "1.4.1");
+    let bare = || {
+        site.export()
+            .args(["results", "result.zb", "--policy", "dev.toml"])
+            .args(["--ledger", "export.ledger"])
+            .env("OCTOPUS_API_KEY", "API-UNUSED")
+    };
+    bare()
+        .expect(2)
+        .stderr_has("give --server (or OCTOPUS_URL)");
+    bare().args(["--no-note"]).ok().stdout_has("recorded");
+    assert_eq!(trip.dev_notes("payments-api", "1.4.1"), notes);
     Ok(())
 }
 

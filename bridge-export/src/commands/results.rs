@@ -41,7 +41,7 @@ pub struct ResultsArgs {
     pub ledger: LedgerArg,
     /// How to reach the development-zone Octopus, for the note on the release.
     #[command(flatten)]
-    pub octopus: Option<OctopusArgs>,
+    pub octopus: OctopusArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,15 +67,15 @@ struct Report<'a> {
 
 /// Takes the result in, writes the note, reports.
 pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
-    let client = match (&args.octopus, args.no_note) {
-        (_, true) => None,
-        (Some(octopus), false) => Some(octopus.endpoint()?),
-        (None, false) => {
-            return Err(UsageError(
-                "results writes a note on the release in the development instance: give --server (or OCTOPUS_URL) and its API key, or --no-note".into(),
-            )
-            .into());
-        }
+    let client = if args.no_note {
+        None
+    } else if args.octopus.server.is_none() {
+        return Err(UsageError(
+            "results writes a note on the release in the development instance: give --server (or OCTOPUS_URL) and its API key, or --no-note".into(),
+        )
+        .into());
+    } else {
+        Some(args.octopus.endpoint()?)
     };
     let policy = load_policy(&args.policy)?;
     let ledger_path = args.ledger.path(Side::Export)?;
