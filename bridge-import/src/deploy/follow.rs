@@ -22,7 +22,7 @@ pub struct Followed {
 }
 
 /// Follows task `task_id` until it ends or `wait` has passed (`wait` zero: look once);
-/// `on_change` hears each new task state.
+/// `on_change` hears each new task state (and each start or end of a wait for a person).
 pub fn follow(
     client: &Client,
     task_id: &str,
@@ -31,12 +31,13 @@ pub fn follow(
 ) -> anyhow::Result<Followed> {
     let deadline = Instant::now().checked_add(wait);
     let mut pause = FIRST_PAUSE;
-    let mut last_state = String::new();
+    let mut last: Option<(String, bool)> = None;
     loop {
         let task: Task = client.get(&format!("tasks/{task_id}"))?;
-        if task.state != last_state || task.has_pending_interruptions {
-            last_state.clone_from(&task.state);
+        let now_seen = (task.state.clone(), task.has_pending_interruptions);
+        if last.as_ref() != Some(&now_seen) {
             on_change(&task);
+            last = Some(now_seen);
         }
         let now = Instant::now();
         let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
