@@ -6,19 +6,11 @@ the project and nothing else.
 
     promote-setup.py URL KEY DATA_DIR N SIZE_BYTES [--target]
 """
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 
-
-def call(url, key, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method,
-                                 headers={"X-Octopus-ApiKey": key, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read() or b"null")
+from standin_api import call
 
 
 def main():

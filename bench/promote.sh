@@ -16,20 +16,7 @@ bytes=$(python3 -c "print(int(float('$size_gib') * 1024**3))")
 [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo build --release -q -p bridge-export -p bridge-import -p octopus-standin
 bin=$PWD/${CARGO_TARGET_DIR:-target}/release
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-url=
-start() { # name key -> sets $url
-    rm -rf "$work/$1.json" "$work/$1.json.packages" "$work/$1.json.tasks" "$work/$1.url"
-    "$bin/octopus-standin" --api-key "$2" --data "$work/$1.json" > "$work/$1.url" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$work/$1.url" ] && break; sleep 0.05; done
-    url=$(head -1 "$work/$1.url")
-}
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-# `time -f '%e %M'` of a command: wall seconds and peak RSS in KiB, on the last stderr line.
-timed() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
+. "$PWD/bench/lib.sh"
 
 start dev API-BENCHDEV; dev=$url
 python3 bench/promote-setup.py "$dev" API-BENCHDEV "$work/packages" "$count" "$bytes"
@@ -60,8 +47,6 @@ done
 col() { printf '%s\n' "$@" | awk -v c="$COL" '{ print $c }' | median; }
 COL=1; e=$(col "${export_rows[@]}"); d=$(col "${download_rows[@]}"); i=$(col "${import_rows[@]}"); u=$(col "${upload_rows[@]}")
 COL=2; er=$(col "${export_rows[@]}"); ir=$(col "${import_rows[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "| ${size_gib} GiB in $count packages, median of $runs | ours | curl | ratio | our peak RSS |"
 echo "|---|---|---|---|---|"
 echo "| export (read release + download + SHA-1 check + pack + sign) vs curl download of the packages | $e s | $d s | $(ratio "$e" "$d") | $(mib "$er") MiB |"

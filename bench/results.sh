@@ -17,23 +17,11 @@ mkdir -p "$work"
 [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo build --release -q -p bridge-export -p bridge-import -p octopus-standin
 bin=$PWD/${CARGO_TARGET_DIR:-target}/release
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-url=
-start() { # name key -> sets $url
-    rm -rf "$work/$1.json" "$work/$1.json.packages" "$work/$1.json.tasks" "$work/$1.url"
-    "$bin/octopus-standin" --api-key "$2" --data "$work/$1.json" --script-timeout 600 > "$work/$1.url" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$work/$1.url" ] && break; sleep 0.05; done
-    url=$(head -1 "$work/$1.url")
-}
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-timed() { /usr/bin/time -f '%e %M' "$@" 2>&1 >/dev/null | tail -1; }
+. "$PWD/bench/lib.sh"
 
-start dev API-BENCHDEV; dev=$url
+start dev API-BENCHDEV --script-timeout 600; dev=$url
 python3 bench/results-setup.py "$dev" API-BENCHDEV "$width"
-start pci API-BENCHPCI; pci=$url
+start pci API-BENCHPCI --script-timeout 600; pci=$url
 python3 bench/results-setup.py "$pci" API-BENCHPCI "$width" --target
 cd "$work"
 rm -f ./*.key ./*.pub ./*.toml ./*.ledger* ./*.zb
@@ -76,8 +64,6 @@ log_mib=$(awk -v b="$log_bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
 col() { printf '%s\n' "$@" | awk -v c="$COL" '{ print $c }' | median; }
 COL=1; d=$(col "${deploy_rows[@]}"); s=$(col "${shell_rows[@]}"); r=$(col "${results_rows[@]}"); c=$(col "${check_rows[@]}")
 COL=2; dr=$(col "${deploy_rows[@]}"); rr=$(col "${results_rows[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "| log of 20,000 lines, $log_mib MiB, 200 secret values (40,000 occurrences), median of $runs | ours | shell | ratio | our peak RSS |"
 echo "|---|---|---|---|---|"
 echo "| \`deploy\` picking up a finished task vs \`curl raw \\| sed (200 values) \\| zstd\` + \`sha256sum\` | $d s | $s s | $(ratio "$d" "$s") | $(mib "$dr") MiB |"
