@@ -12,3 +12,5 @@ mod conventions;
 mod fixtures;
 #[path = "client/retries.rs"]
 mod retries;
+#[path = "client/tasks.rs"]
+mod tasks;

@@ -351,13 +351,26 @@ fn task_log(
     scrubber: &Scrubber,
 ) -> anyhow::Result<(String, usize)> {
     let (raw, cut) = client.get_text(&format!("tasks/{task_id}/raw"), MAX_LOG_BYTES)?;
-    let (mut log, masked) = scrubber.scrub(&raw);
+    Ok(finish_log(&raw, cut, task_id, scrubber))
+}
+
+/// The log that travels: scrubbed, and saying so at its end when it was cut at
+/// [`MAX_LOG_BYTES`] (a value cut in two at the very end cannot be recognised, so the last
+/// line of a cut log is dropped); and how many values were masked.
+fn finish_log(raw: &str, cut: bool, task_id: &str, scrubber: &Scrubber) -> (String, usize) {
+    let kept = if cut {
+        raw.rfind('\n')
+            .map_or("", |end| raw.get(..=end).unwrap_or_default())
+    } else {
+        raw
+    };
+    let (mut log, masked) = scrubber.scrub(kept);
     if cut {
         log.push_str(&format!(
-            "\n[zonebridge: the log was cut at {MAX_LOG_BYTES} bytes; read the rest on the secure instance, task {task_id}]\n"
+            "[zonebridge: the log was cut at {MAX_LOG_BYTES} bytes; read the rest on the secure instance, task {task_id}]\n"
         ));
     }
-    Ok((log, masked))
+    (log, masked)
 }
 
 /// Writes the result bundle, the next on the result channel.
@@ -443,5 +456,27 @@ fn promotion_state(state: Ended) -> PromotionState {
         Ended::Success => PromotionState::Succeeded,
         Ended::Waiting => PromotionState::Deploying,
         Ended::Failed | Ended::Canceled | Ended::TimedOut => PromotionState::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_log_loses_its_partial_last_line_and_says_where_to_read_the_rest() -> anyhow::Result<()>
+    {
+        let scrubber = Scrubber::from_values(["hunter2-long-secret"])?;
+        let raw = "line one hunter2-long-secret\nline two hunter2-lo";
+        let (log, masked) = finish_log(raw, true, "ServerTasks-7", &scrubber);
+        assert_eq!(masked, 1);
+        assert!(!log.contains("hunter2"), "{log}");
+        assert!(
+            log.starts_with("line one ********\n[zonebridge: the log was cut at 16777216 bytes")
+        );
+        assert!(log.ends_with("task ServerTasks-7]\n"), "{log}");
+        let (whole, _) = finish_log(raw, false, "ServerTasks-7", &scrubber);
+        assert_eq!(whole, "line one ********\nline two hunter2-lo");
+        Ok(())
     }
 }
