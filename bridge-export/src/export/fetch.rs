@@ -292,12 +292,23 @@ fn download_packages(
             "{id}.{version}{}",
             package.file_extension.as_deref().unwrap_or(".zip")
         );
+        // The name comes from the instance: it must be one plain file name that a bundle may
+        // carry before anything is written under it.
+        let entry = format!("packages/{file_name}");
+        if file_name.contains('/') || bundle_format::names::EntryPath::new(&entry).is_err() {
+            return Err(Refused {
+                code: "package-name-invalid",
+                message: format!(
+                    "package {id} {version} has the file name {file_name:?} on the instance, which a bundle cannot carry (bundle spec 2.3: letters, digits and . _ + ~ @ = , -; no folders)"
+                ),
+            }
+            .into());
+        }
         let path: PathBuf = dir.join(&file_name);
-        // Never more than the feed says the package holds (or, if it does not say, more than a
-        // bundle entry may hold): a misbehaving server cannot fill the disk.
-        let limit = package
-            .package_size_bytes
-            .unwrap_or(bundle_format::limits::Limits::default().max_entry_bytes);
+        // Never more than the feed says the package holds, nor more than a bundle entry may
+        // hold: a misbehaving server cannot fill the disk.
+        let max_entry = bundle_format::limits::Limits::default().max_entry_bytes;
+        let limit = package.package_size_bytes.unwrap_or(max_entry).min(max_entry);
         let mut sink = HashingFile::create(&path, limit)?;
         client.download(&format!("{resource}/raw"), &mut sink)?;
         let sha1 = sink.finish()?;
@@ -318,7 +329,7 @@ fn download_packages(
         fetched.push(FetchedPackage {
             id,
             version,
-            file: format!("packages/{file_name}"),
+            file: entry,
         });
     }
     Ok(fetched)
