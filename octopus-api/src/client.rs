@@ -176,6 +176,7 @@ impl Client {
         let mut next = Some(format!("{first}{separator}skip=0&take={PAGE_SIZE}"));
         let mut items = Vec::new();
         let mut pages = 0;
+        let mut seen = std::collections::HashSet::new();
         while let Some(page_path) = next.take() {
             pages += 1;
             if pages > MAX_PAGES {
@@ -194,6 +195,17 @@ impl Client {
                     method: "GET".to_owned(),
                     path: page_path,
                     reason: format!("its Page.Next link {link:?} is not an /api path"),
+                });
+            }
+            seen.insert(page_path.clone());
+            // A link back to a page already read would loop until MAX_PAGES.
+            if let Some(link) = next.as_ref().filter(|l| seen.contains(*l)) {
+                return Err(OctopusError::BadResponse {
+                    method: "GET".to_owned(),
+                    path: page_path,
+                    reason: format!(
+                        "its Page.Next link {link:?} leads back to a page already read"
+                    ),
                 });
             }
             if items.len() > total {

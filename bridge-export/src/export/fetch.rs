@@ -308,7 +308,10 @@ fn download_packages(
         // Never more than the feed says the package holds, nor more than a bundle entry may
         // hold: a misbehaving server cannot fill the disk.
         let max_entry = bundle_format::limits::Limits::default().max_entry_bytes;
-        let limit = package.package_size_bytes.unwrap_or(max_entry).min(max_entry);
+        let limit = package
+            .package_size_bytes
+            .unwrap_or(max_entry)
+            .min(max_entry);
         let mut sink = HashingFile::create(&path, limit)?;
         client.download(&format!("{resource}/raw"), &mut sink)?;
         let sha1 = sink.finish()?;

@@ -209,6 +209,28 @@ fn a_page_next_link_off_the_api_is_refused() -> TestResult {
 }
 
 #[test]
+fn a_page_next_link_back_to_a_page_already_read_is_refused() -> TestResult {
+    let server = Scripted::start(
+        ROOT,
+        vec![(
+            200,
+            r#"{"Items": [], "TotalResults": 0, "Links": {"Page.Next": "/api/Spaces-1/environments?skip=0&take=100"}}"#,
+        )],
+    )?;
+    let client = server.client(1)?;
+    let err = client
+        .get_all::<Value>("environments")
+        .err()
+        .ok_or("expected an error")?;
+    assert!(
+        err.to_string()
+            .contains("leads back to a page already read"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_ca_file_without_certificates_is_refused_before_any_request() -> TestResult {
     let dir = tempfile::tempdir()?;
     let ca = dir.path().join("ca.pem");
