@@ -219,6 +219,19 @@ impl Client {
         Ok(items)
     }
 
+    /// The item of `collection` (such as `environments`) named exactly `name`, or `None`:
+    /// Octopus's `name` filter is asked first, and the exact name decides, since the filter
+    /// may match more loosely.
+    pub fn find_by_name<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        name: &str,
+        name_of: impl Fn(&T) -> &str,
+    ) -> Result<Option<T>, OctopusError> {
+        let found: Vec<T> = self.get_all(&format!("{collection}?name={}", segment(name)))?;
+        Ok(found.into_iter().find(|item| name_of(item) == name))
+    }
+
     /// `POST` JSON; the answer's JSON.
     pub fn post<B: Serialize, T: DeserializeOwned>(
         &self,

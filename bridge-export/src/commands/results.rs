@@ -100,11 +100,8 @@ pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
 /// Replaces the results block in the release's notes; returns where it was written.
 fn write_note(client: &Client, ledger: &Ledger, taken: &Taken) -> anyhow::Result<String> {
     let result = &taken.result;
-    let projects: Vec<Project> =
-        client.get_all(&format!("projects?name={}", segment(&result.project)))?;
-    let project = projects
-        .into_iter()
-        .find(|p| p.name == result.project)
+    let project = client
+        .find_by_name("projects", &result.project, |p: &Project| &p.name)?
         .with_context(|| {
             format!(
                 "project {:?} is not on the development instance",

@@ -26,6 +26,8 @@ pub struct Taken {
     pub result: ResultDescription,
     /// Its digest.
     pub digest: String,
+    /// The zone it comes from (where the release was deployed).
+    pub zone: String,
     /// Its channel and sequence, as `pci->dev/result 3`.
     pub position: String,
     /// The bundles skipped by an allowed gap, as `4 to 5`.
@@ -99,6 +101,7 @@ fn verified(
         outcome: "already-recorded",
         result: result.clone(),
         digest: digest.to_hex(),
+        zone: manifest.source_zone.to_string(),
         position: format!("{} {}", manifest.channel(), manifest.sequence),
         gap: None,
         log_out: None,

@@ -31,7 +31,7 @@ pub fn find(
     tenant: Option<&str>,
 ) -> anyhow::Result<DeployTarget> {
     let project_here = map.target_name(NameKind::Project, project);
-    let project = by_name::<Project>(client, "projects", project_here)?.ok_or_else(|| {
+    let project = client.find_by_name("projects", project_here, |p: &Project| &p.name)?.ok_or_else(|| {
         refused(
             "not-found",
             format!("project {project_here:?} is not on this instance\nHint: import the release bundle first (bridge-import import), with the same --map"),
@@ -53,66 +53,37 @@ pub fn find(
             )
         })?;
     let environment_here = map.target_name(NameKind::Environment, environment);
-    let environment = match by_name::<Environment>(client, "environments", environment_here)? {
-        Some(environment) => environment,
-        None => {
-            let known: Vec<Environment> = client.get_all("environments")?;
-            let names: Vec<&str> = known.iter().map(|e| e.name.as_str()).collect();
-            return Err(refused(
-                "not-found",
-                format!(
-                    "environment {environment_here:?} is not on this instance; it has: {}",
-                    names.join(", ")
-                ),
-            ));
-        }
-    };
+    let environment =
+        match client.find_by_name("environments", environment_here, |e: &Environment| &e.name)? {
+            Some(environment) => environment,
+            None => {
+                let known: Vec<Environment> = client.get_all("environments")?;
+                let names: Vec<&str> = known.iter().map(|e| e.name.as_str()).collect();
+                return Err(refused(
+                    "not-found",
+                    format!(
+                        "environment {environment_here:?} is not on this instance; it has: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        };
     let tenant = match tenant {
         None => None,
-        Some(name) => Some(by_name::<Tenant>(client, "tenants", name)?.ok_or_else(|| {
-            refused(
-                "not-found",
-                format!("tenant {name:?} is not on this instance"),
-            )
-        })?),
+        Some(name) => Some(
+            client
+                .find_by_name("tenants", name, |t: &Tenant| &t.name)?
+                .ok_or_else(|| {
+                    refused(
+                        "not-found",
+                        format!("tenant {name:?} is not on this instance"),
+                    )
+                })?,
+        ),
     };
     Ok(DeployTarget {
         release,
         environment,
         tenant,
     })
-}
-
-/// The one resource of collection `what` named exactly `name` (Octopus's `name` filter may
-/// match loosely; the exact name decides).
-fn by_name<T: serde::de::DeserializeOwned + Named>(
-    client: &Client,
-    what: &str,
-    name: &str,
-) -> anyhow::Result<Option<T>> {
-    let found: Vec<T> = client.get_all(&format!("{what}?name={}", segment(name)))?;
-    Ok(found.into_iter().find(|item| item.name() == name))
-}
-
-/// A resource with a name.
-trait Named {
-    fn name(&self) -> &str;
-}
-
-impl Named for Project {
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-impl Named for Environment {
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-impl Named for Tenant {
-    fn name(&self) -> &str {
-        &self.name
-    }
 }
