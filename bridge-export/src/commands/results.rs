@@ -154,12 +154,7 @@ fn report(
         outcome: taken.outcome,
         project: &result.project,
         version: &result.version,
-        zone: taken
-            .position
-            .split("->")
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        zone: taken.zone.clone(),
         environment: &result.environment,
         tenant: result.tenant.as_deref(),
         state: result.state.as_str(),
