@@ -61,6 +61,11 @@ impl fmt::Display for Refused {
 
 impl StdError for Refused {}
 
+/// A refusal with `code` and `message` (which may end with `\nHint: ...` lines), as an error.
+pub fn refused(code: &'static str, message: String) -> anyhow::Error {
+    Refused { code, message }.into()
+}
+
 /// Not a failure: the command finished and printed its report, and its exit code tells a
 /// scheduler how what it watched ended (a deployment that failed: [`exit::DEPLOYMENT_FAILED`]).
 /// Nothing more is printed for it.

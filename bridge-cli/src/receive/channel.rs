@@ -11,11 +11,7 @@ use bundle_format::channel::{ChannelError, ChannelState, ChannelVerdict, check_s
 use bundle_format::manifest::Manifest;
 use bundle_format::names::Digest;
 
-use crate::failure::Refused;
-
-fn refused(code: &'static str, message: String) -> anyhow::Error {
-    Refused { code, message }.into()
-}
+use crate::failure::refused;
 
 /// Where the bundle stands on its channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +83,7 @@ mod tests {
     use super::*;
     fn code_of(err: &anyhow::Error) -> Option<&'static str> {
         err.chain()
-            .find_map(|cause| cause.downcast_ref::<Refused>())
+            .find_map(|cause| cause.downcast_ref::<crate::failure::Refused>())
             .map(|r| r.code)
     }
 

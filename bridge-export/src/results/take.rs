@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use bridge_cli::failure::Refused;
+use bridge_cli::failure::refused;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::receive::channel::{self, ChannelCheck, Position};
@@ -251,6 +251,3 @@ fn copy_log(staged: &Staged, result: &ResultDescription, path: &Path) -> anyhow:
     Ok(())
 }
 
-fn refused(code: &'static str, message: String) -> anyhow::Error {
-    Refused { code, message }.into()
-}

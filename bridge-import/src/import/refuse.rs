@@ -15,9 +15,4 @@
 //! | `release-conflict` | the release exists on the target with other content |
 //! | `import-mismatch` | the created release does not match the bundle |
 
-use bridge_cli::failure::Refused;
-
-/// A refusal with `code` and `message` (which may end with `\nHint: ...` lines).
-pub fn refused(code: &'static str, message: String) -> anyhow::Error {
-    Refused { code, message }.into()
-}
+pub use bridge_cli::failure::refused;
