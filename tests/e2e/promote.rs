@@ -197,11 +197,12 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
     ));
     assert_eq!(shape(&pci_process), shape(&dev_process));
     // The same packages, byte for byte, and the same selections.
-    for selected in dev_release["SelectedPackages"]
+    let selections = dev_release["SelectedPackages"]
         .as_array()
         .cloned()
-        .unwrap_or_default()
-    {
+        .unwrap_or_default();
+    assert_eq!(selections.len(), 2, "release 1.4.1 selects two packages");
+    for selected in selections {
         let action = selected["ActionName"].as_str().unwrap_or("");
         let version = selected["Version"].as_str().unwrap_or("");
         let id = dev_process["Steps"]
@@ -241,12 +242,14 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
             .as_str()
             .unwrap_or("")
     ));
+    let mut unscoped = 0;
     for variable in dev_vars["Variables"].as_array().into_iter().flatten() {
         if variable["IsSensitive"] == true
             || variable["Scope"].as_object().is_some_and(|s| !s.is_empty())
         {
             continue;
         }
+        unscoped += 1;
         assert!(
             pci_vars["Variables"]
                 .as_array()
@@ -257,6 +260,7 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
             variable["Name"]
         );
     }
+    assert!(unscoped > 0, "the release has unscoped values");
     assert!(
         pci_vars["Variables"]
             .as_array()
@@ -300,11 +304,7 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
     }
     assert!(mapped > 0, "the release has Staging-scoped values");
     // No secret value of either zone is in the bundle or in either ledger.
-    let plain = Command::new("zstd")
-        .args(["-dc", "payments.zb"])
-        .current_dir(zones.site.root())
-        .output()?
-        .stdout;
+    let plain = crate::results::decompressed(&zones.site.path("payments.zb"));
     let mut files = vec![plain];
     for ledger in ["export.ledger", "import.ledger"] {
         for suffix in ["", "-wal"] {
@@ -313,10 +313,15 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
             }
         }
     }
-    for secret in seed_secrets("dev.json")
+    let secrets: Vec<String> = seed_secrets("dev.json")
         .into_iter()
         .chain(seed_secrets("secure.json"))
-    {
+        .collect();
+    assert!(
+        secrets.len() > 10,
+        "too few seed secrets to check: {secrets:?}"
+    );
+    for secret in secrets {
         for bytes in &files {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

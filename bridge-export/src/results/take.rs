@@ -250,4 +250,3 @@ fn copy_log(staged: &Staged, result: &ResultDescription, path: &Path) -> anyhow:
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
-

@@ -23,6 +23,11 @@ fn a_deployment_is_created_once_and_its_task_log_read_within_a_limit() -> TestRe
         &json!({"ReleaseId": release.id, "EnvironmentId": environment.id}),
     )?;
     let task_id = created.task_id.ok_or("no task id")?;
+    let of_release: Vec<Deployment> = client.get_all(&format!(
+        "releases/{}/deployments",
+        release.id.as_deref().unwrap_or("")
+    ))?;
+    assert_eq!(of_release.len(), 1, "one POST, one deployment");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let task: Task = client.get(&format!("tasks/{task_id}"))?;
