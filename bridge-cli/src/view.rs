@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use bundle_format::manifest::{DeploymentState, Manifest};
+use bundle_format::manifest::{DeploymentState, Manifest, WaitReason};
 use bundle_format::names::{Digest, KeyId};
 use serde::Serialize;
 
@@ -136,7 +136,7 @@ pub struct ResultView {
     /// What it waits for, for people ("manual intervention on step '...'").
     pub waiting: Option<String>,
     /// Why it waits: `manual-intervention`, `guided-failure`, `still-running`.
-    pub waiting_reason: Option<String>,
+    pub waiting_reason: Option<WaitReason>,
 }
 
 /// One step of a deployment result.
@@ -237,12 +237,7 @@ impl ManifestView {
                     })
                     .collect(),
                 waiting: r.waiting.as_ref().map(|w| w.describe()),
-                waiting_reason: r.waiting.as_ref().map(|w| {
-                    serde_json::to_value(w.reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                }),
+                waiting_reason: r.waiting.as_ref().map(|w| w.reason),
             }),
         }
     }

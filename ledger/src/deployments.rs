@@ -49,6 +49,17 @@ pub struct DeploymentKey {
     pub tenant: Option<String>,
 }
 
+impl DeploymentKey {
+    /// The promotion this deployment belongs to: the release going to the same zone.
+    pub fn promotion(&self) -> PromotionKey {
+        PromotionKey {
+            project: self.project.clone(),
+            version: self.version.clone(),
+            target: self.target.clone(),
+        }
+    }
+}
+
 impl fmt::Display for DeploymentKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -121,6 +132,20 @@ impl DeploymentState {
             self,
             Self::Success | Self::Failed | Self::Canceled | Self::TimedOut
         )
+    }
+}
+
+impl From<bundle_format::manifest::DeploymentState> for DeploymentState {
+    /// How a result bundle's state (bundle spec 5.4) is kept.
+    fn from(state: bundle_format::manifest::DeploymentState) -> Self {
+        use bundle_format::manifest::DeploymentState as Ended;
+        match state {
+            Ended::Success => Self::Success,
+            Ended::Failed => Self::Failed,
+            Ended::Canceled => Self::Canceled,
+            Ended::TimedOut => Self::TimedOut,
+            Ended::Waiting => Self::Waiting,
+        }
     }
 }
 

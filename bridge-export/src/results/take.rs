@@ -9,11 +9,9 @@ use bridge_cli::output::Output;
 use bridge_cli::receive::channel::{self, ChannelCheck, Position};
 use bridge_cli::receive::staged::{self, Staged};
 use bridge_cli::receive::{refusal_reason, warn_unrecorded};
-use bundle_format::manifest::{BundleKind, DeploymentState as Ended, ResultDescription};
+use bundle_format::manifest::{BundleKind, ResultDescription};
 use bundle_format::policy::TrustPolicy;
-use ledger::{
-    BundleRecord, DeploymentKey, DeploymentRecord, DeploymentState, Ledger, PromotionKey, Verdict,
-};
+use ledger::{BundleRecord, DeploymentKey, DeploymentRecord, Ledger, Verdict};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -145,13 +143,7 @@ fn verified(
             environment: result.environment.clone(),
             tenant: result.tenant.clone(),
         },
-        state: match result.state {
-            Ended::Success => DeploymentState::Success,
-            Ended::Failed => DeploymentState::Failed,
-            Ended::Canceled => DeploymentState::Canceled,
-            Ended::TimedOut => DeploymentState::TimedOut,
-            Ended::Waiting => DeploymentState::Waiting,
-        },
+        state: result.state.into(),
         release_bundle: result.answers.digest,
         deployment_id: None,
         task_id: result.task.clone(),
@@ -162,13 +154,13 @@ fn verified(
         requested_at: now,
         updated_at: now,
     };
-    let promotion = PromotionKey {
-        project: result.project.clone(),
-        version: result.version.clone(),
-        target: manifest.source_zone.clone(),
-    };
     ledger
-        .record_result_accepted(record, previous.as_ref(), &deployment, &promotion)
+        .record_result_accepted(
+            record,
+            previous.as_ref(),
+            &deployment,
+            &deployment.key.promotion(),
+        )
         .context(
             "the result bundle verified, but the ledger could not record it; take it in again",
         )?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bridge_cli::commands::ledger::{LedgerArg, Side};
-use bridge_cli::failure::{ExitWith, UsageError};
+use bridge_cli::failure::UsageError;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
 use bridge_cli::signing::read_keys;
@@ -141,14 +141,8 @@ impl DeployOptions {
 /// Deploys and reports; the exit code says how the deployment went (0, 5 or 6).
 pub fn run(args: &DeployArgs, out: &Output) -> anyhow::Result<()> {
     let mut writes = Writes::from_env()?;
-    let map = match &args.map {
-        Some(path) => mapping::read(path)?,
-        None => NameMap::new(),
-    };
-    let secrets = match &args.secrets {
-        Some(path) => secrets::read(path)?,
-        None => SecretsFile::default(),
-    };
+    let map = mapping::read_optional(args.map.as_deref())?;
+    let secrets = secrets::read_optional(args.secrets.as_deref())?;
     let settings = args.options.settings(
         "deploy",
         (
@@ -169,10 +163,7 @@ pub fn run(args: &DeployArgs, out: &Output) -> anyhow::Result<()> {
 /// Prints the report; a deployment that did not succeed exits 5 or 6 after it.
 pub fn finish(report: &DeployReport, out: &Output) -> anyhow::Result<()> {
     out.success(report, |w| report.render(w))?;
-    match report.exit_code() {
-        0 => Ok(()),
-        code => Err(ExitWith(code).into()),
-    }
+    report.exit()
 }
 
 /// Each new task state on standard error, when progress may be shown.

@@ -9,9 +9,6 @@ use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::input::BundleInput;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
-use octopus_api::names::NameMap;
-
-use bridge_cli::failure::ExitWith;
 
 use crate::commands::deploy::{DeployOptions, progress};
 use crate::commands::verify::load_policy;
@@ -20,7 +17,6 @@ use crate::deploy::run;
 use crate::import::hook::Writes;
 use crate::import::pipeline::{self, Settings};
 use crate::import::report::Report;
-use crate::import::secrets::SecretsFile;
 use crate::import::{mapping, secrets};
 
 /// Arguments of `import`.
@@ -69,14 +65,8 @@ fn settings(args: &ImportArgs) -> anyhow::Result<Settings> {
     let endpoint = args.octopus.endpoint()?;
     let ledger = args.ledger.path(Side::Import)?;
     let policy = load_policy(&args.policy)?;
-    let map = match &args.map {
-        Some(path) => mapping::read(path)?,
-        None => NameMap::new(),
-    };
-    let secrets = match &args.secrets {
-        Some(path) => secrets::read(path)?,
-        None => SecretsFile::default(),
-    };
+    let map = mapping::read_optional(args.map.as_deref())?;
+    let secrets = secrets::read_optional(args.secrets.as_deref())?;
     Ok(Settings {
         input: BundleInput::from_arg(&args.file),
         policy,
@@ -117,10 +107,7 @@ pub fn run(args: &ImportArgs, out: &Output) -> anyhow::Result<()> {
         writeln!(w)?;
         both.deploy.render(w)
     })?;
-    match both.deploy.exit_code() {
-        0 => Ok(()),
-        code => Err(ExitWith(code).into()),
-    }
+    both.deploy.exit()
 }
 
 /// `import --deploy-to`: both reports, one JSON document.

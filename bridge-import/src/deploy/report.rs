@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use bridge_cli::exit;
+use bridge_cli::failure::ExitWith;
 use bridge_cli::time_arg::format_rfc3339;
 use bridge_cli::view::field;
 use ledger::{DeploymentKey, DeploymentRecord, DeploymentState};
@@ -29,8 +30,12 @@ pub struct DeployReport {
     pub deployment: Option<String>,
     /// `ServerTasks-N`.
     pub task: Option<String>,
-    /// `success`, `failed`, `canceled`, `timed-out` or `waiting`.
-    pub state: String,
+    /// `success`, `failed`, `canceled`, `timed-out` or `waiting` (`requested` or `deploying`
+    /// only before the deployment was followed).
+    #[serde(serialize_with = "state_name")]
+    pub state: DeploymentState,
+    /// Why it failed, as Octopus says (scrubbed), when it did.
+    pub error: Option<String>,
     /// What it waits for.
     pub waiting: Option<String>,
     /// Started, RFC 3339.
@@ -82,7 +87,8 @@ impl DeployReport {
             tenant: key.tenant.clone(),
             deployment: None,
             task: None,
-            state: String::new(),
+            state: DeploymentState::Requested,
+            error: None,
             waiting: None,
             started: None,
             completed: None,
@@ -106,6 +112,7 @@ impl DeployReport {
     pub fn finish(&mut self, ended: &DeploymentRecord, outcome: &Outcome, masked: usize) {
         self.fill(ended);
         self.masked = masked;
+        self.error.clone_from(&outcome.error);
         self.steps = outcome
             .steps
             .iter()
@@ -117,7 +124,7 @@ impl DeployReport {
     }
 
     fn fill(&mut self, record: &DeploymentRecord) {
-        self.state = record.state.as_str().to_owned();
+        self.state = record.state;
         self.waiting.clone_from(&record.waiting);
         self.started = record.started.map(format_rfc3339);
         self.completed = record.completed.map(format_rfc3339);
@@ -126,10 +133,19 @@ impl DeployReport {
 
     /// The exit code a scheduler sees: 0 success, 5 ended badly, 6 not ended.
     pub fn exit_code(&self) -> u8 {
-        match self.state.as_str() {
-            "success" => exit::SUCCESS,
-            "waiting" | "deploying" | "requested" => exit::DEPLOYMENT_WAITING,
-            _ => exit::DEPLOYMENT_FAILED,
+        match self.state {
+            DeploymentState::Success => exit::SUCCESS,
+            state if state.is_final() => exit::DEPLOYMENT_FAILED,
+            _ => exit::DEPLOYMENT_WAITING,
+        }
+    }
+
+    /// `Ok` for a deployment that succeeded; otherwise the exit code that says how it went
+    /// (the report has been printed already).
+    pub fn exit(&self) -> anyhow::Result<()> {
+        match self.exit_code() {
+            exit::SUCCESS => Ok(()),
+            code => Err(ExitWith(code).into()),
         }
     }
 
@@ -151,7 +167,10 @@ impl DeployReport {
             let deployment = self.deployment.as_deref().unwrap_or("?");
             field(w, "deployment", format!("{deployment} (task {task})"))?;
         }
-        field(w, "state", &self.state)?;
+        field(w, "state", self.state)?;
+        if let Some(error) = &self.error {
+            field(w, "error", error)?;
+        }
         if let Some(waiting) = &self.waiting {
             field(w, "waiting for", waiting)?;
         }
@@ -184,7 +203,7 @@ impl DeployReport {
                 }
             }
         }
-        if self.state == DeploymentState::Waiting.as_str() {
+        if self.state == DeploymentState::Waiting {
             writeln!(
                 w,
                 "The deployment has not ended: run the same deploy again later to follow it and write its next result."
@@ -192,4 +211,8 @@ impl DeployReport {
         }
         Ok(())
     }
+}
+
+fn state_name<S: serde::Serializer>(state: &DeploymentState, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(state.as_str())
 }

@@ -12,8 +12,8 @@ use bundle_format::manifest::{
 use bundle_format::names::{Digest, EntryPath, ZoneId};
 use bundle_format::pack::{BundleHeader, SealedBundle};
 use ledger::{
-    BundleRecord, DeploymentKey, DeploymentRecord, DeploymentState, Ledger, PromotionKey,
-    PromotionState, StoredBundle, Verdict,
+    BundleRecord, DeploymentKey, DeploymentRecord, DeploymentState, Ledger, PromotionState,
+    StoredBundle, Verdict,
 };
 use octopus_api::names::NameMap;
 use octopus_api::resources::{Deployment, Task};
@@ -143,18 +143,14 @@ pub fn deploy(
     )?;
     writes.done("result bundle written")?;
     let ended = DeploymentRecord {
-        state: ledger_state(outcome.state),
+        state: outcome.state.into(),
         started: outcome.started,
         completed: outcome.completed,
         waiting: outcome.waiting.as_ref().map(|w| w.describe()),
         result_bundle: Some(sealed.digest),
         ..record
     };
-    let promotion = PromotionKey {
-        project: key.project.clone(),
-        version: key.version.clone(),
-        target: zone,
-    };
+    let promotion = key.promotion();
     ledger
         .record_result_exported(
             &BundleRecord::from_manifest(&sealed.manifest, sealed.digest),
@@ -287,13 +283,8 @@ fn start(
     }
     ledger.set_deployment(&deploying)?;
     writes.done("ledger: deploying")?;
-    let promotion = PromotionKey {
-        project: deploying.key.project.clone(),
-        version: deploying.key.version.clone(),
-        target: deploying.key.target.clone(),
-    };
     ledger.set_promotion(
-        &promotion,
+        &deploying.key.promotion(),
         PromotionState::Deploying,
         deploying.release_bundle,
     )?;
@@ -439,16 +430,6 @@ fn write_result(
             settings.result_out.display()
         )
     })
-}
-
-fn ledger_state(state: Ended) -> DeploymentState {
-    match state {
-        Ended::Success => DeploymentState::Success,
-        Ended::Failed => DeploymentState::Failed,
-        Ended::Canceled => DeploymentState::Canceled,
-        Ended::TimedOut => DeploymentState::TimedOut,
-        Ended::Waiting => DeploymentState::Waiting,
-    }
 }
 
 fn promotion_state(state: Ended) -> PromotionState {

@@ -81,6 +81,11 @@ impl From<Rule> for Unmapped {
     }
 }
 
+/// The mapping file at `path` if one is given (`--map`), else no renames.
+pub fn read_optional(path: Option<&Path>) -> anyhow::Result<NameMap> {
+    path.map_or_else(|| Ok(NameMap::new()), read)
+}
+
 /// Reads and checks the mapping file at `path`.
 pub fn read(path: &Path) -> anyhow::Result<NameMap> {
     let text = read_bounded(path, MAX_MAPPING_BYTES, "a mapping file")?;

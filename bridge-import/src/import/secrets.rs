@@ -124,6 +124,11 @@ struct SecretToml {
     value: Spanned<toml::Value>,
 }
 
+/// The secrets file at `path` if one is given (`--secrets`), else none.
+pub fn read_optional(path: Option<&Path>) -> anyhow::Result<SecretsFile> {
+    path.map_or_else(|| Ok(SecretsFile::default()), read)
+}
+
 /// Reads the secrets file at `path`: refused unless only its owner can read it.
 pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
     use anyhow::Context as _;
