@@ -2,6 +2,7 @@
 //! and package files live, and the signal that wakes the task runner.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -31,6 +32,8 @@ pub struct App {
     /// The last state generation written to disk, held while writing.
     persisted: Mutex<u64>,
     generation: Mutex<u64>,
+    /// While true, changes are not written to the state file (seeding writes once, at its end).
+    holding: AtomicBool,
     /// The setup it runs with.
     pub config: Config,
     /// Notified when a task is queued or an interruption answered.
@@ -44,6 +47,7 @@ impl App {
             store: Mutex::new(store),
             persisted: Mutex::new(0),
             generation: Mutex::new(0),
+            holding: AtomicBool::new(false),
             config,
             wake: Notify::new(),
         }
@@ -55,6 +59,12 @@ impl App {
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Holds (`true`) or resumes writing the state file after each change. Seeding holds, so
+    /// that a seed of N requests writes the file once instead of N times.
+    pub fn hold_writes(&self, hold: bool) {
+        self.holding.store(hold, Ordering::SeqCst);
     }
 
     /// Reads the store.
@@ -70,7 +80,7 @@ impl App {
             let mut store = self.lock();
             let result = f(&mut store)?;
             let snapshot = match &self.config.data {
-                Some(_) => {
+                Some(_) if !self.holding.load(Ordering::SeqCst) => {
                     let bytes = store
                         .to_bytes()
                         .map_err(|e| ApiError::internal(format!("cannot serialise state: {e}")))?;
@@ -81,7 +91,7 @@ impl App {
                     *generation += 1;
                     Some((*generation, bytes))
                 }
-                None => None,
+                _ => None,
             };
             (result, snapshot)
         };

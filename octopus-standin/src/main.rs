@@ -72,9 +72,11 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if seeded {
         if let Some(path) = &cli.seed {
             let scenario = seed::read(path)?;
+            app.hold_writes(true);
             seed::apply(&app, &scenario)
                 .await
                 .with_context(|| format!("cannot apply the seed {}", path.display()))?;
+            app.hold_writes(false);
         }
         // Write the fresh (or seeded) state out at once, so a restart finds it.
         app.write(|_| Ok(()))

@@ -41,6 +41,10 @@ use ask::Guidance;
 use output::Out;
 use variables::{Context, Variables};
 
+/// The most tasks executing at once (Octopus's node task cap, which defaults to 5, plays the
+/// same part); the others stay queued until one ends.
+pub const MAX_EXECUTING_TASKS: usize = 16;
+
 /// Runs until `shutdown` completes.
 pub async fn run(app: Arc<App>, shutdown: impl std::future::Future<Output = ()>) {
     recover(&app);
@@ -81,7 +85,14 @@ pub fn recover(app: &App) {
 
 /// Marks every queued task `Executing` and returns their ids.
 fn take_queued(app: &App) -> Vec<String> {
-    let queued = app.read(|s| s.ids_where(Kind::Task, |t| text(t, "State") == Some("Queued")));
+    let queued = app.read(|s| {
+        let executing = s
+            .ids_where(Kind::Task, |t| text(t, "State") == Some("Executing"))
+            .len();
+        let mut queued = s.ids_where(Kind::Task, |t| text(t, "State") == Some("Queued"));
+        queued.truncate(MAX_EXECUTING_TASKS.saturating_sub(executing));
+        queued
+    });
     if queued.is_empty() {
         // Nothing changes, so nothing is written: the loop wakes twice a second.
         return queued;

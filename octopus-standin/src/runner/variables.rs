@@ -15,6 +15,8 @@ use serde_json::Value;
 use crate::kind::Kind;
 use crate::store::{Store, items, text};
 
+/// The most bytes of variable values one substitution adds (see [`Variables::substitute`]).
+pub const MAX_SUBSTITUTED_BYTES: usize = 4 * 1024 * 1024;
 /// What a value's scope is matched against.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -152,12 +154,21 @@ impl Variables {
 
     /// Replaces `#{Name}` with the variable's value, recursively (values may refer to other
     /// variables), up to a depth of 10; unknown names are left as written, and `##{` writes a
-    /// literal `#{`.
+    /// literal `#{`. Values that refer to each other several times could grow without end, so
+    /// substitution stops adding values once [`MAX_SUBSTITUTED_BYTES`] have been added: later
+    /// references are then left as written.
     pub fn substitute(&self, template: &str, context: &Context) -> String {
-        self.substitute_depth(template, context, 0)
+        let mut budget = MAX_SUBSTITUTED_BYTES;
+        self.substitute_depth(template, context, 0, &mut budget)
     }
 
-    fn substitute_depth(&self, template: &str, context: &Context, depth: usize) -> String {
+    fn substitute_depth(
+        &self,
+        template: &str,
+        context: &Context,
+        depth: usize,
+        budget: &mut usize,
+    ) -> String {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(at) = rest.find("#{") {
@@ -177,11 +188,16 @@ impl Variables {
             let expression = after.get(2..end).unwrap_or("");
             let name = expression.split('|').next().unwrap_or("").trim();
             match self.get(name, context) {
-                Some(value) if depth < 10 => {
-                    out.push_str(&self.substitute_depth(&value, context, depth + 1));
+                Some(value) if value.len() <= *budget => {
+                    *budget -= value.len();
+                    if depth < 10 {
+                        let expanded = self.substitute_depth(&value, context, depth + 1, budget);
+                        out.push_str(&expanded);
+                    } else {
+                        out.push_str(&value);
+                    }
                 }
-                Some(value) => out.push_str(&value),
-                None => out.push_str(after.get(..=end).unwrap_or("")),
+                _ => out.push_str(after.get(..=end).unwrap_or("")),
             }
             rest = after.get(end + 1..).unwrap_or("");
         }
@@ -281,6 +297,21 @@ mod tests {
             &context(),
         );
         assert_eq!(got, "Server=db.prod; 1.4.0 #{Missing} #{Host} db.prod");
+    }
+
+    #[test]
+    fn values_that_refer_to_each_other_many_times_stop_at_the_budget() {
+        let mut vars = Variables::default();
+        let four = "#{A}#{A}#{A}#{A}".repeat(64);
+        vars.candidates
+            .insert("a".into(), vec![candidate(&four, &[], 1)]);
+        let got = vars.substitute("#{A}", &context());
+        assert!(
+            got.len() <= MAX_SUBSTITUTED_BYTES + four.len(),
+            "{}",
+            got.len()
+        );
+        assert!(got.contains("#{A}"), "later references are left as written");
     }
 
     #[test]
