@@ -123,14 +123,14 @@ pub fn process_to_names(
                             name: p.name.clone(),
                             package_id: p.package_id.clone(),
                             feed: unnamed.name(&directory.feeds, "feed", &p.feed_id),
-                            other: portable(&p.other),
+                            other: super::without_instance_fields(&p.other),
                         })
                         .collect(),
                     properties: properties(&action.properties, directory, &mut unnamed),
-                    other: portable(&action.other),
+                    other: super::without_instance_fields(&action.other),
                 })
                 .collect(),
-            other: portable(&step.other),
+            other: super::without_instance_fields(&step.other),
         })
         .collect();
     unnamed.finish(NamedProcess {
@@ -173,15 +173,6 @@ fn properties(
         .collect()
 }
 
-/// The fields of `other` that mean something on another instance.
-fn portable(other: &Other) -> Other {
-    other
-        .iter()
-        .filter(|(k, _)| !super::INSTANCE_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 /// A variable set (snapshot) as `variables/*.json`: owner by name, scopes by name (actions by
 /// their name in `actions`), variable ids dropped, sensitive values null.
 pub fn variables_to_names(
@@ -219,7 +210,7 @@ pub fn variables_to_names(
                 .collect(),
             kind: Some(variable.kind.clone().unwrap_or_else(|| "String".to_owned())),
             is_sensitive: variable.is_sensitive,
-            other: portable(&variable.other),
+            other: super::without_instance_fields(&variable.other),
         })
         .collect();
     unnamed.finish(NamedVariableSet {

@@ -35,6 +35,16 @@ pub(crate) const INSTANCE_FIELDS: &[&str] = &[
     "FeedId",
 ];
 
+/// `other` without [`INSTANCE_FIELDS`]: what of a resource's unnamed fields may travel and be
+/// written to another instance.
+pub(crate) fn without_instance_fields(other: &crate::resources::Other) -> crate::resources::Other {
+    other
+        .iter()
+        .filter(|(k, _)| !INSTANCE_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 mod directory;
 mod export;
 mod import;

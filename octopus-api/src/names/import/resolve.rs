@@ -8,8 +8,7 @@ use super::super::model::{NamedAction, NamedProcess, NamedStep, NamedVariableSet
 use super::{NameKind, NameMap, Problem, Unmapped, Unresolved};
 use crate::names::directory::{Directory, Table};
 use crate::resources::{
-    Action, DeploymentProcess, Other, PackageReference, PropertyValue, SensitiveValue, Step,
-    Variable,
+    Action, DeploymentProcess, PackageReference, PropertyValue, SensitiveValue, Step, Variable,
 };
 
 /// Action and step properties whose values are ids (a comma-separated list for teams), and
@@ -438,7 +437,7 @@ impl<'a> Resolver<'a> {
             name: step.name.clone(),
             properties: self.properties(&step.properties, &place),
             actions,
-            other: without_instance_fields(&step.other),
+            other: super::super::without_instance_fields(&step.other),
         }
     }
 
@@ -464,7 +463,7 @@ impl<'a> Resolver<'a> {
             &action.channels,
             &format!("{place} Channels"),
         );
-        let mut other = without_instance_fields(&action.other);
+        let mut other = super::super::without_instance_fields(&action.other);
         let worker_pool = action.worker_pool.as_ref().and_then(|pool| {
             self.resolve(NameKind::WorkerPool, pool, &place)
                 .map(|(id, _)| id)
@@ -491,7 +490,7 @@ impl<'a> Resolver<'a> {
                         .resolve(NameKind::Feed, &package.feed, &used_in)
                         .map(|(id, _)| id)
                         .unwrap_or_default(),
-                    other: without_instance_fields(&package.other),
+                    other: super::super::without_instance_fields(&package.other),
                 }
             })
             .collect();
@@ -556,7 +555,7 @@ impl<'a> Resolver<'a> {
                         kind: variable.kind.clone(),
                         is_sensitive: variable.is_sensitive,
                         scope: ids,
-                        other: without_instance_fields(&variable.other),
+                        other: super::super::without_instance_fields(&variable.other),
                     },
                     scope_names: names,
                 }),
@@ -564,12 +563,4 @@ impl<'a> Resolver<'a> {
         }
         imported
     }
-}
-
-fn without_instance_fields(other: &Other) -> Other {
-    other
-        .iter()
-        .filter(|(k, _)| !super::super::INSTANCE_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
