@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bridge_cli::atomic::parent_dir;
-use bridge_cli::commands::ledger::{Side, default_ledger_path};
+use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::failure::UsageError;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
@@ -58,9 +58,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub octopus: OctopusArgs,
     /// This side's ledger (channel positions, audit trail).
-    /// Default: $ZONEBRIDGE_LEDGER, else $XDG_STATE_HOME/zonebridge/export.ledger.
-    #[arg(long, value_name = "PATH")]
-    pub ledger: Option<PathBuf>,
+    #[command(flatten)]
+    pub ledger: LedgerArg,
     /// Creation time (RFC 3339). Default: SOURCE_DATE_EPOCH if set, else now.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
     pub created: Option<OffsetDateTime>,
@@ -108,10 +107,7 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
         .into());
     }
     let keys = read_keys(&args.keys)?;
-    let ledger_path = match &args.ledger {
-        Some(path) => path.clone(),
-        None => default_ledger_path(Side::Export)?,
-    };
+    let ledger_path = args.ledger.path(Side::Export)?;
     let mut ledger = ledger::Ledger::open(&ledger_path)
         .with_context(|| format!("cannot open the ledger {}", ledger_path.display()))?;
     let client = Client::connect(args.octopus.endpoint()?)?;
