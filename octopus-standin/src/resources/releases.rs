@@ -241,6 +241,13 @@ fn channel_of(store: &Store, space: &str, project: &str, given: Option<&str>) ->
     }
 }
 
+/// Whether package selection `selected` is the one for package reference `reference` of
+/// action `action` (Octopus's clients may name the step instead of the action).
+pub fn selects(selected: &Doc, action: &str, reference: &str) -> bool {
+    text(selected, "ActionName").or(text(selected, "StepName")) == Some(action)
+        && text(selected, "PackageReferenceName").unwrap_or("") == reference
+}
+
 /// Every package reference of every enabled action needs exactly one selected version; a
 /// selection for a package the process does not have is refused.
 fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
@@ -264,11 +271,10 @@ fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
                     .get("PackageId")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let found = given.iter().enumerate().find(|(_, s)| {
-                    let action_matches =
-                        text(s, "ActionName").or(text(s, "StepName")) == Some(action_name);
-                    action_matches && text(s, "PackageReferenceName").unwrap_or("") == reference
-                });
+                let found = given
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| selects(s, action_name, reference));
                 match found {
                     Some((i, s)) if text(s, "Version").is_some_and(|v| !v.trim().is_empty()) => {
                         if let Some(slot) = used.get_mut(i) {

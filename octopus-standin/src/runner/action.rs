@@ -166,13 +166,8 @@ fn acquire_packages(
             .and_then(Value::as_str)
             .unwrap_or("");
         let version = items(&plan.release, "SelectedPackages")
-            .find(|s| {
-                s.get("ActionName").and_then(Value::as_str) == Some(name)
-                    && s.get("PackageReferenceName")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        == reference
-            })
+            .filter_map(Value::as_object)
+            .find(|s| crate::resources::releases::selects(s, name, reference))
             .and_then(|s| s.get("Version").and_then(Value::as_str))
             .ok_or_else(|| {
                 format!(
