@@ -13,7 +13,9 @@
 //!             result checks that it exported that release")
 //!  ledger: result accepted + deployment state + promotion "result returned" (one transaction)
 //!  note on the release in the development instance (unless --no-note)            note.rs
+//!    every cell escaped: result text is hostile even when signed                markdown.rs
 //! ```
 
+pub mod markdown;
 pub mod note;
 pub mod take;
