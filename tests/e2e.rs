@@ -36,3 +36,5 @@ mod refusals;
 mod results;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;
+#[path = "e2e/secrets_stay.rs"]
+mod secrets_stay;

@@ -91,10 +91,23 @@ impl Standin {
     /// Starts one on a free loopback port, accepting `key`, seeded from
     /// `octopus-standin/seeds/<seed>` when given.
     pub fn start(seed_name: Option<&str>, key: &str) -> Result<Self, String> {
+        Self::start_with_data(seed_name, key, None)
+    }
+
+    /// The same, keeping its state in the JSON file `data` (`--data`), which tests read to see
+    /// what the API never shows (the sensitive values it stores).
+    pub fn start_with_data(
+        seed_name: Option<&str>,
+        key: &str,
+        data: Option<&Path>,
+    ) -> Result<Self, String> {
         let mut command = Command::new(binary("octopus-standin")?);
         command.args(["--listen", "127.0.0.1:0", "--api-key", key]);
         if let Some(name) = seed_name {
             command.arg("--seed").arg(seed(name));
+        }
+        if let Some(data) = data {
+            command.arg("--data").arg(data);
         }
         let mut child = command
             .stdout(Stdio::piped())

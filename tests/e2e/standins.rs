@@ -19,7 +19,12 @@ pub struct Standin {
 impl Standin {
     /// Starts one seeded with `seed` (`dev.json`, `secure.json`) under `key`.
     pub fn start(seed: &str, key: &str) -> Self {
-        let inner = test_support::Standin::start(Some(seed), key)
+        Self::start_with_data(seed, key, None)
+    }
+
+    /// The same, keeping its state (stored secrets included) in the JSON file `data`.
+    pub fn start_with_data(seed: &str, key: &str, data: Option<&std::path::Path>) -> Self {
+        let inner = test_support::Standin::start_with_data(Some(seed), key, data)
             .unwrap_or_else(|e| panic!("cannot start the {seed} stand-in: {e}"));
         Standin {
             url: inner.url.clone(),

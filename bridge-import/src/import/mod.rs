@@ -11,6 +11,8 @@
 //!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs
 //!  environments, channels, feeds, worker pools, teams, actions ──> Resolved   resolve.rs
 //!    │ every unresolved name listed in one refusal
+//!  stored sensitive action properties: kept, never set/replaced/cleared        properties.rs
+//!  plain variables that would shadow a stored secret: refused, naming both     shadow.rs
 //!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
 //!    │ every missing secret listed in one refusal
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
@@ -34,6 +36,7 @@ pub mod mapping;
 pub mod packages;
 pub mod pipeline;
 pub mod plan;
+pub mod properties;
 pub mod record;
 pub mod refuse;
 pub mod release;
@@ -41,5 +44,6 @@ pub mod report;
 pub mod requirements;
 pub mod resolve;
 pub mod secrets;
+pub mod shadow;
 pub mod target;
 pub mod variables;

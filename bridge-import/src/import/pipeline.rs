@@ -14,7 +14,7 @@ use super::hook::Writes;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::{apply, content, plan, requirements, resolve, target};
+use super::{apply, content, plan, properties, requirements, resolve, shadow, target};
 use bridge_cli::receive::channel::{self, ChannelCheck, Position};
 use bridge_cli::receive::staged::{self, Staged};
 
@@ -127,6 +127,8 @@ fn verified(
         &content.release.version,
     )?;
     let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
+    properties::check(&content.process, &state.process)?;
+    shadow::check(&resolved, &state)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
     let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
     report.plan = Some(work.plan());

@@ -10,6 +10,8 @@
 //! | `unresolved-names` | names the target does not have (every one listed) |
 //! | `secrets-missing` | secrets neither stored on the target nor in the secrets file |
 //! | `variable-conflict` | a target secret would become a plain value, or two variables collide |
+//! | `sensitive-property` | the bundle would set, replace or clear a sensitive action property the target stores, or carries a sensitive value |
+//! | `secret-shadowed` | a plain variable of the bundle would take precedence over a secret the target stores |
 //! | `package-conflict` | the target's feed has the package version with other content |
 //! | `package-unselectable` | a package reference has no version, or two, in the bundle |
 //! | `release-conflict` | the release exists on the target with other content |

@@ -111,7 +111,10 @@ pub enum PropertyValue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SensitiveValue {
-    /// Whether a value is stored.
+    /// Whether a value is stored. Missing reads as `false` (`{"NewValue": null}` alone), so
+    /// that such an object is a sensitive value, which the importer can judge, not an
+    /// undecodable document.
+    #[serde(default)]
     pub has_value: bool,
     /// A new value to store (always null when read). Octopus.Client reads the key without a
     /// null check, so it is always written.

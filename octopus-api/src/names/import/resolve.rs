@@ -388,10 +388,11 @@ impl<'a> Resolver<'a> {
     /// The bundle's process on the target: names resolved, and the ids of the steps, actions
     /// and package references `existing` has by the same names reused.
     ///
-    /// A sensitive action property with a value in the bundle is sent as
-    /// `{"HasValue": true, "NewValue": null}`, which keeps the value the target stores for the
-    /// same action id; when the target's action of that name stores none, the property is
-    /// listed in [`ImportedProcess::needs_values`].
+    /// A sensitive action property that the target's action of the same name stores is sent as
+    /// `{"HasValue": true, "NewValue": null}`, which keeps the stored value for the same action
+    /// id, whatever `HasValue` the bundle says (a secret is the secure zone's; the importer
+    /// refuses a bundle that would replace or clear one before this runs). One with a value in
+    /// the bundle that the target does not store is listed in [`ImportedProcess::needs_values`].
     pub fn process(
         &mut self,
         named: &NamedProcess,
@@ -494,15 +495,18 @@ impl<'a> Resolver<'a> {
                 }
             })
             .collect();
-        let properties = self.properties(&action.properties, &place);
-        for (key, value) in &properties {
+        let mut properties = self.properties(&action.properties, &place);
+        for (key, value) in &mut properties {
             let PropertyValue::Sensitive(s) = value else {
                 continue;
             };
             let stored = old
                 .and_then(|a| a.properties.get(key))
                 .is_some_and(|v| matches!(v, PropertyValue::Sensitive(stored) if stored.has_value));
-            if s.has_value && !stored {
+            if stored {
+                // The secure zone's value stays, even where the development zone has none.
+                s.has_value = true;
+            } else if s.has_value {
                 needs_values.push(PropertySlot {
                     action: action.name.clone(),
                     property: key.clone(),

@@ -220,6 +220,43 @@ fn a_filled_secret_is_sent_as_a_new_value() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_stored_secret_is_kept_even_where_the_bundle_says_it_has_no_value() -> TestResult {
+    let existing: DeploymentProcess = serde_json::from_value(json!({
+        "Id": "deploymentprocess-Projects-3", "Version": 4,
+        "Steps": [{"Id": "s", "Name": "S", "Actions": [{"Id": "a", "Name": "A",
+            "ActionType": "Octopus.Script",
+            "Properties": {"Token": {"HasValue": true, "NewValue": null}, "Off": {"HasValue": false, "NewValue": null}}}]}]
+    }))?;
+    let directory = target();
+    let map = NameMap::new();
+    for token in [
+        json!({"HasValue": false, "NewValue": null}),
+        json!({"NewValue": null}),
+        json!({"HasValue": true, "NewValue": null}),
+    ] {
+        let named: NamedProcess =
+            serde_json::from_value(json!({"Project": "P", "Steps": [{"Name": "S",
+            "Actions": [{"Name": "A", "ActionType": "Octopus.Script",
+                "Properties": {"Token": token, "Off": {"HasValue": false}}}]}]}))?;
+        let mut resolver = Resolver::new(&directory, &map);
+        let imported = resolver.process(&named, &existing);
+        assert!(imported.needs_values.is_empty(), "{token}");
+        let sent = serde_json::to_value(&imported.steps[0].actions[0].properties)?;
+        assert_eq!(
+            sent["Token"],
+            json!({"HasValue": true, "NewValue": null}),
+            "{token}"
+        );
+        assert_eq!(
+            sent["Off"],
+            json!({"HasValue": false, "NewValue": null}),
+            "{token}"
+        );
+    }
+    Ok(())
+}
+
 fn named_variables() -> Result<NamedVariableSet, serde_json::Error> {
     serde_json::from_value(json!({
         "OwnerType": "Project", "Owner": "Fraud Rules",
