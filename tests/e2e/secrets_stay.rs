@@ -3,13 +3,16 @@
 //! the target stores, nor shadow a stored secret with a plain variable; a missing value comes
 //! only from the secrets file. What the target stores is read back from the stand-in's state
 //! file (`--data`), which holds the values its API never shows: a refused import leaves that
-//! file byte for byte as it was, and an accepted one keeps the stored value.
+//! file byte for byte as it was, and an accepted one keeps the stored value. Which value a
+//! deployment uses is read by effect: a step prints a hash of it (the stand-in masks stored
+//! secrets in logs, not their hashes).
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
 use crate::harness::{Cmd, Site, TestResult, write};
+use crate::results::decompressed;
 use crate::standins::Standin;
 
 const PCI_KEY: &str = "API-PCISECRETSSTAY";
@@ -270,7 +273,17 @@ fn a_plain_variable_that_would_shadow_a_stored_secret_is_refused_naming_both() -
         before.iter().any(|(_, v)| v == "pstg-Pq6&Vt3nXw8Kc1"),
         "the seed stores Database.Password for PCI Staging"
     );
-    let steps = script(json!({"HasValue": true, "NewValue": null}));
+    // The step prints a hash of the value the deployment sees: the stand-in masks stored
+    // secrets in logs, a hash it cannot recognise.
+    let steps = process(
+        "Octopus.Script",
+        json!({
+            "Octopus.Action.Script.ScriptSource": "Inline",
+            "Octopus.Action.Script.Syntax": "Bash",
+            "Octopus.Action.Script.ScriptBody": "printf %s \"#{Database.Password}\" | sha256sum",
+            "Custom.DbPassword": {"HasValue": true, "NewValue": null}
+        }),
+    );
     let plain = |name: &str, scope: Value| json!([{"Name": name, "Value": "attacker", "Type": "String", "IsSensitive": false, "Scope": scope}]);
     for (bundle, variables, expected) in [
         (
@@ -319,5 +332,51 @@ fn a_plain_variable_that_would_shadow_a_stored_secret_is_refused_naming_both() -
             "{slot} changed"
         );
     }
+    // By effect: deployed to PCI Staging, the step sees the stored secret, not the plain value.
+    secure.site.keygen("result-signer");
+    let deployed = secure
+        .site
+        .import()
+        .args(["deploy", "--project", "Payments API", "--version", "1.0.0"])
+        .args(["--environment", "PCI Staging", "--key", "result-signer.key"])
+        .args(["--result-out", "result.zb", "--secrets", "secrets.toml"])
+        .args([
+            "--ledger",
+            "import.ledger",
+            "--server",
+            secure.pci.url.as_str(),
+        ])
+        .args(["--json"])
+        .env("OCTOPUS_API_KEY", PCI_KEY)
+        .ok()
+        .json();
+    assert_eq!(deployed["state"], "success", "{deployed}");
+    let log = decompressed(&secure.site.path("result.zb"));
+    let log = String::from_utf8_lossy(&log);
+    assert!(log.contains(&sha256("pstg-Pq6&Vt3nXw8Kc1")), "{log}");
+    assert!(!log.contains(&sha256("unscoped-default")), "{log}");
     Ok(())
+}
+
+/// The SHA-256 of `text` in hex, as `sha256sum` prints it.
+fn sha256(text: &str) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run sha256sum: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("cannot write to sha256sum: {e}"));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("sha256sum failed: {e}"));
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
 }
