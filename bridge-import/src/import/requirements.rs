@@ -9,8 +9,9 @@
 //!    target), whose value the merge stores.
 //!
 //! Sensitive action properties work the same way: the value the target stores for the action
-//! of that name is kept, else the secrets file must have owner = the project, name = the
-//! property key, scope = `{ Action = ["<action name>"] }`.
+//! of that name is kept (a bundle that would replace or clear it was refused before, in
+//! [`super::properties`]), else the secrets file must have owner = the project, name = the
+//! property key, scope = `{ Action = ["<action name>"] }`. Nothing else can give a value.
 //!
 //! Values are never printed; only owners, names and scopes are.
 

@@ -13,7 +13,9 @@
 //!
 //! Variables of the target the bundle does not have (its own Production values, say) are
 //! sent back exactly as read. Names match ignoring case; scopes as sets ([`scope_key`]).
-//! Two bundle variables that become the same (name, scope) on the target are refused.
+//! Two bundle variables that become the same (name, scope) on the target are refused. A plain
+//! variable with another scope that would take a secret's place is refused before the merge
+//! ([`super::shadow`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
