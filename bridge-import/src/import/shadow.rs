@@ -209,7 +209,172 @@ fn names(scope: &Scope, state: &ProjectState, actions: &Table) -> Scope {
 
 #[cfg(test)]
 mod tests {
+    use octopus_api::names::{ImportedProcess, ImportedVariable, ImportedVariables};
+    use octopus_api::resources::{DeploymentProcess, Project, VariableSet};
+    use serde_json::json;
+
+    use super::super::resolve::{Owner, OwnerKind, ResolvedSet};
     use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn owner(kind: OwnerKind, id: &str, name: &str) -> Owner {
+        Owner {
+            kind,
+            id: id.to_owned(),
+            name: name.to_owned(),
+            variable_set_id: format!("variableset-{id}"),
+        }
+    }
+
+    /// A bundle variable: scope in ids, and the same in names for messages.
+    fn imported(name: &str, sensitive: bool, scope: &[(&str, &[&str])]) -> ImportedVariable {
+        let ids = super::tests::scope(scope);
+        ImportedVariable {
+            variable: octopus_api::resources::Variable {
+                id: None,
+                name: name.to_owned(),
+                value: (!sensitive).then(|| "plain".to_owned()),
+                kind: None,
+                is_sensitive: sensitive,
+                scope: ids.clone(),
+                other: Default::default(),
+            },
+            scope_names: ids
+                .iter()
+                .map(|(d, v)| (d.clone(), v.iter().map(|i| format!("<{i}>")).collect()))
+                .collect(),
+        }
+    }
+
+    /// The target: project "P" stores secret Token for Environments-2; library "L" stores
+    /// secret Smtp.Password unscoped.
+    fn state() -> Result<ProjectState, serde_json::Error> {
+        let project: Project = serde_json::from_value(json!({
+            "Id": "Projects-1", "Name": "P", "VariableSetId": "variableset-Projects-1"
+        }))?;
+        let process: DeploymentProcess =
+            serde_json::from_value(json!({"Id": "deploymentprocess-Projects-1", "Version": 1}))?;
+        let set =
+            |id: &str, variables: serde_json::Value| -> Result<VariableSet, serde_json::Error> {
+                serde_json::from_value(json!({"Id": id, "Variables": variables}))
+            };
+        let mut directory = octopus_api::names::Directory::default();
+        directory.environments = Table::new([("Environments-2", "PCI Production")]);
+        Ok(ProjectState {
+            project,
+            directory,
+            process,
+            variables: BTreeMap::from([
+                (
+                    "variableset-Projects-1".to_owned(),
+                    set(
+                        "variableset-Projects-1",
+                        json!([{"Id": "v1", "Name": "Token", "Value": null,
+                        "IsSensitive": true, "Scope": {"Environment": ["Environments-2"]}}]),
+                    )?,
+                ),
+                (
+                    "variableset-LibraryVariableSets-1".to_owned(),
+                    set(
+                        "variableset-LibraryVariableSets-1",
+                        json!([{"Id": "v2", "Name": "Smtp.Password",
+                        "Value": null, "IsSensitive": true, "Scope": {}}]),
+                    )?,
+                ),
+            ]),
+            release: None,
+        })
+    }
+
+    fn resolved(project: Vec<ImportedVariable>, library: Vec<ImportedVariable>) -> Resolved {
+        let set = |owner: Owner, variables| ResolvedSet {
+            owner,
+            imported: ImportedVariables {
+                variables,
+                skipped: Vec::new(),
+            },
+        };
+        Resolved {
+            channel: ("Channels-1".to_owned(), "Default".to_owned()),
+            process: ImportedProcess {
+                steps: Vec::new(),
+                needs_values: Vec::new(),
+            },
+            sets: vec![
+                set(owner(OwnerKind::Project, "Projects-1", "P"), project),
+                set(
+                    owner(OwnerKind::Library, "LibraryVariableSets-1", "L"),
+                    library,
+                ),
+            ],
+            requirements: Vec::new(),
+            skipped_requirements: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_refusal_names_the_plain_variable_and_the_secret_with_their_scopes() -> TestResult {
+        let project = vec![
+            // Shadows the library's unscoped secret from another owner.
+            imported(
+                "SMTP.PASSWORD",
+                false,
+                &[("Environment", &["Environments-2"])],
+            ),
+            // The same scope as the stored secret: left to the merge, not reported here.
+            imported("Token", false, &[("Environment", &["Environments-2"])]),
+            // Shadows the bundle's own secret Api.Key (Environment) through an action.
+            imported("Api.Key", false, &[("Action", &["new-action:Deploy"])]),
+            imported("Api.Key", true, &[("Environment", &["Environments-2"])]),
+            // Less specific than Token: fine.
+            imported("Token", false, &[]),
+        ];
+        let err = check(&resolved(project, Vec::new()), &state()?)
+            .err()
+            .ok_or("expected a refusal")?;
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with("2 plain variables of the bundle would take the place of a secret"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "the plain variable SMTP.PASSWORD (Environment = <Environments-2>) of project \"P\" would be used instead of the secret Smtp.Password (unscoped) of library variable set \"L\", stored on the target, wherever both apply"
+        ), "{text}");
+        assert!(text.contains(
+            "the plain variable Api.Key (Action = <new-action:Deploy>) of project \"P\" would be used instead of the secret Api.Key (Environment = <Environments-2>) of project \"P\", a secret of the bundle"
+        ), "{text}");
+        assert!(!text.contains("plain variable Token"), "{text}");
+        Ok(())
+    }
+
+    #[test]
+    fn less_specific_disjoint_or_other_names_pass() -> TestResult {
+        let project = vec![
+            imported("Token", false, &[]),
+            imported("Token", false, &[("Environment", &["Environments-1"])]),
+            imported("Token2", false, &[("Action", &["a1"])]),
+        ];
+        let library = vec![imported(
+            "Smtp.Password.Hint",
+            false,
+            &[("Environment", &["Environments-2"])],
+        )];
+        check(&resolved(project, library), &state()?)?;
+        // The stored secret's scope is shown in the target's names.
+        let project = vec![imported("token", false, &[("Machine", &["Machines-1"])])];
+        let text = format!(
+            "{:#}",
+            check(&resolved(project, Vec::new()), &state()?)
+                .err()
+                .ok_or("expected a refusal")?
+        );
+        assert!(
+            text.contains("the secret Token (Environment = PCI Production) of project \"P\""),
+            "{text}"
+        );
+        Ok(())
+    }
 
     fn scope(pairs: &[(&str, &[&str])]) -> Scope {
         pairs
