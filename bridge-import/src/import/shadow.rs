@@ -259,8 +259,10 @@ mod tests {
             |id: &str, variables: serde_json::Value| -> Result<VariableSet, serde_json::Error> {
                 serde_json::from_value(json!({"Id": id, "Variables": variables}))
             };
-        let mut directory = octopus_api::names::Directory::default();
-        directory.environments = Table::new([("Environments-2", "PCI Production")]);
+        let directory = octopus_api::names::Directory {
+            environments: Table::new([("Environments-2", "PCI Production")]),
+            ..Default::default()
+        };
         Ok(ProjectState {
             project,
             directory,
