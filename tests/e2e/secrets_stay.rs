@@ -304,6 +304,12 @@ fn a_plain_variable_that_would_shadow_a_stored_secret_is_refused_naming_both() -
             ),
             "the plain variable database.password (Channel = Default; Environment = PCI Staging)",
         ),
+        (
+            // A secret of a library variable set the bundle does not carry.
+            "library",
+            plain("Smtp.Password", json!({"Environment": ["PCI Staging"]})),
+            "the plain variable Smtp.Password (Environment = PCI Staging) of project \"Payments API\" would be used instead of the secret Smtp.Password (Environment = PCI Staging) of library variable set \"Common Settings\", stored on the target",
+        ),
     ] {
         let bundle = secure.bundle(bundle, "1.0.0", &steps, &variables, None);
         secure.refused(

@@ -128,7 +128,8 @@ fn verified(
     )?;
     let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
     properties::check(&content.process, &state.process)?;
-    shadow::check(&resolved, &state)?;
+    let others = shadow::other_sets(&client, &catalog, &state)?;
+    shadow::check(&resolved, &state, &others)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
     let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
     report.plan = Some(work.plan());

@@ -33,18 +33,20 @@
 //!   documented: refused too).
 //!
 //! The secrets are the sensitive variables the target stores in the variable sets the bundle
-//! writes, and the bundle's own sensitive variables (their values come from the secure zone).
-//! A pair with the very same owner, name and scope is left to the merge (`variable-conflict`).
-//! Secrets of library variable sets the bundle does not carry are not read (see the threat
-//! model).
+//! writes and in every other library variable set the target's project includes (a secure-zone
+//! set such as "PCI Secrets" that never travels: [`other_sets`]), and the bundle's own
+//! sensitive variables (their values come from the secure zone). A pair with the very same
+//! owner, name and scope is left to the merge (`variable-conflict`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use octopus_api::Client;
 use octopus_api::names::{Table, action_table, scope_key, scope_text};
+use octopus_api::resources::VariableSet;
 
 use super::refuse::refused;
-use super::resolve::Resolved;
-use super::target::ProjectState;
+use super::resolve::{Owner, OwnerKind, Resolved};
+use super::target::{Catalog, ProjectState};
 
 /// A scope: dimension -> ids (names for roles and tenant tags).
 pub type Scope = BTreeMap<String, Vec<String>>;
@@ -101,26 +103,67 @@ struct Secret {
     source: &'static str,
 }
 
-/// Refuses the bundle if one of its plain variables would shadow a secret.
-pub fn check(resolved: &Resolved, state: &ProjectState) -> anyhow::Result<()> {
+/// The library variable sets the target's project includes that the bundle does not write
+/// (reads only): their secrets are seen by every deployment of the project too.
+pub fn other_sets(
+    client: &Client,
+    catalog: &Catalog,
+    state: &ProjectState,
+) -> anyhow::Result<Vec<(Owner, VariableSet)>> {
+    let mut sets = Vec::new();
+    for id in &state.project.included_library_variable_set_ids {
+        let Some(library) = catalog.libraries.iter().find(|l| &l.id == id) else {
+            continue;
+        };
+        if state.variables.contains_key(&library.variable_set_id) {
+            continue;
+        }
+        let variables: VariableSet =
+            client.get(&format!("variables/{}", library.variable_set_id))?;
+        let owner = Owner {
+            kind: OwnerKind::Library,
+            id: library.id.clone(),
+            name: library.name.clone(),
+            variable_set_id: library.variable_set_id.clone(),
+        };
+        sets.push((owner, variables));
+    }
+    Ok(sets)
+}
+
+/// Refuses the bundle if one of its plain variables would shadow a secret: one of the target's
+/// (in the sets the bundle writes, or in `others`, see [`other_sets`]) or one of the bundle's.
+pub fn check(
+    resolved: &Resolved,
+    state: &ProjectState,
+    others: &[(Owner, VariableSet)],
+) -> anyhow::Result<()> {
     let actions = action_table(&state.process.steps);
     let mut secrets = Vec::new();
-    for set in &resolved.sets {
+    let written = resolved.sets.iter().map(|set| {
         let stored = state
             .variables
             .get(&set.owner.variable_set_id)
             .map(|s| s.variables.as_slice())
             .unwrap_or_default();
+        (&set.owner, stored)
+    });
+    let others = others
+        .iter()
+        .map(|(owner, set)| (owner, set.variables.as_slice()));
+    for (owner, stored) in written.chain(others) {
         for v in stored.iter().filter(|v| v.is_sensitive) {
             secrets.push(Secret {
-                owner: set.owner.describe(),
-                owner_id: set.owner.id.clone(),
+                owner: owner.describe(),
+                owner_id: owner.id.clone(),
                 name: v.name.clone(),
                 scope: v.scope.clone(),
                 shown: scope_text(&names(&v.scope, state, &actions)),
                 source: "stored on the target",
             });
         }
+    }
+    for set in &resolved.sets {
         for v in set
             .imported
             .variables
@@ -213,7 +256,8 @@ mod tests {
     use octopus_api::resources::{DeploymentProcess, Project, VariableSet};
     use serde_json::json;
 
-    use super::super::resolve::{Owner, OwnerKind, ResolvedSet};
+    use super::super::resolve::ResolvedSet;
+    use super::super::resolve::{Owner, OwnerKind};
     use super::*;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -332,7 +376,7 @@ mod tests {
             // Less specific than Token: fine.
             imported("Token", false, &[]),
         ];
-        let err = check(&resolved(project, Vec::new()), &state()?)
+        let err = check(&resolved(project, Vec::new()), &state()?, &[])
             .err()
             .ok_or("expected a refusal")?;
         let text = format!("{err:#}");
@@ -351,6 +395,32 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_of_a_library_set_the_bundle_does_not_carry_is_seen() -> TestResult {
+        let secrets: VariableSet = serde_json::from_value(json!({
+            "Id": "variableset-LibraryVariableSets-9",
+            "Variables": [{"Id": "v9", "Name": "Db.Password", "Value": null, "IsSensitive": true, "Scope": {}}]
+        }))?;
+        let others = [(
+            owner(OwnerKind::Library, "LibraryVariableSets-9", "PCI Secrets"),
+            secrets,
+        )];
+        let project = vec![imported("Db.Password", false, &[])];
+        let text = format!(
+            "{:#}",
+            check(&resolved(project, Vec::new()), &state()?, &others)
+                .err()
+                .ok_or("expected a refusal")?
+        );
+        assert!(
+            text.contains("the plain variable Db.Password (unscoped) of project \"P\" would be used instead of the secret Db.Password (unscoped) of library variable set \"PCI Secrets\", stored on the target"),
+            "{text}"
+        );
+        let project = vec![imported("Db.Password.Hint", false, &[])];
+        check(&resolved(project, Vec::new()), &state()?, &others)?;
+        Ok(())
+    }
+
+    #[test]
     fn less_specific_disjoint_or_other_names_pass() -> TestResult {
         let project = vec![
             imported("Token", false, &[]),
@@ -362,12 +432,12 @@ mod tests {
             false,
             &[("Environment", &["Environments-2"])],
         )];
-        check(&resolved(project, library), &state()?)?;
+        check(&resolved(project, library), &state()?, &[])?;
         // The stored secret's scope is shown in the target's names.
         let project = vec![imported("token", false, &[("Machine", &["Machines-1"])])];
         let text = format!(
             "{:#}",
-            check(&resolved(project, Vec::new()), &state()?)
+            check(&resolved(project, Vec::new()), &state()?, &[])
                 .err()
                 .ok_or("expected a refusal")?
         );
