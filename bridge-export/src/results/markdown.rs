@@ -6,7 +6,7 @@
 //! table cell is reduced to plain text that
 //!
 //! - stays on one line of one cell: control characters (C0 with line breaks and tabs, DEL, C1)
-//!   become a space, and the bidirectional overrides and isolates (U+202A-U+202E,
+//!   and the Unicode line and paragraph separators (U+2028, U+2029) become a space, and the bidirectional overrides and isolates (U+202A-U+202E,
 //!   U+2066-U+2069) become U+FFFD, so nothing can reorder what people read;
 //! - cannot start Markdown or HTML: every ASCII character that CommonMark or GitHub-flavoured
 //!   Markdown gives a meaning to (`` \ ` * _ [ ] ( ) { } # ! < > & | ~ " + ^ $ ``) is written as
@@ -35,7 +35,7 @@ pub fn cell(text: &str) -> String {
             break;
         }
         match c {
-            c if c.is_control() => out.push(' '),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push(' '),
             '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => out.push('\u{FFFD}'),
             c if MARKUP.contains(&c) => {
                 out.push_str("&#");
@@ -75,6 +75,7 @@ mod tests {
     #[test]
     fn line_breaks_controls_and_bidi_overrides_are_neutralised() {
         assert_eq!(cell("a\nb\r\nc\td\u{7f}e\u{85}f"), "a b  c d e f");
+        assert_eq!(cell("a\u{2028}b\u{2029}c\u{b}d\u{c}e"), "a b c d e");
         assert_eq!(cell("ab\u{202E}cd\u{2066}"), "ab\u{FFFD}cd\u{FFFD}");
         assert_eq!(cell("\u{1b}[31mred"), " &#91;31mred");
     }
