@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::exit;
 use crate::failure::{ExitWith, Failure};
 use crate::output::{GlobalArgs, Output, write_json};
+use crate::safe::safe_block;
 
 /// A binary's parsed command line.
 pub trait App: clap::Parser {
@@ -67,9 +68,11 @@ pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
 fn print_failure(failure: &Failure, json: bool) {
     let mut stderr = io::stderr().lock();
     // Nothing more can be said if stderr itself fails.
-    let _ = writeln!(stderr, "error: {}", failure.message);
+    // Messages quote file names, names from Octopus and from bundles: nothing in them may
+    // reach the terminal raw (the JSON below keeps them exact).
+    let _ = writeln!(stderr, "error: {}", safe_block(&failure.message));
     for line in failure.hint.iter().flat_map(|h| h.lines()) {
-        let _ = writeln!(stderr, "Hint: {line}");
+        let _ = writeln!(stderr, "Hint: {}", safe_block(line));
     }
     if json {
         let report = ErrorReport {

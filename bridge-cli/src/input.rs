@@ -32,7 +32,7 @@ impl BundleInput {
             Self::Stdin => Ok(Box::new(io::stdin())),
             Self::File(path) => {
                 let file = fs::File::open(path)
-                    .with_context(|| format!("cannot open the bundle {}", path.display()))?;
+                    .with_context(|| format!("cannot open the bundle {self}"))?;
                 Ok(Box::new(file))
             }
         }
@@ -51,7 +51,8 @@ impl fmt::Display for BundleInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Stdin => f.write_str("standard input"),
-            Self::File(path) => write!(f, "{}", path.display()),
+            // A file name is text from outside: shown escaped, in messages too.
+            Self::File(path) => write!(f, "{}", crate::safe::Shown(path.display())),
         }
     }
 }

@@ -6,6 +6,8 @@ use std::io::{self, IsTerminal as _, Write};
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::safe::safe_block;
+
 /// Flags every command of both binaries takes.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct GlobalArgs {
@@ -79,12 +81,18 @@ impl Output {
         if self.quiet {
             return Ok(());
         }
+        // The report is composed first, then passed through `safe_block`: a value a report
+        // forgot to escape still cannot reach the terminal raw (only our `\n` stay).
+        let mut text = Vec::new();
+        human(&mut text).context("cannot compose the report")?;
+        let text = String::from_utf8_lossy(&text);
+        let text = safe_block(&text);
         let written = if self.human_to_stderr {
             let mut err = io::stderr().lock();
-            human(&mut err).and_then(|()| err.flush())
+            err.write_all(text.as_bytes()).and_then(|()| err.flush())
         } else {
             let mut out = io::stdout().lock();
-            human(&mut out).and_then(|()| out.flush())
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
         };
         written.context("cannot write the report")
     }

@@ -27,7 +27,8 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        bar.set_message(label.to_owned());
+        // Labels may quote a file name: shown escaped, like every text from outside.
+        bar.set_message(crate::safe::safe_text(label).into_owned());
         Self(Some(bar))
     }
 

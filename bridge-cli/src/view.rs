@@ -8,6 +8,7 @@ use bundle_format::manifest::{DeploymentState, Manifest, WaitReason};
 use bundle_format::names::{Digest, KeyId};
 use serde::Serialize;
 
+use crate::safe::Shown;
 use crate::time_arg::format_rfc3339;
 
 /// What a manifest says, with its digest.
@@ -248,9 +249,11 @@ pub fn key_ids(ids: &[KeyId]) -> Vec<String> {
     ids.iter().map(KeyId::to_hex).collect()
 }
 
-/// Writes one `label: value` line, aligned.
+/// Writes one `label: value` line, aligned. The value is shown through [`Shown`]: whatever it
+/// holds (a name from a bundle, a file name) stays on this one line, with nothing a terminal
+/// would interpret. Pass raw values, not ones already escaped.
 pub fn field(w: &mut dyn Write, label: &str, value: impl std::fmt::Display) -> io::Result<()> {
-    writeln!(w, "{:<13}{value}", format!("{label}:"))
+    writeln!(w, "{:<13}{}", format!("{label}:"), Shown(value))
 }
 
 /// Writes the manifest for a person: binding, description, then the entries.
@@ -286,7 +289,7 @@ pub fn render(w: &mut dyn Write, m: &ManifestView) -> io::Result<()> {
         .max()
         .unwrap_or(1);
     for e in &m.entries {
-        writeln!(w, "  {:<10}{:>width$}  {}", e.role, e.size, e.path)?;
+        writeln!(w, "  {:<10}{:>width$}  {}", e.role, e.size, Shown(&e.path))?;
     }
     Ok(())
 }
@@ -301,13 +304,24 @@ fn render_release(w: &mut dyn Write, r: &ReleaseView) -> io::Result<()> {
         ),
     )?;
     if let Some(notes) = &r.notes {
-        let first = notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        let lines = notes.lines().count();
-        field(w, "notes", format!("{first} ({lines} lines)"))?;
+        // Every line, each behind `  | `: the approver reading `sign` sees all the signature
+        // approves, and no line of the notes can pass for a line of ours. Split on `\n` only,
+        // so that a `\r` stays visible.
+        let lines: Vec<&str> = notes.split('\n').collect();
+        field(w, "notes", format!("{} line(s)", lines.len()))?;
+        for line in lines {
+            writeln!(w, "  | {}", Shown(line))?;
+        }
     }
     field(w, "packages", r.packages.len())?;
     for p in &r.packages {
-        writeln!(w, "  {} {} ({} bytes)", p.id, p.version, p.size)?;
+        writeln!(
+            w,
+            "  {} {} ({} bytes)",
+            Shown(&p.id),
+            Shown(&p.version),
+            p.size
+        )?;
     }
     field(
         w,
@@ -323,10 +337,10 @@ fn render_release(w: &mut dyn Write, r: &ReleaseView) -> io::Result<()> {
         writeln!(
             w,
             "  {} / {} ({}) {}",
-            s.owner,
-            s.name,
-            s.kind,
-            scope.join(" ")
+            Shown(&s.owner),
+            Shown(&s.name),
+            Shown(&s.kind),
+            Shown(scope.join(" "))
         )?;
     }
     Ok(())
