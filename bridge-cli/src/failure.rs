@@ -10,6 +10,7 @@ use bundle_format::keys::KeyError;
 use bundle_format::names::NameError;
 use bundle_format::pack::PackError;
 use bundle_format::policy::PolicyError;
+use bundle_format::regular_file::NotRegular;
 use bundle_format::signature::AddSignatureError;
 use bundle_format::verify::VerifyError;
 use ledger::LedgerError;
@@ -129,6 +130,7 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<(u8, &'static str)> {
         return Some(match e {
             PolicyError::Io { source, .. } => io_code(source),
             PolicyError::AlreadyTrusted { .. } => (exit::CONFIG, "already-trusted"),
+            PolicyError::TooOpen { .. } => (exit::CONFIG, "policy-permissions"),
             _ => (exit::CONFIG, "policy-invalid"),
         });
     }
@@ -234,6 +236,11 @@ fn ledger(e: &LedgerError) -> (u8, &'static str) {
 }
 
 fn io_code(e: &io::Error) -> (u8, &'static str) {
+    match bundle_format::regular_file::not_regular(e) {
+        Some(NotRegular::Empty) => return (exit::IO, "empty-file"),
+        Some(_) => return (exit::IO, "not-a-file"),
+        None => {}
+    }
     match e.kind() {
         io::ErrorKind::AlreadyExists => (exit::IO, "exists"),
         io::ErrorKind::NotFound => (exit::IO, "not-found"),

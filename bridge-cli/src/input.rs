@@ -31,7 +31,9 @@ impl BundleInput {
         match self {
             Self::Stdin => Ok(Box::new(io::stdin())),
             Self::File(path) => {
-                let file = fs::File::open(path)
+                // A FIFO, device, socket, directory or empty file is refused at once, never
+                // waited on; `-` is how a pipe is given.
+                let (file, _) = bundle_format::regular_file::open_nonempty(path)
                     .with_context(|| format!("cannot open the bundle {self}"))?;
                 Ok(Box::new(file))
             }

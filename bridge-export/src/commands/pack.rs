@@ -316,7 +316,7 @@ fn resolve(
         Position::Explicit { sequence, previous } => return Ok((*sequence, Some(*previous))),
         Position::After(path) => path,
     };
-    let file = std::fs::File::open(path)
+    let (file, _) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot open the previous bundle {}", path.display()))?;
     let head = read_unverified(file, &Limits::default())
         .with_context(|| format!("cannot read the previous bundle {}", path.display()))?;
