@@ -14,6 +14,8 @@ mod approvals;
 mod crash;
 #[path = "e2e/deploy_crash.rs"]
 mod deploy_crash;
+#[path = "e2e/deploy_first.rs"]
+mod deploy_first;
 #[path = "e2e/deploy_modes.rs"]
 mod deploy_modes;
 #[path = "e2e/export.rs"]

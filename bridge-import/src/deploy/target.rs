@@ -52,6 +52,23 @@ pub fn find(
                 ),
             )
         })?;
+    let (environment, tenant) = find_place(client, map, environment, tenant)?;
+    Ok(DeployTarget {
+        release,
+        environment,
+        tenant,
+    })
+}
+
+/// Looks up `environment` (the mapping file may rename it) and `tenant` here, refusing by name
+/// one that is missing. `import --deploy-to` calls it before it imports anything, so that an
+/// unknown environment leaves nothing created on the instance or recorded in the ledger.
+pub fn find_place(
+    client: &Client,
+    map: &NameMap,
+    environment: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<(Environment, Option<Tenant>)> {
     let environment_here = map.target_name(NameKind::Environment, environment);
     let environment =
         match client.find_by_name("environments", environment_here, |e: &Environment| &e.name)? {
@@ -81,9 +98,5 @@ pub fn find(
                 })?,
         ),
     };
-    Ok(DeployTarget {
-        release,
-        environment,
-        tenant,
-    })
+    Ok((environment, tenant))
 }
