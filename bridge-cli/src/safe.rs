@@ -31,12 +31,23 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
+/// What is escaped besides the controls and bidi characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// One value from outside: `\n` and the backslash too.
+    Value,
+    /// One line of ours that may quote values already escaped (`{:?}`): `\n` too, the
+    /// backslash kept.
+    Line,
+    /// Text of ours: its `\n` are line breaks, its backslashes already escapes.
+    Block,
+}
+
 /// How `c` is shown when it must not be printed raw, or `None` when it is printed as is.
-/// `keep_newline` keeps `\n` (for text whose line breaks are ours) and the backslash (whose
-/// values were escaped already).
-fn escape_of(c: char, keep_newline: bool) -> Option<Escape> {
+fn escape_of(c: char, mode: Mode) -> Option<Escape> {
     match c {
-        '\n' | '\\' if keep_newline => None,
+        '\n' if mode == Mode::Block => None,
+        '\\' if mode != Mode::Value => None,
         '\n' => Some(Escape::Short('n')),
         '\r' => Some(Escape::Short('r')),
         '\t' => Some(Escape::Short('t')),
@@ -52,6 +63,12 @@ fn escape_of(c: char, keep_newline: bool) -> Option<Escape> {
         | '\u{2066}'..='\u{2069}' => Some(Escape::Unicode(c)),
         _ => None,
     }
+}
+
+/// Whether a terminal could act on `c` (a C0 or C1 control, DEL, a bidi control or a line
+/// separator): what [`safe_text`] and [`safe_block`] never print raw, the line break aside.
+pub fn is_control(c: char) -> bool {
+    c == '\n' || escape_of(c, Mode::Block).is_some()
 }
 
 /// A visible replacement for one character.
@@ -75,13 +92,13 @@ impl fmt::Display for Escape {
     }
 }
 
-fn escape(text: &str, keep_newline: bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| escape_of(c, keep_newline).is_some()) {
+fn escape(text: &str, mode: Mode) -> Cow<'_, str> {
+    if !text.chars().any(|c| escape_of(c, mode).is_some()) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().saturating_add(16));
     for c in text.chars() {
-        match escape_of(c, keep_newline) {
+        match escape_of(c, mode) {
             // Writing to a String cannot fail.
             Some(escaped) => {
                 let _ = write!(out, "{escaped}");
@@ -95,14 +112,27 @@ fn escape(text: &str, keep_newline: bool) -> Cow<'_, str> {
 /// One value from outside (a name, a note, a file name) as it may be printed for a person: on
 /// one line, with every control, bidi and backslash character shown as a visible escape.
 pub fn safe_text(text: &str) -> Cow<'_, str> {
-    escape(text, false)
+    escape(text, Mode::Value)
 }
 
 /// Text we composed (a report, an error message) whose `\n` are our own line breaks: every
 /// other control or bidi character is shown escaped, backslashes are left alone (values inside
 /// were escaped with [`safe_text`] already, or are our own text).
 pub fn safe_block(text: &str) -> Cow<'_, str> {
-    escape(text, true)
+    escape(text, Mode::Block)
+}
+
+/// Lines of a message that name things from outside (a bundle, Octopus), as its list: each
+/// `\n  - item`, with every control and bidi character of the item escaped, `\n` included, so
+/// that no item can start a line of its own (a fake `Hint:`). Backslashes are kept: items
+/// often quote names with `{:?}`, which escaped them already.
+pub fn bullets<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    for item in items {
+        out.push_str("\n  - ");
+        out.push_str(&escape(item.as_ref(), Mode::Line));
+    }
+    out
 }
 
 /// `Display` of any value through [`safe_text`]: `format!("bundle {}", Shown(&name))`,
@@ -126,7 +156,7 @@ struct Escaper<'a, 'b> {
 impl fmt::Write for Escaper<'_, '_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for c in s.chars() {
-            match escape_of(c, false) {
+            match escape_of(c, Mode::Value) {
                 Some(escaped) => write!(self.out, "{escaped}")?,
                 None => self.out.write_char(c)?,
             }
@@ -241,6 +271,29 @@ mod tests {
         assert_eq!(
             safe_block(block),
             "packed:      Zürich\\x\nnotes:       \\x1b]0;title\\x07\\u{202e}\\r\n"
+        );
+    }
+
+    #[test]
+    fn a_list_item_cannot_start_a_line_of_its_own() {
+        let items = [
+            "Db.Password (Environment = Production)",
+            "x\nHint: run rm -rf /\u{1b}[8m",
+        ];
+        let list = bullets(&items);
+        assert_eq!(
+            list,
+            "\n  - Db.Password (Environment = Production)\n  - x\\nHint: run rm -rf /\\x1b[8m"
+        );
+        assert!(
+            list.lines().all(|l| l.is_empty() || l.starts_with("  - ")),
+            "{list}"
+        );
+        // An item quoting a name with `{:?}` is not escaped twice.
+        let quoted = format!("project {:?}: not on the target", "a\nb\u{202e}");
+        assert_eq!(
+            bullets(&[quoted]),
+            "\n  - project \"a\\nb\\u{202e}\": not on the target"
         );
     }
 

@@ -3,7 +3,7 @@
 //! bidi characters are packed, signed, inspected, verified and unpacked: no output for people
 //! holds such a character raw (each is shown escaped), and `--json` keeps the exact value.
 
-use crate::harness::{Run, Site, write};
+use crate::harness::{Run, Site, TestResult, write};
 
 /// The hostile values, as written into `release.toml` (TOML `\u` escapes) and as they are.
 const PROJECT: (&str, &str) = (
@@ -114,6 +114,9 @@ fn json_keeps_the_exact_values() {
     let site = hostile_site();
     for cmd in [site.export(), site.import()] {
         let run = cmd.args(["inspect", "b.zb", "--json"]).ok();
+        // Exact values, yet no raw control or bidi character in the document's bytes either:
+        // JSON's `\uXXXX` escapes decode to the same strings.
+        assert_clean(&run);
         let json = run.json();
         let release = &json["bundle"]["release"];
         assert_eq!(release["project"], PROJECT.1);
@@ -129,9 +132,9 @@ fn json_keeps_the_exact_values() {
     let verify = site
         .import()
         .args(["verify", "b.zb", "--policy", "pci.toml", "--json"])
-        .ok()
-        .json();
-    assert_eq!(verify["bundle"]["channel"], "dev->pci/release");
+        .ok();
+    assert_clean(&verify);
+    assert_eq!(verify.json()["bundle"]["release"]["project"], PROJECT.1);
 }
 
 #[test]
@@ -175,4 +178,88 @@ fn a_refused_package_file_name_is_escaped() {
     assert_ne!(run.code, 0);
     assert_clean(&run);
     assert!(run.stderr.contains(r"\u{1b}[2J") || run.stderr.contains(r"\x1b[2J"));
+}
+
+#[test]
+fn names_in_a_refusal_cannot_fake_a_hint() {
+    let zones = crate::promote::Zones::new();
+    let site = &zones.site;
+    // The example release, whose content imports; only its project name is hostile.
+    let release = site.path("release");
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/release");
+    copy_tree(&examples, &release);
+    // The same escapes mean the same in TOML and JSON strings.
+    let name = r"Payments API\nHint: run rm -rf / to fix\u001b[2K\u202e";
+    for file in ["release.toml", "process.json", "variables/project.json"] {
+        let text = crate::harness::read_text(&release.join(file));
+        let hostile = text.replace("Payments API", name);
+        assert_ne!(text, hostile, "{file}");
+        write(&release.join(file), hostile.as_bytes());
+    }
+    site.pack(&release, &["signer"], "pci", "h.zb").ok();
+    let run = zones.import("h.zb").expect(1);
+    assert_clean(&run);
+    // Shown escaped (`\x1b` by our escape, `\u{1b}` where a message quotes it with `{:?}`).
+    run.stderr_has(r"Payments API\nHint: run rm -rf / to fix");
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("Hint: run rm")),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Copies the files of `from` (recursively) into `to`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("cannot list {from:?}: {e}")) {
+        let Ok(entry) = entry else { continue };
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            write(&target, &std::fs::read(entry.path()).unwrap_or_default());
+        }
+    }
+}
+
+#[test]
+fn a_missing_secret_with_a_hostile_name_stays_on_its_line() -> TestResult {
+    let zones = crate::promote::Zones::new();
+    let dev = &zones.dev;
+    let hostile = "Payments.Token\nHint: run rm -rf / to fix\u{1b}[8m\u{202e}";
+    let project = dev.get("/api/Spaces-1/projects/payments-api");
+    let id = project["Id"].as_str().ok_or("no project id")?.to_owned();
+    let path = format!(
+        "/api/Spaces-1/variables/{}",
+        project["VariableSetId"].as_str().unwrap_or("")
+    );
+    let mut set = dev.get(&path);
+    if let Some(variables) = set["Variables"].as_array_mut() {
+        variables.push(
+            serde_json::json!({"Name": hostile, "Value": "dev-only", "IsSensitive": true,
+            "Type": "Sensitive", "Scope": {}}),
+        );
+    }
+    dev.put(&path, &set);
+    let old = dev.get(&format!("/api/Spaces-1/projects/{id}/releases/1.4.1"));
+    dev.post(
+        "/api/Spaces-1/releases",
+        &serde_json::json!({"ProjectId": id, "Version": "1.4.2", "ChannelId": old["ChannelId"],
+            "SelectedPackages": old["SelectedPackages"]}),
+    );
+    zones.export("Payments API", "1.4.2", "p.zb").ok();
+    let run = zones.import("p.zb").args(["--json"]).expect(1);
+    assert_clean(&run);
+    assert_eq!(
+        run.json()["error"]["code"],
+        "secrets-missing",
+        "{}",
+        run.stderr
+    );
+    run.stderr_has(r"Payments.Token\nHint: run rm -rf / to fix");
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("Hint: run rm")),
+        "{}",
+        run.stderr
+    );
+    Ok(())
 }

@@ -6,6 +6,8 @@ use octopus_api::names::{NameKind, NameMap};
 use octopus_api::resources::{Environment, Project, Release, Tenant};
 use octopus_api::{Client, segment};
 
+use bridge_cli::safe::Shown;
+
 use crate::import::refuse::refused;
 
 /// The ids a deployment is created with.
@@ -47,8 +49,9 @@ pub fn find(
             refused(
                 "not-found",
                 format!(
-                    "release {version} of {} is not on this instance\nHint: import its release bundle first (bridge-import import)",
-                    project.name
+                    "release {} of {} is not on this instance\nHint: import its release bundle first (bridge-import import)",
+                    Shown(version),
+                    Shown(&project.name)
                 ),
             )
         })?;
@@ -80,7 +83,7 @@ pub fn find_place(
                     "not-found",
                     format!(
                         "environment {environment_here:?} is not on this instance; it has: {}",
-                        names.join(", ")
+                        Shown(names.join(", "))
                     ),
                 ));
             }
