@@ -125,7 +125,7 @@ fn init(args: &InitArgs, out: &Output) -> anyhow::Result<()> {
         writeln!(
             w,
             "Hint: trust a key with `policy trust {} KEY.pub --role release|result --zone ZONE`",
-            report.policy
+            crate::safe::Shown(&report.policy)
         )
     })
 }
