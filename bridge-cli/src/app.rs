@@ -90,8 +90,16 @@ fn print_failure(failure: &Failure, json: bool) {
 
 /// clap's own errors: its text and exit code (2 for usage errors, 0 for help and version).
 fn clap_failure(err: &clap::Error) -> ExitCode {
-    // A closed stdout while printing help is not worth reporting.
-    let _ = err.print();
+    // clap's messages quote the arguments as given: escaped like every other text from outside
+    // (plain text, without clap's colours). A closed stdout while printing help is not worth
+    // reporting.
+    let text = err.render().to_string();
+    let text = safe_block(&text);
+    let _ = if err.use_stderr() {
+        io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        io::stdout().lock().write_all(text.as_bytes())
+    };
     if err.use_stderr() && std::env::args_os().any(|arg| arg == "--json") {
         let text = err.to_string();
         let first = text.lines().next().unwrap_or_default();

@@ -170,6 +170,26 @@ fn file_names_in_errors_are_escaped() {
 }
 
 #[test]
+fn arguments_quoted_by_usage_errors_are_escaped() {
+    let site = Site::new();
+    for bad in ["\u{1b}]0;owned\u{7}", "--\u{1b}[2J", "x\u{202e}y\u{9b}"] {
+        for cmd in [site.import(), site.export()] {
+            let run = cmd.args(["inspect", "a.zb", bad]).expect(2);
+            assert_clean(&run);
+            // clap itself drops ESC sequences from what it quotes; the rest is escaped.
+            if bad.contains('\u{202e}') {
+                run.stderr_has(r"x\u{202e}y\u{9b}");
+            }
+        }
+        let run = site
+            .import()
+            .args(["verify", "--policy", bad, "--frobnicate", bad])
+            .expect(2);
+        assert_clean(&run);
+    }
+}
+
+#[test]
 fn a_refused_package_file_name_is_escaped() {
     let site = Site::new();
     site.keygen("alice");
