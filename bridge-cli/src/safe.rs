@@ -122,6 +122,13 @@ pub fn safe_block(text: &str) -> Cow<'_, str> {
     escape(text, Mode::Block)
 }
 
+/// A message of ours that quotes text from outside and has no line breaks of its own (an
+/// Octopus error, which quotes the server's answer): on one line, every control and bidi
+/// character escaped, backslashes kept (see [`bullets`]).
+pub fn safe_line(text: &str) -> Cow<'_, str> {
+    escape(text, Mode::Line)
+}
+
 /// Lines of a message that name things from outside (a bundle, Octopus), as its list: each
 /// `\n  - item`, with every control and bidi character of the item escaped, `\n` included, so
 /// that no item can start a line of its own (a fake `Hint:`). Backslashes are kept: items
