@@ -386,3 +386,74 @@ fn render_result(w: &mut dyn Write, r: &ResultView) -> io::Result<()> {
     }
     field(w, "log", &r.log)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A result view whose every name from outside is hostile.
+    fn hostile_result() -> ManifestView {
+        let evil = "x\u{1b}[2K\n   signed by: ffff\r\u{202e}\u{9b}";
+        ManifestView {
+            format: 1,
+            kind: "result",
+            bundle_id: "0".repeat(32),
+            digest: "0".repeat(64),
+            channel: "pci->dev/result".to_owned(),
+            source_zone: "pci".to_owned(),
+            target_zone: "dev".to_owned(),
+            sequence: 1,
+            previous: None,
+            created: "2026-01-01T00:00:00Z".to_owned(),
+            expires: None,
+            entries: Vec::new(),
+            payload_bytes: 0,
+            release: None,
+            result: Some(ResultView {
+                answers: AnswersView {
+                    bundle_id: "1".repeat(32),
+                    digest: "1".repeat(64),
+                    sequence: 1,
+                },
+                project: evil.to_owned(),
+                version: evil.to_owned(),
+                environment: evil.to_owned(),
+                tenant: Some(evil.to_owned()),
+                state: DeploymentState::Waiting,
+                started: None,
+                completed: None,
+                log: "zonebridge/log.txt".to_owned(),
+                task: Some(evil.to_owned()),
+                steps: vec![StepView {
+                    name: evil.to_owned(),
+                    state: "failed",
+                }],
+                waiting: Some(evil.to_owned()),
+                waiting_reason: Some(WaitReason::ManualIntervention),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_result_with_hostile_names_renders_one_line_per_field() -> io::Result<()> {
+        let mut out = Vec::new();
+        render(&mut out, &hostile_result())?;
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::safe::is_control(c)),
+            "{text}"
+        );
+        // kind, channel, zones, sequence, previous, ids, times, result, answers, waiting for,
+        // task, step, log, entries: one line each, whatever the names hold.
+        assert_eq!(text.lines().count(), 17, "{text}");
+        assert!(text.contains(r"x\x1b[2K\n   signed by: ffff\r\u{202e}\u{9b}"));
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("signed by"))
+        );
+        Ok(())
+    }
+}
