@@ -15,11 +15,14 @@
 //! | bidi isolates | U+2066-U+2069 | `\u{2066}` |
 //! | invisible bidi marks | U+200E, U+200F, U+061C | `\u{200f}` |
 //! | line and paragraph separators | U+2028, U+2029 | `\u{2028}` |
+//! | invisible characters | U+200B (zero-width space), U+2060-U+2064, U+FEFF | `\u{200b}` |
 //! | the backslash itself | `\` | `\\` |
 //!
 //! The backslash is escaped too, so that the shown text is unambiguous: a project literally
-//! named `a\x1bb` is shown as `a\\x1bb`, never like one holding a real ESC. Every other
-//! character, including letters of any script ("Zürich", "東京") and emoji, is kept as is.
+//! named `a\x1bb` is shown as `a\\x1bb`, never like one holding a real ESC. The invisible
+//! characters are escaped so that `Payments\u{200b}API` cannot pass for another name. Every
+//! other character, including letters of any script ("Zürich", "東京"), emoji, and the
+//! zero-width joiners U+200C and U+200D that scripts and emoji need, is kept as is.
 //!
 //! One classification ([`escape_of`]) serves two entry points: [`safe_text`] (and its
 //! `Display` wrapper [`Shown`]) for one value, which escapes everything above, and
@@ -55,12 +58,15 @@ fn escape_of(c: char, mode: Mode) -> Option<Escape> {
         '\u{0}'..='\u{1f}' | '\u{7f}' => Some(Escape::Hex(c)),
         '\u{80}'..='\u{9f}'
         | '\u{61c}'
+        | '\u{200b}'
         | '\u{200e}'
         | '\u{200f}'
         | '\u{2028}'
         | '\u{2029}'
         | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' => Some(Escape::Unicode(c)),
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => Some(Escape::Unicode(c)),
         _ => None,
     }
 }
@@ -222,7 +228,7 @@ mod tests {
     fn every_bidi_control_is_escaped() {
         let bidi = [
             0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f,
-            0x61c, 0x2028, 0x2029,
+            0x61c, 0x2028, 0x2029, 0x200b, 0x2060, 0x2064, 0xfeff,
         ];
         for code in bidi {
             let c = char::from_u32(code).unwrap_or_default();
@@ -259,6 +265,7 @@ mod tests {
             "مرحبا",
             "שלום",
             "deploy 🚀",
+            "👩\u{200d}💻 میخواهم\u{200c}",
             "plain",
         ] {
             assert!(
