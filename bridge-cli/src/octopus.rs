@@ -79,7 +79,7 @@ impl OctopusArgs {
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read as _;
     use std::os::unix::fs::PermissionsExt as _;
-    let (file, meta) = bundle_format::regular_file::open_regular(path)
+    let (file, meta) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot read the API key file {}", path.display()))?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {

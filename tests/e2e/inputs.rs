@@ -230,6 +230,31 @@ fn secrets_and_mapping_files_must_be_regular_files() {
 }
 
 #[test]
+fn an_api_key_file_must_be_a_regular_file() {
+    let inputs = Inputs::new();
+    for (file, words, code) in inputs.cases() {
+        let cmd = inputs
+            .site
+            .import()
+            .args([
+                "import",
+                "b.zb",
+                "--policy",
+                "pci.toml",
+                "--api-key-file",
+                &file,
+            ])
+            .args([
+                "--server",
+                "http://127.0.0.1:9",
+                "--ledger",
+                "import.ledger",
+            ]);
+        refused(cmd, &file, words, code).stderr_has("cannot read the API key file");
+    }
+}
+
+#[test]
 fn a_public_key_given_as_key_names_the_private_one() {
     let inputs = Inputs::new();
     let site = &inputs.site;
