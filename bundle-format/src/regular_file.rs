@@ -2,11 +2,12 @@
 //! file) so that only a regular file is ever read, and nothing ever blocks.
 //!
 //! A FIFO opened for reading blocks until a writer appears; `/dev/zero` never ends; `/dev/tty`
-//! waits for a person; a directory or a socket cannot be read at all. Checking the path first
+//! waits for a person; a directory or a socket cannot be read at all. Checking the path alone
 //! (`metadata`, then `open`) leaves a moment in which the name can be swapped, so the file is
-//! opened first, without blocking (`O_NONBLOCK`, which opens a FIFO at once), and the handle
-//! itself is then checked (`fstat`): what was checked is what is read. On a regular file
-//! `O_NONBLOCK` changes nothing, so the handle is read as it is.
+//! opened without blocking (`O_NONBLOCK`, which opens a FIFO at once) and the opened handle
+//! itself is checked (`fstat`): what was checked is what is read. (The path is looked at
+//! first too, only so that a device is never opened at all.) On a regular file `O_NONBLOCK`
+//! changes nothing, so the handle is read as it is.
 
 use std::fmt;
 use std::fs::{File, Metadata, OpenOptions};
@@ -97,14 +98,25 @@ impl std::error::Error for NotRegular {}
 /// waited on). The error of a refusal is an [`io::Error`] of kind `InvalidInput` carrying a
 /// [`NotRegular`].
 pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
+    // A first look at the path, so that a device is never even opened (opening some has
+    // effects of its own); the handle is checked again below, which is what counts.
+    if let Some(kind) = std::fs::metadata(path)
+        .ok()
+        .as_ref()
+        .and_then(NotRegular::of)
+    {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, kind));
+    }
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
+        use rustix::fs::OFlags;
         use std::os::unix::fs::OpenOptionsExt as _;
-        // The flag's bits fit an i32 (it is 0o4000 on Linux); the cast cannot truncate.
-        #[allow(clippy::cast_possible_wrap)]
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        // NONBLOCK: a FIFO swapped in since the look above opens at once instead of waiting
+        // for a writer. NOCTTY: a terminal swapped in does not become ours. The bits fit an
+        // i32 (0o4000 and 0o400 on Linux).
+        options.custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32);
     }
     let file = match options.open(path) {
         Ok(file) => file,
@@ -123,6 +135,12 @@ pub fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
             );
         }
     };
+    checked(file)
+}
+
+/// `file` with its metadata if the opened handle is a regular file (`fstat`), else the
+/// refusal naming what it is.
+fn checked(file: File) -> io::Result<(File, Metadata)> {
     let meta = file.metadata()?;
     match NotRegular::of(&meta) {
         None => Ok((file, meta)),
@@ -177,6 +195,35 @@ mod tests {
         assert!(made.success());
         // Returns at once: a FIFO without a writer is refused, not waited on.
         assert_eq!(refusal(&fifo), Some(NotRegular::Fifo));
+        Ok(())
+    }
+
+    #[test]
+    fn the_opened_handle_is_what_is_checked() -> Result<(), Box<dyn std::error::Error>> {
+        // As if each had been swapped in after the first look at the path.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let fifo = dir.path().join("p");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()?
+                .success()
+        );
+        let nonblocking = || {
+            let mut options = OpenOptions::new();
+            options.read(true);
+            options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+            options
+        };
+        for (path, kind) in [
+            (fifo.as_path(), NotRegular::Fifo),
+            (dir.path(), NotRegular::Directory),
+            (Path::new("/dev/null"), NotRegular::CharDevice),
+        ] {
+            let err = checked(nonblocking().open(path)?).err();
+            assert_eq!(err.as_ref().and_then(not_regular), Some(kind), "{path:?}");
+        }
         Ok(())
     }
 
