@@ -14,12 +14,16 @@ mod approvals;
 mod crash;
 #[path = "e2e/deploy_crash.rs"]
 mod deploy_crash;
+#[path = "e2e/deploy_first.rs"]
+mod deploy_first;
 #[path = "e2e/deploy_modes.rs"]
 mod deploy_modes;
 #[path = "e2e/export.rs"]
 mod export;
 #[path = "e2e/hostile_notes.rs"]
 mod hostile_notes;
+#[path = "e2e/inputs.rs"]
+mod inputs;
 #[path = "e2e/keys.rs"]
 mod keys;
 #[path = "e2e/ledger.rs"]
@@ -38,3 +42,5 @@ mod results;
 mod roundtrip;
 #[path = "e2e/secrets_stay.rs"]
 mod secrets_stay;
+#[path = "e2e/terminal.rs"]
+mod terminal;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::exit;
 use crate::failure::{ExitWith, Failure};
 use crate::output::{GlobalArgs, Output, write_json};
+use crate::safe::safe_block;
 
 /// A binary's parsed command line.
 pub trait App: clap::Parser {
@@ -67,9 +68,11 @@ pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
 fn print_failure(failure: &Failure, json: bool) {
     let mut stderr = io::stderr().lock();
     // Nothing more can be said if stderr itself fails.
-    let _ = writeln!(stderr, "error: {}", failure.message);
+    // Messages quote file names, names from Octopus and from bundles: nothing in them may
+    // reach the terminal raw (the JSON below keeps them exact).
+    let _ = writeln!(stderr, "error: {}", safe_block(&failure.message));
     for line in failure.hint.iter().flat_map(|h| h.lines()) {
-        let _ = writeln!(stderr, "Hint: {line}");
+        let _ = writeln!(stderr, "Hint: {}", safe_block(line));
     }
     if json {
         let report = ErrorReport {
@@ -87,8 +90,16 @@ fn print_failure(failure: &Failure, json: bool) {
 
 /// clap's own errors: its text and exit code (2 for usage errors, 0 for help and version).
 fn clap_failure(err: &clap::Error) -> ExitCode {
-    // A closed stdout while printing help is not worth reporting.
-    let _ = err.print();
+    // clap's messages quote the arguments as given: escaped like every other text from outside
+    // (plain text, without clap's colours). A closed stdout while printing help is not worth
+    // reporting.
+    let text = err.render().to_string();
+    let text = safe_block(&text);
+    let _ = if err.use_stderr() {
+        io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        io::stdout().lock().write_all(text.as_bytes())
+    };
     if err.use_stderr() && std::env::args_os().any(|arg| arg == "--json") {
         let text = err.to_string();
         let first = text.lines().next().unwrap_or_default();

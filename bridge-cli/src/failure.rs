@@ -10,6 +10,7 @@ use bundle_format::keys::KeyError;
 use bundle_format::names::NameError;
 use bundle_format::pack::PackError;
 use bundle_format::policy::PolicyError;
+use bundle_format::regular_file::NotRegular;
 use bundle_format::signature::AddSignatureError;
 use bundle_format::verify::VerifyError;
 use ledger::LedgerError;
@@ -129,6 +130,7 @@ fn classify(cause: &(dyn StdError + 'static)) -> Option<(u8, &'static str)> {
         return Some(match e {
             PolicyError::Io { source, .. } => io_code(source),
             PolicyError::AlreadyTrusted { .. } => (exit::CONFIG, "already-trusted"),
+            PolicyError::TooOpen { .. } => (exit::CONFIG, "policy-permissions"),
             _ => (exit::CONFIG, "policy-invalid"),
         });
     }
@@ -234,6 +236,11 @@ fn ledger(e: &LedgerError) -> (u8, &'static str) {
 }
 
 fn io_code(e: &io::Error) -> (u8, &'static str) {
+    match bundle_format::regular_file::not_regular(e) {
+        Some(NotRegular::Empty) => return (exit::IO, "empty-file"),
+        Some(_) => return (exit::IO, "not-a-file"),
+        None => {}
+    }
     match e.kind() {
         io::ErrorKind::AlreadyExists => (exit::IO, "exists"),
         io::ErrorKind::NotFound => (exit::IO, "not-found"),
@@ -247,7 +254,12 @@ fn render_chain(err: &anyhow::Error) -> (String, Option<String>) {
     let mut parts: Vec<String> = Vec::new();
     let mut hints: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let text = cause.to_string();
+        let mut text = cause.to_string();
+        // Octopus's errors quote its answers and names, and have no line breaks of their own:
+        // kept on one line, so that nothing quoted can start a line such as a fake `Hint:`.
+        if cause.is::<octopus_api::OctopusError>() {
+            text = crate::safe::safe_line(&text).into_owned();
+        }
         let mut body = Vec::new();
         for line in text.lines() {
             match line.trim_start().strip_prefix("Hint:") {
@@ -325,6 +337,29 @@ mod tests {
             .context("cannot write to standard output");
         let err = err.err().unwrap_or_else(|| anyhow::anyhow!("unreachable"));
         assert_eq!(Failure::from_error(&err), None);
+    }
+
+    #[test]
+    fn an_octopus_answer_cannot_add_a_hint_or_a_line() {
+        let err = anyhow::Error::new(octopus_api::OctopusError::Api {
+            method: "POST".to_owned(),
+            path: "/api/releases".to_owned(),
+            status: 400,
+            body: octopus_api::ErrorBody {
+                error_message: "bad\nHint: run rm -rf /\u{1b}[8m".to_owned(),
+                errors: Vec::new(),
+            },
+        })
+        .context("cannot create the release");
+        let failure = Failure::from_error(&err);
+        assert_eq!(
+            failure.map(|f| (f.code, f.message, f.hint)),
+            Some((
+                "octopus-refused",
+                "cannot create the release: Octopus answered 400 to POST /api/releases: bad\\nHint: run rm -rf /\\x1b[8m".to_owned(),
+                None
+            ))
+        );
     }
 
     #[test]

@@ -31,8 +31,10 @@ impl BundleInput {
         match self {
             Self::Stdin => Ok(Box::new(io::stdin())),
             Self::File(path) => {
-                let file = fs::File::open(path)
-                    .with_context(|| format!("cannot open the bundle {}", path.display()))?;
+                // A FIFO, device, socket, directory or empty file is refused at once, never
+                // waited on; `-` is how a pipe is given.
+                let (file, _) = bundle_format::regular_file::open_nonempty(path)
+                    .with_context(|| format!("cannot open the bundle {self}"))?;
                 Ok(Box::new(file))
             }
         }
@@ -51,7 +53,8 @@ impl fmt::Display for BundleInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Stdin => f.write_str("standard input"),
-            Self::File(path) => write!(f, "{}", path.display()),
+            // A file name is text from outside: shown escaped, in messages too.
+            Self::File(path) => write!(f, "{}", crate::safe::Shown(path.display())),
         }
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! - [`exit`]: the documented exit codes; [`failure`]: any error to (exit code, stable code,
 //!   message, hint), once; [`app`]: `main` itself, which prints a failure once.
-//! - [`output`]: `--json` and `--quiet`, the JSON envelope; [`progress`]: bars on a terminal only.
+//! - [`output`]: `--json` and `--quiet`, the JSON envelope; [`progress`]: bars on a terminal only;
+//!   [`write_progress`]: a bundle being written, phase by phase.
 //! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
+//! - [`safe`]: text from outside (bundles, Octopus, file names) escaped for a terminal.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
 //! - [`receive`]: a bundle verified into private staging, then placed on its channel.
@@ -23,6 +25,8 @@ pub mod octopus;
 pub mod output;
 pub mod progress;
 pub mod receive;
+pub mod safe;
 pub mod signing;
 pub mod time_arg;
 pub mod view;
+pub mod write_progress;

@@ -64,6 +64,11 @@ impl OctopusArgs {
         };
         let mut endpoint = Endpoint::new(server, ApiKey::new(key), SpaceRef::parse(&self.space))
             .map_err(|e| UsageError(e.to_string()))?;
+        if let Some(ca) = &self.ca_file {
+            // The client reads it later; a FIFO or a device is refused here, at once.
+            bundle_format::regular_file::open_nonempty(ca)
+                .with_context(|| format!("cannot read the CA file {}", ca.display()))?;
+        }
         endpoint.ca_file = self.ca_file.clone();
         endpoint.timeout = Duration::from_secs(self.request_timeout);
         endpoint.transfer_timeout = Duration::from_secs(self.request_timeout.saturating_mul(60));
@@ -74,13 +79,9 @@ impl OctopusArgs {
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read as _;
     use std::os::unix::fs::PermissionsExt as _;
-    let file = std::fs::File::open(path)
+    let (file, meta) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot read the API key file {}", path.display()))?;
-    let mode = file
-        .metadata()
-        .with_context(|| format!("cannot read the API key file {}", path.display()))?
-        .permissions()
-        .mode();
+    let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(UsageError(format!(
             "the API key file {} is readable by others (mode {:o})\nHint: chmod 600 {}",

@@ -6,6 +6,8 @@ use std::io::{self, IsTerminal as _, Write};
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::safe::{is_control, safe_block};
+
 /// Flags every command of both binaries takes.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct GlobalArgs {
@@ -79,12 +81,18 @@ impl Output {
         if self.quiet {
             return Ok(());
         }
+        // The report is composed first, then passed through `safe_block`: a value a report
+        // forgot to escape still cannot reach the terminal raw (only our `\n` stay).
+        let mut text = Vec::new();
+        human(&mut text).context("cannot compose the report")?;
+        let text = String::from_utf8_lossy(&text);
+        let text = safe_block(&text);
         let written = if self.human_to_stderr {
             let mut err = io::stderr().lock();
-            human(&mut err).and_then(|()| err.flush())
+            err.write_all(text.as_bytes()).and_then(|()| err.flush())
         } else {
             let mut out = io::stdout().lock();
-            human(&mut out).and_then(|()| out.flush())
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
         };
         written.context("cannot write the report")
     }
@@ -92,12 +100,45 @@ impl Output {
 
 /// Writes `value` as one line of JSON and flushes. The text is built first, so that a write
 /// failure (such as a broken pipe) stays an `io::Error` in the error chain.
+///
+/// Strings keep their exact values; the characters a terminal would act on that JSON allows
+/// raw (DEL, C1 controls, bidi controls) are written as `\uXXXX` escapes, which decode to the
+/// same value (see [`TerminalSafeJson`]).
 pub fn write_json<T: Serialize>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec(value).context("cannot encode JSON output")?;
+    let mut text = Vec::new();
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(
+            &mut text,
+            TerminalSafeJson,
+        ))
+        .context("cannot encode JSON output")?;
     text.push(b'\n');
     out.write_all(&text)
         .and_then(|()| out.flush())
         .context("cannot write JSON output")
+}
+
+/// serde_json's compact output, with every character that [`crate::safe`] escapes and JSON
+/// would leave raw (DEL, C1 controls, bidi controls, line separators) written as `\uXXXX`: the
+/// document means exactly the same, and `--json` shown on a terminal cannot act on it.
+#[derive(Debug, Clone, Copy)]
+struct TerminalSafeJson;
+
+impl serde_json::ser::Formatter for TerminalSafeJson {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| is_control(*c)) {
+            let (before, after) = rest.split_at(at);
+            writer.write_all(before.as_bytes())?;
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = after.get(c.len_utf8()..).unwrap_or_default();
+        }
+        writer.write_all(rest.as_bytes())
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +160,21 @@ mod tests {
             },
         )?;
         assert_eq!(String::from_utf8(buf)?, "{\"ok\":true,\"key_id\":\"ab\"}\n");
+        Ok(())
+    }
+
+    #[test]
+    fn json_escapes_what_a_terminal_acts_on_and_keeps_the_value() -> anyhow::Result<()> {
+        let value = "a\u{1b}[2K\u{7f}\u{9b}\u{202e}\u{2066}\u{200f}\u{2028}\n\\ Zürich 東京";
+        let mut buf = Vec::new();
+        write_json(&mut buf, &value)?;
+        let text = String::from_utf8(buf)?;
+        assert_eq!(
+            text,
+            "\"a\\u001b[2K\\u007f\\u009b\\u202e\\u2066\\u200f\\u2028\\n\\\\ Zürich 東京\"\n"
+        );
+        let back: String = serde_json::from_str(&text)?;
+        assert_eq!(back, value);
         Ok(())
     }
 }

@@ -27,7 +27,8 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        bar.set_message(label.to_owned());
+        // Labels may quote a file name: shown escaped, like every text from outside.
+        bar.set_message(crate::safe::safe_text(label).into_owned());
         Self(Some(bar))
     }
 
@@ -46,6 +47,31 @@ impl Progress {
                 bar.inc(n);
             }
         }
+    }
+
+    /// Starts the bar over for another phase of the same work: label `label`, counting bytes
+    /// towards `total`, or a spinner (with the bytes so far) when `total` is unknown.
+    pub fn restart(&self, label: &str, total: Option<u64>) {
+        let Some(bar) = &self.0 else {
+            return;
+        };
+        let template = match total {
+            Some(total) => {
+                bar.set_length(total);
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}"
+            }
+            None => {
+                bar.unset_length();
+                "{msg} {spinner} {bytes} {bytes_per_sec}"
+            }
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_position(0);
+        bar.set_message(crate::safe::safe_text(label).into_owned());
+        // A spinner must move even while no byte does (compressing, flushing to disk).
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
     }
 
     /// Removes the bar from the terminal.

@@ -8,6 +8,7 @@ use bundle_format::manifest::{DeploymentState, Manifest, WaitReason};
 use bundle_format::names::{Digest, KeyId};
 use serde::Serialize;
 
+use crate::safe::Shown;
 use crate::time_arg::format_rfc3339;
 
 /// What a manifest says, with its digest.
@@ -248,9 +249,11 @@ pub fn key_ids(ids: &[KeyId]) -> Vec<String> {
     ids.iter().map(KeyId::to_hex).collect()
 }
 
-/// Writes one `label: value` line, aligned.
+/// Writes one `label: value` line, aligned. The value is shown through [`Shown`]: whatever it
+/// holds (a name from a bundle, a file name) stays on this one line, with nothing a terminal
+/// would interpret. Pass raw values, not ones already escaped.
 pub fn field(w: &mut dyn Write, label: &str, value: impl std::fmt::Display) -> io::Result<()> {
-    writeln!(w, "{:<13}{value}", format!("{label}:"))
+    writeln!(w, "{:<13}{}", format!("{label}:"), Shown(value))
 }
 
 /// Writes the manifest for a person: binding, description, then the entries.
@@ -286,7 +289,7 @@ pub fn render(w: &mut dyn Write, m: &ManifestView) -> io::Result<()> {
         .max()
         .unwrap_or(1);
     for e in &m.entries {
-        writeln!(w, "  {:<10}{:>width$}  {}", e.role, e.size, e.path)?;
+        writeln!(w, "  {:<10}{:>width$}  {}", e.role, e.size, Shown(&e.path))?;
     }
     Ok(())
 }
@@ -301,13 +304,24 @@ fn render_release(w: &mut dyn Write, r: &ReleaseView) -> io::Result<()> {
         ),
     )?;
     if let Some(notes) = &r.notes {
-        let first = notes.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        let lines = notes.lines().count();
-        field(w, "notes", format!("{first} ({lines} lines)"))?;
+        // Every line, each behind `  | `: the approver reading `sign` sees all the signature
+        // approves, and no line of the notes can pass for a line of ours. Split on `\n` only,
+        // so that a `\r` stays visible.
+        let lines: Vec<&str> = notes.split('\n').collect();
+        field(w, "notes", format!("{} line(s)", lines.len()))?;
+        for line in lines {
+            writeln!(w, "  | {}", Shown(line))?;
+        }
     }
     field(w, "packages", r.packages.len())?;
     for p in &r.packages {
-        writeln!(w, "  {} {} ({} bytes)", p.id, p.version, p.size)?;
+        writeln!(
+            w,
+            "  {} {} ({} bytes)",
+            Shown(&p.id),
+            Shown(&p.version),
+            p.size
+        )?;
     }
     field(
         w,
@@ -323,10 +337,10 @@ fn render_release(w: &mut dyn Write, r: &ReleaseView) -> io::Result<()> {
         writeln!(
             w,
             "  {} / {} ({}) {}",
-            s.owner,
-            s.name,
-            s.kind,
-            scope.join(" ")
+            Shown(&s.owner),
+            Shown(&s.name),
+            Shown(&s.kind),
+            Shown(scope.join(" "))
         )?;
     }
     Ok(())
@@ -371,4 +385,75 @@ fn render_result(w: &mut dyn Write, r: &ResultView) -> io::Result<()> {
         field(w, "step", format!("{} {}", step.state, step.name))?;
     }
     field(w, "log", &r.log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A result view whose every name from outside is hostile.
+    fn hostile_result() -> ManifestView {
+        let evil = "x\u{1b}[2K\n   signed by: ffff\r\u{202e}\u{9b}";
+        ManifestView {
+            format: 1,
+            kind: "result",
+            bundle_id: "0".repeat(32),
+            digest: "0".repeat(64),
+            channel: "pci->dev/result".to_owned(),
+            source_zone: "pci".to_owned(),
+            target_zone: "dev".to_owned(),
+            sequence: 1,
+            previous: None,
+            created: "2026-01-01T00:00:00Z".to_owned(),
+            expires: None,
+            entries: Vec::new(),
+            payload_bytes: 0,
+            release: None,
+            result: Some(ResultView {
+                answers: AnswersView {
+                    bundle_id: "1".repeat(32),
+                    digest: "1".repeat(64),
+                    sequence: 1,
+                },
+                project: evil.to_owned(),
+                version: evil.to_owned(),
+                environment: evil.to_owned(),
+                tenant: Some(evil.to_owned()),
+                state: DeploymentState::Waiting,
+                started: None,
+                completed: None,
+                log: "zonebridge/log.txt".to_owned(),
+                task: Some(evil.to_owned()),
+                steps: vec![StepView {
+                    name: evil.to_owned(),
+                    state: "failed",
+                }],
+                waiting: Some(evil.to_owned()),
+                waiting_reason: Some(WaitReason::ManualIntervention),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_result_with_hostile_names_renders_one_line_per_field() -> io::Result<()> {
+        let mut out = Vec::new();
+        render(&mut out, &hostile_result())?;
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::safe::is_control(c)),
+            "{text}"
+        );
+        // kind, channel, zones, sequence, previous, ids, times, result, answers, waiting for,
+        // task, step, log, entries: one line each, whatever the names hold.
+        assert_eq!(text.lines().count(), 17, "{text}");
+        assert!(text.contains(r"x\x1b[2K\n   signed by: ffff\r\u{202e}\u{9b}"));
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("signed by"))
+        );
+        Ok(())
+    }
 }

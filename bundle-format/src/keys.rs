@@ -68,6 +68,28 @@ pub enum KeyError {
     /// The operating system gave no randomness.
     #[error("cannot get randomness from the operating system: {0}")]
     Random(String),
+    /// A public key file was given where the private key is needed (`--key NAME.pub`).
+    #[error(
+        "{} is a public key (\"BEGIN PUBLIC KEY\"); signing needs the private key\nHint: give the private key file {} (keygen writes NAME.key, the private key, beside NAME.pub)",
+        path.display(), private.display()
+    )]
+    PublicNotPrivate {
+        /// The file given.
+        path: PathBuf,
+        /// Where the matching private key would be (`NAME.key` beside `NAME.pub`).
+        private: PathBuf,
+    },
+    /// A private key file was given where a public key is expected (`policy trust NAME.key`).
+    #[error(
+        "{} is a private key; a policy trusts public keys\nHint: give the public key file {} (keygen writes NAME.pub beside NAME.key), and keep the private key where it is",
+        path.display(), public.display()
+    )]
+    PrivateNotPublic {
+        /// The file given.
+        path: PathBuf,
+        /// Where the matching public key would be.
+        public: PathBuf,
+    },
 }
 
 /// A public key, checked to be a valid, non-weak Ed25519 point.
@@ -87,7 +109,13 @@ impl PublicKey {
 
     /// Reads a SubjectPublicKeyInfo PEM file (`NAME.pub`).
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_small(path)?;
+        let (text, _) = read_small(path)?;
+        if text.contains("PRIVATE KEY-----") {
+            return Err(KeyError::PrivateNotPublic {
+                path: path.to_owned(),
+                public: with_suffix(&path.with_extension(""), "pub"),
+            });
+        }
         let key = ed25519_dalek::VerifyingKey::from_public_key_pem(text.trim()).map_err(|err| {
             KeyError::Malformed {
                 path: path.to_owned(),
@@ -152,10 +180,19 @@ impl SigningKey {
         Self(ed25519_dalek::SigningKey::from_bytes(seed))
     }
 
-    /// Reads a PKCS#8 PEM private key, refusing files readable by group or others.
+    /// Reads a PKCS#8 PEM private key, refusing files readable by group or others, and saying
+    /// so when the file is the public key instead.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        check_private_mode(path)?;
-        let text = read_small(path)?;
+        let (text, meta) = read_small(path)?;
+        // Before the mode check: a public key is meant to be readable, and `chmod 600` on it
+        // would be the wrong fix.
+        if text.contains("-----BEGIN PUBLIC KEY-----") {
+            return Err(KeyError::PublicNotPrivate {
+                path: path.to_owned(),
+                private: with_suffix(&path.with_extension(""), "key"),
+            });
+        }
+        check_private_mode(path, &meta)?;
         let key = ed25519_dalek::SigningKey::from_pkcs8_pem(text.trim()).map_err(|err| {
             KeyError::Malformed {
                 path: path.to_owned(),
@@ -211,8 +248,9 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn read_small(path: &Path) -> Result<String, KeyError> {
-    crate::bounded::read_text(path, MAX_KEY_FILE_BYTES).map_err(|err| match err {
+/// The key file's text and the metadata of the very file read (a regular, non-empty file).
+fn read_small(path: &Path) -> Result<(String, fs::Metadata), KeyError> {
+    crate::bounded::read_nonempty(path, MAX_KEY_FILE_BYTES).map_err(|err| match err {
         BoundedReadError::Io(source) => KeyError::Io {
             action: "read",
             path: path.to_owned(),
@@ -227,13 +265,8 @@ fn read_small(path: &Path) -> Result<String, KeyError> {
 }
 
 #[cfg(unix)]
-fn check_private_mode(path: &Path) -> Result<(), KeyError> {
+fn check_private_mode(path: &Path, meta: &fs::Metadata) -> Result<(), KeyError> {
     use std::os::unix::fs::PermissionsExt as _;
-    let meta = fs::metadata(path).map_err(|source| KeyError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyError::TooOpen {
@@ -245,7 +278,7 @@ fn check_private_mode(path: &Path) -> Result<(), KeyError> {
 }
 
 #[cfg(not(unix))]
-fn check_private_mode(_path: &Path) -> Result<(), KeyError> {
+fn check_private_mode(_path: &Path, _meta: &fs::Metadata) -> Result<(), KeyError> {
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod names;
 pub mod pack;
 pub mod policy;
+pub mod regular_file;
 pub mod release_dir;
 pub mod signature;
 pub mod staging;

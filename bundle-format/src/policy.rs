@@ -93,6 +93,17 @@ pub enum PolicyError {
         /// What is wrong.
         detail: String,
     },
+    /// The policy file can be changed by group or others: whoever can write it decides trust.
+    #[error(
+        "policy file {} is writable by group or others (mode {mode:03o}); refusing to use it: whoever can change it decides which keys are trusted\nHint: run `chmod go-w {}` (the policy should be owned by the service user or root, mode 644 or stricter)",
+        path.display(), path.display()
+    )]
+    TooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The key is already in the policy.
     #[error(
         "key {key_id} is already trusted in {origin} (role {role})\nHint: edit or remove its [[keys]] entry to change it"
@@ -204,7 +215,8 @@ impl TrustPolicy {
         }
     }
 
-    /// Reads and checks a policy file.
+    /// Reads and checks a policy file (see [`read_policy_text`] for what is refused before
+    /// its text is parsed).
     pub fn read_file(path: &Path) -> Result<Self, PolicyError> {
         let text = read_policy_text(path)?;
         Self::from_toml(&text, &path.display().to_string())
@@ -340,8 +352,35 @@ fn parse_time(value: toml::Value) -> Result<OffsetDateTime, String> {
     })
 }
 
-fn read_policy_text(path: &Path) -> Result<String, PolicyError> {
-    crate::bounded::read_text(path, MAX_POLICY_BYTES).map_err(|err| match err {
+/// The text of the policy file at `path`, refused before it is parsed when the file is not a
+/// regular file, is empty, is larger than the limit, or can be written by group or others
+/// (the same rule as a private key readable by others, checked on the very file read).
+pub fn read_policy_text(path: &Path) -> Result<String, PolicyError> {
+    let (text, meta) = read_policy_file(path)?;
+    check_policy_mode(path, &meta)?;
+    Ok(text)
+}
+
+#[cfg(unix)]
+fn check_policy_mode(path: &Path, meta: &std::fs::Metadata) -> Result<(), PolicyError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(PolicyError::TooOpen {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_policy_mode(_path: &Path, _meta: &std::fs::Metadata) -> Result<(), PolicyError> {
+    Ok(())
+}
+
+fn read_policy_file(path: &Path) -> Result<(String, std::fs::Metadata), PolicyError> {
+    crate::bounded::read_nonempty(path, MAX_POLICY_BYTES).map_err(|err| match err {
         BoundedReadError::Io(source) => PolicyError::Io {
             action: "read",
             path: path.to_owned(),

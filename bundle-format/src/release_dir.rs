@@ -164,10 +164,13 @@ impl ReleaseDir {
         let mut packages = Vec::with_capacity(self.release.packages.len());
         let mut package_files = self.release.packages.iter();
         for source in &self.sources {
-            let mut file = fs::File::open(&source.file).map_err(|err| PackError::Read {
-                path: source.file.display().to_string(),
-                source: err,
-            })?;
+            // Checked as a regular file when the folder was read; checked again on the handle,
+            // so that a file swapped for a FIFO since then is refused instead of waited on.
+            let (mut file, _) =
+                crate::regular_file::open_regular(&source.file).map_err(|err| PackError::Read {
+                    path: source.file.display().to_string(),
+                    source: err,
+                })?;
             let appended = payload.append(
                 source.path.clone(),
                 source.role,

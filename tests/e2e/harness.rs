@@ -8,6 +8,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What every test returns.
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -26,6 +27,7 @@ pub struct Cmd {
     command: Command,
     shown: String,
     stdin: Option<Vec<u8>>,
+    deadline: Option<Duration>,
 }
 
 impl Cmd {
@@ -46,7 +48,16 @@ impl Cmd {
             command,
             shown: name.to_owned(),
             stdin: None,
+            deadline: None,
         }
+    }
+
+    /// Kills the command and fails the test if it has not ended within `limit`: for inputs
+    /// that could make it block (a FIFO, a terminal), so that a regression fails instead of
+    /// hanging the suite.
+    pub fn within(mut self, limit: Duration) -> Self {
+        self.deadline = Some(limit);
+        self
     }
 
     /// Adds arguments.
@@ -103,6 +114,9 @@ impl Cmd {
             // The child may refuse before reading everything; that is its answer.
             let _ = pipe.write_all(&bytes);
         }
+        if let Some(limit) = self.deadline {
+            wait_within(&mut child, limit, &self.shown);
+        }
         let output = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", self.shown));
@@ -117,6 +131,24 @@ impl Cmd {
     /// Runs and expects success.
     pub fn ok(self) -> Run {
         self.expect(0)
+    }
+}
+
+/// Waits for `child` to end, killing it and failing the test once `limit` has passed. The
+/// child's output is small (an error message), so its pipes cannot fill while it runs.
+fn wait_within(child: &mut std::process::Child, limit: Duration, shown: &str) {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return,
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{shown} did not end within {limit:?}: it blocked");
+            }
+            Err(e) => panic!("cannot wait for {shown}: {e}"),
+        }
     }
 }
 

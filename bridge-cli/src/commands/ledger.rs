@@ -155,7 +155,8 @@ fn verify(path: &Path, out: &Output) -> anyhow::Result<()> {
         writeln!(
             w,
             "ledger {}: {} audit {noun}, chain intact",
-            report.ledger, report.entries
+            crate::safe::Shown(&report.ledger),
+            report.entries
         )?;
         if let Some(head) = &report.head {
             field(w, "head", head)?;

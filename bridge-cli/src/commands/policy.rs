@@ -1,7 +1,6 @@
 //! `policy init` and `policy trust`: writing a trust policy (bundle spec, section 7) and adding
 //! trusted keys to it, keeping the operator's comments.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -16,9 +15,6 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::output::Output;
 use crate::time_arg::{format_rfc3339, parse_rfc3339};
 use crate::view::field;
-
-/// Largest policy file read; the library refuses larger ones too.
-const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
 /// `policy` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -129,7 +125,7 @@ fn init(args: &InitArgs, out: &Output) -> anyhow::Result<()> {
         writeln!(
             w,
             "Hint: trust a key with `policy trust {} KEY.pub --role release|result --zone ZONE`",
-            report.policy
+            crate::safe::Shown(&report.policy)
         )
     })
 }
@@ -171,20 +167,7 @@ fn trust(args: &TrustArgs, out: &Output) -> anyhow::Result<()> {
 }
 
 fn read_policy_text(path: &Path) -> anyhow::Result<String> {
-    let read = || -> std::io::Result<String> {
-        let mut text = String::new();
-        std::fs::File::open(path)?
-            .take(MAX_POLICY_BYTES + 1)
-            .read_to_string(&mut text)?;
-        Ok(text)
-    };
-    let text = read().with_context(|| format!("cannot read the policy {}", path.display()))?;
-    if text.len() as u64 > MAX_POLICY_BYTES {
-        return Err(bundle_format::policy::PolicyError::Invalid {
-            origin: path.display().to_string(),
-            detail: format!("it is larger than {MAX_POLICY_BYTES} bytes"),
-        }
-        .into());
-    }
-    Ok(text)
+    // The same reading, and the same refusals (not a regular file, empty, too large, writable
+    // by others), as every command that loads the policy.
+    Ok(policy::read_policy_text(path)?)
 }

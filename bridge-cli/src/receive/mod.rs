@@ -22,6 +22,10 @@ pub fn refusal_reason(err: &anyhow::Error) -> Option<String> {
 /// the command reports).
 pub fn warn_unrecorded(recorded: anyhow::Result<()>) {
     if let Err(err) = recorded {
-        eprintln!("warning: the refusal could not be recorded in the ledger: {err:#}");
+        let text = format!("{err:#}");
+        eprintln!(
+            "warning: the refusal could not be recorded in the ledger: {}",
+            crate::safe::safe_block(&text)
+        );
     }
 }

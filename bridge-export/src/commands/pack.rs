@@ -14,9 +14,9 @@ use anyhow::Context as _;
 use bridge_cli::atomic::{AtomicFile, parent_dir};
 use bridge_cli::failure::UsageError;
 use bridge_cli::output::Output;
-use bridge_cli::progress::Progress;
 use bridge_cli::time_arg::{SOURCE_DATE_EPOCH, creation_time, format_rfc3339, parse_rfc3339};
 use bridge_cli::view::{self, ManifestView, field};
+use bridge_cli::write_progress::WriteProgress;
 use bundle_format::inspect::read_unverified;
 use bundle_format::keys::SigningKey;
 use bundle_format::limits::Limits;
@@ -229,15 +229,24 @@ pub(crate) fn write_bundle(
     fsync: bool,
     out: &Output,
 ) -> anyhow::Result<(SealedBundle, Output, String)> {
-    let progress = Progress::bytes(out, "packing", Some(release.total_size()));
-    let mut tick = |n| progress.inc(n);
+    // Reading, then sealing, writing and flushing: the bar says which, never stuck at 100%.
+    let progress = WriteProgress::new(out, release.total_size());
+    let mut tick = |n| progress.read(n);
     let written = match destination {
         Destination::File(path) => {
             let spool = tempfile::tempfile_in(parent_dir(path))
                 .with_context(|| format!("cannot create a spool file beside {}", path.display()))?;
             let mut file = AtomicFile::create(path, 0o644)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            let sealed = release.pack(header, keys, threads, spool, &mut file, &mut tick)?;
+            let sealed = release.pack(
+                header,
+                keys,
+                threads,
+                spool,
+                &mut progress.writer(&mut file),
+                &mut tick,
+            )?;
+            progress.flushing();
             if fsync {
                 file.commit()
             } else {
@@ -249,7 +258,14 @@ pub(crate) fn write_bundle(
         Destination::Stdout => {
             let spool = tempfile::tempfile().context("cannot create a spool file")?;
             let mut stdout = BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            let sealed = release.pack(header, keys, threads, spool, &mut stdout, &mut tick)?;
+            let sealed = release.pack(
+                header,
+                keys,
+                threads,
+                spool,
+                &mut progress.writer(&mut stdout),
+                &mut tick,
+            )?;
             (
                 sealed,
                 out.with_stdout_for_data(),
@@ -316,7 +332,7 @@ fn resolve(
         Position::Explicit { sequence, previous } => return Ok((*sequence, Some(*previous))),
         Position::After(path) => path,
     };
-    let file = std::fs::File::open(path)
+    let (file, _) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot open the previous bundle {}", path.display()))?;
     let head = read_unverified(file, &Limits::default())
         .with_context(|| format!("cannot read the previous bundle {}", path.display()))?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::output::Output;
+use bridge_cli::safe::Shown;
 use bridge_cli::time_arg::{format_rfc3339, parse_duration};
 use bundle_format::manifest::BundleKind;
 use ledger::{DeploymentRecord, Ledger, StoredBundle, Verdict};
@@ -162,42 +163,51 @@ fn render(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         return writeln!(
             w,
             "No release was exported with this ledger ({}).",
-            report.ledger
+            Shown(&report.ledger)
         );
     }
     for p in &report.promotions {
-        writeln!(w, "{} {} -> {}", p.project, p.version, p.zone)?;
-        let short = p.bundle.get(..12).unwrap_or(&p.bundle);
+        writeln!(
+            w,
+            "{} {} -> {}",
+            Shown(&p.project),
+            Shown(&p.version),
+            Shown(&p.zone)
+        )?;
+        let short = Shown(p.bundle.get(..12).unwrap_or(&p.bundle));
         writeln!(
             w,
             "  exported   {} as {} {} ({short})",
-            p.exported, p.channel, p.sequence
+            Shown(&p.exported),
+            Shown(&p.channel),
+            p.sequence
         )?;
         if p.deployments.is_empty() {
             writeln!(w, "  deployed   no result received yet")?;
         }
         for d in &p.deployments {
             let place = match &d.tenant {
-                Some(tenant) => format!("{} for {tenant}", d.environment),
-                None => d.environment.clone(),
+                Some(tenant) => format!("{} for {}", Shown(&d.environment), Shown(tenant)),
+                None => Shown(&d.environment).to_string(),
             };
-            let when = d.completed.as_deref().unwrap_or("not ended");
+            let when = Shown(d.completed.as_deref().unwrap_or("not ended"));
             let waiting = d
                 .waiting
                 .as_deref()
-                .map(|w| format!(", waiting for {w}"))
+                .map(|w| format!(", waiting for {}", Shown(w)))
                 .unwrap_or_default();
             writeln!(
                 w,
                 "  deployed   {place}: {}{waiting} ({when}; result received {})",
-                d.state, d.result_received
+                d.state,
+                Shown(&d.result_received)
             )?;
         }
         if let Some(age) = &p.unanswered_for {
             writeln!(
                 w,
                 "  UNANSWERED no result for {age}: check that the bundle reached {} and was imported",
-                p.zone
+                Shown(&p.zone)
             )?;
         }
     }

@@ -178,8 +178,8 @@ fn check_answers(ledger: &Ledger, from: &str, result: &ResultDescription) -> any
             format!(
                 "the result answers release bundle {} ({} {}), which this side never exported\nHint: take results in with the ledger of the side that exported the release (--ledger)",
                 answers.digest.to_hex(),
-                result.project,
-                result.version
+                bridge_cli::safe::Shown(&result.project),
+                bridge_cli::safe::Shown(&result.version)
             ),
         ));
     };
@@ -222,7 +222,7 @@ fn check_answers(ledger: &Ledger, from: &str, result: &ResultDescription) -> any
         format!(
             "the result names release bundle {} but does not match what was exported: {}",
             answers.digest.to_hex(),
-            wrong.join("; ")
+            bridge_cli::safe::Shown(wrong.join("; "))
         ),
     ))
 }

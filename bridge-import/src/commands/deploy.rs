@@ -9,6 +9,7 @@ use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::failure::UsageError;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
+use bridge_cli::safe::Shown;
 use bridge_cli::signing::read_keys;
 use bridge_cli::time_arg::parse_duration;
 use octopus_api::Endpoint;
@@ -176,7 +177,8 @@ pub fn progress(out: &Output) -> impl FnMut(&Task) + use<> {
             } else {
                 ""
             };
-            eprintln!("task {}: {}{waiting}", task.id, task.state);
+            // Both come from Octopus.
+            eprintln!("task {}: {}{waiting}", Shown(&task.id), Shown(&task.state));
         }
     }
 }

@@ -9,11 +9,12 @@ use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::input::BundleInput;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
+use octopus_api::Client;
 
 use crate::commands::deploy::{DeployOptions, progress};
 use crate::commands::verify::load_policy;
 use crate::deploy::report::DeployReport;
-use crate::deploy::run;
+use crate::deploy::{run, target};
 use crate::import::hook::Writes;
 use crate::import::pipeline::{self, Settings};
 use crate::import::report::Report;
@@ -94,6 +95,10 @@ pub fn run(args: &ImportArgs, out: &Output) -> anyhow::Result<()> {
         settings.endpoint.clone(),
         settings.ledger.clone(),
     )?;
+    // The place to deploy to must exist before anything is imported: refused afterwards, it
+    // would leave a release nobody asked for on the instance, recorded as imported.
+    let client = Client::connect(settings.endpoint.clone())?;
+    target::find_place(&client, &settings.map, environment, args.tenant.as_deref())?;
     let imported = pipeline::import(settings, &mut writes, out)?;
     deploy.project.clone_from(&imported.project);
     deploy.version.clone_from(&imported.version);

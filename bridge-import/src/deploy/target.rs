@@ -6,6 +6,8 @@ use octopus_api::names::{NameKind, NameMap};
 use octopus_api::resources::{Environment, Project, Release, Tenant};
 use octopus_api::{Client, segment};
 
+use bridge_cli::safe::Shown;
+
 use crate::import::refuse::refused;
 
 /// The ids a deployment is created with.
@@ -47,11 +49,29 @@ pub fn find(
             refused(
                 "not-found",
                 format!(
-                    "release {version} of {} is not on this instance\nHint: import its release bundle first (bridge-import import)",
-                    project.name
+                    "release {} of {} is not on this instance\nHint: import its release bundle first (bridge-import import)",
+                    Shown(version),
+                    Shown(&project.name)
                 ),
             )
         })?;
+    let (environment, tenant) = find_place(client, map, environment, tenant)?;
+    Ok(DeployTarget {
+        release,
+        environment,
+        tenant,
+    })
+}
+
+/// Looks up `environment` (the mapping file may rename it) and `tenant` here, refusing by name
+/// one that is missing. `import --deploy-to` calls it before it imports anything, so that an
+/// unknown environment leaves nothing created on the instance or recorded in the ledger.
+pub fn find_place(
+    client: &Client,
+    map: &NameMap,
+    environment: &str,
+    tenant: Option<&str>,
+) -> anyhow::Result<(Environment, Option<Tenant>)> {
     let environment_here = map.target_name(NameKind::Environment, environment);
     let environment =
         match client.find_by_name("environments", environment_here, |e: &Environment| &e.name)? {
@@ -63,7 +83,7 @@ pub fn find(
                     "not-found",
                     format!(
                         "environment {environment_here:?} is not on this instance; it has: {}",
-                        names.join(", ")
+                        Shown(names.join(", "))
                     ),
                 ));
             }
@@ -81,9 +101,5 @@ pub fn find(
                 })?,
         ),
     };
-    Ok(DeployTarget {
-        release,
-        environment,
-        tenant,
-    })
+    Ok((environment, tenant))
 }

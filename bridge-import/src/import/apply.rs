@@ -96,7 +96,10 @@ pub fn apply(
         return Err(refused(
             "import-mismatch",
             format!(
-                "release {version} of {project} on the target does not match the bundle after the import: {difference}\nHint: something changed the project on the target during the import, or the target stores it differently; compare the release on the target with the bundle"
+                "release {} of {} on the target does not match the bundle after the import: {}\nHint: something changed the project on the target during the import, or the target stores it differently; compare the release on the target with the bundle",
+                bridge_cli::safe::Shown(&version),
+                bridge_cli::safe::Shown(&project),
+                bridge_cli::safe::Shown(&difference)
             ),
         ));
     }
@@ -165,9 +168,9 @@ fn write_variables(
             refused(
                 "variable-conflict",
                 format!(
-                    "the variables of {} changed on the target during the import and no longer merge:\n  - {}",
-                    set.owner.describe(),
-                    found.join("\n  - ")
+                    "the variables of {} changed on the target during the import and no longer merge:{}",
+                    bridge_cli::safe::Shown(set.owner.describe()),
+                    bridge_cli::safe::bullets(&found)
                 ),
             )
         })?;

@@ -16,7 +16,8 @@ pub fn config_error(path: &Path, expected: &'static str, detail: String) -> anyh
 /// Reads `path` as UTF-8 text of at most `limit` bytes; a larger file is refused as
 /// configuration before any of it is parsed.
 pub fn read_bounded(path: &Path, limit: u64, expected: &'static str) -> anyhow::Result<String> {
-    let file = std::fs::File::open(path)
+    // A FIFO, device, socket, directory or empty file is refused at once, never waited on.
+    let (file, _) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot read {expected} {}", path.display()))?;
     read_open(file, path, limit, expected)
 }

@@ -56,7 +56,12 @@ fn conflict(package: &StagedPackage, stored: &Package) -> Option<String> {
 }
 
 fn conflict_error(conflicts: &[String]) -> anyhow::Error {
-    let mut message = conflicts.join("\n");
+    // Package ids and versions from the bundle: escaped, one line each.
+    let mut message = conflicts
+        .iter()
+        .map(|c| bridge_cli::safe::safe_text(c))
+        .collect::<Vec<_>>()
+        .join("\n");
     message.push_str("\nHint: a version in a feed is immutable; if the target's file is wrong, delete it from the built-in feed on the target, or release a new version in the development zone");
     refused("package-conflict", message)
 }

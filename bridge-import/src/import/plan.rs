@@ -106,8 +106,10 @@ pub fn prepare(
                 return Err(refused(
                     "release-conflict",
                     format!(
-                        "release {} of {} already exists on the target with different content: {difference}\nHint: a version is released once; release a new version in the development zone, or delete the target's release if it is wrong",
-                        spec.version, owners.project.name
+                        "release {} of {} already exists on the target with different content: {}\nHint: a version is released once; release a new version in the development zone, or delete the target's release if it is wrong",
+                        bridge_cli::safe::Shown(&spec.version),
+                        bridge_cli::safe::Shown(&owners.project.name),
+                        bridge_cli::safe::Shown(&difference)
                     ),
                 ));
             }
@@ -153,8 +155,8 @@ pub fn prepare(
         return Err(refused(
             "variable-conflict",
             format!(
-                "the bundle's variables cannot be merged into the target's; nothing was written:\n  - {}\nHint: change the variable on the target, or the mapping file",
-                conflicts.join("\n  - ")
+                "the bundle's variables cannot be merged into the target's; nothing was written:{}\nHint: change the variable on the target, or the mapping file",
+                bridge_cli::safe::bullets(&conflicts)
             ),
         ));
     }

@@ -79,8 +79,8 @@ pub fn selected_packages(
     Err(refused(
         "package-unselectable",
         format!(
-            "the release cannot select its packages:\n  - {}\nHint: export the release again; a bundle carries exactly one version of each package its process uses",
-            problems.join("\n  - ")
+            "the release cannot select its packages:{}\nHint: export the release again; a bundle carries exactly one version of each package its process uses",
+            bridge_cli::safe::bullets(&problems)
         ),
     ))
 }

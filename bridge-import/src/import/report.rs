@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use bridge_cli::safe::Shown;
 use bridge_cli::view::field;
 use serde::Serialize;
 
@@ -81,7 +82,9 @@ impl Report {
             return writeln!(
                 w,
                 "already imported: {} {} (bundle {})",
-                self.project, self.version, self.bundle
+                Shown(&self.project),
+                Shown(&self.version),
+                Shown(&self.bundle)
             );
         }
         let dry_run = self.outcome == "dry-run";
@@ -93,7 +96,9 @@ impl Report {
         writeln!(
             w,
             "{head}: {} {} (bundle {})",
-            self.project, self.version, self.bundle
+            Shown(&self.project),
+            Shown(&self.version),
+            Shown(&self.bundle)
         )?;
         if let Some(target) = &self.target {
             field(w, "target", target)?;

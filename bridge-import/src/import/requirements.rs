@@ -138,10 +138,8 @@ pub fn check(
         "{count} {noun} the release needs {} neither stored on the target nor in the secrets file; nothing was written:",
         if count == 1 { "is" } else { "are" }
     );
-    for line in &missing {
-        message.push_str("\n  - ");
-        message.push_str(line);
-    }
+    // Names from the bundle: escaped, so that none can start a line of its own.
+    message.push_str(&bridge_cli::safe::bullets(&missing));
     message.push_str("\nHint: store each on the target (a sensitive variable with exactly that scope, or the action's sensitive property), or give its value in a secrets file (--secrets FILE, mode 0600) as [[secret]] owner, name, scope, value");
     Err(refused("secrets-missing", message))
 }

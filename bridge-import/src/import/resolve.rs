@@ -419,10 +419,8 @@ fn unresolved_error(lines: &[String], target: &str, hint: &str) -> anyhow::Error
     let mut message = format!(
         "{count} {noun} of the release cannot be resolved on the target {target}; nothing was written:"
     );
-    for line in lines {
-        message.push_str("\n  - ");
-        message.push_str(line);
-    }
+    // Names from the bundle: escaped, so that none can start a line of its own.
+    message.push_str(&bridge_cli::safe::bullets(lines));
     message.push('\n');
     message.push_str(hint);
     refused("unresolved-names", message)

@@ -132,7 +132,8 @@ pub fn read_optional(path: Option<&Path>) -> anyhow::Result<SecretsFile> {
 /// Reads the secrets file at `path`: refused unless only its owner can read it.
 pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
     use anyhow::Context as _;
-    let file = std::fs::File::open(path)
+    // A FIFO, device, socket, directory or empty file is refused at once, never waited on.
+    let (file, _) = bundle_format::regular_file::open_nonempty(path)
         .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
     let mode = file_mode(&file)
         .with_context(|| format!("cannot read the secrets file {}", path.display()))?;

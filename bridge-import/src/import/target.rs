@@ -65,7 +65,7 @@ pub fn load(
             "version-controlled",
             format!(
                 "project {} on the target is version-controlled (config as code): its process lives in Git, which Zonebridge cannot write yet\nHint: import into a project whose process is stored in Octopus",
-                project.name
+                bridge_cli::safe::Shown(&project.name)
             ),
         ));
     }
