@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::db::Db;
 use crate::promotions::{self, PromotionKey, PromotionState};
+use crate::skips;
 use crate::stored::Verdict;
 use crate::{Ledger, LedgerError, MAX_REASON_BYTES, TRUNCATED_MARK, check_name, now_text};
 
@@ -153,7 +154,7 @@ pub(crate) fn bound_reason(reason: &str) -> String {
 impl Ledger {
     /// The last bundle accepted on `channel`, or `None` if none was.
     pub fn channel_state(&self, channel: &Channel) -> Result<Option<ChannelState>, LedgerError> {
-        read_channel(&self.conn, &self.db, &channel.to_string())
+        read_channel_in(&self.conn, &self.db, &channel.to_string())
     }
 
     /// Whether a bundle with this digest was accepted before: a receiver that finds it was
@@ -227,7 +228,7 @@ impl Ledger {
         let db = self.db.clone();
         let action = how.action();
         let tx = self.write(action)?;
-        let stored = read_channel(&tx, &db, &channel)?;
+        let stored = read_channel_in(&tx, &db, &channel)?;
         if stored.as_ref() != previous {
             return Err(LedgerError::ChannelMoved {
                 channel,
@@ -245,6 +246,12 @@ impl Ledger {
         let digest = record.digest.to_hex();
         if how == Advance::Accepted && is_accepted(&tx, &db, &digest)? {
             return Err(LedgerError::AlreadyAccepted { digest });
+        }
+        if how == Advance::Accepted && skips::is_skipped(&tx, &db, &channel, sequence)? {
+            return Err(LedgerError::SequenceSkipped {
+                channel,
+                sequence: record.sequence,
+            });
         }
         insert_bundle(&tx, &db, record, sequence, how.verdict(), None)?;
         tx.execute(
@@ -312,7 +319,7 @@ fn insert_bundle(
     Ok(())
 }
 
-fn read_channel(
+pub(crate) fn read_channel_in(
     conn: &rusqlite::Connection,
     db: &Db,
     channel: &str,

@@ -2,5 +2,6 @@
 
 pub mod inspect;
 pub mod keygen;
+pub mod channel;
 pub mod ledger;
 pub mod policy;

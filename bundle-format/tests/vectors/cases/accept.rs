@@ -117,6 +117,7 @@ pub(super) fn accept(v: &mut Vectors) -> Result<(), Error> {
                 },
             ],
             waiting: None,
+            ledger_head: None,
         }),
     };
     v.accept(
