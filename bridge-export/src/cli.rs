@@ -1,9 +1,9 @@
 //! The command line of `bridge-export`: clap types only, so that help, man pages and
 //! completions can be generated from this file alone.
 
+use bridge_cli::commands::channel::ChannelCommand;
 use bridge_cli::commands::inspect::InspectArgs;
 use bridge_cli::commands::keygen::KeygenArgs;
-use bridge_cli::commands::channel::ChannelCommand;
 use bridge_cli::commands::ledger::LedgerCommand;
 use bridge_cli::commands::policy::PolicyCommand;
 use bridge_cli::exit::EXIT_CODES_HELP;

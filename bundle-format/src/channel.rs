@@ -32,7 +32,9 @@ impl std::str::FromStr for Channel {
     /// so the separators are found without ambiguity.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let expected = || {
-            format!("{text:?} is not a channel; expected SOURCE->TARGET/KIND, such as dev->pci/release")
+            format!(
+                "{text:?} is not a channel; expected SOURCE->TARGET/KIND, such as dev->pci/release"
+            )
         };
         let (source, rest) = text.split_once("->").ok_or_else(expected)?;
         let (target, kind) = rest.split_once('/').ok_or_else(expected)?;
@@ -153,6 +155,14 @@ pub fn check_sequence(
     let channel = manifest.channel().to_string();
     let got = manifest.sequence;
     let seen = last.map_or(0, |s| s.sequence);
+    // First, so that a skipped bundle given after later ones were accepted is still named as
+    // skipped rather than as a rollback. A receiver never skips what it accepted.
+    if skipped.contains(&got) {
+        return Err(ChannelError::Skipped {
+            channel,
+            sequence: got,
+        });
+    }
     if let Some(last) = last.filter(|s| s.sequence >= got) {
         if last.sequence == got && last.digest == digest {
             return Err(ChannelError::Replay {
@@ -164,12 +174,6 @@ pub fn check_sequence(
             channel,
             seen: last.sequence,
             got,
-        });
-    }
-    if skipped.contains(&got) {
-        return Err(ChannelError::Skipped {
-            channel,
-            sequence: got,
         });
     }
     if got == seen.saturating_add(1) {
@@ -294,14 +298,29 @@ mod tests {
         );
         assert_eq!(
             check(46, &skipped)?,
-            Err("bundles 43 to 44 missing on channel dev->pci/release; this is bundle 46".to_owned())
+            Err(
+                "bundles 43 to 44 missing on channel dev->pci/release; this is bundle 46"
+                    .to_owned()
+            )
         );
         assert_eq!(
             check(43, &[42].into())?,
             Err("bundle 41 missing on channel dev->pci/release; this is bundle 43".to_owned())
         );
-        // A skip never re-opens what was accepted: 40 and before stay replays and rollbacks.
-        assert!(check(40, &[40].into())?.is_err_and(|e| e.contains("not newer")));
+        // A skipped bundle stays refused after later ones were accepted.
+        let later = ChannelState {
+            sequence: 44,
+            digest: d43,
+        };
+        let late = check_sequence(Some(&later), &manifest(42, Some(d40))?, d40, &skipped);
+        assert!(
+            matches!(late, Err(ChannelError::Skipped { sequence: 42, .. })),
+            "{late:?}"
+        );
+        assert!(matches!(
+            check_sequence(Some(&later), &manifest(40, None)?, d40, &skipped),
+            Err(ChannelError::Rollback { .. })
+        ));
         // A hostile sequence far ahead is answered without walking the numbers between.
         let far = crate::manifest::MAX_SEQUENCE;
         assert!(check(far, &skipped)?.is_err_and(|e| e.starts_with("bundles 43 to")));

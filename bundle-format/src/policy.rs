@@ -507,7 +507,10 @@ mod tests {
         ] {
             let err = TrustPolicy::from_toml(text, "t").err().ok_or(text)?;
             let message = err.to_string();
-            assert!(message.contains("allow_gaps = true` is no longer accepted"), "{message}");
+            assert!(
+                message.contains("allow_gaps = true` is no longer accepted"),
+                "{message}"
+            );
             assert!(message.contains("Hint: remove the line"), "{message}");
             assert!(message.contains("channel skip --channel"), "{message}");
         }

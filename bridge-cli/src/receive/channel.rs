@@ -137,9 +137,8 @@ fn gap_message(
     } else {
         format!("bundles {first} to {last}")
     };
-    let skip = format!(
-        "`{binary} channel skip --channel {channel} --sequence {first} --reason TEXT`"
-    );
+    let skip =
+        format!("`{binary} channel skip --channel {channel} --sequence {first} --reason TEXT`");
     match refusal {
         Some(refused) => {
             let at = refused
@@ -277,7 +276,12 @@ mod tests {
             .err()
             .ok_or("a skipped bundle is refused")?;
         assert_eq!(code_of(&again), Some("skipped"));
-        assert!(again.to_string().contains("was skipped with `channel skip`"), "{again}");
+        assert!(
+            again
+                .to_string()
+                .contains("was skipped with `channel skip`"),
+            "{again}"
+        );
         Ok(())
     }
 
@@ -295,7 +299,10 @@ mod tests {
             binary: "bridge-import",
         };
         let cases = [
-            ("secrets-missing: 1 secret missing: DbPassword", "secrets-missing"),
+            (
+                "secrets-missing: 1 secret missing: DbPassword",
+                "secrets-missing",
+            ),
             ("unresolved-names: environment PCI Prod", "unresolved-names"),
             ("Not A Code\u{1b}[31m: x", "a refusal"),
             ("no colon at all", "a refusal"),
@@ -309,7 +316,11 @@ mod tests {
             })
             .err()
             .ok_or("waiting")?;
-            assert_eq!(asked, Some(41), "the refusal of the first missing bundle is looked up");
+            assert_eq!(
+                asked,
+                Some(41),
+                "the refusal of the first missing bundle is looked up"
+            );
             assert_eq!(code_of(&err), Some("gap"));
             assert_eq!(
                 err.to_string(),

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use bundle_format::channel::{Channel, ChannelState};
 use bundle_format::keys::SigningKey;
 use bundle_format::manifest::{
-    BundleKind, LedgerHead, BundleRef, DeploymentState as Ended, ResultDescription, StepOutcome,
+    BundleKind, BundleRef, DeploymentState as Ended, LedgerHead, ResultDescription, StepOutcome,
 };
 use bundle_format::names::{Digest, EntryPath, ZoneId};
 use bundle_format::pack::{BundleHeader, SealedBundle};

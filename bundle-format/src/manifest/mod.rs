@@ -276,7 +276,8 @@ impl std::str::FromStr for LedgerHead {
         let entries = entries
             .parse::<u64>()
             .map_err(|_| format!("{entries:?} is not an entry count; {expected}"))?;
-        let hash = Digest::from_hex(hash).map_err(|_| format!("the hash is not 64 hex digits; {expected}"))?;
+        let hash = Digest::from_hex(hash)
+            .map_err(|_| format!("the hash is not 64 hex digits; {expected}"))?;
         Ok(Self { entries, hash })
     }
 }
