@@ -33,10 +33,10 @@ use crate::{Ledger, LedgerError};
 struct Row {
     /// Where it comes from: `audit entry 7` or `row 3`.
     origin: String,
+    /// The entry id or row id, to report the first of several.
+    order: i64,
     /// What names it to a person (`bundle 41 (accepted) on dev->pci/release, digest ...`).
     label: String,
-    /// The primary key (keyed tables) or the whole row (bundles, heads).
-    key: String,
     /// The compared columns.
     values: Map<String, Value>,
 }
@@ -56,16 +56,8 @@ struct Expected {
 type RawRow = (i64, Map<String, Value>);
 
 /// The columns compared, per table.
-const BUNDLE_COLUMNS: [&str; 8] = [
-    "digest",
-    "bundle_id",
-    "channel",
-    "sequence",
-    "project",
-    "version",
-    "verdict",
-    "reason",
-];
+const BUNDLE_KEY_COLUMNS: [&str; 3] = ["digest", "channel", "sequence"];
+const BUNDLE_COLUMNS: [&str; 4] = ["bundle_id", "project", "version", "reason"];
 const PROMOTION_COLUMNS: [&str; 2] = ["state", "bundle"];
 const DEPLOYMENT_COLUMNS: [&str; 8] = [
     "state",
@@ -108,11 +100,11 @@ fn bundle_label(values: &Map<String, Value>) -> String {
     )
 }
 
-fn entry_row(entry: &AuditEntry, label: String, key: String, values: Map<String, Value>) -> Row {
+fn entry_row(entry: &AuditEntry, label: String, values: Map<String, Value>) -> Row {
     Row {
         origin: format!("audit entry {}", entry.id),
+        order: i64::try_from(entry.id).unwrap_or(i64::MAX),
         label,
-        key,
         values,
     }
 }
@@ -133,7 +125,13 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
             })?;
         match event {
             EVENT_ACCEPTED | EVENT_EXPORTED | EVENT_REFUSED => {
-                let mut values = pick(&detail, &BUNDLE_COLUMNS);
+                let mut values = pick(&detail, &BUNDLE_KEY_COLUMNS);
+                // Columns an entry does not carry (older writers) are not compared.
+                for column in BUNDLE_COLUMNS {
+                    if let Some(value) = detail.get(column) {
+                        values.insert(column.to_owned(), value.clone());
+                    }
+                }
                 let verdict = match event {
                     EVENT_ACCEPTED => "accepted",
                     EVENT_EXPORTED => "exported",
@@ -147,12 +145,11 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
                     let label = format!("channel {channel}");
                     state
                         .channels
-                        .insert(channel.clone(), entry_row(entry, label, channel, position));
+                        .insert(channel.clone(), entry_row(entry, label, position));
                 }
-                let key = canon(&values);
                 state
                     .bundles
-                    .push(entry_row(entry, bundle_label(&values), key, values));
+                    .push(entry_row(entry, bundle_label(&values), values));
             }
             EVENT_PROMOTION => {
                 let key = pick(&detail, &["project", "version", "target_zone"]);
@@ -166,7 +163,7 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
                 let values = pick(&detail, &PROMOTION_COLUMNS);
                 state
                     .promotions
-                    .insert(key.clone(), entry_row(entry, label, key, values));
+                    .insert(key.clone(), entry_row(entry, label, values));
             }
             EVENT_DEPLOYMENT => {
                 let mut key = pick(
@@ -189,7 +186,7 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
                 let values = pick(&detail, &DEPLOYMENT_COLUMNS);
                 state
                     .deployments
-                    .insert(key.clone(), entry_row(entry, label, key, values));
+                    .insert(key.clone(), entry_row(entry, label, values));
             }
             EVENT_SKIP => {
                 let values = pick(&detail, &SKIP_COLUMNS);
@@ -198,8 +195,7 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
                     text(&values, "sequence"),
                     text(&values, "channel")
                 );
-                let key = canon(&values);
-                state.skips.push(entry_row(entry, label, key, values));
+                state.skips.push(entry_row(entry, label, values));
             }
             _ => {
                 let values = pick(&detail, &HEAD_COLUMNS);
@@ -210,8 +206,7 @@ fn expected(entries: &[AuditEntry]) -> Result<Expected, LedgerError> {
                     text(&values, "zone"),
                     text(&values, "bundle")
                 );
-                let key = canon(&values);
-                state.heads.push(entry_row(entry, label, key, values));
+                state.heads.push(entry_row(entry, label, values));
             }
         }
     }
@@ -282,11 +277,10 @@ impl Ledger {
                     ),
                 });
             }
-            let key = canon(&values);
             actual.push(Row {
                 origin: format!("row {rowid}"),
+                order: rowid,
                 label: bundle_label(&values),
-                key,
                 values,
             });
         }
@@ -302,8 +296,8 @@ impl Ledger {
                     channel.clone(),
                     Row {
                         origin: format!("row {rowid}"),
+                        order: rowid,
                         label: format!("channel {channel}"),
-                        key: channel,
                         values,
                     },
                 )
@@ -366,8 +360,8 @@ fn keyed(rows: Vec<RawRow>, key_columns: &[&str], what: &str) -> BTreeMap<String
                 key.clone(),
                 Row {
                     origin: format!("row {rowid}"),
+                    order: rowid,
                     label,
-                    key,
                     values,
                 },
             )
@@ -380,8 +374,8 @@ fn listed(rows: Vec<RawRow>, what: &str, first: &str, second: &str) -> Vec<Row> 
     rows.into_iter()
         .map(|(rowid, values)| Row {
             origin: format!("row {rowid}"),
+            order: rowid,
             label: format!("{what} {} {}", text(&values, first), text(&values, second)),
-            key: canon(&values),
             values,
         })
         .collect()
@@ -410,19 +404,32 @@ fn compare_lists(
     actual: Vec<Row>,
     identity: &str,
 ) -> Result<(), LedgerError> {
+    // Rows grouped by their identity column; an entry matches the first unmatched row of its
+    // group that holds every value the entry carries (an entry of an older writer may carry
+    // fewer columns: those it lacks are not compared).
     let mut unmatched: HashMap<String, VecDeque<Row>> = HashMap::new();
     for row in actual {
-        unmatched.entry(row.key.clone()).or_default().push_back(row);
+        let id = text(&row.values, identity);
+        unmatched.entry(id).or_default().push_back(row);
     }
+    let holds = |row: &Row, want: &Row| {
+        want.values
+            .iter()
+            .all(|(column, value)| row.values.get(column).unwrap_or(&Value::Null) == value)
+    };
     let mut missing = Vec::new();
-    for row in expected {
-        match unmatched.get_mut(&row.key).and_then(VecDeque::pop_front) {
-            Some(_) => {}
-            None => missing.push(row),
+    for want in expected {
+        let group = unmatched.get_mut(&text(&want.values, identity));
+        let found = group.and_then(|rows| {
+            let at = rows.iter().position(|row| holds(row, want))?;
+            rows.remove(at)
+        });
+        if found.is_none() {
+            missing.push(want);
         }
     }
     let mut extra: Vec<Row> = unmatched.into_values().flatten().collect();
-    extra.sort_by(|a, b| a.origin.cmp(&b.origin));
+    extra.sort_by_key(|row| row.order);
     let mismatch = |detail: String| Err(LedgerError::StateMismatch { table, detail });
     if let Some(want) = missing.first() {
         let same = extra

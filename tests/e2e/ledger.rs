@@ -256,3 +256,71 @@ fn a_cut_tail_or_a_restored_backup_fails_against_an_anchored_head() -> TestResul
         .stderr_has("ENTRIES:HASH");
     Ok(())
 }
+
+#[test]
+fn a_secure_head_that_went_backwards_is_reported_by_status_and_verify() -> TestResult {
+    use bundle_format::manifest::LedgerHead;
+    use bundle_format::names::{Digest, ZoneId};
+    let site = Site::new();
+    let pci = ZoneId::new("pci")?;
+    let head = |entries: u64| LedgerHead {
+        entries,
+        hash: Digest::of(format!("pci entry {entries}").as_bytes()),
+    };
+    {
+        let mut ledger = Ledger::open(site.path("export.ledger"))?;
+        ledger.record_peer_head(&pci, &head(40), Digest::of(b"result 1"))?;
+        ledger.record_peer_head(&pci, &head(52), Digest::of(b"result 2"))?;
+    }
+    let status = site
+        .export()
+        .args(["status", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    assert_eq!(status["heads"][0]["head"], head(52).to_string());
+    assert_eq!(
+        status["heads"][0]["went_backwards"],
+        serde_json::Value::Null
+    );
+    let verified = site
+        .export()
+        .args(["ledger", "verify", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    assert_eq!(verified.get("peer_head_went_backwards"), None);
+
+    // The secure ledger restored from a backup: the next result carries a shorter head.
+    Ledger::open(site.path("export.ledger"))?.record_peer_head(
+        &pci,
+        &head(45),
+        Digest::of(b"result 3"),
+    )?;
+    let status = site
+        .export()
+        .args(["status", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    let back = &status["heads"][0]["went_backwards"];
+    assert_eq!(back["from"], head(52).to_string());
+    assert_eq!(back["to"], head(45).to_string());
+    assert_eq!(back["bundle"], Digest::of(b"result 3").to_hex());
+    site.export()
+        .args(["status", "--ledger", "export.ledger"])
+        .ok()
+        .stdout_has(&format!(
+            "  WENT BACKWARDS from {} to {} (result bundle {}): the pci ledger was cut or restored from a backup",
+            head(52),
+            head(45),
+            Digest::of(b"result 3").to_hex()
+        ));
+    let verified = site
+        .export()
+        .args(["ledger", "verify", "--ledger", "export.ledger"])
+        .ok();
+    verified.stdout_has("WARNING:").stdout_has(&format!(
+        "the pci ledger's head went backwards from {} to {}",
+        head(52),
+        head(45)
+    ));
+    Ok(())
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bundle_format::manifest::LedgerHead;
-use ledger::Ledger;
+use ledger::{Ledger, head_went_backwards};
 use serde::Serialize;
 
 use crate::exit::EXIT_CODES_HELP;
@@ -143,6 +143,18 @@ struct VerifyReport {
     tables: &'static str,
     /// The anchors checked, each as given.
     anchors: Vec<String>,
+    /// A head received from another zone's ledger (in a result bundle) that went backwards:
+    /// that ledger was cut or restored from a backup. This ledger is not affected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_head_went_backwards: Option<PeerBackwards>,
+}
+
+#[derive(Debug, Serialize)]
+struct PeerBackwards {
+    zone: String,
+    from: String,
+    to: String,
+    bundle: String,
 }
 
 /// Runs a `ledger` subcommand for `side`.
@@ -174,6 +186,14 @@ fn verify(path: &Path, anchors: &[LedgerHead], out: &Output) -> anyhow::Result<(
         chain: "intact",
         tables: "match the audit trail",
         anchors: anchors.iter().map(ToString::to_string).collect(),
+        peer_head_went_backwards: head_went_backwards(&ledger.peer_heads(None)?).map(
+            |(earlier, later)| PeerBackwards {
+                zone: later.zone.to_string(),
+                from: earlier.head.to_string(),
+                to: later.head.to_string(),
+                bundle: later.bundle.to_hex(),
+            },
+        ),
     };
     out.success(&report, |w| {
         let noun = if report.entries == 1 {
@@ -198,6 +218,16 @@ fn verify(path: &Path, anchors: &[LedgerHead], out: &Output) -> anyhow::Result<(
         }
         for anchor in &report.anchors {
             field(w, "anchored", format!("{anchor}: still in the chain"))?;
+        }
+        if let Some(back) = &report.peer_head_went_backwards {
+            field(
+                w,
+                "WARNING",
+                format!(
+                    "the {} ledger's head went backwards from {} to {} (result bundle {}): it was cut or restored from a backup; check it there with `bridge-import ledger verify --anchor {}`",
+                    back.zone, back.from, back.to, back.bundle, back.from
+                ),
+            )?;
         }
         Ok(())
     })
