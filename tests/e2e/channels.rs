@@ -266,3 +266,64 @@ fn a_policy_with_allow_gaps_is_refused_pointing_to_channel_skip() -> TestResult 
     zones.import("first.zb").ok();
     Ok(())
 }
+
+#[test]
+fn a_lost_result_is_given_up_on_the_development_side() -> TestResult {
+    let trip = crate::results::Trip::new();
+    trip.promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "first.zb", &[])
+        .ok();
+    trip.promote_and_deploy("Fraud Rules", "3.13.0", "PCI Staging", "second.zb", &[])
+        .ok();
+    let site = &trip.zones.site;
+    // The first result never arrives: the second says what it waits for.
+    trip.results("second.zb").expect(1).stderr_has(
+        "bundle 1 missing on channel pci->dev/result; this is bundle 2\nHint: carry bundle 1 and give it first; if it is lost for good, give it up with `bridge-export channel skip --channel pci->dev/result --sequence 1 --reason TEXT`",
+    );
+    // The development side cannot skip on a channel it sends on.
+    site.export()
+        .args([
+            "channel",
+            "skip",
+            "--channel",
+            "dev->pci/release",
+            "--sequence",
+            "3",
+        ])
+        .args([
+            "--reason",
+            "x",
+            "--operator",
+            "carol",
+            "--ledger",
+            "export.ledger",
+        ])
+        .expect(1)
+        .stderr_has("this side sends on that channel");
+    site.export()
+        .args([
+            "channel",
+            "skip",
+            "--channel",
+            "pci->dev/result",
+            "--sequence",
+            "1",
+        ])
+        .args([
+            "--reason",
+            "result lost; outcome checked by phone",
+            "--operator",
+            "carol",
+        ])
+        .args(["--ledger", "export.ledger"])
+        .ok();
+    let second = trip.results("second.zb").ok().json();
+    assert_eq!(second["outcome"], "recorded", "{second}");
+    assert_eq!(second["gap"], "1 to 1");
+    let late = trip.results("first.zb").expect(1).json();
+    assert_eq!(late["error"]["code"], "skipped", "{late}");
+    site.export()
+        .args(["ledger", "verify", "--ledger", "export.ledger"])
+        .ok()
+        .stdout_has("tables match the audit trail");
+    Ok(())
+}
