@@ -100,7 +100,7 @@ impl Ledger {
             && last.sequence >= sequence
         {
             return Err(refuse(format!(
-                "the channel has already accepted bundle {}, so bundle {sequence} is behind it",
+                "the channel has already accepted bundle {}, so bundle {sequence} is behind it\nHint: nothing waits for it; a bundle the channel passed needs no skip",
                 last.sequence
             )));
         }
@@ -113,7 +113,9 @@ impl Ledger {
             .optional()
             .map_err(db.err(action))?;
         if let Some((by, at)) = before {
-            return Err(refuse(format!("it was skipped already, at {at} by {by}")));
+            return Err(refuse(format!(
+                "it was skipped already, at {at} by {by}\nHint: see the `channel-skip` entry in the audit trail; a skip is not undone"
+            )));
         }
         let entry = audit::append(
             &tx,
