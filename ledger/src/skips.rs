@@ -96,7 +96,9 @@ impl Ledger {
                     .to_owned(),
             ));
         }
-        if let Some(last) = read_channel_in(&tx, &db, &name)?
+        let position = read_channel_in(&tx, &db, &name)?;
+        crate::bundles::check_channel_against_chain(&tx, &db, &name, position.as_ref())?;
+        if let Some(last) = position
             && last.sequence >= sequence
         {
             return Err(refuse(format!(

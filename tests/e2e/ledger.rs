@@ -324,3 +324,39 @@ fn a_secure_head_that_went_backwards_is_reported_by_status_and_verify() -> TestR
     ));
     Ok(())
 }
+
+#[test]
+fn a_replay_window_reopened_by_hand_is_refused_before_octopus_is_touched() -> TestResult {
+    let zones = crate::promote::Zones::new();
+    zones.export("Fraud Rules", "3.12.1", "first.zb").ok();
+    zones.export("Fraud Rules", "3.13.0", "second.zb").ok();
+    zones.import("first.zb").ok();
+    zones.import("second.zb").ok();
+    let ledger = Ledger::open_existing(zones.site.path("import.ledger"))?;
+    let first = ledger
+        .bundles(None, Some(::ledger::Verdict::Accepted), None)?
+        .into_iter()
+        .find(|b| b.sequence == 1)
+        .ok_or("bundle 1 accepted")?;
+    drop(ledger);
+    // Bundle 2 forgotten and the channel put back to bundle 1: bundle 2 would import again.
+    edit(
+        &zones.site.path("import.ledger"),
+        &format!(
+            "DELETE FROM bundles WHERE sequence = 2 AND verdict = 'accepted';
+             UPDATE channels SET sequence = 1, digest = '{}';",
+            first.digest.to_hex()
+        ),
+    )?;
+    let before = zones.secure_state();
+    let run = zones.import("second.zb").expect(1);
+    run.stderr_has(
+        "table channels disagrees with the audit trail: channel dev->pci/release is at bundle 1",
+    )
+    .stderr_has("refusing to move it");
+    let json = zones.import("second.zb").args(["--json"]).expect(1).json();
+    assert_eq!(json["error"]["code"], "ledger-state-mismatch", "{json}");
+    assert_eq!(zones.secure_state(), before, "the instance was touched");
+    verify_with(&zones, &[]).expect(1);
+    Ok(())
+}

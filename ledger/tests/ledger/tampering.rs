@@ -332,3 +332,44 @@ fn a_version_2_ledger_verifies_after_its_migration() -> TestResult {
     assert_eq!(ledger.verify()?.entries, 6);
     Ok(())
 }
+
+#[test]
+fn a_channel_moved_back_by_hand_is_not_moved_again() -> TestResult {
+    let first = release(1)?;
+    let digest = first.digest.to_hex();
+    for sql in [
+        format!("UPDATE channels SET sequence = 1, digest = '{digest}'"),
+        "DELETE FROM channels".to_owned(),
+    ] {
+        let (_dir, path) = temp_path()?;
+        full(&path)?;
+        tamper(&path, &sql)?;
+        let mut ledger = Ledger::open(&path)?;
+        // An importer reads the position first: the edited row is refused there.
+        let err = ledger
+            .channel_state(&first.channel)
+            .err()
+            .ok_or_else(|| format!("{sql}: the edited position was read"))?;
+        let (table, message) = mismatch(&err).ok_or_else(|| format!("{sql}: {err}"))?;
+        assert_eq!(table, "channels");
+        assert!(message.contains("refusing to move it"), "{message}");
+        assert!(
+            message.contains("audit entry 2 recorded bundle 2"),
+            "{message}"
+        );
+        // And the commit point refuses as well, whatever state a caller claims it checked.
+        let replayed = release(2)?;
+        let position = (sql.starts_with("UPDATE")).then(|| super::state_of(&first));
+        let err = ledger.record_accepted(&replayed, position.as_ref()).err();
+        assert!(
+            matches!(err, Some(LedgerError::StateMismatch { .. })),
+            "{sql}: {err:?}"
+        );
+        let skip = ledger.skip(&first.channel, 2, "x", "mallory").err();
+        assert!(
+            matches!(skip, Some(LedgerError::StateMismatch { .. })),
+            "{skip:?}"
+        );
+    }
+    Ok(())
+}
