@@ -350,13 +350,16 @@ pub(crate) fn read_channel_in(
     Ok(Some(ChannelState { sequence, digest }))
 }
 
+/// An audit entry's id, and the sequence and digest its detail names (if it names them).
+type ChainedPosition = (i64, Option<i64>, Option<String>);
+
 /// The channel's position as the audit trail carries it: the last `bundle-accepted` or
 /// `bundle-exported` entry naming the channel (its id, sequence and digest).
 fn last_in_chain(
     conn: &rusqlite::Connection,
     db: &Db,
     channel: &str,
-) -> Result<Option<(i64, Option<i64>, Option<String>)>, LedgerError> {
+) -> Result<Option<ChainedPosition>, LedgerError> {
     conn.query_row(
         "SELECT id,
                 CASE WHEN json_valid(detail) THEN json_extract(detail, '$.sequence') END,
