@@ -281,9 +281,10 @@ mod tests {
         };
         let skipped: BTreeSet<u64> = [41, 42, 45].into();
         let check = |sequence, skipped: &BTreeSet<u64>| {
-            check_sequence(Some(&last), &manifest(sequence, Some(d43))?, d43, skipped)
-                .map_err(|e| e.to_string())
-                .pipe_ok()
+            let manifest = manifest(sequence, Some(d43))?;
+            Ok::<_, crate::names::NameError>(
+                check_sequence(Some(&last), &manifest, d43, skipped).map_err(|e| e.to_string()),
+            )
         };
         assert_eq!(
             check(43, &skipped)?,
@@ -326,12 +327,4 @@ mod tests {
         assert!(check(far, &skipped)?.is_err_and(|e| e.starts_with("bundles 43 to")));
         Ok(())
     }
-
-    /// Wraps a value in `Ok`, to use `?` on the manifest builder inside a closure.
-    trait PipeOk: Sized {
-        fn pipe_ok(self) -> Result<Self, crate::names::NameError> {
-            Ok(self)
-        }
-    }
-    impl<T> PipeOk for T {}
 }
