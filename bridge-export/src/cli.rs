@@ -1,6 +1,7 @@
 //! The command line of `bridge-export`: clap types only, so that help, man pages and
 //! completions can be generated from this file alone.
 
+use bridge_cli::commands::channel::ChannelCommand;
 use bridge_cli::commands::inspect::InspectArgs;
 use bridge_cli::commands::keygen::KeygenArgs;
 use bridge_cli::commands::ledger::LedgerCommand;
@@ -59,9 +60,12 @@ pub enum Command {
     /// Make or change this side's trust policy (the development side trusts result signers).
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Check this side's ledger: the hash chain of its audit trail.
+    /// Check this side's ledger: the hash chain of its audit trail, and its tables against it.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Manage incoming channels: give up on one bundle of a result channel whose bundle was lost or refused for good.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use bridge_cli::app::App;
 use bridge_cli::commands::ledger::{self, Side};
-use bridge_cli::commands::{inspect, keygen, policy};
+use bridge_cli::commands::{channel, inspect, keygen, policy};
 use bridge_cli::output::{GlobalArgs, Output};
 
 use crate::cli::{Cli, Command};
@@ -32,6 +32,7 @@ impl App for Cli {
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Export, out),
+            Command::Channel(command) => channel::run(&command, Side::Export, out),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use bridge_cli::app::App;
 use bridge_cli::commands::ledger::{self, Side};
-use bridge_cli::commands::{inspect, keygen, policy};
+use bridge_cli::commands::{channel, inspect, keygen, policy};
 use bridge_cli::output::{GlobalArgs, Output};
 
 use crate::cli::{Cli, Command};
@@ -31,6 +31,7 @@ impl App for Cli {
             Command::Deploy(args) => commands::deploy::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Import, out),
+            Command::Channel(command) => channel::run(&command, Side::Import, out),
         }
     }
 }

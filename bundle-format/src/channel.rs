@@ -1,6 +1,8 @@
 //! Channels and sequence numbers (spec section 9): refusing replays and rollbacks and naming
-//! missing bundles, without a trusted clock. The state lives in the ledger; this is the rule.
+//! missing bundles, without a trusted clock, and letting a bundle given up on (`channel skip`,
+//! spec 9.3) be passed. The state lives in the ledger; this is the rule.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::manifest::{BundleKind, Manifest};
@@ -23,6 +25,31 @@ impl fmt::Display for Channel {
     }
 }
 
+impl std::str::FromStr for Channel {
+    type Err = String;
+
+    /// Reads the form `Display` writes: `dev->pci/release`. Zone ids cannot hold `>` or `/`,
+    /// so the separators are found without ambiguity.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let expected = || {
+            format!(
+                "{text:?} is not a channel; expected SOURCE->TARGET/KIND, such as dev->pci/release"
+            )
+        };
+        let (source, rest) = text.split_once("->").ok_or_else(expected)?;
+        let (target, kind) = rest.split_once('/').ok_or_else(expected)?;
+        let kind = [BundleKind::Release, BundleKind::Result]
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .ok_or_else(expected)?;
+        Ok(Self {
+            source: ZoneId::new(source).map_err(|err| format!("{}: {err}", expected()))?,
+            target: ZoneId::new(target).map_err(|err| format!("{}: {err}", expected()))?,
+            kind,
+        })
+    }
+}
+
 /// What a receiver remembers of a channel: the last bundle it accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelState {
@@ -38,12 +65,13 @@ pub struct ChannelState {
 pub enum ChannelVerdict {
     /// The next bundle, chained to the last one (or the first ever).
     Next,
-    /// Later than the next: the bundles in `missing` were never seen (allowed by the caller).
-    Gap {
-        /// First missing sequence number.
-        first_missing: u64,
-        /// Last missing sequence number.
-        last_missing: u64,
+    /// Later than the next, and every bundle between was given up on with `channel skip`
+    /// (spec 9.3): its `previous` names a bundle this side never accepted and is not checked.
+    AfterSkipped {
+        /// First skipped sequence number.
+        first_skipped: u64,
+        /// Last skipped sequence number.
+        last_skipped: u64,
     },
 }
 
@@ -83,17 +111,27 @@ pub enum ChannelError {
         /// The sequence it should chain to.
         previous: u64,
     },
-    /// One or more bundles before this one were never received.
-    #[error("{} missing on channel {channel}; this is bundle {got}\nHint: carry the missing bundle first, or allow gaps for this channel", missing(*first_missing, *last_missing))]
+    /// One or more bundles before this one were never accepted, nor skipped.
+    #[error("{} missing on channel {channel}; this is bundle {got}", missing(*first_missing, *last_missing))]
     Gap {
         /// The channel.
         channel: String,
-        /// First missing sequence number.
+        /// First missing sequence number (neither accepted nor skipped).
         first_missing: u64,
         /// Last missing sequence number.
         last_missing: u64,
         /// The bundle's sequence.
         got: u64,
+    },
+    /// This bundle was given up on with `channel skip`; it can never be accepted.
+    #[error(
+        "bundle {sequence} on channel {channel} was skipped with `channel skip`; it can no longer be imported"
+    )]
+    Skipped {
+        /// The channel.
+        channel: String,
+        /// The bundle's sequence.
+        sequence: u64,
     },
 }
 
@@ -105,17 +143,26 @@ fn missing(first: u64, last: u64) -> String {
     }
 }
 
-/// Spec 9: decides whether `manifest` (with bundle digest `digest`) continues the channel whose
-/// last accepted bundle is `last`. Gaps are refused unless `allow_gaps`.
+/// Spec 9.2 and 9.3: decides whether `manifest` (with bundle digest `digest`) continues the
+/// channel whose last accepted bundle is `last`, where `skipped` holds the sequence numbers of
+/// the channel given up on with `channel skip`.
 pub fn check_sequence(
     last: Option<&ChannelState>,
     manifest: &Manifest,
     digest: Digest,
-    allow_gaps: bool,
+    skipped: &BTreeSet<u64>,
 ) -> Result<ChannelVerdict, ChannelError> {
     let channel = manifest.channel().to_string();
     let got = manifest.sequence;
     let seen = last.map_or(0, |s| s.sequence);
+    // First, so that a skipped bundle given after later ones were accepted is still named as
+    // skipped rather than as a rollback. A receiver never skips what it accepted.
+    if skipped.contains(&got) {
+        return Err(ChannelError::Skipped {
+            channel,
+            sequence: got,
+        });
+    }
     if let Some(last) = last.filter(|s| s.sequence >= got) {
         if last.sequence == got && last.digest == digest {
             return Err(ChannelError::Replay {
@@ -141,20 +188,31 @@ pub fn check_sequence(
         }
         return Ok(ChannelVerdict::Next);
     }
-    let verdict = ChannelVerdict::Gap {
-        first_missing: seen.saturating_add(1),
-        last_missing: got.saturating_sub(1),
-    };
-    if allow_gaps {
-        Ok(verdict)
-    } else {
-        Err(ChannelError::Gap {
-            channel,
-            first_missing: seen.saturating_add(1),
-            last_missing: got.saturating_sub(1),
-            got,
-        })
+    // The numbers between: seen+1 ..= got-1. Count the skipped ones rather than walk the
+    // range, which a hostile sequence can make as long as MAX_SEQUENCE.
+    let first = seen.saturating_add(1);
+    let last_between = got.saturating_sub(1);
+    let between = last_between.saturating_sub(first).saturating_add(1);
+    let skipped_between = skipped.range(first..=last_between).count() as u64;
+    if skipped_between == between {
+        return Ok(ChannelVerdict::AfterSkipped {
+            first_skipped: first,
+            last_skipped: last_between,
+        });
     }
+    let first_missing = (first..=last_between)
+        .find(|n| !skipped.contains(n))
+        .unwrap_or(first);
+    let last_missing = (first..=last_between)
+        .rev()
+        .find(|n| !skipped.contains(n))
+        .unwrap_or(last_between);
+    Err(ChannelError::Gap {
+        channel,
+        first_missing,
+        last_missing,
+        got,
+    })
 }
 
 #[cfg(test)]
@@ -173,6 +231,7 @@ mod tests {
 
     #[test]
     fn sequences_are_checked() -> Result<(), crate::names::NameError> {
+        let none = BTreeSet::new();
         let d40 = Digest::of(b"40");
         let d41 = Digest::of(b"41");
         let last = ChannelState {
@@ -180,19 +239,19 @@ mod tests {
             digest: d40,
         };
         assert_eq!(
-            check_sequence(None, &manifest(1, None)?, d41, false),
+            check_sequence(None, &manifest(1, None)?, d41, &none),
             Ok(ChannelVerdict::Next)
         );
         assert_eq!(
-            check_sequence(Some(&last), &manifest(41, Some(d40))?, d41, false),
+            check_sequence(Some(&last), &manifest(41, Some(d40))?, d41, &none),
             Ok(ChannelVerdict::Next)
         );
         assert!(matches!(
-            check_sequence(Some(&last), &manifest(40, None)?, d40, false),
+            check_sequence(Some(&last), &manifest(40, None)?, d40, &none),
             Err(ChannelError::Replay { sequence: 40, .. })
         ));
         assert!(matches!(
-            check_sequence(Some(&last), &manifest(39, None)?, d41, false),
+            check_sequence(Some(&last), &manifest(39, None)?, d41, &none),
             Err(ChannelError::Rollback {
                 seen: 40,
                 got: 39,
@@ -200,22 +259,72 @@ mod tests {
             })
         ));
         assert!(matches!(
-            check_sequence(Some(&last), &manifest(41, Some(d41))?, d41, false),
+            check_sequence(Some(&last), &manifest(41, Some(d41))?, d41, &none),
             Err(ChannelError::ChainBroken { .. })
         ));
-        let gap = check_sequence(Some(&last), &manifest(42, Some(d41))?, d41, false);
+        let gap = check_sequence(Some(&last), &manifest(42, Some(d41))?, d41, &none);
         let message = gap.map_err(|e| e.to_string()).err().unwrap_or_default();
-        assert!(
-            message.starts_with("bundle 41 missing on channel dev->pci/release"),
-            "{message}"
-        );
         assert_eq!(
-            check_sequence(Some(&last), &manifest(43, Some(d41))?, d41, true),
-            Ok(ChannelVerdict::Gap {
-                first_missing: 41,
-                last_missing: 42
+            message,
+            "bundle 41 missing on channel dev->pci/release; this is bundle 42"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn only_skipped_bundles_may_be_passed() -> Result<(), crate::names::NameError> {
+        let d40 = Digest::of(b"40");
+        let d43 = Digest::of(b"43");
+        let last = ChannelState {
+            sequence: 40,
+            digest: d40,
+        };
+        let skipped: BTreeSet<u64> = [41, 42, 45].into();
+        let check = |sequence, skipped: &BTreeSet<u64>| {
+            let manifest = manifest(sequence, Some(d43))?;
+            Ok::<_, crate::names::NameError>(
+                check_sequence(Some(&last), &manifest, d43, skipped).map_err(|e| e.to_string()),
+            )
+        };
+        assert_eq!(
+            check(43, &skipped)?,
+            Ok(ChannelVerdict::AfterSkipped {
+                first_skipped: 41,
+                last_skipped: 42
             })
         );
+        assert_eq!(
+            check(42, &skipped)?,
+            Err("bundle 42 on channel dev->pci/release was skipped with `channel skip`; it can no longer be imported".to_owned())
+        );
+        assert_eq!(
+            check(46, &skipped)?,
+            Err(
+                "bundles 43 to 44 missing on channel dev->pci/release; this is bundle 46"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            check(43, &[42].into())?,
+            Err("bundle 41 missing on channel dev->pci/release; this is bundle 43".to_owned())
+        );
+        // A skipped bundle stays refused after later ones were accepted.
+        let later = ChannelState {
+            sequence: 44,
+            digest: d43,
+        };
+        let late = check_sequence(Some(&later), &manifest(42, Some(d40))?, d40, &skipped);
+        assert!(
+            matches!(late, Err(ChannelError::Skipped { sequence: 42, .. })),
+            "{late:?}"
+        );
+        assert!(matches!(
+            check_sequence(Some(&later), &manifest(40, None)?, d40, &skipped),
+            Err(ChannelError::Rollback { .. })
+        ));
+        // A hostile sequence far ahead is answered without walking the numbers between.
+        let far = crate::manifest::MAX_SEQUENCE;
+        assert!(check(far, &skipped)?.is_err_and(|e| e.starts_with("bundles 43 to")));
         Ok(())
     }
 }

@@ -160,7 +160,6 @@ pub struct TrustPolicy {
     zone: ZoneId,
     thresholds: Thresholds,
     limits: Limits,
-    allow_gaps: bool,
     keys: Vec<TrustedKey>,
 }
 
@@ -178,12 +177,17 @@ struct PolicyFile {
     keys: Vec<KeyEntry>,
 }
 
-/// How a receiver treats its channels (spec 9).
+/// `[channels]`, kept only to refuse what it used to allow (spec 9.3, Appendix A): a
+/// policy-wide `allow_gaps = true` is refused; `allow_gaps = false`, which `policy init` used
+/// to write, asks for what always holds now and is accepted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct ChannelRules {
     allow_gaps: bool,
 }
+
+/// Why `[channels] allow_gaps = true` is refused, and what replaces it.
+pub const ALLOW_GAPS_REFUSED: &str = "`[channels] allow_gaps = true` is no longer accepted: a policy-wide switch lets every missing bundle be passed over without anyone deciding it\nHint: remove the line (or set it to false); give up on one missing bundle at a time with `bridge-import channel skip --channel CHANNEL --sequence N --reason TEXT` (`bridge-export channel skip` for result channels), which is recorded in the audit trail";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,7 +214,6 @@ impl TrustPolicy {
             zone,
             thresholds,
             limits,
-            allow_gaps: false,
             keys,
         }
     }
@@ -230,6 +233,9 @@ impl TrustPolicy {
         };
         let file: PolicyFile = toml::from_str(text).map_err(|err| invalid(err.to_string()))?;
         let zone = ZoneId::new(&file.zone).map_err(|err| invalid(err.to_string()))?;
+        if file.channels.allow_gaps {
+            return Err(invalid(ALLOW_GAPS_REFUSED.to_owned()));
+        }
         for (name, value) in [
             ("release", file.thresholds.release),
             ("result", file.thresholds.result),
@@ -263,7 +269,6 @@ impl TrustPolicy {
             zone,
             thresholds: file.thresholds,
             limits: file.limits,
-            allow_gaps: file.channels.allow_gaps,
             keys,
         })
     }
@@ -284,11 +289,6 @@ impl TrustPolicy {
             BundleKind::Release => self.thresholds.release,
             BundleKind::Result => self.thresholds.result,
         }
-    }
-
-    /// Whether a bundle may skip sequence numbers on its channel (spec 9); off by default.
-    pub fn allow_gaps(&self) -> bool {
-        self.allow_gaps
     }
 
     /// The trusted key with this id, if any.
@@ -417,10 +417,8 @@ result = 1
 # max_total_bytes = {}
 # max_window_log = {}
 
-# Whether a bundle may arrive after a gap in its channel's sequence (spec 9). A gap means a
-# bundle was lost or withheld; leave this off unless bundles are known to be skipped.
-[channels]
-allow_gaps = false
+# A bundle that will never arrive (lost, or refused for good) is given up on one at a time,
+# with `channel skip` (spec 9.3); there is no policy-wide switch for it.
 
 # Trusted keys: add them with `policy trust POLICY KEY.pub --role release|result --zone ZONE`.
 "#,
@@ -535,6 +533,30 @@ mod tests {
             add_trusted_key(&updated, "test", &new),
             Err(PolicyError::AlreadyTrusted { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_policy_wide_allow_gaps_is_refused_pointing_to_channel_skip()
+    -> Result<(), Box<dyn std::error::Error>> {
+        for text in [
+            "zone = \"pci\"\n[channels]\nallow_gaps = true",
+            "zone = \"pci\"\n[channels]\nallow_gaps=true # lost bundles",
+            "zone = \"pci\"\nchannels = { allow_gaps = true }",
+        ] {
+            let err = TrustPolicy::from_toml(text, "t").err().ok_or(text)?;
+            let message = err.to_string();
+            assert!(
+                message.contains("allow_gaps = true` is no longer accepted"),
+                "{message}"
+            );
+            assert!(message.contains("Hint: remove the line"), "{message}");
+            assert!(message.contains("channel skip --channel"), "{message}");
+        }
+        // What `policy init` used to write asks for what always holds now.
+        TrustPolicy::from_toml("zone = \"pci\"\n[channels]\nallow_gaps = false", "t")?;
+        TrustPolicy::from_toml("zone = \"pci\"\n[channels]", "t")?;
+        assert!(!initial_policy_text(&zone("pci")?).contains("allow_gaps"));
         Ok(())
     }
 

@@ -215,7 +215,17 @@ fn read_entry(row: &Row<'_>) -> Result<(i64, Result<AuditEntry, String>), rusqli
 impl Ledger {
     /// Appends an audit entry `event` (see [`check_event`]) with `detail` (JSON, at most
     /// [`MAX_DETAIL_BYTES`] as text), in its own transaction.
+    ///
+    /// The events that carry a table's state (`bundle-accepted`, `promotion-state`, ...) are
+    /// written only with their rows, by the methods that change those tables, so that
+    /// `ledger verify` can compare the tables with the trail; here they are refused.
     pub fn append_audit(&mut self, event: &str, detail: &Value) -> Result<AuditEntry, LedgerError> {
+        if crate::STATE_EVENTS.contains(&event) {
+            return Err(LedgerError::ValueInvalid {
+                what: "the audit event",
+                reason: format!("{event} is written only with the table row it describes"),
+            });
+        }
         let db = self.db.clone();
         let tx = self.write("append an audit entry")?;
         let entry = append(&tx, &db, event, detail)?;
@@ -245,7 +255,8 @@ impl Ledger {
     /// Walks the audit trail from the first entry and checks, for each entry, that its hash
     /// matches its contents, that it follows the entry before it without a gap, and that it
     /// names that entry's hash (64 zeros for the first). The first entry that fails is named in
-    /// [`LedgerError::AuditChainBroken`].
+    /// [`LedgerError::AuditChainBroken`]. Then compares every table that enforces replay
+    /// protection with the state the trail carries ([`LedgerError::StateMismatch`]).
     pub fn verify(&self) -> Result<VerifyReport, LedgerError> {
         let action = "read the audit trail";
         let mut stmt = self
@@ -266,6 +277,7 @@ impl Ledger {
             count = count.saturating_add(1);
             previous = Some((entry.id, entry.hash));
         }
+        self.check_state(&self.audit_entries()?)?;
         Ok(VerifyReport {
             entries: count,
             head: previous.map(|(_, hash)| hash),

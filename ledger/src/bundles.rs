@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::db::Db;
 use crate::promotions::{self, PromotionKey, PromotionState};
+use crate::skips;
 use crate::stored::Verdict;
 use crate::{Ledger, LedgerError, MAX_REASON_BYTES, TRUNCATED_MARK, check_name, now_text};
 
@@ -152,8 +153,15 @@ pub(crate) fn bound_reason(reason: &str) -> String {
 
 impl Ledger {
     /// The last bundle accepted on `channel`, or `None` if none was.
+    ///
+    /// The row is checked against the audit trail's last `bundle-accepted` (or
+    /// `bundle-exported`) entry for the channel; a row moved back or deleted by hand is
+    /// [`LedgerError::StateMismatch`], so that no receiver acts on a re-opened replay window.
     pub fn channel_state(&self, channel: &Channel) -> Result<Option<ChannelState>, LedgerError> {
-        read_channel(&self.conn, &self.db, &channel.to_string())
+        let name = channel.to_string();
+        let state = read_channel_in(&self.conn, &self.db, &name)?;
+        check_channel_against_chain(&self.conn, &self.db, &name, state.as_ref())?;
+        Ok(state)
     }
 
     /// Whether a bundle with this digest was accepted before: a receiver that finds it was
@@ -227,7 +235,8 @@ impl Ledger {
         let db = self.db.clone();
         let action = how.action();
         let tx = self.write(action)?;
-        let stored = read_channel(&tx, &db, &channel)?;
+        let stored = read_channel_in(&tx, &db, &channel)?;
+        check_channel_against_chain(&tx, &db, &channel, stored.as_ref())?;
         if stored.as_ref() != previous {
             return Err(LedgerError::ChannelMoved {
                 channel,
@@ -245,6 +254,12 @@ impl Ledger {
         let digest = record.digest.to_hex();
         if how == Advance::Accepted && is_accepted(&tx, &db, &digest)? {
             return Err(LedgerError::AlreadyAccepted { digest });
+        }
+        if how == Advance::Accepted && skips::is_skipped(&tx, &db, &channel, sequence)? {
+            return Err(LedgerError::SequenceSkipped {
+                channel,
+                sequence: record.sequence,
+            });
         }
         insert_bundle(&tx, &db, record, sequence, how.verdict(), None)?;
         tx.execute(
@@ -312,7 +327,7 @@ fn insert_bundle(
     Ok(())
 }
 
-fn read_channel(
+pub(crate) fn read_channel_in(
     conn: &rusqlite::Connection,
     db: &Db,
     channel: &str,
@@ -333,6 +348,72 @@ fn read_channel(
     let digest = Digest::from_hex(&digest)
         .map_err(|_| db.row_invalid("channels", format!("{channel}: digest {digest:?}")))?;
     Ok(Some(ChannelState { sequence, digest }))
+}
+
+/// An audit entry's id, and the sequence and digest its detail names (if it names them).
+type ChainedPosition = (i64, Option<i64>, Option<String>);
+
+/// The channel's position as the audit trail carries it: the last `bundle-accepted` or
+/// `bundle-exported` entry naming the channel (its id, sequence and digest).
+fn last_in_chain(
+    conn: &rusqlite::Connection,
+    db: &Db,
+    channel: &str,
+) -> Result<Option<ChainedPosition>, LedgerError> {
+    conn.query_row(
+        "SELECT id,
+                CASE WHEN json_valid(detail) THEN json_extract(detail, '$.sequence') END,
+                CASE WHEN json_valid(detail) THEN json_extract(detail, '$.digest') END
+         FROM audit
+         WHERE event IN (?1, ?2)
+           AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.channel') END = ?3
+         ORDER BY id DESC LIMIT 1",
+        params![EVENT_ACCEPTED, EVENT_EXPORTED, channel],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .optional()
+    .map_err(db.err("read the channel's audit entries"))
+}
+
+/// Refuses to move a channel whose row disagrees with the audit trail: a position moved back by
+/// hand would re-open the replay window at the very next import, long before anyone runs
+/// `ledger verify`. Checked inside the transaction that would move it.
+pub(crate) fn check_channel_against_chain(
+    conn: &rusqlite::Connection,
+    db: &Db,
+    channel: &str,
+    stored: Option<&ChannelState>,
+) -> Result<(), LedgerError> {
+    let chained = last_in_chain(conn, db, channel)?;
+    let agrees = match (&chained, stored) {
+        (None, None) => true,
+        (Some((_, Some(sequence), Some(digest))), Some(state)) => {
+            u64::try_from(*sequence).ok() == Some(state.sequence)
+                && digest.as_str() == state.digest.to_hex()
+        }
+        _ => false,
+    };
+    if agrees {
+        return Ok(());
+    }
+    let table = match stored {
+        Some(state) => format!("bundle {} ({})", state.sequence, state.digest.to_hex()),
+        None => "no bundle".to_owned(),
+    };
+    let chain = match &chained {
+        Some((id, sequence, digest)) => format!(
+            "audit entry {id} recorded bundle {} ({}) last",
+            sequence.map_or_else(|| "?".to_owned(), |s| s.to_string()),
+            digest.as_deref().unwrap_or("?")
+        ),
+        None => "the audit trail records no bundle on it".to_owned(),
+    };
+    Err(LedgerError::StateMismatch {
+        table: "channels",
+        detail: format!(
+            "channel {channel} is at {table} in the table, but {chain}; refusing to move it (a channel moved back re-opens the replay window)"
+        ),
+    })
 }
 
 fn is_accepted(conn: &rusqlite::Connection, db: &Db, digest: &str) -> Result<bool, LedgerError> {

@@ -186,6 +186,64 @@ pub enum LedgerError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A table that enforces replay protection (bundles, channels, promotions, deployments,
+    /// skips, received heads) disagrees with the state the audit trail carries: the table was
+    /// changed outside Zonebridge.
+    #[error(
+        "table {table} disagrees with the audit trail: {detail}\nHint: the table was changed outside Zonebridge (with sqlite3 or similar); keep a copy of the file for investigation, and restore the ledger from a backup that verifies"
+    )]
+    StateMismatch {
+        /// The table.
+        table: &'static str,
+        /// Which row, what it says and what the audit trail says.
+        detail: String,
+    },
+    /// A head recorded outside the file (carried home by a result bundle, or kept by an
+    /// operator) shows that the audit trail once had more entries than it has now.
+    #[error(
+        "the ledger's head went backwards: the audit trail has {entries} entries, but a head recorded elsewhere shows entry {anchored} (hash {hash}): entries were removed from the end, or the ledger was restored from an older backup\nHint: keep a copy of the file for investigation; find out who cut or restored it before importing anything more"
+    )]
+    HeadBehind {
+        /// How many entries the trail has now.
+        entries: u64,
+        /// The entry the recorded head names.
+        anchored: u64,
+        /// The hash the recorded head names.
+        hash: String,
+    },
+    /// A head recorded outside the file names an entry the trail still has, but with another
+    /// hash: the trail was rewritten (and re-chained) from that entry on.
+    #[error(
+        "the ledger was rewritten: entry {entry} has hash {found}, but a head recorded elsewhere says {anchored}\nHint: keep a copy of the file for investigation; the audit trail was replaced by a consistent forgery or by another ledger"
+    )]
+    HeadRewritten {
+        /// The entry.
+        entry: u64,
+        /// The hash recorded elsewhere.
+        anchored: String,
+        /// The hash the entry has now.
+        found: String,
+    },
+    /// `channel skip` cannot give this bundle up.
+    #[error("bundle {sequence} on channel {channel} cannot be skipped: {reason}")]
+    SkipRefused {
+        /// The channel.
+        channel: String,
+        /// The sequence.
+        sequence: u64,
+        /// Why (with a hint where one helps).
+        reason: String,
+    },
+    /// The bundle to accept was given up on with `channel skip`.
+    #[error(
+        "bundle {sequence} on channel {channel} was skipped with `channel skip`; it can no longer be accepted"
+    )]
+    SequenceSkipped {
+        /// The channel.
+        channel: String,
+        /// The sequence.
+        sequence: u64,
+    },
 }
 
 fn position(sequence: Option<u64>) -> String {
@@ -214,6 +272,11 @@ impl LedgerError {
             Self::SequenceNotNewer { .. } => "sequence-not-newer",
             Self::AlreadyAccepted { .. } => "already-accepted",
             Self::AuditChainBroken { .. } => "ledger-chain-broken",
+            Self::StateMismatch { .. } => "ledger-state-mismatch",
+            Self::HeadBehind { .. } => "ledger-head-behind",
+            Self::HeadRewritten { .. } => "ledger-head-rewritten",
+            Self::SkipRefused { .. } => "skip-refused",
+            Self::SequenceSkipped { .. } => "skipped",
         }
     }
 
@@ -223,7 +286,11 @@ impl LedgerError {
     pub fn is_tampering(&self) -> bool {
         matches!(
             self,
-            Self::AuditChainBroken { .. } | Self::RowInvalid { .. }
+            Self::AuditChainBroken { .. }
+                | Self::RowInvalid { .. }
+                | Self::StateMismatch { .. }
+                | Self::HeadBehind { .. }
+                | Self::HeadRewritten { .. }
         )
     }
 }

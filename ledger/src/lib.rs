@@ -10,10 +10,10 @@
 //! appends its audit entry, or does none of these. A file of an older schema version is
 //! migrated when it is opened, in the transaction that reads its header.
 //!
-//! # Schema (version 2)
+//! # Schema (version 3)
 //!
 //! ```text
-//!  header: application_id = 0x5A424C47 ("ZBLG"), user_version = 2 (schema version)
+//!  header: application_id = 0x5A424C47 ("ZBLG"), user_version = 3 (schema version)
 //!
 //!  bundles: every bundle seen or made         channels: last bundle of each channel
 //!  +-----------+---------------------------+  +-----------+-----------------------------+
@@ -62,12 +62,20 @@
 //! event, detail and previous hash; [`Ledger::verify`] recomputes every hash and link and names
 //! the first entry that does not verify. The encoding is drawn in [`audit`].
 //!
+//! Version 3 adds `channel_skips` (channel, sequence, reason, operator, at: bundles given up
+//! on with `channel skip`) and `peer_heads` (zone, entries, head, bundle, at: the other side's
+//! ledger heads, carried home by result bundles).
+//!
 //! # What the chain does and does not show
 //!
 //! Changing, deleting or reordering any entry but the last breaks the chain at a named entry.
-//! Removing entries from the end leaves a shorter chain that still verifies: keep the head hash
-//! that [`VerifyReport`] gives (or the entry count) somewhere else to notice that. The other
-//! tables are not hashed; each change to them has its audit entry.
+//! Every change to a table that enforces replay protection (bundles, channels, promotions,
+//! deployments, skips, received heads) is written in the transaction of an audit entry that
+//! carries the new state, and [`Ledger::verify`] replays the chain and compares each table with
+//! it (see `replay`), so a hand-edited row, or a cut entry that carried a row's state, is named.
+//! Removing entries from the end together with their rows, or rewriting the whole trail and
+//! re-chaining it, still verifies on its own: a head kept elsewhere catches that
+//! ([`Ledger::check_anchor`]; the secure side's head travels home in each result bundle).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -76,8 +84,11 @@ mod bundles;
 mod db;
 mod deployments;
 mod error;
+mod heads;
 mod promotions;
+mod replay;
 mod schema;
+mod skips;
 mod stored;
 
 use std::path::Path;
@@ -92,12 +103,26 @@ pub use crate::audit::{AuditEntry, VerifyReport};
 pub use crate::bundles::{BundleRecord, EVENT_ACCEPTED, EVENT_EXPORTED, EVENT_REFUSED};
 pub use crate::deployments::{DeploymentKey, DeploymentRecord, DeploymentState, EVENT_DEPLOYMENT};
 pub use crate::error::LedgerError;
+pub use crate::heads::{EVENT_HEAD, PeerHead, head_went_backwards};
 pub use crate::promotions::{EVENT_PROMOTION, Promotion, PromotionKey, PromotionState};
 pub use crate::schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use crate::skips::{EVENT_SKIP, Skip};
 pub use crate::stored::{StoredBundle, Verdict};
 
 use crate::db::Db;
 use crate::schema::Fresh;
+
+/// The audit events that carry a table's state: written only together with their rows, and
+/// replayed by [`Ledger::verify`] to check the tables.
+pub const STATE_EVENTS: [&str; 7] = [
+    EVENT_ACCEPTED,
+    EVENT_EXPORTED,
+    EVENT_REFUSED,
+    EVENT_PROMOTION,
+    EVENT_DEPLOYMENT,
+    EVENT_SKIP,
+    EVENT_HEAD,
+];
 
 /// How long a write waits for another process's transaction before giving up with
 /// [`LedgerError::Busy`].

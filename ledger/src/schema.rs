@@ -15,7 +15,7 @@ use crate::LedgerError;
 use crate::db::Db;
 
 /// The schema version this build writes and reads (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The SQLite `application_id` of a ledger: the ASCII bytes "ZBLG".
 pub const APPLICATION_ID: i64 = 0x5A42_4C47;
@@ -75,7 +75,7 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 /// The migrations, in order: `MIGRATIONS[n]` takes a file from version `n + 1` to `n + 2`.
 /// Released entries are never edited (files out there went through them); a change is a new
 /// entry, and [`SCHEMA_VERSION`] is one more than their count.
-const MIGRATIONS: [&str; 1] = [MIGRATION_V2];
+const MIGRATIONS: [&str; 2] = [MIGRATION_V2, MIGRATION_V3];
 
 // A new migration without a new version (or the reverse) does not build.
 const _: () = assert!(MIGRATIONS.len() as i64 + 1 == SCHEMA_VERSION);
@@ -106,6 +106,30 @@ CREATE TABLE deployments (
     requested_at   TEXT NOT NULL,
     updated_at     TEXT NOT NULL,
     PRIMARY KEY (project, version, target_zone, environment, tenant)
+) STRICT;
+";
+
+/// Version 3: bundles given up on, and ledger heads received from the other side. Both are
+/// state that `ledger verify` checks against the audit trail like every other table: each row
+/// is written in the transaction of the audit entry that carries it (`channel-skip`,
+/// `ledger-head-received`).
+const MIGRATION_V3: &str = "
+CREATE TABLE channel_skips (
+    channel   TEXT    NOT NULL,
+    sequence  INTEGER NOT NULL CHECK (sequence >= 1),
+    reason    TEXT    NOT NULL CHECK (length(reason) >= 1),
+    operator  TEXT    NOT NULL,
+    at        TEXT    NOT NULL,
+    PRIMARY KEY (channel, sequence)
+) STRICT;
+
+CREATE TABLE peer_heads (
+    id        INTEGER PRIMARY KEY,
+    zone      TEXT    NOT NULL,
+    entries   INTEGER NOT NULL CHECK (entries >= 0),
+    head      TEXT    NOT NULL CHECK (length(head) = 64),
+    bundle    TEXT    NOT NULL CHECK (length(bundle) = 64),
+    at        TEXT    NOT NULL
 ) STRICT;
 ";
 

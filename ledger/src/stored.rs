@@ -128,6 +128,19 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The bundle rows that meet `condition` (SQL after `WHERE`, with its own `ORDER BY`).
+    pub(crate) fn bundles_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Vec<StoredBundle>, LedgerError> {
+        let sql = format!("SELECT {COLUMNS} FROM bundles WHERE {condition}");
+        self.db
+            .query(&self.conn, "bundles", &sql, params, read_bundle)
+    }
+}
+
 fn read_bundle(row: &Stored<'_, '_>) -> Result<StoredBundle, LedgerError> {
     let channel = row.parse("channel", parse_channel)?;
     // The kind is stored twice (its own column is what listings filter on); rows that

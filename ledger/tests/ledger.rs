@@ -8,6 +8,10 @@ mod deployments;
 mod listings;
 #[path = "ledger/schema.rs"]
 mod schema;
+#[path = "ledger/skips.rs"]
+mod skips;
+#[path = "ledger/tampering.rs"]
+mod tampering;
 
 use std::path::{Path, PathBuf};
 
@@ -194,7 +198,7 @@ fn the_file_is_in_wal_mode_and_says_it_is_a_ledger() -> TestResult {
     assert_eq!(id, APPLICATION_ID);
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2, "a fresh file gets the newest schema");
+    assert_eq!(SCHEMA_VERSION, 3, "a fresh file gets the newest schema");
     Ok(())
 }
 
@@ -685,15 +689,36 @@ fn the_broken_chain_message_names_the_entry_and_what_to_do() -> TestResult {
 }
 
 #[test]
-fn removing_entries_from_the_end_shows_only_in_the_head() -> TestResult {
+fn removing_entries_from_the_end_shows_in_the_tables_or_in_the_head() -> TestResult {
     let (_dir, path) = temp_path()?;
-    let before = four_entries(&path)?.verify()?;
-    tamper(&path, "DELETE FROM audit WHERE id = 4")?;
+    let mut ledger = four_entries(&path)?;
+    ledger.append_audit("test.note", &json!({ "n": 5 }))?;
+    let before = ledger.verify()?;
+    drop(ledger);
+    // A cut entry that carried no table's state leaves a shorter chain that verifies alone;
+    // a head kept elsewhere notices it.
+    tamper(&path, "DELETE FROM audit WHERE id = 5")?;
     let after = Ledger::open(&path)?.verify()?;
-    assert_eq!((before.entries, after.entries), (4, 3));
+    assert_eq!((before.entries, after.entries), (5, 4));
     assert_ne!(
         before.head, after.head,
         "an operator who kept the head notices"
+    );
+    // A cut entry that carried a row's state leaves the row without its entry.
+    tamper(&path, "DELETE FROM audit WHERE id = 4")?;
+    let err = Ledger::open(&path)?
+        .verify()
+        .err()
+        .ok_or("the cut is noticed")?;
+    assert!(
+        matches!(
+            err,
+            LedgerError::StateMismatch {
+                table: "promotions",
+                ..
+            }
+        ),
+        "{err}"
     );
     Ok(())
 }

@@ -38,7 +38,11 @@ fn an_intact_chain_is_reported_with_its_head() -> TestResult {
         .ok();
     assert_eq!(
         run.stdout(),
-        format!("ledger import.ledger: 3 audit entries, chain intact\nhead:        {head}\n")
+        format!(
+            "ledger import.ledger: 3 audit entries, chain intact, tables match the audit trail\n\
+             head:        {head}\n\
+             anchor:      3:{head}  (keep it elsewhere; give it back with --anchor)\n"
+        )
     );
     let json = site
         .export()
@@ -52,7 +56,10 @@ fn an_intact_chain_is_reported_with_its_head() -> TestResult {
             "ledger": "import.ledger",
             "entries": 3,
             "head": head,
+            "anchor": format!("3:{head}"),
             "chain": "intact",
+            "tables": "match the audit trail",
+            "anchors": [],
         })
     );
     Ok(())
@@ -141,4 +148,215 @@ fn a_file_that_is_not_a_ledger_is_a_configuration_error() {
         read_text(&site.path("notes.txt")),
         "release notes, not a ledger\n"
     );
+}
+
+/// The secure side's ledger after a promotion: its import recorded, and its head.
+fn promoted() -> Result<(crate::promote::Zones, String), Box<dyn std::error::Error>> {
+    let zones = crate::promote::Zones::new();
+    zones.export("Fraud Rules", "3.12.1", "first.zb").ok();
+    zones.import("first.zb").ok();
+    let anchor = zones
+        .site
+        .import()
+        .args(["ledger", "verify", "--ledger", "import.ledger", "--json"])
+        .ok()
+        .json()["anchor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((zones, anchor))
+}
+
+fn verify_with(zones: &crate::promote::Zones, extra: &[&str]) -> crate::harness::Cmd {
+    zones
+        .site
+        .import()
+        .args(["ledger", "verify", "--ledger", "import.ledger"])
+        .args(extra)
+}
+
+/// Runs `sql` on the file as someone with write access would (the append-only guards dropped).
+fn edit(path: &Path, sql: &str) -> rusqlite::Result<()> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS audit_append_only_update;
+         DROP TRIGGER IF EXISTS audit_append_only_delete;",
+    )?;
+    conn.execute_batch(sql)
+}
+
+#[test]
+fn hand_edits_of_the_replay_tables_fail_verify_naming_the_table() -> TestResult {
+    let cases = [
+        (
+            "DELETE FROM channels",
+            "table channels disagrees with the audit trail: audit entry",
+        ),
+        (
+            "UPDATE channels SET sequence = 7",
+            "re-opens the replay window",
+        ),
+        (
+            "DELETE FROM bundles WHERE verdict = 'accepted'",
+            "table bundles disagrees with the audit trail",
+        ),
+        (
+            "UPDATE promotions SET state = 'succeeded'",
+            "state \"succeeded\" (audit trail: \"imported\")",
+        ),
+    ];
+    for (sql, says) in cases {
+        let (zones, anchor) = promoted()?;
+        verify_with(&zones, &["--anchor", &anchor]).ok();
+        edit(&zones.site.path("import.ledger"), sql)?;
+        let run = verify_with(&zones, &[]).expect(1);
+        run.stderr_has("error: the ledger import.ledger does not verify: ")
+            .stderr_has(says)
+            .stderr_has("Hint: the table was changed outside Zonebridge");
+        let json = verify_with(&zones, &["--json"]).expect(1).json();
+        assert_eq!(json["error"]["code"], "ledger-state-mismatch", "{sql}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_cut_tail_or_a_restored_backup_fails_against_an_anchored_head() -> TestResult {
+    let (zones, anchor) = promoted()?;
+    let path = zones.site.path("import.ledger");
+    // A backup taken now, and more work recorded after it.
+    let backup = zones.site.path("backup.ledger");
+    rusqlite::Connection::open(&path)?.execute("VACUUM INTO ?1", [backup.to_string_lossy()])?;
+    zones.export("Fraud Rules", "3.13.0", "second.zb").ok();
+    zones.import("second.zb").ok();
+    let later = verify_with(&zones, &["--json"]).ok().json()["anchor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    verify_with(&zones, &["--anchor", &anchor, "--anchor", &later])
+        .ok()
+        .stdout_has(&format!("anchored:    {anchor}: still in the chain"));
+    // The backup put back: consistent on its own, but behind the later head.
+    std::fs::copy(&backup, &path)?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(zones.site.path(&format!("import.ledger{suffix}")));
+    }
+    verify_with(&zones, &["--anchor", &anchor]).ok();
+    let run = verify_with(&zones, &["--anchor", &later]).expect(1);
+    run.stderr_has("the ledger's head went backwards")
+        .stderr_has(
+            "entries were removed from the end, or the ledger was restored from an older backup",
+        );
+    let json = verify_with(&zones, &["--anchor", &later, "--json"])
+        .expect(1)
+        .json();
+    assert_eq!(json["error"]["code"], "ledger-head-behind");
+    // A malformed anchor is a usage error.
+    verify_with(&zones, &["--anchor", "12"])
+        .expect(2)
+        .stderr_has("ENTRIES:HASH");
+    Ok(())
+}
+
+#[test]
+fn a_secure_head_that_went_backwards_is_reported_by_status_and_verify() -> TestResult {
+    use bundle_format::manifest::LedgerHead;
+    use bundle_format::names::{Digest, ZoneId};
+    let site = Site::new();
+    let pci = ZoneId::new("pci")?;
+    let head = |entries: u64| LedgerHead {
+        entries,
+        hash: Digest::of(format!("pci entry {entries}").as_bytes()),
+    };
+    {
+        let mut ledger = Ledger::open(site.path("export.ledger"))?;
+        ledger.record_peer_head(&pci, &head(40), Digest::of(b"result 1"))?;
+        ledger.record_peer_head(&pci, &head(52), Digest::of(b"result 2"))?;
+    }
+    let status = site
+        .export()
+        .args(["status", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    assert_eq!(status["heads"][0]["head"], head(52).to_string());
+    assert_eq!(
+        status["heads"][0]["went_backwards"],
+        serde_json::Value::Null
+    );
+    let verified = site
+        .export()
+        .args(["ledger", "verify", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    assert_eq!(verified.get("peer_head_went_backwards"), None);
+
+    // The secure ledger restored from a backup: the next result carries a shorter head.
+    Ledger::open(site.path("export.ledger"))?.record_peer_head(
+        &pci,
+        &head(45),
+        Digest::of(b"result 3"),
+    )?;
+    let status = site
+        .export()
+        .args(["status", "--ledger", "export.ledger", "--json"])
+        .ok()
+        .json();
+    let back = &status["heads"][0]["went_backwards"];
+    assert_eq!(back["from"], head(52).to_string());
+    assert_eq!(back["to"], head(45).to_string());
+    assert_eq!(back["bundle"], Digest::of(b"result 3").to_hex());
+    site.export()
+        .args(["status", "--ledger", "export.ledger"])
+        .ok()
+        .stdout_has(&format!(
+            "  WENT BACKWARDS from {} to {} (result bundle {}): the pci ledger was cut or restored from a backup",
+            head(52),
+            head(45),
+            Digest::of(b"result 3").to_hex()
+        ));
+    let verified = site
+        .export()
+        .args(["ledger", "verify", "--ledger", "export.ledger"])
+        .ok();
+    verified.stdout_has("WARNING:").stdout_has(&format!(
+        "the pci ledger's head went backwards from {} to {}",
+        head(52),
+        head(45)
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_replay_window_reopened_by_hand_is_refused_before_octopus_is_touched() -> TestResult {
+    let zones = crate::promote::Zones::new();
+    zones.export("Fraud Rules", "3.12.1", "first.zb").ok();
+    zones.export("Fraud Rules", "3.13.0", "second.zb").ok();
+    zones.import("first.zb").ok();
+    zones.import("second.zb").ok();
+    let ledger = Ledger::open_existing(zones.site.path("import.ledger"))?;
+    let first = ledger
+        .bundles(None, Some(::ledger::Verdict::Accepted), None)?
+        .into_iter()
+        .find(|b| b.sequence == 1)
+        .ok_or("bundle 1 accepted")?;
+    drop(ledger);
+    // Bundle 2 forgotten and the channel put back to bundle 1: bundle 2 would import again.
+    edit(
+        &zones.site.path("import.ledger"),
+        &format!(
+            "DELETE FROM bundles WHERE sequence = 2 AND verdict = 'accepted';
+             UPDATE channels SET sequence = 1, digest = '{}';",
+            first.digest.to_hex()
+        ),
+    )?;
+    let before = zones.secure_state();
+    let run = zones.import("second.zb").expect(1);
+    run.stderr_has(
+        "table channels disagrees with the audit trail: channel dev->pci/release is at bundle 1",
+    )
+    .stderr_has("refusing to move it");
+    let json = zones.import("second.zb").args(["--json"]).expect(1).json();
+    assert_eq!(json["error"]["code"], "ledger-state-mismatch", "{json}");
+    assert_eq!(zones.secure_state(), before, "the instance was touched");
+    verify_with(&zones, &[]).expect(1);
+    Ok(())
 }

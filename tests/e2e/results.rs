@@ -443,3 +443,65 @@ fn the_log_is_scrubbed_of_every_secret_value_the_secure_side_knows() -> TestResu
     assert_no_secret(&trip, &bundle, "the result bundle");
     Ok(())
 }
+
+#[test]
+fn each_result_carries_the_secure_ledger_head_home_and_a_cut_ledger_is_caught() -> TestResult {
+    let trip = Trip::new();
+    let site = &trip.zones.site;
+    trip.promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "first.zb", &[])
+        .ok();
+    let first = trip.results("first.zb").ok().json();
+    let head = first["ledger_head"]["head"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (entries, hash) = head.split_once(':').ok_or(format!("{first}"))?;
+    assert!(entries.parse::<u64>()? > 1, "{head}");
+    assert_eq!(hash.len(), 64, "{head}");
+    assert_eq!(first["ledger_head"].get("went_backwards_from"), None);
+
+    trip.promote_and_deploy("Fraud Rules", "3.13.0", "PCI Staging", "second.zb", &[])
+        .ok();
+    let second = trip.results("second.zb").ok().json();
+    let later = second["ledger_head"]["head"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(later, head);
+
+    // Status shows the newest head of the zone, ready for `ledger verify --anchor`.
+    let status = trip.status();
+    assert_eq!(status["heads"][0]["zone"], "pci");
+    assert_eq!(status["heads"][0]["head"], later.as_str());
+    assert_eq!(status["heads"][0]["received"], 2);
+    assert_eq!(status["heads"][0]["went_backwards"], Value::Null);
+    site.export()
+        .args(["status", "--ledger", "export.ledger"])
+        .ok()
+        .stdout_has(&format!(
+            "ledger head of pci: {later} (2 received; check it there with `bridge-import ledger verify --anchor {later}`)"
+        ));
+
+    // The secure ledger verifies against both heads; cut after the first, it does not.
+    let verify = |anchor: &str| {
+        site.import().args([
+            "ledger",
+            "verify",
+            "--ledger",
+            "import.ledger",
+            "--anchor",
+            anchor,
+        ])
+    };
+    verify(&head).ok();
+    verify(&later).ok();
+    let (first_entries, _) = head.split_once(':').ok_or("head")?;
+    let conn = rusqlite::Connection::open(site.path("import.ledger"))?;
+    conn.execute_batch(&format!(
+        "DROP TRIGGER audit_append_only_delete; DELETE FROM audit WHERE id > {first_entries};"
+    ))?;
+    drop(conn);
+    verify(&head).expect(1).stderr_has("table");
+    verify(&later).expect(1).stderr_has("does not verify");
+    Ok(())
+}

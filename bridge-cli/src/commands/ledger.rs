@@ -13,7 +13,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use ledger::Ledger;
+use bundle_format::manifest::LedgerHead;
+use ledger::{Ledger, head_went_backwards};
 use serde::Serialize;
 
 use crate::exit::EXIT_CODES_HELP;
@@ -104,8 +105,10 @@ pub fn default_ledger_path_from(
 /// `ledger` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum LedgerCommand {
-    /// Check the audit trail's hash chain: every entry's hash, and its link to the entry
-    /// before it. Exits 1 naming the first entry that does not verify.
+    /// Check the ledger: every audit entry's hash and its link to the entry before it, then
+    /// every table that enforces replay protection (bundles, channels, promotions, deployments,
+    /// skips, received heads) against the state the audit trail carries, then each --anchor.
+    /// Exits 1 naming the first entry, row or head that does not verify.
     #[command(after_help = EXIT_CODES_HELP)]
     Verify(VerifyArgs),
 }
@@ -116,6 +119,16 @@ pub struct VerifyArgs {
     /// Which ledger.
     #[command(flatten)]
     pub ledger: LedgerArg,
+    /// A head of this ledger recorded outside it, as ENTRIES:HASH: the secure side's heads as
+    /// `bridge-export status` shows them (each result bundle carries one home), or a head an
+    /// operator noted from an earlier `ledger verify`. Entry ENTRIES must still exist with hash
+    /// HASH; otherwise the ledger was cut, restored from a backup, or rewritten. Repeatable.
+    #[arg(long, value_name = "ENTRIES:HASH", value_parser = parse_head)]
+    pub anchor: Vec<LedgerHead>,
+}
+
+fn parse_head(text: &str) -> Result<LedgerHead, String> {
+    text.parse()
 }
 
 #[derive(Debug, Serialize)]
@@ -124,27 +137,63 @@ struct VerifyReport {
     entries: u64,
     /// Hash of the last entry; keep it elsewhere to notice entries removed from the end.
     head: Option<String>,
+    /// The head as `--anchor` takes it: `ENTRIES:HASH`.
+    anchor: Option<String>,
     chain: &'static str,
+    tables: &'static str,
+    /// The anchors checked, each as given.
+    anchors: Vec<String>,
+    /// A head received from another zone's ledger (in a result bundle) that went backwards:
+    /// that ledger was cut or restored from a backup. This ledger is not affected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_head_went_backwards: Option<PeerBackwards>,
+}
+
+#[derive(Debug, Serialize)]
+struct PeerBackwards {
+    zone: String,
+    from: String,
+    to: String,
+    bundle: String,
 }
 
 /// Runs a `ledger` subcommand for `side`.
 pub fn run(command: &LedgerCommand, side: Side, out: &Output) -> anyhow::Result<()> {
     match command {
-        LedgerCommand::Verify(args) => verify(&args.ledger.path(side)?, out),
+        LedgerCommand::Verify(args) => verify(&args.ledger.path(side)?, &args.anchor, out),
     }
 }
 
-fn verify(path: &Path, out: &Output) -> anyhow::Result<()> {
+fn verify(path: &Path, anchors: &[LedgerHead], out: &Output) -> anyhow::Result<()> {
     let shown = path.display().to_string();
     let ledger = Ledger::open_existing(path)?;
     let checked = ledger
         .verify()
         .with_context(|| format!("the ledger {shown} does not verify"))?;
+    for anchor in anchors {
+        ledger.check_anchor(anchor).with_context(|| {
+            format!("the ledger {shown} does not verify against --anchor {anchor}")
+        })?;
+    }
     let report = VerifyReport {
         ledger: shown,
         entries: checked.entries,
+        anchor: checked
+            .head
+            .as_ref()
+            .map(|head| format!("{}:{head}", checked.entries)),
         head: checked.head,
         chain: "intact",
+        tables: "match the audit trail",
+        anchors: anchors.iter().map(ToString::to_string).collect(),
+        peer_head_went_backwards: head_went_backwards(&ledger.peer_heads(None)?).map(
+            |(earlier, later)| PeerBackwards {
+                zone: later.zone.to_string(),
+                from: earlier.head.to_string(),
+                to: later.head.to_string(),
+                bundle: later.bundle.to_hex(),
+            },
+        ),
     };
     out.success(&report, |w| {
         let noun = if report.entries == 1 {
@@ -154,12 +203,32 @@ fn verify(path: &Path, out: &Output) -> anyhow::Result<()> {
         };
         writeln!(
             w,
-            "ledger {}: {} audit {noun}, chain intact",
+            "ledger {}: {} audit {noun}, chain intact, tables match the audit trail",
             crate::safe::Shown(&report.ledger),
             report.entries
         )?;
         if let Some(head) = &report.head {
             field(w, "head", head)?;
+        }
+        if let Some(anchor) = &report.anchor {
+            field(
+                w,
+                "anchor",
+                format!("{anchor}  (keep it elsewhere; give it back with --anchor)"),
+            )?;
+        }
+        for anchor in &report.anchors {
+            field(w, "anchored", format!("{anchor}: still in the chain"))?;
+        }
+        if let Some(back) = &report.peer_head_went_backwards {
+            field(
+                w,
+                "WARNING",
+                format!(
+                    "the {} ledger's head went backwards from {} to {} (result bundle {}): it was cut or restored from a backup; check it there with `bridge-import ledger verify --anchor {}`",
+                    back.zone, back.from, back.to, back.bundle, back.from
+                ),
+            )?;
         }
         Ok(())
     })

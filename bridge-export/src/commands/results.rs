@@ -60,6 +60,10 @@ struct Report<'a> {
     bundle: &'a str,
     position: &'a str,
     gap: Option<&'a str>,
+    /// The sending side's ledger head the result carried (`N:HASH`), and whether it went
+    /// backwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ledger_head: Option<&'a crate::results::take::HeadSeen>,
     note: Option<String>,
     log_out: Option<String>,
     ledger: String,
@@ -169,6 +173,7 @@ fn report(
         bundle: &taken.digest,
         position: &taken.position,
         gap: taken.gap.as_deref(),
+        ledger_head: taken.head.as_ref(),
         note,
         log_out: args.log_out.as_ref().map(|p| p.display().to_string()),
         ledger: ledger.display().to_string(),
@@ -208,8 +213,21 @@ fn report(
             field(
                 w,
                 "gap",
-                format!("bundles {gap} skipped (the policy allows gaps)"),
+                format!("after bundles {gap}, given up on with `channel skip`"),
             )?;
+        }
+        if let Some(head) = report.ledger_head {
+            field(w, "their head", &head.head)?;
+            if let Some(earlier) = &head.went_backwards_from {
+                field(
+                    w,
+                    "WARNING",
+                    format!(
+                        "the {} ledger's head went backwards: an earlier result carried {earlier}; their ledger was cut or restored from a backup (run `bridge-import ledger verify --anchor {earlier}` there)",
+                        report.zone
+                    ),
+                )?;
+            }
         }
         if let Some(note) = &report.note {
             field(w, "note", note)?;

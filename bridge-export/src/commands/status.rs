@@ -1,6 +1,7 @@
 //! `status [--project P] [--json]`: each release's promotion across zones, from this side's
 //! ledger alone: exported (when, which bundle), results received, deployed where and how, and
-//! a mark on bundles sent long ago and never answered.
+//! a mark on bundles sent long ago and never answered; and each secure zone's ledger head as
+//! its result bundles carried it home, marked when it went backwards.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -12,7 +13,7 @@ use bridge_cli::output::Output;
 use bridge_cli::safe::Shown;
 use bridge_cli::time_arg::{format_rfc3339, parse_duration};
 use bundle_format::manifest::BundleKind;
-use ledger::{DeploymentRecord, Ledger, StoredBundle, Verdict};
+use ledger::{DeploymentRecord, Ledger, PeerHead, StoredBundle, Verdict, head_went_backwards};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -57,10 +58,35 @@ struct Deployed {
     result_received: String,
 }
 
+/// The ledger head of a zone, as its result bundles carried it home (bundle spec 5.4).
+#[derive(Debug, Serialize)]
+struct ZoneHead {
+    zone: String,
+    /// The newest head received, as `ENTRIES:HASH` (what `bridge-import ledger verify
+    /// --anchor` takes).
+    head: String,
+    /// How many heads were received from the zone.
+    received: usize,
+    /// Set when a head had no more entries than one received before it: the zone's ledger was
+    /// cut or restored from a backup in between.
+    went_backwards: Option<Backwards>,
+}
+
+#[derive(Debug, Serialize)]
+struct Backwards {
+    /// The earlier, longer head.
+    from: String,
+    /// The later head that went back.
+    to: String,
+    /// The result bundle that carried the later head.
+    bundle: String,
+}
+
 #[derive(Debug, Serialize)]
 struct Report {
     ledger: String,
     promotions: Vec<Promotion>,
+    heads: Vec<ZoneHead>,
 }
 
 /// Reads the ledger and prints each promotion.
@@ -76,6 +102,7 @@ pub fn run(args: &StatusArgs, out: &Output) -> anyhow::Result<()> {
             args.unanswered_after,
             OffsetDateTime::now_utc(),
         )?,
+        heads: heads(&ledger)?,
     };
     out.success(&report, |w| render(w, &report))
 }
@@ -146,6 +173,30 @@ fn promotions(
     Ok(rows)
 }
 
+/// The heads received per zone, and the first one of each that went backwards.
+fn heads(ledger: &Ledger) -> anyhow::Result<Vec<ZoneHead>> {
+    let mut by_zone: BTreeMap<String, Vec<PeerHead>> = BTreeMap::new();
+    for head in ledger.peer_heads(None)? {
+        by_zone.entry(head.zone.to_string()).or_default().push(head);
+    }
+    Ok(by_zone
+        .into_iter()
+        .filter_map(|(zone, heads)| {
+            let went_backwards = head_went_backwards(&heads).map(|(earlier, later)| Backwards {
+                from: earlier.head.to_string(),
+                to: later.head.to_string(),
+                bundle: later.bundle.to_hex(),
+            });
+            Some(ZoneHead {
+                head: heads.last()?.head.to_string(),
+                received: heads.len(),
+                went_backwards,
+                zone,
+            })
+        })
+        .collect())
+}
+
 /// "3 days", "5 hours", "12 minutes", "40 seconds".
 fn describe_age(seconds: u64) -> String {
     let (count, unit) = match seconds {
@@ -158,7 +209,26 @@ fn describe_age(seconds: u64) -> String {
     format!("{count} {unit}{plural}")
 }
 
+fn render_heads(w: &mut dyn Write, heads: &[ZoneHead]) -> io::Result<()> {
+    for h in heads {
+        writeln!(
+            w,
+            "ledger head of {}: {} ({} received; check it there with `bridge-import ledger verify --anchor {}`)",
+            h.zone, h.head, h.received, h.head
+        )?;
+        if let Some(back) = &h.went_backwards {
+            writeln!(
+                w,
+                "  WENT BACKWARDS from {} to {} (result bundle {}): the {} ledger was cut or restored from a backup",
+                back.from, back.to, back.bundle, h.zone
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn render(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    render_heads(w, &report.heads)?;
     if report.promotions.is_empty() {
         return writeln!(
             w,

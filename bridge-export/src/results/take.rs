@@ -6,10 +6,11 @@ use anyhow::Context as _;
 use bridge_cli::failure::refused;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
-use bridge_cli::receive::channel::{self, ChannelCheck, Position};
+use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
 use bridge_cli::receive::{refusal_reason, warn_unrecorded};
-use bundle_format::manifest::{BundleKind, ResultDescription};
+use bundle_format::manifest::{BundleKind, LedgerHead, ResultDescription};
+use bundle_format::names::{Digest, ZoneId};
 use bundle_format::policy::TrustPolicy;
 use ledger::{BundleRecord, DeploymentKey, DeploymentRecord, Ledger, Verdict};
 use serde_json::json;
@@ -28,10 +29,44 @@ pub struct Taken {
     pub zone: String,
     /// Its channel and sequence, as `pci->dev/result 3`.
     pub position: String,
-    /// The bundles skipped by an allowed gap, as `4 to 5`.
+    /// The bundles before it given up on with `channel skip`, as `4 to 5`.
     pub gap: Option<String>,
     /// The log, where `--log-out` asked for it.
     pub log_out: Option<PathBuf>,
+    /// The sending side's ledger head the result carried, as recorded here.
+    pub head: Option<HeadSeen>,
+}
+
+/// The other side's ledger head, as a result bundle carried it home (bundle spec 5.4).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HeadSeen {
+    /// `N:HASH`, the form `ledger verify --anchor` takes on the other side.
+    pub head: String,
+    /// Set when the head has no more entries than one recorded before from the same zone:
+    /// the other side's ledger was cut or restored from a backup in between.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub went_backwards_from: Option<String>,
+}
+
+/// Records `head`, carried by result bundle `digest` from `zone`, and says whether it went
+/// backwards compared with the heads recorded before.
+fn record_head(
+    ledger: &mut Ledger,
+    zone: &ZoneId,
+    head: &LedgerHead,
+    digest: Digest,
+) -> anyhow::Result<HeadSeen> {
+    ledger
+        .record_peer_head(zone, head, digest)
+        .context("the result was recorded, but the ledger head it carries could not be")?;
+    let heads = ledger.peer_heads(Some(zone))?;
+    let went_backwards_from = ledger::head_went_backwards(&heads)
+        .filter(|(_, later)| later.bundle == digest)
+        .map(|(earlier, _)| earlier.head.to_string());
+    Ok(HeadSeen {
+        head: head.to_string(),
+        went_backwards_from,
+    })
 }
 
 /// Verifies `input` against `policy` and records it in `ledger`; a refusal whose bundle
@@ -62,7 +97,7 @@ pub fn take(
         }
     };
     let record = BundleRecord::from_manifest(staged.manifest(), staged.digest());
-    let taken = verified(&staged, &record, policy, ledger, log_out);
+    let taken = verified(&staged, &record, ledger, log_out);
     if let Err(err) = &taken
         && let Some(reason) = refusal_reason(err)
     {
@@ -79,7 +114,6 @@ pub fn take(
 fn verified(
     staged: &Staged,
     record: &BundleRecord,
-    policy: &TrustPolicy,
     ledger: &mut Ledger,
     log_out: Option<&Path>,
 ) -> anyhow::Result<Taken> {
@@ -103,6 +137,7 @@ fn verified(
         position: format!("{} {}", manifest.channel(), manifest.sequence),
         gap: None,
         log_out: None,
+        head: None,
     };
     if let Some(path) = log_out {
         copy_log(staged, result, path)?;
@@ -112,27 +147,25 @@ fn verified(
         return Ok(taken);
     }
     let previous = ledger.channel_state(&manifest.channel())?;
-    let position = match channel::check(previous.as_ref(), manifest, digest, policy.allow_gaps())? {
+    let skipped = ledger.skipped(&manifest.channel())?;
+    let view = ChannelView {
+        last: previous.as_ref(),
+        skipped: &skipped,
+        binary: "bridge-export",
+    };
+    let position = match channel::check(&view, manifest, digest, |missing| {
+        Ok(ledger.last_refusal(&manifest.channel(), missing)?)
+    })? {
         ChannelCheck::AlreadyImported => return Ok(taken),
         ChannelCheck::Continue(position) => position,
     };
     check_answers(ledger, manifest.source_zone.as_str(), result)?;
-    if let Position::Gap {
-        first_missing,
-        last_missing,
+    if let Position::AfterSkipped {
+        first_skipped,
+        last_skipped,
     } = position
     {
-        ledger.append_audit(
-            "channel.gap-skipped",
-            &json!({
-                "channel": manifest.channel().to_string(),
-                "first_missing": first_missing,
-                "last_missing": last_missing,
-                "accepted": manifest.sequence,
-                "bundle": digest.to_hex(),
-            }),
-        )?;
-        taken.gap = Some(format!("{first_missing} to {last_missing}"));
+        taken.gap = Some(format!("{first_skipped} to {last_skipped}"));
     }
     let now = OffsetDateTime::now_utc();
     let deployment = DeploymentRecord {
@@ -164,6 +197,9 @@ fn verified(
         .context(
             "the result bundle verified, but the ledger could not record it; take it in again",
         )?;
+    if let Some(head) = &result.ledger_head {
+        taken.head = Some(record_head(ledger, &manifest.source_zone, head, digest)?);
+    }
     taken.outcome = "recorded";
     Ok(taken)
 }

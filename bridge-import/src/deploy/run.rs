@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use bundle_format::channel::{Channel, ChannelState};
 use bundle_format::keys::SigningKey;
 use bundle_format::manifest::{
-    BundleKind, BundleRef, DeploymentState as Ended, ResultDescription, StepOutcome,
+    BundleKind, BundleRef, DeploymentState as Ended, LedgerHead, ResultDescription, StepOutcome,
 };
 use bundle_format::names::{Digest, EntryPath, ZoneId};
 use bundle_format::pack::{BundleHeader, SealedBundle};
@@ -132,9 +132,15 @@ pub fn deploy(
         kind: BundleKind::Result,
     };
     let last = ledger.channel_state(&result_channel)?;
+    // The ledger's head travels home in the result (bundle spec 5.4): the development side
+    // keeps it, so that this ledger cut or restored from a backup is noticed there.
+    let place = ResultPlace {
+        last: last.as_ref(),
+        ledger_head: ledger.head()?,
+    };
     let sealed = write_result(
         settings,
-        last.as_ref(),
+        &place,
         &release_bundle,
         &key,
         &task_id,
@@ -364,10 +370,19 @@ fn finish_log(raw: &str, cut: bool, task_id: &str, scrubber: &Scrubber) -> (Stri
     (log, masked)
 }
 
+/// Where a result bundle goes: after the result channel's last bundle, carrying this side's
+/// ledger head.
+struct ResultPlace<'a> {
+    /// The result channel's last bundle.
+    last: Option<&'a ChannelState>,
+    /// This side's ledger head now.
+    ledger_head: Option<LedgerHead>,
+}
+
 /// Writes the result bundle, the next on the result channel.
 fn write_result(
     settings: &DeploySettings,
-    last: Option<&ChannelState>,
+    place: &ResultPlace<'_>,
     release_bundle: &StoredBundle,
     key: &DeploymentKey,
     task_id: &str,
@@ -381,7 +396,7 @@ fn write_result(
         )
     })?;
     let home: ZoneId = release_bundle.channel.source.clone();
-    let (sequence, previous) = match last {
+    let (sequence, previous) = match place.last {
         Some(state) => (state.sequence.saturating_add(1), Some(state.digest)),
         None => (1, None),
     };
@@ -416,6 +431,7 @@ fn write_result(
         task: Some(task_id.to_owned()),
         steps: outcome.steps.clone(),
         waiting: outcome.waiting.clone(),
+        ledger_head: place.ledger_head,
     };
     result::write(
         &settings.result_out,

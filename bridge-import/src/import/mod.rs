@@ -4,8 +4,8 @@
 //!  FILE ──verify (spec 8) into a private staging folder──> Staged            staged.rs
 //!    │ refused: ledger records it (reason), exit 1, instance untouched
 //!  ledger: digest accepted before? ── yes ──> "already imported", exit 0      record.rs
-//!  ledger channel state ──check_sequence (spec 9)──> next | gap (if allowed)  channel.rs
-//!    │ replay = already imported; rollback, chain broken, gap: refused
+//!  ledger channel state ──check_sequence (spec 9)──> next | after skipped     channel.rs
+//!    │ replay = already imported; rollback, chain broken, gap, skipped: refused
 //!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
 //!  ── connect to the target ──────────────────────── reads only from here ──────────────
 //!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs

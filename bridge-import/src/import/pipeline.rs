@@ -15,7 +15,7 @@ use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
 use super::{apply, content, plan, properties, requirements, resolve, shadow, target};
-use bridge_cli::receive::channel::{self, ChannelCheck, Position};
+use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
 
 /// An import, its arguments checked.
@@ -91,21 +91,24 @@ fn verified(
         return Ok(report);
     }
     let previous = gate.channel_state(&manifest.channel())?;
-    let position = match channel::check(
-        previous.as_ref(),
-        manifest,
-        digest,
-        settings.policy.allow_gaps(),
-    )? {
+    let skipped = gate.skipped(&manifest.channel())?;
+    let view = ChannelView {
+        last: previous.as_ref(),
+        skipped: &skipped,
+        binary: "bridge-import",
+    };
+    let position = match channel::check(&view, manifest, digest, |missing| {
+        gate.last_refusal(&manifest.channel(), missing)
+    })? {
         ChannelCheck::AlreadyImported => return Ok(report),
         ChannelCheck::Continue(position) => position,
     };
-    if let Position::Gap {
-        first_missing,
-        last_missing,
+    if let Position::AfterSkipped {
+        first_skipped,
+        last_skipped,
     } = position
     {
-        report.gap = Some(format!("{first_missing} to {last_missing}"));
+        report.gap = Some(format!("{first_skipped} to {last_skipped}"));
     }
     let content = content::read(staged)?;
     let client = Client::connect(settings.endpoint.clone())?;
@@ -143,7 +146,6 @@ fn verified(
     let imported = Imported {
         record: record.clone(),
         previous,
-        position,
         promotion: PromotionKey {
             project: content.release.project.clone(),
             version: content.release.version.clone(),

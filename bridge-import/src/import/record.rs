@@ -2,8 +2,7 @@
 //! already, the channel's last accepted bundle, refusals, and, LAST of all, the import itself.
 //!
 //! ```text
-//! record_import:  audit "channel.gap-skipped" (if the policy allowed a gap)
-//!                 audit "import.package" / "import.process" / "import.variables" /
+//! record_import:  audit "import.package" / "import.process" / "import.variables" /
 //!                       "import.release" / "import.check"   (one per step, what it did)
 //!                 promotion (project, version, zone) -> imported
 //!                 bundle accepted + channel advanced         <- the commit point
@@ -14,16 +13,16 @@
 //! the trail shows both attempts. A dry run writes nothing here, not even a refusal; it reads
 //! an existing ledger and never creates one.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bundle_format::channel::{Channel, ChannelState};
 use bundle_format::names::Digest;
-use ledger::{BundleRecord, Ledger, PromotionKey, PromotionState};
+use ledger::{BundleRecord, Ledger, PromotionKey, PromotionState, StoredBundle};
 use serde_json::{Value, json};
 
 use super::hook::Writes;
-use bridge_cli::receive::channel::Position;
 
 /// One audit entry an import leaves for a step.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,8 +40,6 @@ pub struct Imported {
     pub record: BundleRecord,
     /// The channel state it was checked against.
     pub previous: Option<ChannelState>,
-    /// Where it stood on the channel.
-    pub position: Position,
     /// The promotion it completes.
     pub promotion: PromotionKey,
     /// One entry per step.
@@ -97,6 +94,26 @@ impl LedgerGate {
         }
     }
 
+    /// The sequence numbers of `channel` given up on with `channel skip`.
+    pub fn skipped(&self, channel: &Channel) -> anyhow::Result<BTreeSet<u64>> {
+        match &self.ledger {
+            Some(ledger) => Ok(ledger.skipped(channel)?),
+            None => Ok(BTreeSet::new()),
+        }
+    }
+
+    /// The newest refusal of bundle `sequence` on `channel`: what the next bundle waits for.
+    pub fn last_refusal(
+        &self,
+        channel: &Channel,
+        sequence: u64,
+    ) -> anyhow::Result<Option<StoredBundle>> {
+        match &self.ledger {
+            Some(ledger) => Ok(ledger.last_refusal(channel, sequence)?),
+            None => Ok(None),
+        }
+    }
+
     /// Records a refused bundle and why (not on a dry run).
     pub fn record_refused(
         &mut self,
@@ -140,23 +157,6 @@ impl LedgerGate {
             return Ok(());
         };
         let digest = imported.record.digest.to_hex();
-        if let Position::Gap {
-            first_missing,
-            last_missing,
-        } = imported.position
-        {
-            ledger.append_audit(
-                "channel.gap-skipped",
-                &json!({
-                    "channel": imported.record.channel.to_string(),
-                    "first_missing": first_missing,
-                    "last_missing": last_missing,
-                    "accepted": imported.record.sequence,
-                    "bundle": digest,
-                }),
-            )?;
-            writes.done("ledger: gap")?;
-        }
         for step in &imported.steps {
             let mut detail = step.detail.clone();
             if let Some(map) = detail.as_object_mut() {

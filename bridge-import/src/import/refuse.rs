@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `not-a-release` | a result bundle was given to `import` |
 //! | `release-invalid` | the verified bundle's release is inconsistent |
-//! | `replay`, `rollback`, `chain-broken`, `gap` | the channel's order (bundle spec 9.2) |
+//! | `replay`, `rollback`, `chain-broken`, `gap`, `skipped` | the channel's order (bundle spec 9.2, 9.3) |
 //! | `version-controlled` | the target project keeps its process in Git |
 //! | `unresolved-names` | names the target does not have (every one listed) |
 //! | `secrets-missing` | secrets neither stored on the target nor in the secrets file |

@@ -29,7 +29,7 @@ pub struct Report {
     /// The release's id on the target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release_id: Option<String>,
-    /// Bundles skipped on the channel (allowed by the policy), as "41 to 42".
+    /// Bundles before this one given up on with `channel skip`, as "41 to 42".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<String>,
     /// What was done (or, for a dry run, would be done).
@@ -112,7 +112,7 @@ impl Report {
             field(
                 w,
                 "gap",
-                format!("bundles {gap} skipped, as the policy allows"),
+                format!("after bundles {gap}, given up on with `channel skip`"),
             )?;
         }
         if let Some(plan) = &self.plan {

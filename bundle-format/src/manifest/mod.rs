@@ -243,6 +243,43 @@ pub struct ResultDescription {
     /// What the deployment waits for; present exactly when `state` is `waiting` (spec 5.5.15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
+    /// The sending side's ledger head when the result bundle was made (spec 5.4): the
+    /// development side records it, so that a secure ledger later cut or restored from a backup
+    /// is noticed. Absent in bundles of older senders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_head: Option<LedgerHead>,
+}
+
+/// A ledger's head (spec 5.4): how many entries its audit trail had, and the hash of the last
+/// one. Written and read as `N:HEX` by the command line (`ledger verify --anchor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerHead {
+    /// How many audit entries the trail had (the id of the last one).
+    pub entries: u64,
+    /// The last entry's hash.
+    pub hash: Digest,
+}
+
+impl std::fmt::Display for LedgerHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.entries, self.hash.to_hex())
+    }
+}
+
+impl std::str::FromStr for LedgerHead {
+    type Err = String;
+
+    /// Reads `N:HEX`: the entry count, a colon, and the 64 hex digits of the last entry's hash.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let expected = "expected ENTRIES:HASH, such as 57:3f1c...(64 hex digits)";
+        let (entries, hash) = text.split_once(':').ok_or_else(|| expected.to_owned())?;
+        let entries = entries
+            .parse::<u64>()
+            .map_err(|_| format!("{entries:?} is not an entry count; {expected}"))?;
+        let hash = Digest::from_hex(hash)
+            .map_err(|_| format!("the hash is not 64 hex digits; {expected}"))?;
+        Ok(Self { entries, hash })
+    }
 }
 
 /// How one step of a deployment went (spec 5.4).

@@ -3,8 +3,8 @@
 
 use bundle_format::container::writer::{MANIFEST_PATH, SIGNATURES_PATH};
 use bundle_format::manifest::{
-    BundleKind, BundleRef, DeploymentState, EntryRole, FORMAT_VERSION, Manifest, ResultDescription,
-    StepOutcome, StepState,
+    BundleKind, BundleRef, DeploymentState, EntryRole, FORMAT_VERSION, LedgerHead, Manifest,
+    ResultDescription, StepOutcome, StepState,
 };
 use bundle_format::names::{Digest, EntryPath};
 use bundle_format::signature::signing_input;

@@ -82,11 +82,22 @@ fn version_1_file(path: &Path) -> Result<ChannelState, Box<dyn std::error::Error
         "INSERT INTO promotions VALUES ('Payments API', '1.0.1', 'pci', 'imported', ?1, ?2)",
         [&digest, at],
     )?;
-    let detail = format!("{{\"digest\":\"{digest}\"}}");
+    // The entries a version 1 build wrote with these rows (it had no bundle ids).
+    let detail = format!(
+        "{{\"channel\":\"dev->pci/release\",\"digest\":\"{digest}\",\"project\":\"Payments API\",\"sequence\":1,\"version\":\"1.0.1\"}}"
+    );
     let hash = entry_hash(1, at, "bundle-accepted", &detail, ZERO_HASH);
     conn.execute(
         "INSERT INTO audit VALUES (1, ?1, 'bundle-accepted', ?2, ?3, ?4)",
         [at, &detail, ZERO_HASH, &hash],
+    )?;
+    let promotion = format!(
+        "{{\"bundle\":\"{digest}\",\"previous_state\":null,\"project\":\"Payments API\",\"state\":\"imported\",\"target_zone\":\"pci\",\"version\":\"1.0.1\"}}"
+    );
+    let second = entry_hash(2, at, "promotion-state", &promotion, &hash);
+    conn.execute(
+        "INSERT INTO audit VALUES (2, ?1, 'promotion-state', ?2, ?3, ?4)",
+        [at, &promotion, &hash, &second],
     )?;
     Ok(state_of(&first))
 }
@@ -129,7 +140,7 @@ fn a_version_1_file_is_migrated_and_keeps_its_rows() -> TestResult {
         ledger.promotion(&key)?.map(|p| p.state),
         Some(PromotionState::Imported)
     );
-    assert_eq!(ledger.verify()?.entries, 1, "the audit trail is kept");
+    assert_eq!(ledger.verify()?.entries, 2, "the audit trail is kept");
 
     // The new API works on the migrated file.
     let second = release(2)?;
@@ -143,9 +154,9 @@ fn a_version_1_file_is_migrated_and_keeps_its_rows() -> TestResult {
     let record = deployment(deployment_key("PCI Staging", None)?, first.digest);
     ledger.set_deployment(&record)?;
     assert_eq!(ledger.deployments(None)?.len(), 1);
-    assert_eq!(ledger.verify()?.entries, 3);
+    assert_eq!(ledger.verify()?.entries, 4);
 
-    // A migrated file and a fresh one hold the same schema: one road to version 2.
+    // A migrated file and a fresh one hold the same schema: one road to the newest version.
     let (_fresh_dir, fresh) = temp_path()?;
     Ledger::open(&fresh)?;
     assert_eq!(schema_text(&path)?, schema_text(&fresh)?);
@@ -165,15 +176,15 @@ fn a_reader_migrates_a_version_1_file_too() -> TestResult {
     );
     // Opening it again finds nothing left to do.
     drop(ledger);
-    assert_eq!(Ledger::open_existing(&path)?.verify()?.entries, 1);
+    assert_eq!(Ledger::open_existing(&path)?.verify()?.entries, 2);
     Ok(())
 }
 
 #[test]
-fn a_fresh_file_has_the_version_2_tables() -> TestResult {
+fn a_fresh_file_has_the_newest_tables() -> TestResult {
     let (_dir, path) = temp_path()?;
     Ledger::open(&path)?;
-    assert_eq!(user_version(&path)?, 2);
+    assert_eq!(user_version(&path)?, 3);
     let conn = Connection::open(&path)?;
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('bundles')")?

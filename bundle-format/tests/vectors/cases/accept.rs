@@ -117,6 +117,7 @@ pub(super) fn accept(v: &mut Vectors) -> Result<(), Error> {
                 },
             ],
             waiting: None,
+            ledger_head: None,
         }),
     };
     v.accept(
@@ -124,6 +125,20 @@ pub(super) fn accept(v: &mut Vectors) -> Result<(), Error> {
         DEV,
         "A result bundle from pci to dev answering accept_minimal (its bundle id and digest), with one `log` entry, signed by result-pci.",
         &Parts::new(&result, std::slice::from_ref(&log), &[RESULT_PCI])?,
+    )?;
+
+    let mut anchored = result.clone();
+    if let Some(desc) = anchored.result.as_mut() {
+        desc.ledger_head = Some(LedgerHead {
+            entries: 57,
+            hash: Digest::of(b"entry 57 of the pci ledger"),
+        });
+    }
+    v.accept(
+        "accept_result_ledger_head",
+        DEV,
+        "accept_result carrying the secure ledger's head (`ledger_head`: 57 entries and the last one's hash, 5.4) as its last result key. Verification does not use it; a reader that does not know the key ignores it.",
+        &Parts::new(&anchored, std::slice::from_ref(&log), &[RESULT_PCI])?,
     )?;
 
     let mut unexplained = result.clone();
