@@ -3,7 +3,8 @@
 //! - [`exit`]: the documented exit codes; [`failure`]: any error to (exit code, stable code,
 //!   message, hint), once; [`app`]: `main` itself, which prints a failure once.
 //! - [`output`]: `--json` and `--quiet`, the JSON envelope; [`progress`]: bars on a terminal only.
-//! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
+//! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin;
+//!   [`cleanup`]: temporary files removed on SIGINT and SIGTERM, and after a SIGKILL.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
 //! - [`receive`]: a bundle verified into private staging, then placed on its channel.
@@ -15,6 +16,7 @@
 
 pub mod app;
 pub mod atomic;
+pub mod cleanup;
 pub mod commands;
 pub mod exit;
 pub mod failure;

@@ -62,7 +62,13 @@ pub fn take(
         }
     };
     let record = BundleRecord::from_manifest(staged.manifest(), staged.digest());
-    let taken = verified(&staged, &record, policy, ledger, log_out);
+    let mut taken = verified(&staged, &record, policy, ledger);
+    // The log is written only once the result is accepted (or was, before): a refused result
+    // leaves no file, not even an empty one.
+    if let (Ok(accepted), Some(path)) = (&mut taken, log_out) {
+        copy_log(&staged, &accepted.result, path)?;
+        accepted.log_out = Some(path.to_owned());
+    }
     if let Err(err) = &taken
         && let Some(reason) = refusal_reason(err)
     {
@@ -81,7 +87,6 @@ fn verified(
     record: &BundleRecord,
     policy: &TrustPolicy,
     ledger: &mut Ledger,
-    log_out: Option<&Path>,
 ) -> anyhow::Result<Taken> {
     let manifest = staged.manifest();
     let digest = staged.digest();
@@ -104,10 +109,6 @@ fn verified(
         gap: None,
         log_out: None,
     };
-    if let Some(path) = log_out {
-        copy_log(staged, result, path)?;
-        taken.log_out = Some(path.to_owned());
-    }
     if ledger.was_accepted(&digest)? {
         return Ok(taken);
     }
