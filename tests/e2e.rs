@@ -18,6 +18,8 @@ mod deploy_crash;
 mod deploy_modes;
 #[path = "e2e/export.rs"]
 mod export;
+#[path = "e2e/interrupt.rs"]
+mod interrupt;
 #[path = "e2e/keys.rs"]
 mod keys;
 #[path = "e2e/ledger.rs"]

@@ -22,10 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 use bundle_format::staging::temp_name;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-/// Exit code after SIGINT (128 + 2), as shells report it.
-pub const EXIT_SIGINT: u8 = 130;
-/// Exit code after SIGTERM (128 + 15).
-pub const EXIT_SIGTERM: u8 = 143;
+use crate::exit;
 
 #[derive(Debug, Default)]
 struct Registry {
@@ -90,9 +87,9 @@ pub fn install() {
                 let registry = registry();
                 let removed = registry.paths.values().filter(|p| remove(p)).count();
                 let (name, code) = if signal == SIGTERM {
-                    ("SIGTERM", EXIT_SIGTERM)
+                    ("SIGTERM", exit::TERMINATED)
                 } else {
-                    ("SIGINT", EXIT_SIGINT)
+                    ("SIGINT", exit::INTERRUPTED)
                 };
                 let _ = writeln!(
                     io::stderr().lock(),
