@@ -36,3 +36,7 @@ mod refusals;
 mod results;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;
+#[path = "e2e/staging.rs"]
+mod staging;
+#[path = "e2e/success_only.rs"]
+mod success_only;
