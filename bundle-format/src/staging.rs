@@ -180,20 +180,16 @@ impl Staging {
             &self.dir,
             rustix::fs::Mode::from_raw_mode(dirs::FOLDER_MODE),
         )?;
-        // From here on the folder is no longer ours to remove, whatever happens: if the
-        // rename fails it is removed below (drop), the destination is never touched.
-        let published = dirs::publish(
+        // If the rename fails (the name was taken meanwhile), whatever is there stays, and
+        // the staging folder is removed on drop.
+        dirs::publish(
             &self.parent,
             &self.name,
             &self.dir,
             &target.name,
             &target.path,
             target.existing,
-        );
-        if let Err(e) = published {
-            // The name may already be taken: leave whatever is there; drop removes staging.
-            return Err(e);
-        }
+        )?;
         self.committed = true;
         if self.durability == Durability::Durable {
             self.parent.sync_all()?;

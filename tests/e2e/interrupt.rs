@@ -239,8 +239,9 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run_in_the_same_folder() -> Test
     let mut child = site.pack(&release, &["alice"], "pci", "out/big.zb").spawn();
     wait_until("pack's temporary file", || !temporaries(&out).is_empty());
     let pid = child.id();
-    child.kill()?;
+    let killed = child.kill();
     let _ = child.wait();
+    killed?;
     let left = temporaries(&out);
     assert_eq!(left.len(), 1, "SIGKILL leaves the temporary file: {left:?}");
     let small = site.release("small", &[("A.1.0.0.zip", b"a")]);
@@ -256,8 +257,9 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run_in_the_same_folder() -> Test
     let (site, bundle) = site_with_bundle();
     let (mut child, stdin) = start_half_way(unpack(&site, "out"), &bundle, site.root());
     let pid = child.id();
-    child.kill()?;
+    let killed = child.kill();
     let _ = child.wait();
+    killed?;
     drop(stdin);
     let left = temporaries(site.root());
     assert_eq!(left.len(), 1, "SIGKILL leaves the staging folder: {left:?}");

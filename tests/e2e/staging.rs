@@ -207,12 +207,12 @@ fn a_destination_created_by_someone_else_during_verification_is_left_alone() -> 
             .spawn();
         // The staging folder exists once unpack waits for the bundle: plant, then send it.
         wait_until("the staging folder", || !temporaries(&shared).is_empty());
-        plant(&out, &elsewhere)?;
-        let planted = fs::symlink_metadata(&out)?;
+        let planted = plant(&out, &elsewhere).and_then(|()| fs::symlink_metadata(&out));
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(&bundle);
         }
         let (exit, stderr) = finish(child);
+        let planted = planted?;
         assert_eq!(exit, Some(4), "{what}: {stderr}");
         assert!(
             stderr.contains("was changed by someone else while the bundle was verified"),
