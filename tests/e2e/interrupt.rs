@@ -40,8 +40,24 @@ pub fn temporaries(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Sends signal `name` (INT, TERM) to `child`.
+/// Whether process `pid` catches signal `number` (Linux: the `SigCgt` mask in
+/// `/proc/PID/status`), so that a signal sent right after the start is not taken by the
+/// default action before `main` has set its handler.
+fn catches(pid: u32, number: u32) -> bool {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (number - 1)) != 0)
+}
+
+/// Sends signal `name` (INT, TERM) to `child`, once it catches it.
 pub fn signal(child: &Child, name: &str) {
+    let number = if name == "INT" { 2 } else { 15 };
+    wait_until("the command's signal handler", || {
+        catches(child.id(), number)
+    });
     let status = Command::new("kill")
         .args(["-s", name, &child.id().to_string()])
         .status();
@@ -181,12 +197,15 @@ fn sigint_and_sigterm_during_import_and_results_leave_no_staging() -> TestResult
         ("results", results(), "INT", 130),
         ("verify", verify(), "INT", 130),
     ] {
-        let child = cmd.spawn();
+        let mut child = cmd.spawn();
+        // Held open until the command ended: an end of input would race the signal.
+        let stdin = child.stdin.take();
         if what == "results" {
             wait_until("the staging folder", || !temporaries(&tmp).is_empty());
         }
         signal(&child, name);
         let (exit, stderr) = finish(child);
+        drop(stdin);
         assert_eq!(exit, Some(code), "{what}, SIG{name}: {stderr}");
         assert_eq!(
             temporaries(&tmp),
