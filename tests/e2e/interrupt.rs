@@ -291,3 +291,25 @@ fn what_a_sigkill_leaves_is_removed_by_the_next_run_in_the_same_folder() -> Test
     assert!(site.path("out/packages/Noise.1.0.0.zip").is_file());
     Ok(())
 }
+
+#[test]
+fn sigint_and_sigterm_during_sign_leave_no_temporary_file() -> TestResult {
+    let (site, _) = site_with_bundle();
+    site.keygen("bob");
+    let out = site.path("signed");
+    fs::create_dir(&out)?;
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = site
+            .export()
+            .args(["sign", "-", "--key", "bob.key", "--out", "signed/bundle.zb"])
+            .spawn();
+        let stdin = child.stdin.take();
+        wait_until("sign's temporary file", || !temporaries(&out).is_empty());
+        signal(&child, name);
+        let (exit, stderr) = finish(child);
+        drop(stdin);
+        assert_eq!(exit, Some(code), "SIG{name}: {stderr}");
+        assert_eq!(fs::read_dir(&out)?.count(), 0, "SIG{name}: nothing left");
+    }
+    Ok(())
+}
