@@ -236,3 +236,41 @@ fn a_destination_created_by_someone_else_during_verification_is_left_alone() -> 
     assert_eq!(fs::read_dir(&elsewhere)?.count(), 0);
     Ok(())
 }
+
+#[test]
+fn import_and_results_refuse_a_temporary_folder_others_can_change() -> TestResult {
+    let (site, _) = site_with_bundle();
+    site.export()
+        .args(["policy", "init", "--zone", "dev", "--out", "dev.toml"])
+        .ok();
+    let open = site.path("open");
+    fs::create_dir(&open)?;
+    chmod(&open, 0o777)?;
+    let tmp = open.to_str().ok_or("not UTF-8")?;
+    let import = site
+        .import()
+        .args([
+            "import",
+            "bundle.zb",
+            "--policy",
+            "pci.toml",
+            "--ledger",
+            "import.ledger",
+        ])
+        .args(["--server", "http://127.0.0.1:9"])
+        .env("OCTOPUS_API_KEY", "API-UNUSED")
+        .env("TMPDIR", tmp);
+    let results = site
+        .export()
+        .args(["results", "bundle.zb", "--policy", "dev.toml", "--no-note"])
+        .args(["--ledger", "export.ledger"])
+        .env("TMPDIR", tmp);
+    for cmd in [import, results] {
+        cmd.expect(4)
+            .stderr_has("cannot create a private staging folder")
+            .stderr_has(&format!("the folder {tmp} (mode 0777)"))
+            .stderr_has("Hint: use a folder only you can write");
+        assert_eq!(fs::read_dir(&open)?.count(), 0);
+    }
+    Ok(())
+}
