@@ -38,6 +38,9 @@ pub struct Staging {
     written: BTreeSet<String>,
     /// Folders created inside the staging folder; reversed, children come before parents.
     folders: BTreeSet<String>,
+    /// The handle of the last entry's folder and its relative path: entries of one folder
+    /// usually follow each other, and a handle stays the folder it was opened as.
+    last_folder: Option<(String, File)>,
     committed: bool,
 }
 
@@ -139,6 +142,7 @@ impl Staging {
             current: None,
             written: BTreeSet::new(),
             folders: BTreeSet::new(),
+            last_folder: None,
             committed: false,
         })
     }
@@ -157,25 +161,14 @@ impl Staging {
         let Some(target) = self.target.take() else {
             return Err(io::Error::other("this staging folder has no destination"));
         };
-        if self.durability == Durability::Durable {
-            // Data first, then the folders that name it, then the rename that publishes it.
-            let flush = |path: &String, data_only: bool| {
-                let file = dirs::open_beneath(&self.dir, path)?;
-                if data_only {
-                    file.sync_data()
-                } else {
-                    file.sync_all()
-                }
-            };
-            for file in &self.written {
-                flush(file, true).map_err(|e| staged_error(file, e))?;
-            }
-            for folder in self.folders.iter().rev() {
-                flush(folder, false).map_err(|e| staged_error(folder, e))?;
-            }
-            self.dir.sync_all()?;
-        }
-        dirs::check_tree(&self.dir, &self.written, &self.folders)?;
+        // One walk through handles: the tree must be exactly what was written; when durable,
+        // data first, then the folders that name it, then the rename that publishes it.
+        dirs::check_tree(
+            &self.dir,
+            &self.written,
+            &self.folders,
+            self.durability == Durability::Durable,
+        )?;
         rustix::fs::fchmod(
             &self.dir,
             rustix::fs::Mode::from_raw_mode(dirs::FOLDER_MODE),
@@ -206,14 +199,6 @@ fn parent_of(path: &Path) -> &Path {
     }
 }
 
-/// `e`, naming the staged `path` it happened to.
-fn staged_error(path: &str, e: io::Error) -> io::Error {
-    io::Error::new(
-        e.kind(),
-        format!("cannot flush {path:?} in the staging folder: {e}"),
-    )
-}
-
 /// 12 random hexadecimal digits for a staging folder's name.
 fn random_part() -> io::Result<String> {
     let mut bytes = [0u8; 6];
@@ -228,22 +213,37 @@ impl EntrySink for Staging {
         let Some(file_name) = parts.pop() else {
             return Err(io::Error::other("an entry path is empty"));
         };
-        let mut relative = String::new();
-        let mut folder: Option<File> = None;
-        for part in parts {
-            relative.push_str(part);
-            let create = !self.folders.contains(&relative);
-            let next = dirs::subfolder(folder.as_ref().unwrap_or(&self.dir), part, create)?;
-            if create {
-                self.folders.insert(relative.clone());
+        let folder_path = parts.join("/");
+        let cached = self
+            .last_folder
+            .as_ref()
+            .is_some_and(|(path, _)| *path == folder_path);
+        if !parts.is_empty() && !cached {
+            let mut relative = String::new();
+            let mut folder: Option<File> = None;
+            for part in parts {
+                relative.push_str(part);
+                let create = !self.folders.contains(&relative);
+                let next = dirs::subfolder(folder.as_ref().unwrap_or(&self.dir), part, create)?;
+                if create {
+                    self.folders.insert(relative.clone());
+                }
+                folder = Some(next);
+                relative.push('/');
             }
-            folder = Some(next);
-            relative.push('/');
+            self.last_folder = folder.map(|f| (folder_path.clone(), f));
         }
-        let file = dirs::create_file(folder.as_ref().unwrap_or(&self.dir), file_name)?;
+        let folder = match &self.last_folder {
+            Some((path, handle)) if *path == folder_path => handle,
+            _ => &self.dir,
+        };
+        let file = dirs::create_file(folder, file_name)?;
         self.current = Some(io::BufWriter::with_capacity(256 * 1024, file));
-        relative.push_str(file_name);
-        self.written.insert(relative);
+        self.written.insert(if folder_path.is_empty() {
+            file_name.to_owned()
+        } else {
+            format!("{folder_path}/{file_name}")
+        });
         Ok(())
     }
 

@@ -181,25 +181,6 @@ pub(super) fn create_file(dir: &File, name: &str) -> io::Result<File> {
     Ok(file)
 }
 
-/// Opens `relative` (`/`-separated, validated entry path) under `root` for reading, through
-/// handles only.
-pub(super) fn open_beneath(root: &File, relative: &str) -> io::Result<File> {
-    let mut parts: Vec<&str> = relative.split('/').collect();
-    let last = parts.pop().unwrap_or_default();
-    let mut folder: Option<File> = None;
-    for part in parts {
-        let next = open_dir_at(folder.as_ref().unwrap_or(root), &part)?;
-        folder = Some(next);
-    }
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    Ok(File::from(rustix::fs::openat(
-        folder.as_ref().unwrap_or(root),
-        last,
-        flags,
-        Mode::empty(),
-    )?))
-}
-
 /// The names in `dir`, without `.` and `..`; a name that is not UTF-8 is returned lossily.
 fn names(dir: &File) -> io::Result<Vec<String>> {
     let mut names = Vec::new();
@@ -215,18 +196,23 @@ fn names(dir: &File) -> io::Result<Vec<String>> {
 
 /// Checks that the tree under `root` is exactly `files` and `folders` (relative paths), each
 /// ours, a regular file (one link) or a folder, with the modes of the spec: nothing more,
-/// nothing less.
+/// nothing less. With `sync`, every file's data is flushed (fdatasync) and then every folder
+/// (fsync, children before parents, `root` last), through the same handles.
 pub(super) fn check_tree(
     root: &File,
     files: &BTreeSet<String>,
     folders: &BTreeSet<String>,
+    sync: bool,
 ) -> io::Result<()> {
     let mut seen = 0usize;
-    check_folder(root, "", files, folders, &mut seen)?;
+    check_folder(root, "", files, folders, sync, &mut seen)?;
     if seen != files.len().saturating_add(folders.len()) {
         return Err(io::Error::other(
             "entries written to the staging folder are missing from it",
         ));
+    }
+    if sync {
+        root.sync_all()?;
     }
     Ok(())
 }
@@ -236,6 +222,7 @@ fn check_folder(
     prefix: &str,
     files: &BTreeSet<String>,
     folders: &BTreeSet<String>,
+    sync: bool,
     seen: &mut usize,
 ) -> io::Result<()> {
     let me = euid();
@@ -246,25 +233,32 @@ fn check_folder(
                 "the staging folder holds {relative:?}, which is not what was verified"
             ))
         };
-        let handle = rustix::fs::openat(
-            dir,
-            name.as_str(),
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let meta = File::from(handle).metadata()?;
+        // Never through a link, and never blocking on something that is not a file.
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let handle = match rustix::fs::openat(dir, name.as_str(), flags, Mode::empty()) {
+            Ok(fd) => File::from(fd),
+            Err(Errno::LOOP) => return Err(unexpected()),
+            Err(e) => return Err(e.into()),
+        };
+        let meta = handle.metadata()?;
         let mode = meta.mode() & 0o7777;
         if meta.uid() != me {
             return Err(unexpected());
         }
         if meta.is_dir() && folders.contains(&relative) && mode == FOLDER_MODE {
-            let sub = open_dir_at(dir, &name.as_str())?;
-            check_folder(&sub, &format!("{relative}/"), files, folders, seen)?;
-        } else if !(meta.is_file()
+            check_folder(&handle, &format!("{relative}/"), files, folders, sync, seen)?;
+            if sync {
+                handle.sync_all()?;
+            }
+        } else if meta.is_file()
             && files.contains(&relative)
             && mode == FILE_MODE
-            && meta.nlink() == 1)
+            && meta.nlink() == 1
         {
+            if sync {
+                handle.sync_data()?;
+            }
+        } else {
             return Err(unexpected());
         }
         *seen = seen.saturating_add(1);

@@ -240,19 +240,29 @@ fn a_subfolder_swapped_for_a_link_while_entries_are_written_is_refused() -> Test
     let outside = tmp.path().join("outside");
     fs::create_dir(&outside)?;
     let mut staging = Staging::new(&tmp.path().join("out"))?;
+    put(&mut staging, "app/a.zip", b"a")?;
     put(&mut staging, "packages/a.zip", b"a")?;
-    // As root (or the owner) could: the subfolder becomes a link to a folder outside.
-    let packages = staging.root().join("packages");
-    fs::rename(&packages, tmp.path().join("moved"))?;
-    symlink(&outside, &packages)?;
-    let err = staging.begin(&entry("packages/b.zip")?).err();
+    // As root (or the owner) could: the subfolders become links to a folder outside.
+    for folder in ["app", "packages"] {
+        let path = staging.root().join(folder);
+        fs::rename(&path, tmp.path().join(format!("moved-{folder}")))?;
+        symlink(&outside, &path)?;
+    }
+    // A folder opened anew is never opened through a link.
+    let err = staging.begin(&entry("app/b.zip")?).err();
     assert!(err.is_some(), "writing through a link must fail");
+    // The folder just written to is used through its handle: the moved folder, never the link.
+    put(&mut staging, "packages/b.zip", b"b")?;
+    assert!(tmp.path().join("moved-packages/b.zip").is_file());
     assert_eq!(
         fs::read_dir(&outside)?.count(),
         0,
         "nothing written outside"
     );
-    drop(staging);
+    // And the tree, no longer what was written, is not published.
+    let text = message(staging.commit());
+    assert!(text.contains("which is not what was verified"), "{text}");
+    assert!(!tmp.path().join("out").exists());
 
     // A file planted inside the staging folder is found before the tree is published.
     let mut staging = Staging::new(&tmp.path().join("out2"))?;
