@@ -74,9 +74,10 @@ impl Drop for Tracked {
 }
 
 /// Starts the thread that, on SIGINT or SIGTERM, removes every tracked path and ends the
-/// process with 130 or 143. Called once by `main`; if signals cannot be caught, their default
+/// process with 130 or 143 (with `json`, after printing the error object on standard output,
+/// code `interrupted`). Called once by `main`; if signals cannot be caught, their default
 /// action stays (the next run's [`sweep`] removes what is left).
-pub fn install() {
+pub fn install(json: bool) {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };
@@ -91,10 +92,17 @@ pub fn install() {
                 } else {
                     ("SIGINT", exit::INTERRUPTED)
                 };
-                let _ = writeln!(
-                    io::stderr().lock(),
-                    "error: interrupted by {name}; {removed} temporary file(s) or folder(s) removed, no output written"
+                let message = format!(
+                    "interrupted by {name}; {removed} temporary file(s) or folder(s) removed, no output written"
                 );
+                let _ = writeln!(io::stderr().lock(), "error: {message}");
+                if json {
+                    let error = serde_json::json!({
+                        "ok": false,
+                        "error": {"code": "interrupted", "exit": code, "message": message},
+                    });
+                    let _ = crate::output::write_json(&mut io::stdout().lock(), &error);
+                }
                 std::process::exit(i32::from(code));
             }
         });

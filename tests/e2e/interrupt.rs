@@ -124,13 +124,29 @@ fn unpack(site: &Site, to: &str) -> Cmd {
         .args(["unpack", "-", "--policy", "pci.toml", "--to", to])
 }
 
+/// Waits for `child` and checks the `--json` error object it printed on being interrupted.
+fn finish_json(child: Child, code: i32) -> (Option<i32>, String) {
+    let output = match child.wait_with_output() {
+        Ok(output) => output,
+        Err(e) => panic!("cannot wait for the command: {e}"),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stderr}"));
+    assert_eq!(json["ok"], false, "{json}");
+    assert_eq!(json["error"]["code"], "interrupted", "{json}");
+    assert_eq!(json["error"]["exit"], code, "{json}");
+    (output.status.code(), stderr)
+}
+
 #[test]
 fn sigint_and_sigterm_during_unpack_leave_no_staging_and_no_destination() -> TestResult {
     let (site, bundle) = site_with_bundle();
     for (name, code) in [("INT", 130), ("TERM", 143)] {
-        let (child, stdin) = start_half_way(unpack(&site, "out"), &bundle, site.root());
+        let cmd = unpack(&site, "out").args(["--json"]);
+        let (child, stdin) = start_half_way(cmd, &bundle, site.root());
         signal(&child, name);
-        let (exit, stderr) = finish(child);
+        let (exit, stderr) = finish_json(child, code);
         drop(stdin);
         assert_eq!(exit, Some(code), "SIG{name}: {stderr}");
         assert!(
