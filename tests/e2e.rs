@@ -26,6 +26,8 @@ mod export;
 mod hostile_notes;
 #[path = "e2e/inputs.rs"]
 mod inputs;
+#[path = "e2e/interrupt.rs"]
+mod interrupt;
 #[path = "e2e/keys.rs"]
 mod keys;
 #[path = "e2e/ledger.rs"]
@@ -44,5 +46,9 @@ mod results;
 mod roundtrip;
 #[path = "e2e/secrets_stay.rs"]
 mod secrets_stay;
+#[path = "e2e/staging.rs"]
+mod staging;
+#[path = "e2e/success_only.rs"]
+mod success_only;
 #[path = "e2e/terminal.rs"]
 mod terminal;

@@ -31,6 +31,7 @@ pub fn main<A: App>() -> ExitCode {
         Err(err) => return clap_failure(&err),
     };
     let out = Output::new(app.global());
+    crate::cleanup::install(out.json());
     match app.run(&out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => report(&err, out.json()),

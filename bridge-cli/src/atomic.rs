@@ -1,12 +1,17 @@
 //! Output files that appear whole or not at all: written to a temporary file in the
 //! destination's folder, synced, then renamed over the final name. A failure at any point
-//! leaves no partial file under the final name (the temporary file is removed on drop).
+//! leaves no partial file under the final name (the temporary file is removed on drop, on
+//! SIGINT or SIGTERM by [`crate::cleanup`], and after a SIGKILL by the next run's sweep of the
+//! folder: its name is `.zonebridge-PID-RANDOM.tmp`).
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use bundle_format::staging::temp_name;
 use tempfile::NamedTempFile;
+
+use crate::cleanup::{self, Tracked};
 
 const BUFFER: usize = 1 << 20;
 
@@ -15,18 +20,18 @@ const BUFFER: usize = 1 << 20;
 pub struct AtomicFile {
     writer: BufWriter<NamedTempFile>,
     destination: PathBuf,
+    tracked: Tracked,
 }
 
 impl AtomicFile {
     /// Starts writing what will become `destination`, with permission bits `mode` (Unix).
+    /// Leftovers of killed runs in that folder are removed first ([`cleanup::sweep`]).
     pub fn create(destination: &Path, mode: u32) -> io::Result<Self> {
-        let name = destination
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".to_owned());
-        let prefix = format!(".{name}.");
+        cleanup::sweep(parent_dir(destination));
+        let prefix = temp_name::own_prefix();
+        let suffix = format!(".{}", temp_name::Purpose::Tmp.suffix());
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
+        builder.prefix(&prefix).suffix(&suffix);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
@@ -35,9 +40,11 @@ impl AtomicFile {
         #[cfg(not(unix))]
         let _ = mode;
         let temp = builder.tempfile_in(parent_dir(destination))?;
+        let tracked = cleanup::track(temp.path());
         Ok(Self {
             writer: BufWriter::with_capacity(BUFFER, temp),
             destination: destination.to_owned(),
+            tracked,
         })
     }
 
@@ -58,16 +65,24 @@ impl AtomicFile {
         self.finish(false, true)
     }
 
+    /// Finishes the file and renames it to `destination`: over anything there if `replace`,
+    /// else failing with `AlreadyExists` if something is there; flushed to disk if `sync`.
+    pub fn commit_as(self, replace: bool, sync: bool) -> io::Result<PathBuf> {
+        self.finish(replace, sync)
+    }
+
     fn finish(self, replace: bool, sync: bool) -> io::Result<PathBuf> {
         let temp = self.writer.into_inner().map_err(|e| e.into_error())?;
         if sync {
             temp.as_file().sync_all()?;
         }
-        let persisted = if replace {
-            temp.persist(&self.destination)
-        } else {
-            temp.persist_noclobber(&self.destination)
-        };
+        let persisted = self.tracked.publish(|| {
+            if replace {
+                temp.persist(&self.destination)
+            } else {
+                temp.persist_noclobber(&self.destination)
+            }
+        });
         persisted.map_err(|e| {
             io::Error::new(
                 e.error.kind(),
@@ -89,6 +104,21 @@ impl Write for AtomicFile {
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
+}
+
+/// Refuses an output `path` that already exists (even as a dangling link) unless `force`:
+/// `AlreadyExists`, exit 4, with a hint naming `--force`.
+pub fn refuse_existing(path: &Path, force: bool) -> io::Result<()> {
+    if force || fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{} already exists\nHint: give another --out, or add --force to replace it",
+            path.display()
+        ),
+    ))
 }
 
 /// The folder `path` is in (`.` for a bare file name).

@@ -19,6 +19,11 @@ pub const DEPLOYMENT_FAILED: u8 = 5;
 /// The deployment has not ended (it waits for a person, or was still running when the wait
 /// ended); a result bundle saying so was written. Run `deploy` again to follow it further.
 pub const DEPLOYMENT_WAITING: u8 = 6;
+/// Interrupted by SIGINT (Ctrl-C; 128 + 2, as shells report it): no output was written and
+/// every temporary file, staging and working folder of the command was removed.
+pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGTERM (128 + 15); as [`INTERRUPTED`].
+pub const TERMINATED: u8 = 143;
 
 /// The exit codes as `--help` shows them (clap `after_help`).
 pub const EXIT_CODES_HELP: &str = "\
@@ -29,7 +34,9 @@ Exit codes:
   3  configuration refused: policy or key file invalid, or key file readable by others
   4  input/output failure: missing file, disk full, output already exists
   5  deploy: the deployment failed, was cancelled or timed out (result bundle written)
-  6  deploy: the deployment waits (manual intervention, guided failure, still running)";
+  6  deploy: the deployment waits (manual intervention, guided failure, still running)
+  130  interrupted (SIGINT, Ctrl-C): no output written, temporary files removed
+  143  stopped (SIGTERM): no output written, temporary files removed";
 
 #[cfg(test)]
 mod tests {
@@ -45,6 +52,8 @@ mod tests {
             IO,
             DEPLOYMENT_FAILED,
             DEPLOYMENT_WAITING,
+            INTERRUPTED,
+            TERMINATED,
         ] {
             assert!(EXIT_CODES_HELP.contains(&format!("  {code}  ")), "{code}");
         }

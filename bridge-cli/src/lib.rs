@@ -4,7 +4,8 @@
 //!   message, hint), once; [`app`]: `main` itself, which prints a failure once.
 //! - [`output`]: `--json` and `--quiet`, the JSON envelope; [`progress`]: bars on a terminal only;
 //!   [`write_progress`]: a bundle being written, phase by phase.
-//! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin.
+//! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin;
+//!   [`cleanup`]: temporary files removed on SIGINT and SIGTERM, and after a SIGKILL.
 //! - [`safe`]: text from outside (bundles, Octopus, file names) escaped for a terminal.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
@@ -17,6 +18,7 @@
 
 pub mod app;
 pub mod atomic;
+pub mod cleanup;
 pub mod commands;
 pub mod exit;
 pub mod failure;

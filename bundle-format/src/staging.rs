@@ -1,27 +1,55 @@
 //! The private staging folder (ARCHITECTURE, "verify before trust"): an unverified bundle
 //! writes nowhere else, and the folder becomes visible under its final name only after the
 //! whole bundle verified.
+//!
+//! No other local user can swap, plant or replace anything in it at any moment (spec 8.10):
+//! the parent folder is opened once and checked (see [`dirs`] for the rules), the staging
+//! folder and every subfolder are created and opened relative to their parent's handle, files
+//! are created new without following links, the tree is checked against what was written
+//! before it is published, and the publishing rename never replaces anything.
 
 use std::collections::BTreeSet;
-use std::fs;
+use std::ffi::OsString;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::Entry;
 use crate::verify::EntrySink;
 
+mod dirs;
+pub mod temp_name;
+
+use dirs::Existing;
+use temp_name::Purpose;
+
 /// A folder, private to this user (mode 0700), beside the destination, that receives payload
 /// entries while they are verified. Dropped without [`Staging::commit`], it is removed.
 #[derive(Debug)]
 pub struct Staging {
+    parent: File,
+    name: String,
+    dir: File,
     root: PathBuf,
-    destination: PathBuf,
+    target: Option<Target>,
     durability: Durability,
-    current: Option<io::BufWriter<fs::File>>,
-    written: Vec<PathBuf>,
+    current: Option<io::BufWriter<File>>,
+    /// The entry paths written, relative to the staging folder.
+    written: BTreeSet<String>,
     /// Folders created inside the staging folder; reversed, children come before parents.
-    folders: BTreeSet<PathBuf>,
+    folders: BTreeSet<String>,
+    /// The handle of the last entry's folder and its relative path: entries of one folder
+    /// usually follow each other, and a handle stays the folder it was opened as.
+    last_folder: Option<(String, File)>,
     committed: bool,
+}
+
+/// Where a commit puts the staging folder.
+#[derive(Debug)]
+struct Target {
+    name: OsString,
+    path: PathBuf,
+    existing: Existing,
 }
 
 /// How much a commit guarantees after a crash or power loss.
@@ -39,51 +67,82 @@ pub enum Durability {
 }
 
 impl Staging {
-    /// Creates the staging folder for `destination`, which must not exist or be an empty folder;
-    /// the commit is [`Durability::Durable`].
+    /// Creates the staging folder for `destination`, which must not exist or be an empty folder
+    /// of this user's; the commit is [`Durability::Durable`].
     pub fn new(destination: &Path) -> io::Result<Self> {
         Self::with_durability(destination, Durability::Durable)
     }
 
     /// As [`Staging::new`], with the given durability.
+    ///
+    /// Refused (with a message naming the folder and a hint): a destination that is a link, a
+    /// file, a folder of another user or not empty; a parent that is a link, belongs to another
+    /// user, or is writable by others without the sticky bit.
     pub fn with_durability(destination: &Path, durability: Durability) -> io::Result<Self> {
-        if let Ok(mut listing) = fs::read_dir(destination) {
-            if listing.next().is_some() {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not empty", destination.display()),
-                ));
-            }
-        } else if destination.exists() {
+        let Some(name) = destination.file_name() else {
             return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a folder", destination.display()),
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} does not name a folder to create\nHint: give a path such as ./unpacked",
+                    destination.display()
+                ),
             ));
-        }
-        let parent = match destination.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
         };
-        let name = destination
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "bundle".to_owned());
-        let prefix = format!(".{name}.zb-staging-");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            builder.permissions(fs::Permissions::from_mode(0o700));
-        }
-        let root = builder.tempdir_in(&parent)?.keep();
+        let parent_path = parent_of(destination);
+        let parent = dirs::open_parent(parent_path)?;
+        let existing = dirs::check_destination(&parent, name, destination)?;
+        let target = Target {
+            name: name.to_owned(),
+            path: destination.to_owned(),
+            existing,
+        };
+        Self::create(parent, parent_path, Some(target), durability)
+    }
+
+    /// A staging folder in `folder` that is never published: its files are used in place (an
+    /// import) and removed with it. `folder` must pass the same checks as a destination's parent.
+    pub fn private_in(folder: &Path) -> io::Result<Self> {
+        let parent = dirs::open_parent(folder)?;
+        Self::create(parent, folder, None, Durability::Relaxed)
+    }
+
+    fn create(
+        parent: File,
+        parent_path: &Path,
+        target: Option<Target>,
+        durability: Durability,
+    ) -> io::Result<Self> {
+        let mut attempts = 0u32;
+        let (name, dir) = loop {
+            let name = temp_name::new(&random_part()?, Purpose::Staging);
+            match dirs::create_private(&parent, &name) {
+                Ok(dir) => break (name, dir),
+                // Someone else's name (planted or a coincidence): never used, take another.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 16 => {
+                    attempts = attempts.saturating_add(1);
+                }
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot create a private staging folder in {}: {e}",
+                            parent_path.display()
+                        ),
+                    ));
+                }
+            }
+        };
         Ok(Self {
-            root,
-            destination: destination.to_owned(),
+            root: parent_path.join(&name),
+            parent,
+            name,
+            dir,
+            target,
             durability,
             current: None,
-            written: Vec::new(),
+            written: BTreeSet::new(),
             folders: BTreeSet::new(),
+            last_folder: None,
             committed: false,
         })
     }
@@ -93,69 +152,98 @@ impl Staging {
         &self.root
     }
 
-    /// Moves the verified contents to the destination in one rename.
+    /// Checks that the staging folder holds exactly the verified entries, then moves it to the
+    /// destination in one rename that never replaces anything.
     pub fn commit(mut self) -> io::Result<PathBuf> {
         if self.current.is_some() {
             return Err(io::Error::other("an entry is still open"));
         }
-        if self.durability == Durability::Durable {
-            // Data first, then the folders that name it, then the rename that publishes it.
-            for file in &self.written {
-                fs::File::open(file)?.sync_data()?;
-            }
-            for folder in self.folders.iter().rev() {
-                fs::File::open(folder)?.sync_all()?;
-            }
-            fs::File::open(&self.root)?.sync_all()?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o755))?;
-        }
-        // rename(2) replaces an empty destination folder in the same step.
-        fs::rename(&self.root, &self.destination)?;
-        if self.durability == Durability::Durable {
-            let parent = match self.destination.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            fs::File::open(parent)?.sync_all()?;
-        }
+        let Some(target) = self.target.take() else {
+            return Err(io::Error::other("this staging folder has no destination"));
+        };
+        // One walk through handles: the tree must be exactly what was written; when durable,
+        // data first, then the folders that name it, then the rename that publishes it.
+        dirs::check_tree(
+            &self.dir,
+            &self.written,
+            &self.folders,
+            self.durability == Durability::Durable,
+        )?;
+        rustix::fs::fchmod(
+            &self.dir,
+            rustix::fs::Mode::from_raw_mode(dirs::FOLDER_MODE),
+        )?;
+        // If the rename fails (the name was taken meanwhile), whatever is there stays, and
+        // the staging folder is removed on drop.
+        dirs::publish(
+            &self.parent,
+            &self.name,
+            &self.dir,
+            &target.name,
+            &target.path,
+            target.existing,
+        )?;
         self.committed = true;
-        Ok(self.destination.clone())
+        if self.durability == Durability::Durable {
+            self.parent.sync_all()?;
+        }
+        Ok(target.path)
     }
+}
+
+/// The folder `path` is in (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// 12 random hexadecimal digits for a staging folder's name.
+fn random_part() -> io::Result<String> {
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(hex::encode(bytes))
 }
 
 impl EntrySink for Staging {
     fn begin(&mut self, entry: &Entry) -> io::Result<()> {
         // Entry paths are validated names (spec 2.3): relative, no `..`, portable characters.
-        let mut path = self.root.clone();
-        for component in entry.path.components() {
-            path.push(component);
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.exists()) {
-            fs::create_dir_all(parent)?;
-            let mut folder = parent;
-            while folder != self.root && self.folders.insert(folder.to_owned()) {
-                match folder.parent() {
-                    Some(up) => folder = up,
-                    None => break,
+        let mut parts: Vec<&str> = entry.path.components().collect();
+        let Some(file_name) = parts.pop() else {
+            return Err(io::Error::other("an entry path is empty"));
+        };
+        let folder_path = parts.join("/");
+        let cached = self
+            .last_folder
+            .as_ref()
+            .is_some_and(|(path, _)| *path == folder_path);
+        if !parts.is_empty() && !cached {
+            let mut relative = String::new();
+            let mut folder: Option<File> = None;
+            for part in parts {
+                relative.push_str(part);
+                let create = !self.folders.contains(&relative);
+                let next = dirs::subfolder(folder.as_ref().unwrap_or(&self.dir), part, create)?;
+                if create {
+                    self.folders.insert(relative.clone());
                 }
+                folder = Some(next);
+                relative.push('/');
             }
+            self.last_folder = folder.map(|f| (folder_path.clone(), f));
         }
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o644);
-        }
-        self.current = Some(io::BufWriter::with_capacity(
-            256 * 1024,
-            options.open(&path)?,
-        ));
-        self.written.push(path);
+        let folder = match &self.last_folder {
+            Some((path, handle)) if *path == folder_path => handle,
+            _ => &self.dir,
+        };
+        let file = dirs::create_file(folder, file_name)?;
+        self.current = Some(io::BufWriter::with_capacity(256 * 1024, file));
+        self.written.insert(if folder_path.is_empty() {
+            file_name.to_owned()
+        } else {
+            format!("{folder_path}/{file_name}")
+        });
         Ok(())
     }
 
@@ -184,8 +272,12 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             self.current = None;
-            // Best effort: a leftover staging folder is private and named as such.
-            let _ = fs::remove_dir_all(&self.root);
+            // Best effort: a leftover staging folder is private, and named so that the next
+            // run in the same folder removes it.
+            let _ = dirs::remove_tree(&self.parent, &self.name, &self.dir);
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -132,6 +132,18 @@ impl Cmd {
     pub fn ok(self) -> Run {
         self.expect(0)
     }
+
+    /// Starts the command and returns at once, with a pipe on its standard input that the
+    /// test writes (or not) and closes, for tests that interrupt a command halfway.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown))
+    }
 }
 
 /// Waits for `child` to end, killing it and failing the test once `limit` has passed. The

@@ -2,8 +2,9 @@
 //! entry's hash) into a private staging folder before anything reaches the instance. It is the
 //! same verification `verify` and `unpack` run ([`super::verify::verify_into`]).
 //!
-//! The staging folder (mode 0700) sits in a private temporary folder and is removed when the
-//! import ends, whatever the outcome; nothing is ever unpacked elsewhere.
+//! The staging folder (mode 0700) is made in the temporary folder (`TMPDIR`, checked like an
+//! unpack destination's parent: see [`Staging::private_in`]) and is removed when the import
+//! ends, whatever the outcome; nothing is ever unpacked elsewhere.
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use bundle_format::verify::VerifiedBundle;
 use ledger::BundleRecord;
 
 use super::verify::verify_into;
+use crate::cleanup::Tracked;
 use crate::input::BundleInput;
 use crate::output::Output;
 
@@ -23,9 +25,9 @@ use crate::output::Output;
 #[derive(Debug)]
 pub struct Staged {
     verified: VerifiedBundle,
-    // Dropped before `_parent`: the staging folder removes itself, then its parent goes.
     staging: Staging,
-    _parent: tempfile::TempDir,
+    // Dropped after `staging`, which removes itself: a signal before then removes it instead.
+    _tracked: Tracked,
 }
 
 impl Staged {
@@ -65,20 +67,17 @@ pub fn stage(
         error,
         claimed: None,
     };
-    let parent = tempfile::Builder::new()
-        .prefix("zonebridge-staging-")
-        .tempdir()
-        .map_err(|e| {
-            unclaimed(anyhow::Error::new(e).context("cannot create a private staging folder"))
-        })?;
-    let mut staging = Staging::new(&parent.path().join("bundle")).map_err(|e| {
+    let temp = std::env::temp_dir();
+    crate::cleanup::sweep(&temp);
+    let mut staging = Staging::private_in(&temp).map_err(|e| {
         unclaimed(anyhow::Error::new(e).context("cannot create a private staging folder"))
     })?;
+    let tracked = crate::cleanup::track(staging.root());
     match verify_into(input, policy, &mut staging, out) {
         Ok(verified) => Ok(Staged {
             verified,
             staging,
-            _parent: parent,
+            _tracked: tracked,
         }),
         Err(error) => Err(NotVerified {
             claimed: claimed(input, policy),

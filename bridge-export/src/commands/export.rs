@@ -16,7 +16,8 @@ use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bridge_cli::atomic::parent_dir;
+use bridge_cli::atomic::{parent_dir, refuse_existing};
+use bridge_cli::cleanup;
 use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::failure::UsageError;
 use bridge_cli::octopus::OctopusArgs;
@@ -27,10 +28,11 @@ use bundle_format::manifest::BundleKind;
 use bundle_format::names::ZoneId;
 use bundle_format::pack::BundleHeader;
 use bundle_format::release_dir::ReleaseDir;
+use bundle_format::staging::temp_name;
 use octopus_api::Client;
 use time::OffsetDateTime;
 
-use super::pack::{Destination, read_keys, report, write_bundle};
+use super::pack::{Commit, Destination, read_keys, report, write_bundle};
 use crate::export::{fetch, folder};
 
 /// Arguments of `export`.
@@ -72,6 +74,10 @@ pub struct ExportArgs {
     /// Do not flush the bundle to disk before it appears under its name.
     #[arg(long)]
     pub no_fsync: bool,
+    /// Replace --out if it exists (by default an existing file is refused, exit 4, before
+    /// Octopus is asked anything).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Exports, packs, records.
@@ -89,6 +95,7 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
         )
         .into());
     }
+    refuse_existing(&args.out, args.force)?;
     if let Some(dir) = args.keep_folder.as_ref().filter(|d| d.exists()) {
         return Err(UsageError(format!("--keep-folder {} already exists", dir.display())).into());
     }
@@ -112,8 +119,10 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the ledger {}", ledger_path.display()))?;
     let client = Client::connect(args.octopus.endpoint()?)?;
 
+    cleanup::sweep(parent_dir(&args.out));
     let work = tempfile::Builder::new()
-        .prefix(".zonebridge-export-")
+        .prefix(&temp_name::own_prefix())
+        .suffix(&format!(".{}", temp_name::Purpose::Work.suffix()))
         .tempdir_in(parent_dir(&args.out))
         .with_context(|| {
             format!(
@@ -121,6 +130,7 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
                 args.out.display()
             )
         })?;
+    let tracked = cleanup::track(work.path());
     let fetched = fetch::fetch(&client, &args.project, &args.release, work.path())?;
     folder::write(&fetched, work.path())?;
     let release = ReleaseDir::open(work.path())
@@ -155,7 +165,10 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
         &keys,
         threads,
         &Destination::File(args.out.clone()),
-        !args.no_fsync,
+        Commit {
+            fsync: !args.no_fsync,
+            replace: args.force,
+        },
         out,
     )?;
     let record = ledger::BundleRecord::from_manifest(&sealed.manifest, sealed.digest);
@@ -168,9 +181,10 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
             )
         })?;
     if let Some(dir) = &args.keep_folder {
-        let kept = work.keep();
-        std::fs::rename(&kept, dir)
+        tracked
+            .publish(|| std::fs::rename(work.path(), dir))
             .with_context(|| format!("cannot move the release folder to {}", dir.display()))?;
+        drop(work.keep());
     }
     report(&release, &sealed, &keys, shown, &out)
 }

@@ -11,7 +11,7 @@ use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bridge_cli::atomic::{AtomicFile, parent_dir};
+use bridge_cli::atomic::{AtomicFile, parent_dir, refuse_existing};
 use bridge_cli::failure::UsageError;
 use bridge_cli::output::Output;
 use bridge_cli::time_arg::{SOURCE_DATE_EPOCH, creation_time, format_rfc3339, parse_rfc3339};
@@ -69,6 +69,9 @@ pub struct PackArgs {
     /// power loss the file may be empty or partial (a verifier then refuses it).
     #[arg(long)]
     pub no_fsync: bool,
+    /// Replace --out if it exists (by default an existing file is refused, exit 4).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Where the bundle goes on its channel, as the arguments say.
@@ -99,6 +102,7 @@ struct PackPlan {
     expires: Option<OffsetDateTime>,
     threads: u32,
     fsync: bool,
+    force: bool,
 }
 
 impl PackArgs {
@@ -167,6 +171,7 @@ impl PackArgs {
             expires: self.expires,
             threads,
             fsync: !self.no_fsync,
+            force: self.force,
         })
     }
 }
@@ -187,6 +192,9 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         source_date_epoch.as_deref(),
         OffsetDateTime::now_utc(),
     )?;
+    if let Destination::File(path) = &plan.destination {
+        refuse_existing(path, plan.force)?;
+    }
     let keys = read_keys(&plan.keys)?;
     let release = ReleaseDir::open(&plan.release_dir).with_context(|| {
         format!(
@@ -211,14 +219,27 @@ pub fn run(args: &PackArgs, out: &Output) -> anyhow::Result<()> {
         &keys,
         plan.threads,
         &plan.destination,
-        plan.fsync,
+        Commit {
+            fsync: plan.fsync,
+            replace: plan.force,
+        },
         out,
     )?;
     report(&release, &sealed, &keys, shown, &out)
 }
 
+/// How the bundle file is made to appear.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Commit {
+    /// Flushed to disk before it appears.
+    pub fsync: bool,
+    /// Replaces a file already at the destination (`--force`); else that is refused, even if
+    /// it appeared while packing.
+    pub replace: bool,
+}
+
 /// Packs `release` into `destination`: a spool beside the file, then an atomic file (flushed
-/// to disk unless `fsync` is false), or standard output. Returns the sealed bundle, the output
+/// to disk unless `commit.fsync` is false), or standard output. Returns the sealed bundle, the output
 /// to report on (stdout is taken by data for `-`) and where the bundle went.
 pub(crate) fn write_bundle(
     release: &ReleaseDir,
@@ -226,7 +247,7 @@ pub(crate) fn write_bundle(
     keys: &[SigningKey],
     threads: u32,
     destination: &Destination,
-    fsync: bool,
+    commit: Commit,
     out: &Output,
 ) -> anyhow::Result<(SealedBundle, Output, String)> {
     // Reading, then sealing, writing and flushing: the bar says which, never stuck at 100%.
@@ -247,12 +268,8 @@ pub(crate) fn write_bundle(
                 &mut tick,
             )?;
             progress.flushing();
-            if fsync {
-                file.commit()
-            } else {
-                file.commit_unsynced()
-            }
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            file.commit_as(commit.replace, commit.fsync)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             (sealed, *out, path.display().to_string())
         }
         Destination::Stdout => {

@@ -97,7 +97,13 @@ pub fn take(
         }
     };
     let record = BundleRecord::from_manifest(staged.manifest(), staged.digest());
-    let taken = verified(&staged, &record, ledger, log_out);
+    let mut taken = verified(&staged, &record, ledger);
+    // The log is written only once the result is accepted (or was, before): a refused result
+    // leaves no file, not even an empty one.
+    if let (Ok(accepted), Some(path)) = (&mut taken, log_out) {
+        copy_log(&staged, &accepted.result, path)?;
+        accepted.log_out = Some(path.to_owned());
+    }
     if let Err(err) = &taken
         && let Some(reason) = refusal_reason(err)
     {
@@ -115,7 +121,6 @@ fn verified(
     staged: &Staged,
     record: &BundleRecord,
     ledger: &mut Ledger,
-    log_out: Option<&Path>,
 ) -> anyhow::Result<Taken> {
     let manifest = staged.manifest();
     let digest = staged.digest();
@@ -139,10 +144,6 @@ fn verified(
         log_out: None,
         head: None,
     };
-    if let Some(path) = log_out {
-        copy_log(staged, result, path)?;
-        taken.log_out = Some(path.to_owned());
-    }
     if ledger.was_accepted(&digest)? {
         return Ok(taken);
     }

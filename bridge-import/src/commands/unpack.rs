@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use bridge_cli::atomic::parent_dir;
+use bridge_cli::cleanup;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::view::field;
@@ -22,8 +24,9 @@ pub struct UnpackArgs {
     /// This zone's trust policy (TOML, from `policy init` and `policy trust`).
     #[arg(long, value_name = "POLICY")]
     pub policy: PathBuf,
-    /// Folder to create with the payload; it must not exist, or be empty. It appears only
-    /// after the whole bundle verified.
+    /// Folder to create with the payload; it must not exist, or be an empty folder of yours.
+    /// It appears only after the whole bundle verified, and never replaces anything. Its parent
+    /// must not be writable by other users unless it has the sticky bit (as /tmp does).
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
     /// Do not flush the payload to disk before DIR appears: faster, but after a power loss DIR
@@ -48,15 +51,14 @@ pub fn run(args: &UnpackArgs, out: &Output) -> anyhow::Result<()> {
     } else {
         Durability::Durable
     };
-    let mut staging = Staging::with_durability(&args.to, durability).with_context(|| {
-        format!(
-            "cannot unpack into {}\nHint: --to must name a new or empty folder",
-            args.to.display()
-        )
-    })?;
+    cleanup::sweep(parent_dir(&args.to));
+    // The refusals (a link, someone else's folder, a parent others can write) carry their hint.
+    let mut staging = Staging::with_durability(&args.to, durability)
+        .with_context(|| format!("cannot unpack into {}", args.to.display()))?;
+    let tracked = cleanup::track(staging.root());
     let verified = verify_into(&input, &policy, &mut staging, out)?;
-    let dir = staging
-        .commit()
+    let dir = tracked
+        .publish(|| staging.commit())
         .with_context(|| format!("cannot move the verified payload to {}", args.to.display()))?;
     let report = Report {
         unpacked: dir.display().to_string(),
