@@ -77,6 +77,7 @@ mod db;
 mod deployments;
 mod error;
 mod promotions;
+mod refusals;
 mod schema;
 mod stored;
 
@@ -93,6 +94,9 @@ pub use crate::bundles::{BundleRecord, EVENT_ACCEPTED, EVENT_EXPORTED, EVENT_REF
 pub use crate::deployments::{DeploymentKey, DeploymentRecord, DeploymentState, EVENT_DEPLOYMENT};
 pub use crate::error::LedgerError;
 pub use crate::promotions::{EVENT_PROMOTION, Promotion, PromotionKey, PromotionState};
+pub use crate::refusals::{
+    EVENT_REFUSED_UNVERIFIED, MAX_INPUT_BYTES, UnverifiedBundle, bound_text,
+};
 pub use crate::schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use crate::stored::{StoredBundle, Verdict};
 

@@ -1,0 +1,59 @@
+//! The wrong kind of bundle for the command (a result bundle given to `import`, a release
+//! bundle given to `results`): refused as `wrong-kind` (exit 1), naming the kind and the command
+//! that takes it, never "trust its key".
+//!
+//! Before trust, the kind is only what the bundle CLAIMS (the bounded pre-trust probe,
+//! [`bundle_format::pretrust`]), and the message says so. The signers' roles in the policy would
+//! not tell more: a bundle of the other direction is usually signed by a key this side's policy
+//! does not hold at all, and a claim is all there is. After verification, the kind is a fact.
+
+use bundle_format::manifest::BundleKind;
+use bundle_format::names::Digest;
+
+use crate::failure::{Failure, refused};
+
+/// The stable refusal code.
+pub const WRONG_KIND: &str = "wrong-kind";
+
+/// The command that takes bundles of `kind`, and the zone where it runs.
+pub fn taker(kind: BundleKind) -> &'static str {
+    match kind {
+        BundleKind::Release => "`bridge-import import`, in the secure zone",
+        BundleKind::Result => "`bridge-export results`, in the development zone",
+    }
+}
+
+/// The `wrong-kind` refusal for a bundle that failed verification (`cause`) and claims, without
+/// being trusted, to be of `claimed` kind while the command takes `expected`; `None` when the
+/// claim is the expected kind, absent, or `cause` is not a refusal (a local failure stays what
+/// it is).
+pub fn claimed(
+    input: &str,
+    claimed: Option<BundleKind>,
+    expected: BundleKind,
+    cause: &anyhow::Error,
+) -> Option<anyhow::Error> {
+    let claimed = claimed.filter(|&kind| kind != expected)?;
+    let failure = Failure::from_error(cause).filter(|f| f.exit == crate::exit::REFUSED)?;
+    Some(refused(
+        WRONG_KIND,
+        format!(
+            "bundle {input} claims to be a {claimed} bundle (unverified: it was refused as {code} before any of it was trusted); this command takes {expected} bundles\nHint: {claimed} bundles are taken by {taker}",
+            code = failure.code,
+            taker = taker(claimed),
+        ),
+    ))
+}
+
+/// The `wrong-kind` refusal for a VERIFIED bundle `digest` of `kind` given to a command that
+/// takes `expected` bundles.
+pub fn verified(digest: Digest, kind: BundleKind, expected: BundleKind) -> anyhow::Error {
+    refused(
+        WRONG_KIND,
+        format!(
+            "bundle {digest} is a {kind} bundle (verified); this command takes {expected} bundles\nHint: {kind} bundles are taken by {taker}",
+            digest = digest.to_hex(),
+            taker = taker(kind),
+        ),
+    )
+}
