@@ -57,3 +57,59 @@ pub fn verified(digest: Digest, kind: BundleKind, expected: BundleKind) -> anyho
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::Failure;
+
+    fn refusal() -> anyhow::Error {
+        refused(
+            "signer-unknown",
+            "no signature is by a trusted key".to_owned(),
+        )
+    }
+
+    #[test]
+    fn only_a_refused_bundle_claiming_the_other_kind_is_wrong_kind() {
+        let input = "b.zb";
+        let (release, result) = (BundleKind::Release, BundleKind::Result);
+        let wrong = claimed(input, Some(result), release, &refusal());
+        let failure = wrong.as_ref().and_then(Failure::from_error);
+        assert_eq!(failure.as_ref().map(|f| f.code), Some(WRONG_KIND));
+        assert_eq!(failure.as_ref().map(|f| f.exit), Some(crate::exit::REFUSED));
+        let message = failure.map(|f| f.message).unwrap_or_default();
+        assert!(
+            message.contains("claims to be a result bundle (unverified"),
+            "{message}"
+        );
+        assert!(message.contains("signer-unknown"), "{message}");
+        // The expected kind, no claim, or a local failure: left as they are.
+        assert!(claimed(input, Some(release), release, &refusal()).is_none());
+        assert!(claimed(input, None, release, &refusal()).is_none());
+        let local = anyhow::Error::new(std::io::Error::other("disk full"));
+        assert!(claimed(input, Some(result), release, &local).is_none());
+    }
+
+    #[test]
+    fn a_verified_bundle_of_the_other_kind_names_its_command() {
+        let digest = Digest::of(b"m");
+        for (kind, expected, command) in [
+            (
+                BundleKind::Result,
+                BundleKind::Release,
+                "`bridge-export results`",
+            ),
+            (
+                BundleKind::Release,
+                BundleKind::Result,
+                "`bridge-import import`",
+            ),
+        ] {
+            let failure = Failure::from_error(&verified(digest, kind, expected));
+            assert_eq!(failure.as_ref().map(|f| f.code), Some(WRONG_KIND));
+            let hint = failure.and_then(|f| f.hint).unwrap_or_default();
+            assert!(hint.contains(command), "{hint}");
+        }
+    }
+}
