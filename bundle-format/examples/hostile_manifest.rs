@@ -9,7 +9,8 @@
 //!   KIND   release (default) or result
 //! ```
 //!
-//! The manifest names dev -> pci; its payload is one small `process.json`. Hand-written CBOR, so that a shape no
+//! The manifest names dev -> pci; its payload is one small `process.json`. The manifest's bytes
+//! are also written alone to `OUT.cbor`. Hand-written CBOR, so that a shape no
 //! writer of ours would produce can be made (a manifest type cannot hold what is not valid).
 
 use std::io::Cursor;
@@ -294,6 +295,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut spool, _) = payload.finish()?;
     let mut file = std::fs::File::create(out)?;
     write_bundle(&mut file, &signatures, &manifest, &mut spool)?;
-    println!("{out}: {shape} manifest of {} bytes", manifest.len());
+    // The manifest alone too, for tools that compare (`cbor2.loads` in the benchmark).
+    std::fs::write(format!("{out}.cbor"), &manifest)?;
+    println!(
+        "{out}: {shape} manifest of {} bytes (also in {out}.cbor)",
+        manifest.len()
+    );
     Ok(())
 }

@@ -315,3 +315,58 @@ fn last_refusal_any(ledger: &Path) -> Result<Value, Box<dyn std::error::Error>> 
     assert_eq!(last.event, EVENT_REFUSED_UNVERIFIED);
     Ok(last.detail_json()?)
 }
+
+#[test]
+fn a_verified_release_with_huge_texts_is_refused_and_recorded() -> TestResult {
+    let zones = crate::promote::Zones::new();
+    let site = &zones.site;
+    // Signed by the trusted release signer: a 2 KiB project name the target does not have,
+    // 256 KiB of notes and 100 secrets with large scopes (release.toml stays under its 1 MiB
+    // limit). The refusal names the project; its
+    // record is bounded and written.
+    let project = "P".repeat(2048);
+    let release = site.release("huge", &[("a.zip", b"a")]);
+    let mut toml = std::fs::read_to_string(release.join("release.toml"))?.replace(
+        "project = \"Payments API\"",
+        &format!("project = \"{project}\""),
+    );
+    toml = toml.replacen(
+        "channel = \"Default\"\n",
+        &format!(
+            "channel = \"Default\"\nnotes = \"{}\"\n",
+            "n".repeat(256 << 10)
+        ),
+        1,
+    );
+    let scope = (0..50)
+        .map(|n| format!("\"Environment {n:04}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for n in 0..100 {
+        toml.push_str(&format!(
+            "[[secrets]]\nowner = \"{project}\"\nname = \"Secret.{n}\"\nscope = {{ Environment = [{scope}] }}\n"
+        ));
+    }
+    write(&release.join("release.toml"), toml.as_bytes());
+    site.pack(&release, &["signer"], "pci", "huge.zb").ok();
+    let run = zones.import("huge.zb").args(["--json"]).expect(1);
+    let code = run.json()["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let ledger = Ledger::open_existing(site.path("import.ledger"))?;
+    ledger.verify()?;
+    let refused = ledger.bundles(None, Some(Verdict::Refused), None)?;
+    let row = refused.last().ok_or("the refusal has no row")?;
+    let kept = row.project.as_deref().unwrap_or_default();
+    assert!(kept.len() <= ::ledger::MAX_NAME_BYTES, "{}", kept.len());
+    assert!(kept.starts_with("PPPP") && kept.ends_with(::ledger::TRUNCATED_MARK));
+    let reason = row.reason.as_deref().unwrap_or_default();
+    assert!(reason.starts_with(&format!("{code}: ")), "{reason}");
+    assert!(reason.len() <= ::ledger::MAX_REASON_BYTES);
+    let entries = ledger.audit_entries()?;
+    let last = entries.last().ok_or("no audit entry")?;
+    assert_eq!(last.event, ::ledger::EVENT_REFUSED);
+    assert!(last.detail.len() <= ::ledger::MAX_DETAIL_BYTES);
+    Ok(())
+}
