@@ -4,7 +4,7 @@
 # constant factor of the manifest limit". Compared, in the same run, with two obvious
 # alternatives: decoding the same manifest with Python's cbor2, and `zstd -dc | wc -c`.
 #
-#   bench/hostile-manifest.sh            # all shapes; about 5 minutes on 2 cores
+#   bench/hostile-manifest.sh            # all shapes; about 2 minutes on 2 cores (after the build)
 #   BENCH_SKIP_BUILD=1 bench/hostile-manifest.sh
 #
 # Bundles come from `cargo run --example hostile_manifest` (bundle-format/examples/), signed by
