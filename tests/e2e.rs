@@ -36,6 +36,8 @@ mod ledger;
 mod output;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/pretrust.rs"]
+mod pretrust;
 #[path = "e2e/promote.rs"]
 mod promote;
 #[path = "e2e/refusals.rs"]

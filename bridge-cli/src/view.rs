@@ -163,12 +163,20 @@ pub struct AnswersView {
 impl ManifestView {
     /// The view of `manifest`, whose bytes hash to `digest`.
     pub fn new(manifest: &Manifest, digest: Digest) -> Self {
+        Self::from_manifest(manifest.clone(), digest)
+    }
+
+    /// The view of `manifest`, taking its texts instead of copying them: a command that only
+    /// shows a manifest never holds it twice (peak memory, spec 15.2).
+    pub fn from_manifest(manifest: Manifest, digest: Digest) -> Self {
+        let channel = manifest.channel().to_string();
+        let payload_bytes = manifest.total_size();
         Self {
             format: manifest.format,
             kind: manifest.kind.as_str(),
             bundle_id: manifest.bundle_id.to_hex(),
             digest: digest.to_hex(),
-            channel: manifest.channel().to_string(),
+            channel,
             source_zone: manifest.source_zone.to_string(),
             target_zone: manifest.target_zone.to_string(),
             sequence: manifest.sequence,
@@ -177,7 +185,7 @@ impl ManifestView {
             expires: manifest.expires.map(format_rfc3339),
             entries: manifest
                 .entries
-                .iter()
+                .into_iter()
                 .map(|e| EntryView {
                     path: e.path.to_string(),
                     size: e.size,
@@ -185,18 +193,18 @@ impl ManifestView {
                     sha256: e.sha256.to_hex(),
                 })
                 .collect(),
-            payload_bytes: manifest.total_size(),
-            release: manifest.release.as_ref().map(|r| ReleaseView {
-                project: r.project.clone(),
-                version: r.version.clone(),
-                channel: r.channel.clone(),
-                notes: r.notes.clone(),
+            payload_bytes,
+            release: manifest.release.map(|r| ReleaseView {
+                project: r.project,
+                version: r.version,
+                channel: r.channel,
+                notes: r.notes,
                 packages: r
                     .packages
-                    .iter()
+                    .into_iter()
                     .map(|p| PackageView {
-                        id: p.id.clone(),
-                        version: p.version.clone(),
+                        id: p.id,
+                        version: p.version,
                         path: p.path.to_string(),
                         size: p.size,
                         sha256: p.sha256.to_hex(),
@@ -205,40 +213,40 @@ impl ManifestView {
                     .collect(),
                 secrets: r
                     .secrets
-                    .iter()
+                    .into_iter()
                     .map(|s| SecretView {
-                        owner: s.owner.clone(),
-                        name: s.name.clone(),
-                        kind: s.kind.clone(),
-                        scope: s.scope.clone(),
+                        owner: s.owner,
+                        name: s.name,
+                        kind: s.kind,
+                        scope: s.scope,
                     })
                     .collect(),
             }),
-            result: manifest.result.as_ref().map(|r| ResultView {
+            result: manifest.result.map(|r| ResultView {
                 answers: AnswersView {
                     bundle_id: r.answers.bundle_id.to_hex(),
                     digest: r.answers.digest.to_hex(),
                     sequence: r.answers.sequence,
                 },
-                project: r.project.clone(),
-                version: r.version.clone(),
-                environment: r.environment.clone(),
-                tenant: r.tenant.clone(),
+                waiting: r.waiting.as_ref().map(|w| w.describe()),
+                waiting_reason: r.waiting.as_ref().map(|w| w.reason),
+                project: r.project,
+                version: r.version,
+                environment: r.environment,
+                tenant: r.tenant,
                 state: r.state,
                 started: r.started.map(format_rfc3339),
                 completed: r.completed.map(format_rfc3339),
                 log: r.log.to_string(),
-                task: r.task.clone(),
+                task: r.task,
                 steps: r
                     .steps
-                    .iter()
+                    .into_iter()
                     .map(|s| StepView {
-                        name: s.name.clone(),
+                        name: s.name,
                         state: s.state.as_str(),
                     })
                     .collect(),
-                waiting: r.waiting.as_ref().map(|w| w.describe()),
-                waiting_reason: r.waiting.as_ref().map(|w| w.reason),
             }),
         }
     }

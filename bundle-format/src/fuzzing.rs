@@ -53,3 +53,13 @@ pub fn entry_path(data: &[u8]) {
         }
     }
 }
+
+/// The pre-trust probe and the item count on arbitrary bytes (spec 15.1, 3): both must end,
+/// never panic, and the probe must find nothing a well-formed prefix does not hold.
+pub fn pretrust(data: &[u8]) {
+    let head = crate::pretrust::PretrustHead::of(data);
+    assert_eq!(head.manifest_bytes, data.len() as u64);
+    let items = crate::cbor_items::count(data, 16);
+    // Every item takes at least one byte.
+    assert!(items <= data.len() as u64);
+}

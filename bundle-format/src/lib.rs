@@ -15,6 +15,7 @@
 
 mod bounded;
 mod cbor;
+pub mod cbor_items;
 pub mod channel;
 pub mod container;
 pub mod inspect;
@@ -24,6 +25,7 @@ pub mod manifest;
 pub mod names;
 pub mod pack;
 pub mod policy;
+pub mod pretrust;
 pub mod regular_file;
 pub mod release_dir;
 pub mod signature;

@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::promotions::{self, PromotionKey, PromotionState};
 use crate::skips;
 use crate::stored::Verdict;
-use crate::{Ledger, LedgerError, MAX_REASON_BYTES, TRUNCATED_MARK, check_name, now_text};
+use crate::{Ledger, LedgerError, MAX_NAME_BYTES, MAX_REASON_BYTES, check_name, now_text};
 
 /// The audit event of an accepted bundle.
 pub const EVENT_ACCEPTED: &str = "bundle-accepted";
@@ -60,10 +60,9 @@ impl Advance {
 
 /// A bundle as the ledger records it.
 ///
-/// For an accepted bundle every field comes from its verified manifest. For a refused one they
-/// are what its manifest claims, unverified (`bundle_format::inspect` reads them); a bundle whose
-/// manifest cannot be read at all has no digest to record and belongs in the audit trail alone
-/// ([`Ledger::append_audit`]).
+/// Every field comes from a VERIFIED manifest (or, on the sending side, the manifest this side
+/// made). A bundle refused before it was trusted has no record of this kind: it is recorded
+/// from pre-trust data alone with [`Ledger::record_refused_unverified`] (spec 15.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleRecord {
     /// The bundle digest (SHA-256 of the manifest bytes).
@@ -137,18 +136,9 @@ impl BundleRecord {
 }
 
 /// Cuts `reason` to [`MAX_REASON_BYTES`] at a character boundary, ending it with
-/// [`TRUNCATED_MARK`] when it was cut.
+/// [`crate::TRUNCATED_MARK`] when it was cut.
 pub(crate) fn bound_reason(reason: &str) -> String {
-    if reason.len() <= MAX_REASON_BYTES {
-        return reason.to_owned();
-    }
-    let mut end = MAX_REASON_BYTES.saturating_sub(TRUNCATED_MARK.len());
-    while !reason.is_char_boundary(end) {
-        end = end.saturating_sub(1);
-    }
-    let mut cut = reason.get(..end).unwrap_or_default().to_owned();
-    cut.push_str(TRUNCATED_MARK);
-    cut
+    crate::refusals::bound_text(reason, MAX_REASON_BYTES)
 }
 
 impl Ledger {
@@ -276,12 +266,24 @@ impl Ledger {
 
     /// Records a refused bundle and why, in one transaction: its row in `bundles` and a
     /// `bundle-refused` audit entry. The channel does not move. `reason` is cut to
-    /// [`MAX_REASON_BYTES`].
+    /// [`MAX_REASON_BYTES`], the project and version to [`crate::MAX_NAME_BYTES`], so that no
+    /// text in the bundle can keep its refusal from being recorded. `record` must come from a
+    /// VERIFIED manifest; a bundle refused before trust is recorded with
+    /// [`Ledger::record_refused_unverified`] instead.
     pub fn record_refused(
         &mut self,
         record: &BundleRecord,
         reason: &str,
     ) -> Result<AuditEntry, LedgerError> {
+        let bound = |name: &Option<String>| {
+            name.as_deref()
+                .map(|name| crate::refusals::bound_text(name, MAX_NAME_BYTES))
+        };
+        let record = &BundleRecord {
+            project: bound(&record.project),
+            version: bound(&record.version),
+            ..record.clone()
+        };
         let sequence = record.check(0)?;
         let reason = bound_reason(reason);
         let db = self.db.clone();
@@ -292,7 +294,7 @@ impl Ledger {
         if let Some(map) = detail.as_object_mut() {
             map.insert("reason".to_owned(), reason.into());
         }
-        let entry = audit::append(&tx, &db, EVENT_REFUSED, &detail)?;
+        let entry = crate::refusals::append_fitted(&tx, &db, EVENT_REFUSED, detail)?;
         tx.commit().map_err(db.err(action))?;
         Ok(entry)
     }

@@ -86,6 +86,7 @@ mod deployments;
 mod error;
 mod heads;
 mod promotions;
+mod refusals;
 mod replay;
 mod schema;
 mod skips;
@@ -105,6 +106,9 @@ pub use crate::deployments::{DeploymentKey, DeploymentRecord, DeploymentState, E
 pub use crate::error::LedgerError;
 pub use crate::heads::{EVENT_HEAD, PeerHead, head_went_backwards};
 pub use crate::promotions::{EVENT_PROMOTION, Promotion, PromotionKey, PromotionState};
+pub use crate::refusals::{
+    EVENT_REFUSED_UNVERIFIED, MAX_INPUT_BYTES, UnverifiedBundle, bound_text,
+};
 pub use crate::schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use crate::skips::{EVENT_SKIP, Skip};
 pub use crate::stored::{StoredBundle, Verdict};

@@ -6,6 +6,8 @@
 mod deployments;
 #[path = "ledger/listings.rs"]
 mod listings;
+#[path = "ledger/refusals.rs"]
+mod refusals;
 #[path = "ledger/schema.rs"]
 mod schema;
 #[path = "ledger/skips.rs"]

@@ -63,7 +63,7 @@ pub fn run(args: &InspectArgs, out: &Output) -> anyhow::Result<()> {
         verified: false,
         warning: NOT_VERIFIED,
         signers,
-        bundle: ManifestView::new(&manifest, head.digest),
+        bundle: ManifestView::from_manifest(manifest, head.digest),
     };
     out.success(&report, |w| {
         writeln!(w, "{NOT_VERIFIED}")?;

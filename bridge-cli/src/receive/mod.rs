@@ -4,6 +4,7 @@
 //! development side result bundles (`results`).
 
 pub mod channel;
+pub mod kind;
 pub mod staged;
 pub mod verify;
 

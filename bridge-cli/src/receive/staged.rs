@@ -8,15 +8,14 @@
 
 use std::path::Path;
 
-use bundle_format::inspect::read_unverified;
-use bundle_format::manifest::Manifest;
+use bundle_format::manifest::{BundleKind, Manifest};
 use bundle_format::names::Digest;
 use bundle_format::policy::TrustPolicy;
 use bundle_format::staging::Staging;
 use bundle_format::verify::VerifiedBundle;
-use ledger::BundleRecord;
+use ledger::UnverifiedBundle;
 
-use super::verify::verify_into;
+use super::verify::verify_into_seen;
 use crate::cleanup::Tracked;
 use crate::input::BundleInput;
 use crate::output::Output;
@@ -47,56 +46,55 @@ impl Staged {
     }
 }
 
-/// A bundle that did not verify (or could not be read), and what its manifest claims, if it
-/// could be read at all (unverified: for the ledger's record of the refusal only).
+/// A bundle that did not verify (or could not be read), with what may be known of it before
+/// trust (spec 15.1): its input, file size, and its manifest's digest, size and bounded probe,
+/// all UNVERIFIED. Its manifest is never decoded for this.
 #[derive(Debug)]
 pub struct NotVerified {
     /// Why.
     pub error: anyhow::Error,
-    /// What the bundle claims to be.
-    pub claimed: Option<Box<BundleRecord>>,
+    /// What may be known of it without trusting it, for the ledger's record of the refusal.
+    pub unverified: Box<UnverifiedBundle>,
 }
 
-/// Verifies `input` against `policy` into a new private staging folder.
+/// Verifies `input` against `policy` into a new private staging folder, for a command that
+/// takes bundles of `expected` kind: a refused bundle that claims another kind is refused as
+/// `wrong-kind` ([`super::kind`]).
 pub fn stage(
     input: &BundleInput,
     policy: &TrustPolicy,
+    expected: BundleKind,
     out: &Output,
 ) -> Result<Staged, NotVerified> {
-    let unclaimed = |error: anyhow::Error| NotVerified {
+    let mut seen = None;
+    let not_verified = |error: anyhow::Error, head| NotVerified {
         error,
-        claimed: None,
+        unverified: Box::new(UnverifiedBundle {
+            input: input.to_string(),
+            file_bytes: input.file_size(),
+            head,
+        }),
     };
     let temp = std::env::temp_dir();
     crate::cleanup::sweep(&temp);
     let mut staging = Staging::private_in(&temp).map_err(|e| {
-        unclaimed(anyhow::Error::new(e).context("cannot create a private staging folder"))
+        not_verified(
+            anyhow::Error::new(e).context("cannot create a private staging folder"),
+            None,
+        )
     })?;
     let tracked = crate::cleanup::track(staging.root());
-    match verify_into(input, policy, &mut staging, out) {
+    match verify_into_seen(input, policy, &mut staging, out, &mut seen) {
         Ok(verified) => Ok(Staged {
             verified,
             staging,
             _tracked: tracked,
         }),
-        Err(error) => Err(NotVerified {
-            claimed: claimed(input, policy),
-            error,
-        }),
+        Err(error) => {
+            let claim = seen.as_ref().and_then(|head| head.claims.kind);
+            let error =
+                super::kind::claimed(&input.to_string(), claim, expected, &error).unwrap_or(error);
+            Err(not_verified(error, seen))
+        }
     }
-}
-
-/// What a refused bundle's manifest claims, read again without trust; `None` for standard
-/// input (already consumed) or a manifest that cannot be read.
-fn claimed(input: &BundleInput, policy: &TrustPolicy) -> Option<Box<BundleRecord>> {
-    let BundleInput::File(_) = input else {
-        return None;
-    };
-    let reader = input.open().ok()?;
-    let head = read_unverified(reader, policy.limits()).ok()?;
-    let manifest = head.manifest.ok()?;
-    Some(Box::new(BundleRecord::from_manifest(
-        &manifest,
-        head.digest,
-    )))
 }

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use bundle_format::policy::TrustPolicy;
-use bundle_format::verify::{EntrySink, VerifiedBundle, verify_bundle};
+use bundle_format::pretrust::PretrustHead;
+use bundle_format::verify::{EntrySink, VerifiedBundle, verify_bundle_seen};
 use time::OffsetDateTime;
 
 use crate::input::{BundleInput, Counting};
@@ -23,15 +24,28 @@ pub fn verify_into(
     sink: &mut dyn EntrySink,
     out: &Output,
 ) -> anyhow::Result<VerifiedBundle> {
+    verify_into_seen(input, policy, sink, out, &mut None)
+}
+
+/// As [`verify_into`], and sets `seen` to the bundle's pre-trust head (UNVERIFIED digest, size
+/// and bounded probe) once its manifest's bytes are read, for recording a refusal.
+pub fn verify_into_seen(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    sink: &mut dyn EntrySink,
+    out: &Output,
+    seen: &mut Option<PretrustHead>,
+) -> anyhow::Result<VerifiedBundle> {
     let reader = input.open()?;
     let progress = Progress::bytes(out, "verifying", input.file_size());
     let counted = Counting::new(reader, progress.counter());
-    let verified = verify_bundle(
+    let verified = verify_bundle_seen(
         counted,
         policy,
         OffsetDateTime::now_utc(),
         sink,
         &mut |_| {},
+        seen,
     );
     progress.finish();
     verified.map_err(|err| {

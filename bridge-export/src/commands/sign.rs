@@ -131,7 +131,7 @@ pub fn run(args: &SignArgs, out: &Output) -> anyhow::Result<()> {
         out: shown,
         key_id: key_id.to_hex(),
         signers: view::key_ids(&signers),
-        bundle: ManifestView::new(&manifest, digest),
+        bundle: ManifestView::from_manifest(manifest, digest),
     };
     out.success(&report, |w| {
         field(w, "signed by", &report.key_id)?;

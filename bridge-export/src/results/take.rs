@@ -7,6 +7,7 @@ use bridge_cli::failure::refused;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
+use bridge_cli::receive::kind;
 use bridge_cli::receive::staged::{self, Staged};
 use bridge_cli::receive::{refusal_reason, warn_unrecorded};
 use bundle_format::manifest::{BundleKind, LedgerHead, ResultDescription};
@@ -69,8 +70,8 @@ fn record_head(
     })
 }
 
-/// Verifies `input` against `policy` and records it in `ledger`; a refusal whose bundle
-/// could be identified is recorded with its reason.
+/// Verifies `input` against `policy` and records it in `ledger`; every refusal is recorded
+/// with its reason (a bundle refused before trust from pre-trust data only, spec 15.1).
 pub fn take(
     input: &BundleInput,
     policy: &TrustPolicy,
@@ -78,20 +79,16 @@ pub fn take(
     log_out: Option<&Path>,
     out: &Output,
 ) -> anyhow::Result<Taken> {
-    let staged = match staged::stage(input, policy, out) {
+    let staged = match staged::stage(input, policy, BundleKind::Result, out) {
         Ok(staged) => staged,
         Err(not_verified) => {
             if let Some(reason) = refusal_reason(&not_verified.error) {
-                let recorded = match &not_verified.claimed {
-                    Some(record) => ledger.record_refused(record, &reason).map(drop),
-                    None => ledger
-                        .append_audit(
-                            "bundle-refused-unidentified",
-                            &json!({ "input": input.to_string(), "reason": reason }),
-                        )
-                        .map(drop),
-                };
-                warn_unrecorded(recorded.map_err(Into::into));
+                warn_unrecorded(
+                    ledger
+                        .record_refused_unverified(&not_verified.unverified, &reason)
+                        .map(drop)
+                        .map_err(Into::into),
+                );
             }
             return Err(not_verified.error);
         }
@@ -125,14 +122,7 @@ fn verified(
     let manifest = staged.manifest();
     let digest = staged.digest();
     let (BundleKind::Result, Some(result)) = (manifest.kind, &manifest.result) else {
-        return Err(refused(
-            "wrong-kind",
-            format!(
-                "bundle {} is a {} bundle; `results` takes result bundles\nHint: release bundles are imported in the secure zone with `bridge-import import`",
-                digest.to_hex(),
-                manifest.kind
-            ),
-        ));
+        return Err(kind::verified(digest, manifest.kind, BundleKind::Result));
     };
     let mut taken = Taken {
         outcome: "already-recorded",

@@ -62,7 +62,7 @@ pub fn run(args: &UnpackArgs, out: &Output) -> anyhow::Result<()> {
         .with_context(|| format!("cannot move the verified payload to {}", args.to.display()))?;
     let report = Report {
         unpacked: dir.display().to_string(),
-        verified: VerifiedReport::new(&verified, &policy),
+        verified: VerifiedReport::new(verified, &policy),
     };
     out.success(&report, |w| {
         report.verified.render(w)?;

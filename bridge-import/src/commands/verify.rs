@@ -39,15 +39,19 @@ pub struct VerifiedReport {
 }
 
 impl VerifiedReport {
-    /// The report for `verified` under `policy`.
-    pub fn new(verified: &VerifiedBundle, policy: &TrustPolicy) -> Self {
-        let manifest = verified.manifest();
+    /// The report for `verified` under `policy`; it takes the manifest over, so that it is
+    /// never held twice.
+    pub fn new(verified: VerifiedBundle, policy: &TrustPolicy) -> Self {
+        let threshold = policy.threshold(verified.manifest().kind);
+        let signers = view::key_ids(verified.signers());
+        let ignored_signers = view::key_ids(verified.ignored_signers());
+        let digest = verified.digest();
         Self {
             verdict: "trusted",
-            threshold: policy.threshold(manifest.kind),
-            signers: view::key_ids(verified.signers()),
-            ignored_signers: view::key_ids(verified.ignored_signers()),
-            bundle: ManifestView::new(manifest, verified.digest()),
+            threshold,
+            signers,
+            ignored_signers,
+            bundle: ManifestView::from_manifest(verified.into_manifest(), digest),
         }
     }
 
@@ -104,6 +108,6 @@ pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let policy = load_policy(&args.policy)?;
     let input = BundleInput::from_arg(&args.file);
     let verified = verify_into(&input, &policy, &mut Discard, out)?;
-    let report = VerifiedReport::new(&verified, &policy);
+    let report = VerifiedReport::new(verified, &policy);
     out.success(&report, |w| report.render(w))
 }

@@ -65,12 +65,10 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent> {
     let release = match (manifest.kind, &manifest.release) {
         (BundleKind::Release, Some(release)) => release.clone(),
         _ => {
-            return Err(refused(
-                "not-a-release",
-                format!(
-                    "the bundle is a {} bundle; import takes release bundles\nHint: result bundles are taken in on the development side",
-                    manifest.kind
-                ),
+            return Err(bridge_cli::receive::kind::verified(
+                staged.digest(),
+                manifest.kind,
+                BundleKind::Release,
             ));
         }
     };

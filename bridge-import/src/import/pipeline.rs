@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::receive::{refusal_reason, warn_unrecorded};
+use bundle_format::manifest::BundleKind;
 use bundle_format::policy::TrustPolicy;
 use ledger::{BundleRecord, PromotionKey};
 use octopus_api::names::{Directory, NameMap};
@@ -37,19 +38,20 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
-/// Runs an import. A refusal of a bundle whose manifest could be read is recorded in the
-/// ledger with its reason (not on a dry run).
+/// Runs an import. Every refusal is recorded in the ledger with its reason (not on a dry run):
+/// a bundle refused before trust from pre-trust data only (spec 15.1), a verified one with
+/// what its manifest says.
 pub fn import(settings: Settings, writes: &mut Writes, out: &Output) -> anyhow::Result<Report> {
     let mut gate = LedgerGate::open(&settings.ledger, settings.dry_run)?;
-    let staged = match staged::stage(&settings.input, &settings.policy, out) {
+    let staged = match staged::stage(&settings.input, &settings.policy, BundleKind::Release, out) {
         Ok(staged) => staged,
         Err(not_verified) => {
             if let Some(reason) = refusal_reason(&not_verified.error) {
-                let recorded = match &not_verified.claimed {
-                    Some(record) => gate.record_refused(record, &reason, writes),
-                    None => gate.audit_unidentified(&settings.input.to_string(), &reason, writes),
-                };
-                warn_unrecorded(recorded);
+                warn_unrecorded(gate.record_refused_unverified(
+                    &not_verified.unverified,
+                    &reason,
+                    writes,
+                ));
             }
             return Err(not_verified.error);
         }
@@ -73,6 +75,13 @@ fn verified(
 ) -> anyhow::Result<Report> {
     let manifest = staged.manifest();
     let digest = staged.digest();
+    if manifest.kind != BundleKind::Release {
+        return Err(bridge_cli::receive::kind::verified(
+            digest,
+            manifest.kind,
+            BundleKind::Release,
+        ));
+    }
     let mut report = Report {
         outcome: "already-imported",
         project: record.project.clone().unwrap_or_default(),

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use bundle_format::channel::{Channel, ChannelState};
 use bundle_format::names::Digest;
-use ledger::{BundleRecord, Ledger, PromotionKey, PromotionState, StoredBundle};
+use ledger::{BundleRecord, Ledger, PromotionKey, PromotionState, StoredBundle, UnverifiedBundle};
 use serde_json::{Value, json};
 
 use super::hook::Writes;
@@ -128,23 +128,19 @@ impl LedgerGate {
         writes.done("ledger: bundle refused")
     }
 
-    /// Records a refusal of a bundle that cannot be identified (its manifest is unreadable,
-    /// or it came on standard input, which cannot be read twice): an audit entry only, as the
-    /// ledger's bundle rows need a digest.
-    pub fn audit_unidentified(
+    /// Records a bundle refused before it was trusted, from pre-trust data only (not on a
+    /// dry run).
+    pub fn record_refused_unverified(
         &mut self,
-        input: &str,
+        bundle: &UnverifiedBundle,
         reason: &str,
         writes: &mut Writes,
     ) -> anyhow::Result<()> {
         let Some(ledger) = self.writable() else {
             return Ok(());
         };
-        ledger.append_audit(
-            "bundle-refused-unidentified",
-            &json!({ "input": input, "reason": reason }),
-        )?;
-        writes.done("ledger: unidentified bundle refused")
+        ledger.record_refused_unverified(bundle, reason)?;
+        writes.done("ledger: unverified bundle refused")
     }
 
     /// Records a completed import; the accepted bundle last (see the module documentation).

@@ -3,7 +3,7 @@
 //!
 //! | code | why |
 //! |---|---|
-//! | `not-a-release` | a result bundle was given to `import` |
+//! | `wrong-kind` | a result bundle (verified, or claimed before trust) was given to `import` |
 //! | `release-invalid` | the verified bundle's release is inconsistent |
 //! | `replay`, `rollback`, `chain-broken`, `gap`, `skipped` | the channel's order (bundle spec 9.2, 9.3) |
 //! | `version-controlled` | the target project keeps its process in Git |

@@ -368,6 +368,8 @@ impl From<ManifestError> for VerifyError {
 fn limit_hint(what: &str) -> &'static str {
     if what.contains("signature") {
         "\nHint: the format fixes this limit; a bundle made by Zonebridge never exceeds it"
+    } else if what.contains("data items") {
+        "\nHint: the limit is max_manifest_bytes / 8 (spec 3); if the bundle is genuine, raise max_manifest_bytes in the policy's [limits]"
     } else {
         "\nHint: if the bundle is genuine, raise the limit in the policy's [limits]"
     }

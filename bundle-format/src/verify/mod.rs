@@ -17,6 +17,7 @@ use crate::container::reader::ContainerReader;
 use crate::manifest::{FORMAT_VERSION, Manifest};
 use crate::names::{Digest, KeyId};
 use crate::policy::TrustPolicy;
+use crate::pretrust::PretrustHead;
 use crate::signature::{self, SignatureBlock};
 
 /// A bundle that passed every step of spec section 8 against a policy.
@@ -36,6 +37,12 @@ impl VerifiedBundle {
     /// The decoded, verified manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The decoded, verified manifest, given up by the verified bundle (for a command that
+    /// only shows it and should not hold it twice).
+    pub fn into_manifest(self) -> Manifest {
+        self.manifest
     }
 
     /// The manifest bytes exactly as signed.
@@ -80,9 +87,24 @@ pub fn verify_bundle<R: Read + Send>(
     sink: &mut dyn EntrySink,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerifiedBundle, VerifyError> {
+    verify_bundle_seen(input, policy, now, sink, progress, &mut None)
+}
+
+/// As [`verify_bundle`], and sets `seen` to the bundle's [`PretrustHead`] (digest, size and
+/// bounded probe of the manifest, UNVERIFIED) as soon as the manifest's bytes are read: a
+/// receiver records a refusal with it, without ever decoding an unauthenticated manifest
+/// (spec 15.1). `seen` stays `None` when the manifest's bytes could not be read.
+pub fn verify_bundle_seen<R: Read + Send>(
+    input: R,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+    sink: &mut dyn EntrySink,
+    progress: &mut dyn FnMut(u64),
+    seen: &mut Option<PretrustHead>,
+) -> Result<VerifiedBundle, VerifyError> {
     let limits = *policy.limits();
     let mut reader = ContainerReader::new(input, limits.max_window_log);
-    let head = verify_head(&mut reader, policy, now)?;
+    let head = verify_head(&mut reader, policy, now, seen)?;
     std::thread::scope(|scope| {
         let mut stream = reader.payload(scope)?;
         payload::verify_entries(&mut stream, &head.manifest.entries, sink, progress)
@@ -102,10 +124,13 @@ fn verify_head<R: Read>(
     reader: &mut ContainerReader<R>,
     policy: &TrustPolicy,
     now: OffsetDateTime,
+    seen: &mut Option<PretrustHead>,
 ) -> Result<TrustedHead, VerifyError> {
     let limits = policy.limits();
     // 8.1 and 8.2: the signature block and the manifest, bytes exactly as read.
     let (block_bytes, manifest_bytes) = reader.read_head(limits)?;
+    // 15.1: what may be known before trust, for the record of a refusal; nothing is decoded.
+    *seen = Some(PretrustHead::of(&manifest_bytes));
     // 8.3: "1 to 16 signatures; a key id that appears twice refuses the bundle".
     let block = SignatureBlock::decode(&block_bytes, limits.max_cbor_depth)?;
     // 8.4: "every signature by a key in the policy verifies (verify_strict) over the signing
@@ -168,6 +193,26 @@ pub(crate) fn decode_manifest_with(
     limits: &crate::limits::Limits,
 ) -> Result<Manifest, VerifyError> {
     let depth = limits.max_cbor_depth as usize;
+    // Spec 3, data items in M: counted before decoding, so that the decoded form's memory is
+    // bounded by the manifest limit whatever the item density (15.2). A newer format is still
+    // named as such (8.5: `format` first).
+    let max_items = crate::cbor_items::max_items(limits.max_manifest_bytes);
+    let items = crate::cbor_items::count(bytes, depth);
+    if items > max_items {
+        if let Ok(probe) = crate::cbor::decode::<FormatProbe>(bytes, depth)
+            && probe.format != FORMAT_VERSION
+        {
+            return Err(VerifyError::UnsupportedFormatVersion {
+                found: probe.format,
+                supported: FORMAT_VERSION,
+            });
+        }
+        return Err(VerifyError::LimitExceeded {
+            what: "the number of CBOR data items in the manifest",
+            limit: max_items,
+            found: items,
+        });
+    }
     // The common case decodes once. Only a manifest that fails to decode is probed again, to
     // name the failure precisely: a newer format first (its other fields may not be ours),
     // then an entry path that breaks spec 2.3.

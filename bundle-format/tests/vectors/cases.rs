@@ -37,6 +37,7 @@ pub fn all() -> Result<Vec<Vector>, Error> {
     signed::manifest(&mut v)?;
     signed::path(&mut v)?;
     signed::limit(&mut v)?;
+    signed::items(&mut v)?;
     signed::binding(&mut v)?;
     signed::trust(&mut v)?;
     payload::payload(&mut v)?;

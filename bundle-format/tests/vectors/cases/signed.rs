@@ -362,6 +362,49 @@ pub(super) fn limit(v: &mut Vectors) -> Result<(), Error> {
     Ok(())
 }
 
+/// The standard release with one more secret whose scope lists `names` one-letter names:
+/// `names` more CBOR data items (spec 3) for 2 bytes each.
+fn many_items(names: usize) -> Result<Parts, Error> {
+    with_manifest(|m| {
+        if let Some(release) = m.release.as_mut() {
+            release
+                .secrets
+                .push(bundle_format::manifest::SecretRequirement {
+                    owner: "Payments API".to_owned(),
+                    name: "Many.Scoped".to_owned(),
+                    kind: "Sensitive".to_owned(),
+                    scope: [("Role".to_owned(), vec!["r".to_owned(); names])]
+                        .into_iter()
+                        .collect(),
+                });
+        }
+    })
+}
+
+/// Spec 3 and 8.5: the count of M's data items against `max_manifest_bytes` / 8.
+pub(super) fn items(v: &mut Vectors) -> Result<(), Error> {
+    // max_manifest_bytes 1024 allows 128 items: 60 scope names (152 items in all) put it over the
+    // count while it stays under 1024 bytes.
+    let parts = many_items(60)?;
+    if parts.manifest.len() >= 1024 {
+        return Err("limit_too_many_items must stay under max_manifest_bytes".into());
+    }
+    v.refuse(
+        "limit_too_many_items",
+        "limit-exceeded",
+        PCI_SMALL_LIMITS,
+        "One secret's scope lists 60 one-letter role names (152 data items in all): the manifest is under the policy's max_manifest_bytes of 1024 but holds more than 1024 / 8 = 128 CBOR data items (spec 3), refused before it is decoded.",
+        parts.assemble()?,
+    )?;
+    v.accept(
+        "accept_many_items",
+        PCI,
+        "The bundle of limit_too_many_items under the default limits: its items are far below 8 MiB / 8.",
+        &parts,
+    )?;
+    Ok(())
+}
+
 pub(super) fn binding(v: &mut Vectors) -> Result<(), Error> {
     let qa = zone("qa")?;
     v.refuse(
