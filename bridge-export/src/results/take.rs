@@ -14,7 +14,6 @@ use bundle_format::manifest::{BundleKind, LedgerHead, ResultDescription};
 use bundle_format::names::{Digest, ZoneId};
 use bundle_format::policy::TrustPolicy;
 use ledger::{BundleRecord, DeploymentKey, DeploymentRecord, Ledger, Verdict};
-use serde_json::json;
 use time::OffsetDateTime;
 
 /// A result bundle taken in (or found taken in before).
