@@ -15,6 +15,7 @@
 
 mod bounded;
 mod cbor;
+mod cbor_profile;
 pub mod channel;
 pub mod container;
 pub mod inspect;

@@ -40,12 +40,6 @@ struct BlockWire {
     signatures: Vec<SignatureWire>,
 }
 
-/// Reads only `format`, whatever the rest of the block looks like.
-#[derive(Deserialize)]
-struct BlockProbe {
-    format: u32,
-}
-
 #[derive(Serialize, Deserialize)]
 struct SignatureWire {
     key_id: KeyId,
@@ -117,16 +111,32 @@ impl SignatureBlock {
         let invalid = |err: crate::cbor::DecodeError| VerifyError::SignatureBlockInvalid {
             detail: err.to_string(),
         };
-        // 8.3: "block `format` other than 1: unsupported-format-version", probed before the
-        // rest, so that a later block layout is not reported as a malformed one.
-        let probe: BlockProbe = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
-        if probe.format != BLOCK_FORMAT {
+        // From the bundle spec, 8.3.1: "S_b follows the CBOR profile of 5.1".
+        let depth = max_depth as usize;
+        crate::cbor_profile::check(bytes, depth).map_err(|err| {
+            VerifyError::SignatureBlockInvalid {
+                detail: err.to_string(),
+            }
+        })?;
+        // 8.3.2: "S_b is a map whose `format` is an unsigned integer; other than 1:
+        // unsupported-format-version", before the rest, so that a later block layout is not
+        // reported as a malformed one.
+        let Some(format) = crate::cbor_profile::Item::top(bytes)
+            .get("format")
+            .and_then(|f| f.uint())
+        else {
+            return Err(VerifyError::SignatureBlockInvalid {
+                detail: "it is not a map with an unsigned integer `format`".to_owned(),
+            });
+        };
+        if format != u64::from(BLOCK_FORMAT) {
             return Err(VerifyError::UnsupportedFormatVersion {
-                found: probe.format,
+                found: format,
                 supported: BLOCK_FORMAT,
             });
         }
-        let wire: BlockWire = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
+        // 8.3.3: "S_b decodes per 6.1".
+        let wire: BlockWire = crate::cbor::decode(bytes, depth).map_err(invalid)?;
         if wire.signatures.is_empty() {
             return Err(VerifyError::SignatureBlockInvalid {
                 detail: "it holds no signature".to_owned(),
