@@ -43,8 +43,10 @@ pub(crate) enum FrameError {
     },
     /// The bytes are not a zstd frame at all.
     NotZstd {
-        /// The four bytes found where the magic number should be.
+        /// The bytes found where the magic number should be (`len` of them).
         found: [u8; 4],
+        /// How many bytes the file still had there (1 to 4).
+        len: usize,
     },
     /// A skippable frame, which a Zonebridge bundle never contains.
     Skippable,
@@ -65,24 +67,36 @@ pub(crate) fn read_header(
     max_window_log: u32,
 ) -> Result<FrameHeader, FrameError> {
     let mut bytes = Vec::with_capacity(MAX_HEADER);
-    let mut fixed = [0u8; 5];
-    let got = read_full(input, &mut fixed)?;
+    // From the bundle spec, 4.2, step 1: "read the frame's first 4 bytes (fewer if the file
+    // ends)". Nothing more is read before the magic number is judged.
+    let mut magic_bytes = [0u8; 4];
+    let got = read_full(input, &mut magic_bytes)?;
+    let [m0, m1, m2, m3] = magic_bytes;
+    let magic = u32::from_le_bytes(magic_bytes);
+    if got == 4 && magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+        return Err(FrameError::Skippable);
+    }
+    let zstd_magic = MAGIC.to_le_bytes();
+    let read = magic_bytes.get(..got).unwrap_or_default();
     if got == 0 {
         return Err(FrameError::Truncated { at_start: true });
     }
-    if got < fixed.len() {
-        return Err(FrameError::Truncated { at_start: false });
-    }
-    let [m0, m1, m2, m3, descriptor] = fixed;
-    let magic = u32::from_le_bytes([m0, m1, m2, m3]);
-    if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
-        return Err(FrameError::Skippable);
-    }
-    if magic != MAGIC {
+    if zstd_magic.get(..got) != Some(read) {
         return Err(FrameError::NotZstd {
             found: [m0, m1, m2, m3],
+            len: got,
         });
     }
+    if got < 4 {
+        return Err(FrameError::Truncated { at_start: false });
+    }
+    // Step 2: the Frame_Header_Descriptor.
+    let mut fhd = [0u8; 1];
+    if read_full(input, &mut fhd)? < 1 {
+        return Err(FrameError::Truncated { at_start: false });
+    }
+    let [descriptor] = fhd;
+    let fixed = [m0, m1, m2, m3, descriptor];
     bytes.extend_from_slice(&fixed);
     if descriptor & 0b0000_1000 != 0 {
         return Err(FrameError::Unsupported(
