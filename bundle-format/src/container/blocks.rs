@@ -46,6 +46,9 @@ pub(crate) struct BlockReader<'a, R: Read> {
     decoder: Decoder<'static>,
     region: Region,
     block_max: u64,
+    /// The header's Frame_Content_Size, and how much content the blocks gave so far.
+    content_size: Option<u64>,
+    decoded: u64,
     stage: Stage,
     out: Vec<u8>,
     out_pos: usize,
@@ -71,6 +74,8 @@ impl<'a, R: Read> BlockReader<'a, R> {
             decoder,
             region,
             block_max: header.window_size.min(BLOCK_SIZE_MAX),
+            content_size: header.content_size,
+            decoded: 0,
             stage: Stage::Start(header.bytes),
             out: Vec::new(),
             out_pos: 0,
@@ -155,6 +160,20 @@ impl<'a, R: Read> BlockReader<'a, R> {
                 let mut whole = head.to_vec();
                 whole.append(&mut block);
                 self.feed(&whole, "a block does not decode")?;
+                // Spec 4.2.7: "it takes the content beyond the header's Frame_Content_Size (or,
+                // as the last block, leaves the content short of it): corrupt". Checked here,
+                // not left to libzstd, which finds an excess only at the frame's end.
+                self.decoded = self.decoded.saturating_add(self.out.len() as u64);
+                if let Some(declared) = self.content_size
+                    && (self.decoded > declared || (last && self.decoded != declared))
+                {
+                    self.out.clear();
+                    return Err(self.corrupt(format!(
+                        "the frame declares {declared} bytes of content and its blocks give {}{}",
+                        if last { "" } else { "at least " },
+                        self.decoded
+                    )));
+                }
                 self.stage = if last { Stage::Checksum } else { Stage::Block };
             }
             Stage::Checksum => {

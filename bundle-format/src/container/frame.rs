@@ -29,8 +29,9 @@ pub(crate) struct FrameHeader {
     /// The header bytes exactly as read.
     pub(crate) bytes: Vec<u8>,
     /// The window the frame needs, in bytes (the check is done here; tests read it back).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) window_size: u64,
+    /// The Frame_Content_Size field, if the frame has one.
+    pub(crate) content_size: Option<u64>,
 }
 
 /// Why a frame header was refused.
@@ -137,6 +138,19 @@ pub(crate) fn read_header(
     if dict.iter().any(|&b| b != 0) {
         return Err(FrameError::Unsupported("the frame needs a dictionary"));
     }
+    let content_size = (fcs_len > 0).then(|| {
+        let mut le = [0u8; 8];
+        for (slot, byte) in le.iter_mut().zip(fcs) {
+            *slot = *byte;
+        }
+        let size = u64::from_le_bytes(le);
+        // RFC 8878: a 2-byte Frame_Content_Size is stored minus 256.
+        if fcs_len == 2 {
+            size.saturating_add(256)
+        } else {
+            size
+        }
+    });
     let window_size = match window.first() {
         Some(&descriptor) => {
             let window_log = 10 + u32::from(descriptor >> 3);
@@ -144,19 +158,7 @@ pub(crate) fn read_header(
             let add = (base / 8).saturating_mul(u64::from(descriptor & 0b111));
             base.saturating_add(add)
         }
-        None => {
-            let mut le = [0u8; 8];
-            for (slot, byte) in le.iter_mut().zip(fcs) {
-                *slot = *byte;
-            }
-            let size = u64::from_le_bytes(le);
-            // RFC 8878: a 2-byte Frame_Content_Size is stored minus 256.
-            if fcs_len == 2 {
-                size.saturating_add(256)
-            } else {
-                size
-            }
-        }
+        None => content_size.unwrap_or(0),
     };
     if window_size > 1u64 << max_window_log {
         return Err(FrameError::WindowTooLarge {
@@ -164,7 +166,11 @@ pub(crate) fn read_header(
             limit_log: max_window_log,
         });
     }
-    Ok(FrameHeader { bytes, window_size })
+    Ok(FrameHeader {
+        bytes,
+        window_size,
+        content_size,
+    })
 }
 
 /// Reads until `buf` is full or the input ends; returns how many bytes were read.

@@ -266,7 +266,10 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
             (text("bool"), Value::Bool(true)),
             (text("neg"), Value::Integer((-7).into())),
             (text("bytes"), Value::Bytes(vec![0, 1, 2])),
-            (text("list"), Value::Array(vec![text("a"), Value::Map(vec![])])),
+            (
+                text("list"),
+                Value::Array(vec![text("a"), Value::Map(vec![])]),
+            ),
         ])
     };
     let parts = with_manifest_cbor(|m| {
@@ -276,8 +279,14 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
         }
         let release = field(m, "release")?;
         top_push(release, text("x-release"), mixed())?;
-        let packages = field(release, "packages")?.as_array_mut().ok_or("no packages")?;
-        top_push(packages.first_mut().ok_or("no package")?, text("x-package"), mixed())?;
+        let packages = field(release, "packages")?
+            .as_array_mut()
+            .ok_or("no packages")?;
+        top_push(
+            packages.first_mut().ok_or("no package")?,
+            text("x-package"),
+            mixed(),
+        )?;
         top_push(secret0(m)?, text("x-secret"), mixed())?;
         top_push(m, text("x-top"), mixed())
     })?;
@@ -431,6 +440,19 @@ pub(super) fn blocks(v: &mut Vectors) -> Result<(), Error> {
         PCI,
         "The raw-block F3 ends 100 bytes into its last block, which holds the end-of-archive marker; every entry before it is complete and correct. truncated (region payload).",
         with_raw(&|f3| f3.truncate(end_block + 3 + 100))?,
+    )?;
+    v.refuse(
+        "container_content_size_short",
+        "corrupt",
+        PCI,
+        "The raw-block F3's header declares a 4-byte Frame_Content_Size one byte smaller than its content (FHD 0x84). The blocks give more than declared: corrupt, found at the block that exceeds it, whose bytes never reach the checks (4.2.7).",
+        with_raw(&|f3| {
+            f3[4] = 0x84;
+            let declared = (content.len() as u32 - 1).to_le_bytes();
+            for (i, b) in declared.iter().enumerate() {
+                f3.insert(6 + i, *b);
+            }
+        })?,
     )?;
     v.refuse(
         "container_block_too_large",
