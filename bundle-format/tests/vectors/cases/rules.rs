@@ -672,6 +672,19 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         })?,
     )?;
     v.refuse(
+        "order_hash_before_padding",
+        "hash-mismatch",
+        PCI,
+        "Two defects in the package record: its last data byte is flipped, and the first byte of its padding is 0x01. The SHA-256 is checked as soon as the last data byte is in (8.8.9), before the padding (8.8.10).",
+        with_records(|r| {
+            let last = r.len() - 1;
+            let size = standard_files()[last].data.len();
+            r[last][BLOCK + size - 1] ^= 0x01;
+            r[last][BLOCK + size] = 0x01;
+            Ok(())
+        })?,
+    )?;
+    v.refuse(
         "order_checksum_before_type",
         "bad-record",
         PCI,
