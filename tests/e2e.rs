@@ -34,3 +34,5 @@ mod refusals;
 mod results;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;
+#[path = "e2e/vectors.rs"]
+mod vectors;

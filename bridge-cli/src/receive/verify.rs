@@ -23,16 +23,22 @@ pub fn verify_into(
     sink: &mut dyn EntrySink,
     out: &Output,
 ) -> anyhow::Result<VerifiedBundle> {
+    verify_into_at(input, policy, OffsetDateTime::now_utc(), sink, out)
+}
+
+/// [`verify_into`] with the clock set to `now` (spec 8: read once, used for 8.6 and 8.7), for
+/// `verify --now`, which replays time-dependent test vectors.
+pub fn verify_into_at(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+    sink: &mut dyn EntrySink,
+    out: &Output,
+) -> anyhow::Result<VerifiedBundle> {
     let reader = input.open()?;
     let progress = Progress::bytes(out, "verifying", input.file_size());
     let counted = Counting::new(reader, progress.counter());
-    let verified = verify_bundle(
-        counted,
-        policy,
-        OffsetDateTime::now_utc(),
-        sink,
-        &mut |_| {},
-    );
+    let verified = verify_bundle(counted, policy, now, sink, &mut |_| {});
     progress.finish();
     verified.map_err(|err| {
         let context = if err.is_refusal() {
