@@ -49,8 +49,9 @@ struct Head {
     next: usize,
 }
 
-/// Spec 5.1, steps 1 to 9: `bytes` hold exactly one data item of the profile, nested at most
-/// `max_depth` deep.
+/// From the bundle spec, 5.1.1-5.1.8: "exactly one well-formed data item; definite lengths;
+/// the shortest head; major types 0-5 and false, true, null; text keys only; no two equal keys
+/// in one map; UTF-8 text; nesting at most `max_cbor_depth`".
 pub(crate) fn check(bytes: &[u8], max_depth: usize) -> Result<Profile, ProfileError> {
     let mut profile = Profile::default();
     let end = item(bytes, 0, 1, max_depth, &mut profile)?;
@@ -84,13 +85,18 @@ fn head(bytes: &[u8], at: usize) -> Result<Head, ProfileError> {
     let (arg, next) = match ai {
         0..=23 => (u64::from(ai), start),
         24..=27 => {
-            let len = 1usize << (ai - 24);
+            let len: usize = match ai {
+                24 => 1,
+                25 => 2,
+                26 => 4,
+                _ => 8,
+            };
             let end = start.saturating_add(len);
             let Some(raw) = bytes.get(start..end) else {
                 return fail(at, "the CBOR data ends too early");
             };
             let arg = raw.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-            // 5.1 step 3: "the shortest form": no wider argument than the value needs.
+            // 5.1.3: "the shortest head": no wider argument than the value needs.
             let shortest = match ai {
                 24 => arg >= 24,
                 25 => arg > 0xff,
@@ -148,11 +154,13 @@ fn item(
             let mut keys: HashSet<&[u8]> = HashSet::new();
             for _ in 0..h.arg {
                 let key = head(bytes, pos)?;
+                // 5.1.5: "text strings as map keys, only".
                 if key.major != 3 {
                     return fail(pos, "a map key is not a text string");
                 }
                 let key_end = item(bytes, pos, inner, max_depth, profile)?;
                 let text = bytes.get(key.next..key_end).unwrap_or_default();
+                // 5.1.6: "no two equal keys in one map, in any map".
                 if !keys.insert(text) {
                     return fail(
                         pos,
@@ -169,6 +177,7 @@ fn item(
             }
             Ok(pos)
         }
+        // 5.1.4: "major types 0 to 5 and the simple values false, true and null".
         6 => fail(at, "tags are not allowed"),
         _ => match bytes.get(at).map(|b| b & 0x1f) {
             Some(20..=22) => Ok(h.next),
