@@ -246,6 +246,34 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
         .assemble()?,
     )?;
 
+    // Times (5.2): exactly the Unix seconds of years -9999 to 9999.
+    let created_at = |unix: i64| {
+        with_manifest_cbor(move |m| {
+            *field(m, "created")? = Value::Integer(unix.into());
+            Ok(())
+        })
+    };
+    v.accept(
+        "accept_created_last_second",
+        PCI,
+        "created is 253402300799 (9999-12-31T23:59:59Z), the largest time the format allows (5.2).",
+        &created_at(253_402_300_799)?,
+    )?;
+    v.refuse(
+        "manifest_created_out_of_range",
+        "manifest-invalid",
+        PCI,
+        "created is 253402300800 (10000-01-01T00:00:00Z), one second past the largest time the format allows (5.2).",
+        created_at(253_402_300_800)?.assemble()?,
+    )?;
+    v.refuse(
+        "manifest_created_before_range",
+        "manifest-invalid",
+        PCI,
+        "created is -377705116801, one second before -9999-01-01T00:00:00Z, the smallest time the format allows (5.2).",
+        created_at(-377_705_116_801)?.assemble()?,
+    )?;
+
     // Unknown keys: ignored in every map, whatever their length or value.
     let parts = with_manifest_cbor(|m| {
         top_push(
