@@ -54,3 +54,5 @@ mod staging;
 mod success_only;
 #[path = "e2e/terminal.rs"]
 mod terminal;
+#[path = "e2e/vectors.rs"]
+mod vectors;

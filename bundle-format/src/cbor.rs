@@ -19,34 +19,42 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
-/// Decodes `bytes` as `T`, refusing nesting deeper than `max_depth` and any trailing byte.
+/// Decodes `bytes` as `T`: first the CBOR profile of spec 5.1 (well-formed, definite, shortest
+/// form, no tags, floats or other simple values, text keys only, no key twice in a map, UTF-8,
+/// nesting at most `max_depth`, nothing after the item), then the structure of `T`.
 pub(crate) fn decode<T: DeserializeOwned>(
     bytes: &[u8],
     max_depth: usize,
 ) -> Result<T, DecodeError> {
-    let mut reader = bytes;
+    let profile =
+        crate::cbor_profile::check(bytes, max_depth).map_err(|err| DecodeError(err.to_string()))?;
+    decode_profiled(bytes, &profile)
+}
+
+/// Decodes `bytes`, which passed the profile check that returned `profile`, as `T` (the
+/// manifest's verification checks the profile itself, to count its items, and walks it once).
+pub(crate) fn decode_profiled<T: DeserializeOwned>(
+    bytes: &[u8],
+    profile: &crate::cbor_profile::Profile,
+) -> Result<T, DecodeError> {
+    // ciborium reads a map key only if it fits its scratch buffer (4 KiB by default); spec 5.1
+    // says unknown keys of any length are ignored, so the buffer holds the longest key. Its
+    // own recursion limit (256) is never reached: the profile check bounds the nesting first.
+    let mut scratch = vec![0u8; profile.longest_key.max(4096)];
     let value =
-        ciborium::de::from_reader_with_recursion_limit(&mut reader, max_depth).map_err(|err| {
-            match err {
-                ciborium::de::Error::RecursionLimitExceeded => DecodeError(format!(
-                    "CBOR nesting is deeper than the limit of {max_depth}"
-                )),
-                ciborium::de::Error::Syntax(offset) => {
-                    DecodeError(format!("CBOR syntax error at byte {offset}"))
-                }
-                ciborium::de::Error::Semantic(Some(offset), msg) => {
-                    DecodeError(format!("{msg} (at byte {offset})"))
-                }
-                ciborium::de::Error::Semantic(None, msg) => DecodeError(msg),
-                ciborium::de::Error::Io(_) => DecodeError("CBOR data ends too early".to_owned()),
+        ciborium::de::from_reader_with_buffer(bytes, &mut scratch).map_err(|err| match err {
+            ciborium::de::Error::RecursionLimitExceeded => {
+                DecodeError("CBOR nesting is deeper than ciborium's own limit".to_owned())
             }
+            ciborium::de::Error::Syntax(offset) => {
+                DecodeError(format!("CBOR syntax error at byte {offset}"))
+            }
+            ciborium::de::Error::Semantic(Some(offset), msg) => {
+                DecodeError(format!("{msg} (at byte {offset})"))
+            }
+            ciborium::de::Error::Semantic(None, msg) => DecodeError(msg),
+            ciborium::de::Error::Io(_) => DecodeError("CBOR data ends too early".to_owned()),
         })?;
-    if !reader.is_empty() {
-        return Err(DecodeError(format!(
-            "{} bytes follow the CBOR item",
-            reader.len()
-        )));
-    }
     Ok(value)
 }
 

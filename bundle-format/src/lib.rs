@@ -16,6 +16,7 @@
 mod bounded;
 mod cbor;
 pub mod cbor_items;
+mod cbor_profile;
 pub mod channel;
 pub mod container;
 pub mod inspect;

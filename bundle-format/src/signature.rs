@@ -40,12 +40,6 @@ struct BlockWire {
     signatures: Vec<SignatureWire>,
 }
 
-/// Reads only `format`, whatever the rest of the block looks like.
-#[derive(Deserialize)]
-struct BlockProbe {
-    format: u32,
-}
-
 #[derive(Serialize, Deserialize)]
 struct SignatureWire {
     key_id: KeyId,
@@ -117,21 +111,39 @@ impl SignatureBlock {
         let invalid = |err: crate::cbor::DecodeError| VerifyError::SignatureBlockInvalid {
             detail: err.to_string(),
         };
-        // 8.3: "block `format` other than 1: unsupported-format-version", probed before the
-        // rest, so that a later block layout is not reported as a malformed one.
-        let probe: BlockProbe = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
-        if probe.format != BLOCK_FORMAT {
+        // From the bundle spec, 8.3.1: "S_b follows the CBOR profile of 5.1".
+        let depth = max_depth as usize;
+        crate::cbor_profile::check(bytes, depth).map_err(|err| {
+            VerifyError::SignatureBlockInvalid {
+                detail: err.to_string(),
+            }
+        })?;
+        // 8.3.2 and 8.3.3: "S_b is a map whose `format` is an unsigned integer; other than 1:
+        // unsupported-format-version", before the rest, so that a later block layout is not
+        // reported as a malformed one.
+        let Some(format) = crate::cbor_profile::Item::top(bytes)
+            .get("format")
+            .and_then(|f| f.uint())
+        else {
+            return Err(VerifyError::SignatureBlockInvalid {
+                detail: "it is not a map with an unsigned integer `format`".to_owned(),
+            });
+        };
+        if format != u64::from(BLOCK_FORMAT) {
             return Err(VerifyError::UnsupportedFormatVersion {
-                found: probe.format,
+                found: format,
                 supported: BLOCK_FORMAT,
             });
         }
-        let wire: BlockWire = crate::cbor::decode(bytes, max_depth as usize).map_err(invalid)?;
+        // 8.3.4: "S_b decodes per 6.1".
+        let wire: BlockWire = crate::cbor::decode(bytes, depth).map_err(invalid)?;
+        // 8.3.5: "`signatures` is not empty".
         if wire.signatures.is_empty() {
             return Err(VerifyError::SignatureBlockInvalid {
                 detail: "it holds no signature".to_owned(),
             });
         }
+        // 8.3.6: "it holds at most 16 signatures", before 8.3.7 looks for repeats.
         if wire.signatures.len() > MAX_SIGNATURES {
             return Err(VerifyError::LimitExceeded {
                 what: "the number of signatures",
@@ -139,6 +151,7 @@ impl SignatureBlock {
                 found: wire.signatures.len() as u64,
             });
         }
+        // 8.3.7: "no `key_id` appears twice (a key is never counted twice)".
         let mut seen = HashSet::new();
         for s in &wire.signatures {
             if !seen.insert(s.key_id) {
@@ -183,8 +196,10 @@ pub fn signing_input(manifest_bytes: &[u8]) -> Vec<u8> {
     input
 }
 
-/// Spec 8.4: checks every signature by a key the policy knows, over the exact manifest bytes,
-/// before the manifest is decoded. Returns the keys whose signatures verified.
+/// From the bundle spec, 8.4.1 and 8.4.2: "for each signature, in block order, whose key_id is
+/// in P: verify it over the signing input; the first that fails ends verification
+/// (signature-invalid). Then at least one signature is by a key in P (signer-unknown)".
+/// Returns the keys whose signatures verified, in block order.
 pub(crate) fn verify_signatures(
     block: &SignatureBlock,
     manifest_bytes: &[u8],

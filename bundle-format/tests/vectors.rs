@@ -291,24 +291,83 @@ fn check_output(destination: &Path, verified: &VerifiedBundle) -> Result<(), Err
 struct Trickle<'a> {
     data: &'a [u8],
     read: u64,
+    step: usize,
 }
 
 impl<'a> Trickle<'a> {
+    /// The read size the sidecars' `max_bytes_read` is counted in (tests/vectors/README.md).
     const STEP: usize = 61;
 
     fn new(data: &'a [u8]) -> Self {
-        Self { data, read: 0 }
+        Self::with_step(data, Self::STEP)
+    }
+
+    fn with_step(data: &'a [u8], step: usize) -> Self {
+        Self {
+            data,
+            read: 0,
+            step,
+        }
     }
 }
 
 impl Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(Self::STEP).min(self.data.len());
+        let n = buf.len().min(self.step).min(self.data.len());
         let (head, rest) = self.data.split_at(n);
         buf[..n].copy_from_slice(head);
         self.data = rest;
         self.read += n as u64;
         Ok(n)
+    }
+}
+
+/// Spec 4.2 and 8: the verdict does not depend on how the file reaches the verifier. Every
+/// vector is verified again with reads of 1 byte, 61 bytes, 4 KiB and the whole file at once,
+/// and must get its sidecar's verdict each time (damage in the last entry used to give
+/// `hash-mismatch` or `corrupt` depending on where a read ended).
+#[test]
+fn every_verdict_is_the_same_however_the_file_is_read() -> Result<(), Error> {
+    let dir = vectors_dir();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, bundle) in files_under(&dir)? {
+        let Some(name) = path.strip_suffix(".zb").filter(|n| !n.contains('/')) else {
+            continue;
+        };
+        let sidecar: Sidecar =
+            toml::from_str(&fs::read_to_string(dir.join(format!("{name}.toml")))?)?;
+        let policy = TrustPolicy::read_file(&dir.join(&sidecar.policy))?;
+        let now = OffsetDateTime::parse(
+            &sidecar.now.to_string(),
+            &time::format_description::well_known::Rfc3339,
+        )?;
+        let expected = sidecar.error.as_deref().unwrap_or("accept");
+        for step in [1, Trickle::STEP, 4096, bundle.len().max(1)] {
+            let mut input = Trickle::with_step(&bundle, step);
+            let outcome = verify_bundle(
+                &mut input,
+                &policy,
+                now,
+                &mut bundle_format::verify::Discard,
+                &mut |_| {},
+            );
+            let found = outcome.as_ref().map_or_else(|e| e.code(), |_| "accept");
+            if found != expected {
+                problems.push(format!(
+                    "{name}: reads of {step} bytes give {found}, the sidecar says {expected}"
+                ));
+            }
+        }
+        checked += 1;
+    }
+    if checked < MIN_REFUSALS {
+        problems.push(format!("only {checked} vectors found"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
     }
 }
 

@@ -24,7 +24,19 @@ pub fn verify_into(
     sink: &mut dyn EntrySink,
     out: &Output,
 ) -> anyhow::Result<VerifiedBundle> {
-    verify_into_seen(input, policy, sink, out, &mut None)
+    verify_into_at(input, policy, OffsetDateTime::now_utc(), sink, out)
+}
+
+/// [`verify_into`] with the clock set to `now` (spec 8: read once, used for 8.6 and 8.7), for
+/// `verify --now`, which replays time-dependent test vectors.
+pub fn verify_into_at(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+    sink: &mut dyn EntrySink,
+    out: &Output,
+) -> anyhow::Result<VerifiedBundle> {
+    verify_with(input, policy, now, sink, out, &mut None)
 }
 
 /// As [`verify_into`], and sets `seen` to the bundle's pre-trust head (UNVERIFIED digest, size
@@ -36,17 +48,21 @@ pub fn verify_into_seen(
     out: &Output,
     seen: &mut Option<PretrustHead>,
 ) -> anyhow::Result<VerifiedBundle> {
+    verify_with(input, policy, OffsetDateTime::now_utc(), sink, out, seen)
+}
+
+fn verify_with(
+    input: &BundleInput,
+    policy: &TrustPolicy,
+    now: OffsetDateTime,
+    sink: &mut dyn EntrySink,
+    out: &Output,
+    seen: &mut Option<PretrustHead>,
+) -> anyhow::Result<VerifiedBundle> {
     let reader = input.open()?;
     let progress = Progress::bytes(out, "verifying", input.file_size());
     let counted = Counting::new(reader, progress.counter());
-    let verified = verify_bundle_seen(
-        counted,
-        policy,
-        OffsetDateTime::now_utc(),
-        sink,
-        &mut |_| {},
-        seen,
-    );
+    let verified = verify_bundle_seen(counted, policy, now, sink, &mut |_| {}, seen);
     progress.finish();
     verified.map_err(|err| {
         let context = if err.is_refusal() {

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
-pub use bridge_cli::receive::verify::{load_policy, verify_into};
+pub use bridge_cli::receive::verify::{load_policy, verify_into, verify_into_at};
 use bridge_cli::view::{self, ManifestView, field};
 use bundle_format::policy::TrustPolicy;
 use bundle_format::verify::{Discard, VerifiedBundle};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// Arguments of `verify`.
 #[derive(Debug, Clone, clap::Args)]
@@ -21,6 +22,11 @@ pub struct VerifyArgs {
     /// This zone's trust policy (TOML, from `policy init` and `policy trust`).
     #[arg(long, value_name = "POLICY")]
     pub policy: PathBuf,
+    /// Judge expiry and key validity (bundle spec 8.6, 8.7) at this moment instead of the
+    /// clock, an RFC 3339 date-time such as 2026-06-02T00:00:00Z. For replaying test vectors
+    /// and for asking "was this bundle valid then?"; it changes nothing else.
+    #[arg(long, value_name = "RFC3339", value_parser = bridge_cli::time_arg::parse_rfc3339)]
+    pub now: Option<OffsetDateTime>,
 }
 
 /// A verified bundle as `verify` and `unpack` report it.
@@ -107,7 +113,8 @@ impl VerifiedReport {
 pub fn run(args: &VerifyArgs, out: &Output) -> anyhow::Result<()> {
     let policy = load_policy(&args.policy)?;
     let input = BundleInput::from_arg(&args.file);
-    let verified = verify_into(&input, &policy, &mut Discard, out)?;
+    let now = args.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let verified = verify_into_at(&input, &policy, now, &mut Discard, out)?;
     let report = VerifiedReport::new(verified, &policy);
     out.success(&report, |w| report.render(w))
 }

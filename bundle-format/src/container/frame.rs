@@ -29,8 +29,9 @@ pub(crate) struct FrameHeader {
     /// The header bytes exactly as read.
     pub(crate) bytes: Vec<u8>,
     /// The window the frame needs, in bytes (the check is done here; tests read it back).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) window_size: u64,
+    /// The Frame_Content_Size field, if the frame has one.
+    pub(crate) content_size: Option<u64>,
 }
 
 /// Why a frame header was refused.
@@ -43,8 +44,10 @@ pub(crate) enum FrameError {
     },
     /// The bytes are not a zstd frame at all.
     NotZstd {
-        /// The four bytes found where the magic number should be.
+        /// The bytes found where the magic number should be (`len` of them).
         found: [u8; 4],
+        /// How many bytes the file still had there (1 to 4).
+        len: usize,
     },
     /// A skippable frame, which a Zonebridge bundle never contains.
     Skippable,
@@ -65,24 +68,36 @@ pub(crate) fn read_header(
     max_window_log: u32,
 ) -> Result<FrameHeader, FrameError> {
     let mut bytes = Vec::with_capacity(MAX_HEADER);
-    let mut fixed = [0u8; 5];
-    let got = read_full(input, &mut fixed)?;
+    // From the bundle spec, 4.2, step 1: "read the frame's first 4 bytes (fewer if the file
+    // ends)". Nothing more is read before the magic number is judged.
+    let mut magic_bytes = [0u8; 4];
+    let got = read_full(input, &mut magic_bytes)?;
+    let [m0, m1, m2, m3] = magic_bytes;
+    let magic = u32::from_le_bytes(magic_bytes);
+    if got == 4 && magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+        return Err(FrameError::Skippable);
+    }
+    let zstd_magic = MAGIC.to_le_bytes();
+    let read = magic_bytes.get(..got).unwrap_or_default();
     if got == 0 {
         return Err(FrameError::Truncated { at_start: true });
     }
-    if got < fixed.len() {
-        return Err(FrameError::Truncated { at_start: false });
-    }
-    let [m0, m1, m2, m3, descriptor] = fixed;
-    let magic = u32::from_le_bytes([m0, m1, m2, m3]);
-    if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
-        return Err(FrameError::Skippable);
-    }
-    if magic != MAGIC {
+    if zstd_magic.get(..got) != Some(read) {
         return Err(FrameError::NotZstd {
             found: [m0, m1, m2, m3],
+            len: got,
         });
     }
+    if got < 4 {
+        return Err(FrameError::Truncated { at_start: false });
+    }
+    // Step 2: the Frame_Header_Descriptor.
+    let mut fhd = [0u8; 1];
+    if read_full(input, &mut fhd)? < 1 {
+        return Err(FrameError::Truncated { at_start: false });
+    }
+    let [descriptor] = fhd;
+    let fixed = [m0, m1, m2, m3, descriptor];
     bytes.extend_from_slice(&fixed);
     if descriptor & 0b0000_1000 != 0 {
         return Err(FrameError::Unsupported(
@@ -123,6 +138,19 @@ pub(crate) fn read_header(
     if dict.iter().any(|&b| b != 0) {
         return Err(FrameError::Unsupported("the frame needs a dictionary"));
     }
+    let content_size = (fcs_len > 0).then(|| {
+        let mut le = [0u8; 8];
+        for (slot, byte) in le.iter_mut().zip(fcs) {
+            *slot = *byte;
+        }
+        let size = u64::from_le_bytes(le);
+        // RFC 8878: a 2-byte Frame_Content_Size is stored minus 256.
+        if fcs_len == 2 {
+            size.saturating_add(256)
+        } else {
+            size
+        }
+    });
     let window_size = match window.first() {
         Some(&descriptor) => {
             let window_log = 10 + u32::from(descriptor >> 3);
@@ -130,19 +158,7 @@ pub(crate) fn read_header(
             let add = (base / 8).saturating_mul(u64::from(descriptor & 0b111));
             base.saturating_add(add)
         }
-        None => {
-            let mut le = [0u8; 8];
-            for (slot, byte) in le.iter_mut().zip(fcs) {
-                *slot = *byte;
-            }
-            let size = u64::from_le_bytes(le);
-            // RFC 8878: a 2-byte Frame_Content_Size is stored minus 256.
-            if fcs_len == 2 {
-                size.saturating_add(256)
-            } else {
-                size
-            }
-        }
+        None => content_size.unwrap_or(0),
     };
     if window_size > 1u64 << max_window_log {
         return Err(FrameError::WindowTooLarge {
@@ -150,7 +166,11 @@ pub(crate) fn read_header(
             limit_log: max_window_log,
         });
     }
-    Ok(FrameHeader { bytes, window_size })
+    Ok(FrameHeader {
+        bytes,
+        window_size,
+        content_size,
+    })
 }
 
 /// Reads until `buf` is full or the input ends; returns how many bytes were read.

@@ -10,6 +10,7 @@
 //! ```
 //! Concatenated, the frames decompress to one tar stream that `zstd -dc | tar -t` lists.
 
+pub(crate) mod blocks;
 pub(crate) mod frame;
 pub(crate) mod reader;
 pub(crate) mod ustar;

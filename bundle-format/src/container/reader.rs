@@ -9,9 +9,10 @@
 //! ```
 //! The channel bounds memory; the verifying thread owns every limit on what the records say.
 
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::mpsc;
 
+use super::blocks::BlockReader;
 use super::frame::{self, FrameError};
 use super::ustar::{self, Record, RecordError};
 use super::writer::{MANIFEST_PATH, SIGNATURES_PATH};
@@ -49,9 +50,9 @@ impl<R: Read> ContainerReader<R> {
         limit_what: &'static str,
     ) -> Result<Vec<u8>, VerifyError> {
         let header = self.frame_header(region)?;
-        let mut decoder = decoder(header, &mut self.input, self.max_window_log, region)?;
+        let mut frame = BlockReader::new(header, &mut self.input, self.max_window_log, region)?;
         let mut block = [0u8; ustar::BLOCK];
-        read_exact(&mut decoder, &mut block, region)?;
+        frame.read_exact(&mut block)?;
         let size = match ustar::parse(&block) {
             Ok(Record::File { path, size }) if path == name => size,
             Ok(Record::File { path, .. }) => {
@@ -76,24 +77,25 @@ impl<R: Read> ContainerReader<R> {
             });
         }
         let mut data = vec![0u8; usize::try_from(size).unwrap_or(usize::MAX)];
-        read_exact(&mut decoder, &mut data, region)?;
+        frame.read_exact(&mut data)?;
         let mut pad = [0u8; ustar::BLOCK];
         let pad = pad.get_mut(..ustar::padding(size)).unwrap_or_default();
-        read_exact(&mut decoder, pad, region)?;
+        frame.read_exact(pad)?;
         if pad.iter().any(|&b| b != 0) {
             return Err(VerifyError::BadRecord {
                 region,
                 detail: "the record's padding is not zero".to_owned(),
             });
         }
-        let mut extra = [0u8; 1];
-        match decoder.read(&mut extra) {
-            Ok(0) => Ok(data),
-            Ok(_) => Err(VerifyError::BadRecord {
+        // Spec 8.1: "zero padding, then the end of the frame (bad-record)"; the frame ends only
+        // once its checksum matched.
+        if frame.fill()?.is_empty() {
+            Ok(data)
+        } else {
+            Err(VerifyError::BadRecord {
                 region,
                 detail: format!("the frame holds more than the record {name}"),
-            }),
-            Err(err) => Err(stream_error(err, region)),
+            })
         }
     }
 
@@ -124,9 +126,9 @@ impl<R: Read> ContainerReader<R> {
                 }
             }
             FrameError::Truncated { .. } => VerifyError::Truncated { region },
-            FrameError::NotZstd { found } if region == Region::Signatures => {
+            FrameError::NotZstd { found, len } if region == Region::Signatures => {
                 VerifyError::NotABundle {
-                    found: hex::encode(found),
+                    found: hex::encode(found.get(..len).unwrap_or_default()),
                 }
             }
             FrameError::NotZstd { .. } => VerifyError::UnexpectedFrame {
@@ -197,30 +199,41 @@ fn decompress<R: Read>(
     recycle: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<(), VerifyError> {
     let region = Region::Payload;
-    let mut decoder = decoder(header, &mut *input, max_window_log, region)?;
+    let mut frame = BlockReader::new(header, &mut *input, max_window_log, region)?;
     loop {
         let mut chunk = recycle
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        chunk.resize(CHUNK, 0);
-        let mut filled = 0;
-        while let Some(free) = chunk.get_mut(filled..).filter(|free| !free.is_empty()) {
-            match decoder.read(free) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(stream_error(err, region)),
+        chunk.clear();
+        // Spec 4.2: every byte of the blocks before a failure reaches the checks before it,
+        // so what was decoded is sent on before the failure is.
+        let mut failure = None;
+        while chunk.len() < CHUNK {
+            match frame.fill() {
+                Ok([]) => break,
+                Ok(available) => {
+                    let n = available.len().min(CHUNK - chunk.len());
+                    chunk.extend_from_slice(available.get(..n).unwrap_or_default());
+                    frame.consume(n);
+                }
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
             }
         }
-        if filled == 0 {
-            break;
-        }
-        chunk.truncate(filled);
-        if tx.send(Message::Data(chunk)).is_err() {
+        let ended = chunk.len() < CHUNK;
+        if !chunk.is_empty() && tx.send(Message::Data(chunk)).is_err() {
             return Ok(());
         }
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        if ended {
+            break;
+        }
     }
-    drop(decoder);
+    drop(frame);
     let rest = input
         .fill_buf()
         .map_err(|err| VerifyError::io("cannot read the bundle", err))?;
@@ -291,42 +304,6 @@ impl PayloadStream {
             filled += n;
         }
         Ok(())
-    }
-}
-
-type FrameDecoder<'a, R> =
-    zstd::stream::read::Decoder<'static, io::Chain<Cursor<Vec<u8>>, &'a mut BufReader<R>>>;
-
-fn decoder<R: Read>(
-    header: frame::FrameHeader,
-    input: &mut BufReader<R>,
-    max_window_log: u32,
-    region: Region,
-) -> Result<FrameDecoder<'_, R>, VerifyError> {
-    let setup = |err| VerifyError::io(format!("cannot set up zstd for {region}"), err);
-    let mut decoder =
-        zstd::stream::read::Decoder::with_buffer(Cursor::new(header.bytes).chain(input))
-            .map_err(setup)?
-            .single_frame();
-    decoder.window_log_max(max_window_log).map_err(setup)?;
-    Ok(decoder)
-}
-
-fn read_exact(reader: &mut impl Read, buf: &mut [u8], region: Region) -> Result<(), VerifyError> {
-    reader
-        .read_exact(buf)
-        .map_err(|err| stream_error(err, region))
-}
-
-/// Maps a zstd stream error: running out of input is truncation, anything else corruption.
-fn stream_error(err: io::Error, region: Region) -> VerifyError {
-    if err.kind() == io::ErrorKind::UnexpectedEof {
-        VerifyError::Truncated { region }
-    } else {
-        VerifyError::Corrupt {
-            region,
-            detail: err.to_string(),
-        }
     }
 }
 

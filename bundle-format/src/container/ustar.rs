@@ -92,9 +92,13 @@ pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Record, RecordError> {
         return Ok(Record::End);
     }
     let header = tar::Header::from_byte_slice(block);
-    let stored = header
-        .cksum()
-        .map_err(|_| RecordError::Malformed("the checksum field is not octal".to_owned()))?;
+    // The `tar` crate's number parsing is more lenient than spec 4.3 (it trims tabs and line
+    // ends, takes a leading `+`, and reads only the last 8 bytes of a base-256 field), so the
+    // fields are read here, by the spec's rules.
+    let stored = block
+        .get(148..156)
+        .and_then(octal)
+        .ok_or_else(|| RecordError::Malformed("the checksum field is not octal".to_owned()))?;
     let computed: u32 = block
         .iter()
         .enumerate()
@@ -106,7 +110,7 @@ pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Record, RecordError> {
             }
         })
         .sum();
-    if stored != computed {
+    if stored != u64::from(computed) {
         return Err(RecordError::Malformed(format!(
             "header checksum is {stored}, the header adds up to {computed}"
         )));
@@ -138,10 +142,45 @@ pub(crate) fn parse(block: &[u8; BLOCK]) -> Result<Record, RecordError> {
     if let Some(kind) = kind {
         return Err(RecordError::NotRegular { path, kind });
     }
-    let size = header
-        .entry_size()
-        .map_err(|_| RecordError::Malformed("the size field is not a number".to_owned()))?;
+    let size = block.get(124..136).and_then(size_field).ok_or_else(|| {
+        RecordError::Malformed(
+            "the size field is neither octal nor base-256 (0x80 and a value below 2^63)".to_owned(),
+        )
+    })?;
     Ok(Record::File { path, size })
+}
+
+/// From the bundle spec, 4.3: "take the field up to its first `\0`, remove leading and
+/// trailing spaces (0x20); the rest MUST be 1 or more digits `0`-`7`".
+fn octal(field: &[u8]) -> Option<u64> {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let text = field.get(..end)?;
+    let start = text.iter().position(|&b| b != b' ')?;
+    let stop = text.iter().rposition(|&b| b != b' ')?;
+    let digits = text.get(start..=stop)?;
+    digits.iter().try_fold(0u64, |acc, &b| {
+        if (b'0'..=b'7').contains(&b) {
+            acc.checked_mul(8)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// From the bundle spec, 4.3: "if the size field's first byte is 0x80, the size is the
+/// big-endian number in bytes 1 to 11, and MUST be below 2^63; any other first byte with its
+/// high bit set is refused; otherwise the field is octal".
+fn size_field(field: &[u8]) -> Option<u64> {
+    match field.split_first()? {
+        (0x80, rest) => {
+            let value = rest.iter().try_fold(0u64, |acc, &b| {
+                acc.checked_mul(256)?.checked_add(u64::from(b))
+            })?;
+            (value < 1 << 63).then_some(value)
+        }
+        (first, _) if first & 0x80 != 0 => None,
+        _ => octal(field),
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +235,38 @@ mod tests {
         ));
         assert_eq!(parse(&[0u8; BLOCK]), Ok(Record::End));
         Ok(())
+    }
+
+    #[test]
+    fn numbers_follow_the_spec_not_the_tar_crate() {
+        assert_eq!(octal(b"0000644\0"), Some(0o644));
+        assert_eq!(octal(b" 17 \0xyz"), Some(0o17));
+        assert_eq!(octal(b"12345670123 "), Some(0o12345670123));
+        for bad in [
+            &b"\0\0\0"[..],
+            b"   \0",
+            b"+0000001\0",
+            b"\t0000001\0",
+            b"00008\0",
+            b"1 2\0",
+        ] {
+            assert_eq!(octal(bad), None, "{bad:?}");
+        }
+        let mut base256 = [0u8; 12];
+        base256[0] = 0x80;
+        base256[11] = 5;
+        assert_eq!(size_field(&base256), Some(5));
+        base256[1] = 1; // the tar crate reads only the last 8 bytes and would say 5
+        assert_eq!(size_field(&base256), None);
+        base256[1] = 0;
+        base256[4] = 0x80; // 2^63
+        assert_eq!(size_field(&base256), None);
+        base256[4] = 0x7f;
+        assert!(size_field(&base256).is_some());
+        let mut negative = [0xffu8; 12];
+        assert_eq!(size_field(&negative), None);
+        negative[0] = 0x81;
+        assert_eq!(size_field(&negative), None);
     }
 
     #[test]

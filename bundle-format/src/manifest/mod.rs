@@ -16,6 +16,26 @@ use crate::names::{BundleId, Digest, EntryPath, Sha1Digest, ZoneId};
 pub(crate) use validate::check_sizes;
 pub use validate::{MAX_SEQUENCE, ManifestError};
 
+/// From the bundle spec, 5.1: "null is the value of no known key: an optional key is either
+/// absent or present with a value of its type". serde's `Option` would read `null` as absent;
+/// these read the value itself, so `null` is refused like any other wrong type.
+mod present {
+    use serde::{Deserialize, Deserializer};
+    use time::OffsetDateTime;
+
+    pub(super) fn value<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
+    }
+
+    pub(super) fn timestamp<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        time::serde::timestamp::deserialize(d).map(Some)
+    }
+}
+
 /// The only manifest format this crate reads and writes (spec 10).
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -103,7 +123,11 @@ pub struct Manifest {
     /// Position on the (source, target, kind) channel, starting at 1.
     pub sequence: u64,
     /// Digest of the previous bundle on the channel; absent exactly when `sequence` is 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub previous: Option<Digest>,
     /// When the bundle was made (Unix seconds on the wire).
     #[serde(with = "time::serde::timestamp")]
@@ -112,7 +136,8 @@ pub struct Manifest {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
+        serialize_with = "time::serde::timestamp::option::serialize",
+        deserialize_with = "present::timestamp"
     )]
     pub expires: Option<OffsetDateTime>,
     /// The payload, in the order it is stored.
@@ -135,7 +160,11 @@ pub struct ReleaseDescription {
     /// Channel name.
     pub channel: String,
     /// Release notes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub notes: Option<String>,
     /// The packages the release deploys; each names its payload entry.
     pub packages: Vec<PackageRef>,
@@ -213,7 +242,11 @@ pub struct ResultDescription {
     /// Environment deployed to.
     pub environment: String,
     /// Tenant deployed for, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub tenant: Option<String>,
     /// The outcome.
     pub state: DeploymentState,
@@ -221,27 +254,37 @@ pub struct ResultDescription {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
+        serialize_with = "time::serde::timestamp::option::serialize",
+        deserialize_with = "present::timestamp"
     )]
     pub started: Option<OffsetDateTime>,
     /// When the deployment ended.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
+        serialize_with = "time::serde::timestamp::option::serialize",
+        deserialize_with = "present::timestamp"
     )]
     pub completed: Option<OffsetDateTime>,
     /// The payload entry holding the task log.
     pub log: EntryPath,
     /// The deployment's task on the secure instance (`ServerTasks-N`), for people who look it
     /// up there.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub task: Option<String>,
     /// Each step's outcome, in process order (the first level of Octopus's activity tree).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepOutcome>,
     /// What the deployment waits for; present exactly when `state` is `waiting` (spec 5.5.15).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub waiting: Option<Waiting>,
     /// The sending side's ledger head when the result bundle was made (spec 5.4): the
     /// development side records it, so that a secure ledger later cut or restored from a backup
@@ -293,14 +336,16 @@ pub struct StepOutcome {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
+        serialize_with = "time::serde::timestamp::option::serialize",
+        deserialize_with = "present::timestamp"
     )]
     pub started: Option<OffsetDateTime>,
     /// When it ended.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "time::serde::timestamp::option"
+        serialize_with = "time::serde::timestamp::option::serialize",
+        deserialize_with = "present::timestamp"
     )]
     pub completed: Option<OffsetDateTime>,
 }
@@ -349,7 +394,11 @@ pub struct Waiting {
     /// Why it has not ended.
     pub reason: WaitReason,
     /// The step that waits, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub step: Option<String>,
 }
 

@@ -287,11 +287,6 @@ impl Manifest {
                 ),
             });
         }
-        if (result.state == DeploymentState::Waiting) != result.waiting.is_some() {
-            return Err(ManifestError::Waiting {
-                state: result.state,
-            });
-        }
         if let Some(entry) = self.entries.iter().find(|e| {
             matches!(
                 e.role,
@@ -304,6 +299,12 @@ impl Manifest {
                     entry.path,
                     entry.role.as_str()
                 ),
+            });
+        }
+        // 5.5.15 after all of 5.5.13 (spec 5.5: "in the order of this table").
+        if (result.state == DeploymentState::Waiting) != result.waiting.is_some() {
+            return Err(ManifestError::Waiting {
+                state: result.state,
             });
         }
         Ok(())

@@ -164,7 +164,7 @@ pub enum VerifyError {
     )]
     UnsupportedFormatVersion {
         /// The version in the manifest.
-        found: u32,
+        found: u64,
         /// The version this reader supports.
         supported: u32,
     },
@@ -354,7 +354,7 @@ impl From<ManifestError> for VerifyError {
                 Self::LimitExceeded { what, limit, found }
             }
             ManifestError::UnsupportedFormat { found } => Self::UnsupportedFormatVersion {
-                found,
+                found: u64::from(found),
                 supported: crate::manifest::FORMAT_VERSION,
             },
             other => Self::ManifestInvalid {

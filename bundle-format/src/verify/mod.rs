@@ -166,83 +166,68 @@ fn verify_head<R: Read>(
     })
 }
 
-#[derive(serde::Deserialize)]
-struct FormatProbe {
-    format: u32,
-}
-
-/// Reads entry paths as plain text, so that a bad path gets its own error (spec 8.5).
-#[derive(serde::Deserialize)]
-struct PathProbe {
-    entries: Vec<PathProbeEntry>,
-}
-
-#[derive(serde::Deserialize)]
-struct PathProbeEntry {
-    path: String,
-}
-
 /// Spec 8.5. Public for `inspect`, which decodes without trust and says so.
 pub(crate) fn decode_manifest(bytes: &[u8], policy: &TrustPolicy) -> Result<Manifest, VerifyError> {
     let limits = policy.limits();
     decode_manifest_with(bytes, limits)
 }
 
+/// Spec 8.5, steps 8.5.1 to 8.5.5, in that order; the first that fails gives the verdict.
 pub(crate) fn decode_manifest_with(
     bytes: &[u8],
     limits: &crate::limits::Limits,
 ) -> Result<Manifest, VerifyError> {
     let depth = limits.max_cbor_depth as usize;
-    // Spec 3, data items in M: counted before decoding, so that the decoded form's memory is
-    // bounded by the manifest limit whatever the item density (15.2). A newer format is still
-    // named as such (8.5: `format` first).
+    // From the bundle spec, 8.5.1: "M follows the CBOR profile of 5.1, else manifest-invalid;
+    // then M holds at most `max_manifest_bytes` / 8 data items (section 3), else
+    // limit-exceeded". One walk checks the profile and counts, before anything is decoded, so
+    // that the decoded form's memory is bounded by the manifest limit whatever the item density
+    // (15.2).
+    let profile =
+        crate::cbor_profile::check(bytes, depth).map_err(|err| VerifyError::ManifestInvalid {
+            detail: err.to_string(),
+        })?;
     let max_items = crate::cbor_items::max_items(limits.max_manifest_bytes);
-    let items = crate::cbor_items::count(bytes, depth);
-    if items > max_items {
-        if let Ok(probe) = crate::cbor::decode::<FormatProbe>(bytes, depth)
-            && probe.format != FORMAT_VERSION
-        {
-            return Err(VerifyError::UnsupportedFormatVersion {
-                found: probe.format,
-                supported: FORMAT_VERSION,
-            });
-        }
+    if profile.items > max_items {
         return Err(VerifyError::LimitExceeded {
             what: "the number of CBOR data items in the manifest",
             limit: max_items,
-            found: items,
+            found: profile.items,
         });
     }
-    // The common case decodes once. Only a manifest that fails to decode is probed again, to
-    // name the failure precisely: a newer format first (its other fields may not be ours),
-    // then an entry path that breaks spec 2.3.
-    let manifest: Manifest = match crate::cbor::decode(bytes, depth) {
-        Ok(manifest) => manifest,
-        Err(err) => return Err(explain_decode_failure(bytes, depth, err.to_string())),
+    // 8.5.2: "M is a map whose key `format` holds an unsigned integer, else manifest-invalid;
+    // a value other than 1 is unsupported-format-version, before anything else of M is
+    // interpreted".
+    let top = crate::cbor_profile::Item::top(bytes);
+    let Some(format) = top.get("format").and_then(|f| f.uint()) else {
+        return Err(VerifyError::ManifestInvalid {
+            detail: "it is not a map with an unsigned integer `format`".to_owned(),
+        });
     };
-    manifest.validate(limits)?;
-    Ok(manifest)
-}
-
-/// Spec 8.5, on a manifest that did not decode: `unsupported-format-version` if `format` is not
-/// ours, `path-invalid` if an entry path breaks spec 2.3, `manifest-invalid` otherwise.
-fn explain_decode_failure(bytes: &[u8], depth: usize, detail: String) -> VerifyError {
-    match crate::cbor::decode::<FormatProbe>(bytes, depth) {
-        Ok(probe) if probe.format != FORMAT_VERSION => {
-            return VerifyError::UnsupportedFormatVersion {
-                found: probe.format,
-                supported: FORMAT_VERSION,
-            };
-        }
-        Ok(_) => {}
-        Err(_) => return VerifyError::ManifestInvalid { detail },
+    if format != u64::from(FORMAT_VERSION) {
+        return Err(VerifyError::UnsupportedFormatVersion {
+            found: format,
+            supported: FORMAT_VERSION,
+        });
     }
-    if let Ok(probe) = crate::cbor::decode::<PathProbe>(bytes, depth) {
-        for entry in probe.entries {
-            if let Err(err) = crate::names::EntryPath::new(&entry.path) {
-                return VerifyError::path_invalid(entry.path, err);
+    // 8.5.3: "if `entries` is an array, each element that is a map whose `path` is a text
+    // string is checked against 2.3, in order; the first that breaks it is path-invalid".
+    if let Some(entries) = top.get("entries").and_then(|e| e.elements()) {
+        for entry in entries {
+            if let Some(path) = entry.get("path").and_then(|p| p.text())
+                && let Err(err) = crate::names::EntryPath::new(path)
+            {
+                return Err(VerifyError::path_invalid(path.to_owned(), err));
             }
         }
     }
-    VerifyError::ManifestInvalid { detail }
+    // 8.5.4: "M decodes per 5.2-5.4 (5.5.2), else manifest-invalid".
+    let manifest: Manifest = crate::cbor::decode_profiled(bytes, &profile).map_err(|err| {
+        VerifyError::ManifestInvalid {
+            detail: err.to_string(),
+        }
+    })?;
+    // 8.5.5: "the rules 5.5.3 to 5.5.15, in that order".
+    manifest.validate(limits)?;
+    Ok(manifest)
 }

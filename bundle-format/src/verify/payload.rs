@@ -18,7 +18,8 @@ pub(super) fn verify_entries(
 ) -> Result<(), VerifyError> {
     let mut block = [0u8; ustar::BLOCK];
     for (index, entry) in entries.iter().enumerate() {
-        // 8.8: "the next record is a regular file whose path is the entry's path".
+        // From the bundle spec, 8.8.1-8.8.6: "read a 512-byte block; not all zeros
+        // (entry-missing); header checks; typeflag '0'; size parses; path equals e(i).path".
         stream.read_exact(&mut block)?;
         let (path, size) = match ustar::parse(&block) {
             Ok(Record::File { path, size }) => (path, size),
@@ -32,7 +33,7 @@ pub(super) fn verify_entries(
         if path != entry.path.as_str() {
             return Err(misplaced(path, index, entries));
         }
-        // 8.8: "its size is the declared size".
+        // 8.8.7: "size equals e(i).size (before any data is read)".
         if size != entry.size {
             return Err(VerifyError::EntrySizeMismatch {
                 path,
@@ -42,7 +43,8 @@ pub(super) fn verify_entries(
         }
         copy_and_hash(stream, entry, sink, progress)?;
     }
-    // 8.9: "the end-of-archive marker follows the last entry".
+    // 8.9.1 and 8.9.2: "after the last entry, a block that is not all zeros is judged like an
+    // extra entry; the next 512 bytes exist and are zero".
     stream.read_exact(&mut block)?;
     match ustar::parse(&block) {
         Ok(Record::End) => {}
@@ -56,7 +58,8 @@ pub(super) fn verify_entries(
             detail: "the end-of-archive marker is not two zero blocks".to_owned(),
         });
     }
-    // 8.9: "then the decompressed stream ends, its checksum holds, and so does the file".
+    // 8.9.3-8.9.5: "the decompressed content ends there (trailing-data); F3 ends with a
+    // matching checksum; the file ends". The last two arrive from the decompression thread.
     let rest = stream.fill()?;
     if !rest.is_empty() {
         return Err(VerifyError::TrailingData {
@@ -97,6 +100,14 @@ fn copy_and_hash(
         remaining = remaining.saturating_sub(take as u64);
         progress(take as u64);
     }
+    // From the bundle spec, 8.8.9: "SHA-256 of the bytes equals e(i).sha256, checked as soon
+    // as the last byte is in", before the padding (8.8.10) is read.
+    let digest: [u8; 32] = hasher.finalize().into();
+    if &digest != entry.sha256.as_bytes() {
+        return Err(VerifyError::HashMismatch {
+            path: entry.path.to_string(),
+        });
+    }
     let mut pad = [0u8; ustar::BLOCK];
     let pad = pad
         .get_mut(..ustar::padding(entry.size))
@@ -106,12 +117,6 @@ fn copy_and_hash(
         return Err(VerifyError::BadRecord {
             region: Region::Payload,
             detail: format!("the padding after {} is not zero", entry.path),
-        });
-    }
-    let digest: [u8; 32] = hasher.finalize().into();
-    if &digest != entry.sha256.as_bytes() {
-        return Err(VerifyError::HashMismatch {
-            path: entry.path.to_string(),
         });
     }
     sink.end(entry).map_err(sink_error)

@@ -14,6 +14,7 @@ use ed25519_dalek::Signer as _;
 mod accept;
 mod container;
 mod payload;
+mod rules;
 mod signed;
 
 use super::build::*;
@@ -41,6 +42,12 @@ pub fn all() -> Result<Vec<Vector>, Error> {
     signed::binding(&mut v)?;
     signed::trust(&mut v)?;
     payload::payload(&mut v)?;
+    rules::cbor(&mut v)?;
+    rules::tar_numbers(&mut v)?;
+    rules::blocks(&mut v)?;
+    rules::probes(&mut v)?;
+    rules::key_validity(&mut v)?;
+    rules::order(&mut v)?;
     Ok(v.0)
 }
 
