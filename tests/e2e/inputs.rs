@@ -123,7 +123,9 @@ fn refused(cmd: Cmd, file: &str, words: &str, code: &str) -> Run {
 fn a_bundle_must_be_a_regular_file() {
     let inputs = Inputs::new();
     let site = &inputs.site;
-    for (file, words, code) in inputs.cases() {
+    // An empty bundle file has a verdict of its own (spec 8.1.1), below.
+    let empty = inputs.path("empty");
+    for (file, words, code) in inputs.cases().into_iter().filter(|(file, ..)| *file != empty) {
         refused(
             site.import()
                 .args(["verify", &file, "--policy", "pci.toml"]),
@@ -147,6 +149,16 @@ fn a_bundle_must_be_a_regular_file() {
             code,
         );
         refused(inputs.import(&file, &[]), &file, words, code);
+    }
+    // An empty file is no bundle: the verifier's verdict (exit 1, `not-a-bundle`, as the vector
+    // `container_empty_file` says), in words that say it is empty.
+    for args in [
+        vec!["verify", empty.as_str(), "--policy", "pci.toml"],
+        vec!["unpack", empty.as_str(), "--policy", "pci.toml", "--to", "out"],
+    ] {
+        let run = site.import().args(args).args(["--json"]).within(LIMIT).expect(1);
+        run.stderr_has("found an empty file");
+        assert_eq!(run.json()["error"]["code"], "not-a-bundle", "{}", run.stderr);
     }
     // Standard input stays allowed for bundles.
     let bundle = std::fs::read(site.path("b.zb")).unwrap_or_default();

@@ -122,13 +122,13 @@ impl<R: Read> ContainerReader<R> {
         frame::read_header(&mut self.input, self.max_window_log).map_err(|err| match err {
             FrameError::Truncated { at_start: true } if region == Region::Signatures => {
                 VerifyError::NotABundle {
-                    found: "an empty file".to_owned(),
+                    found: "an empty file: 0 bytes, an interrupted copy?".to_owned(),
                 }
             }
             FrameError::Truncated { .. } => VerifyError::Truncated { region },
             FrameError::NotZstd { found, len } if region == Region::Signatures => {
                 VerifyError::NotABundle {
-                    found: hex::encode(found.get(..len).unwrap_or_default()),
+                    found: format!("bytes {}", hex::encode(found.get(..len).unwrap_or_default())),
                 }
             }
             FrameError::NotZstd { .. } => VerifyError::UnexpectedFrame {

@@ -39,10 +39,10 @@ impl fmt::Display for Region {
 pub enum VerifyError {
     /// The file does not start with a zstd frame (spec 8.1).
     #[error(
-        "this is not a Zonebridge bundle: it does not start with a zstd frame (found bytes {found})\nHint: bundles are made by `bridge-export pack` or `bridge-import` and usually end in .zb"
+        "this is not a Zonebridge bundle: it does not start with a zstd frame (found {found})\nHint: bundles are made by `bridge-export pack` or `bridge-import` and usually end in .zb"
     )]
     NotABundle {
-        /// The first bytes, in hex.
+        /// What was found instead: the first bytes in hex, or that the file is empty.
         found: String,
     },
     /// A skippable frame, a dictionary or a reserved bit (spec 4.2).
