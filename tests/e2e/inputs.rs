@@ -125,7 +125,11 @@ fn a_bundle_must_be_a_regular_file() {
     let site = &inputs.site;
     // An empty bundle file has a verdict of its own (spec 8.1.1), below.
     let empty = inputs.path("empty");
-    for (file, words, code) in inputs.cases().into_iter().filter(|(file, ..)| *file != empty) {
+    for (file, words, code) in inputs
+        .cases()
+        .into_iter()
+        .filter(|(file, ..)| *file != empty)
+    {
         refused(
             site.import()
                 .args(["verify", &file, "--policy", "pci.toml"]),
@@ -154,11 +158,28 @@ fn a_bundle_must_be_a_regular_file() {
     // `container_empty_file` says), in words that say it is empty.
     for args in [
         vec!["verify", empty.as_str(), "--policy", "pci.toml"],
-        vec!["unpack", empty.as_str(), "--policy", "pci.toml", "--to", "out"],
+        vec![
+            "unpack",
+            empty.as_str(),
+            "--policy",
+            "pci.toml",
+            "--to",
+            "out",
+        ],
     ] {
-        let run = site.import().args(args).args(["--json"]).within(LIMIT).expect(1);
+        let run = site
+            .import()
+            .args(args)
+            .args(["--json"])
+            .within(LIMIT)
+            .expect(1);
         run.stderr_has("found an empty file");
-        assert_eq!(run.json()["error"]["code"], "not-a-bundle", "{}", run.stderr);
+        assert_eq!(
+            run.json()["error"]["code"],
+            "not-a-bundle",
+            "{}",
+            run.stderr
+        );
     }
     // Standard input stays allowed for bundles.
     let bundle = std::fs::read(site.path("b.zb")).unwrap_or_default();

@@ -113,11 +113,7 @@ pub fn take(
     taken
 }
 
-fn verified(
-    staged: &Staged,
-    record: &BundleRecord,
-    ledger: &mut Ledger,
-) -> anyhow::Result<Taken> {
+fn verified(staged: &Staged, record: &BundleRecord, ledger: &mut Ledger) -> anyhow::Result<Taken> {
     let manifest = staged.manifest();
     let digest = staged.digest();
     let (BundleKind::Result, Some(result)) = (manifest.kind, &manifest.result) else {

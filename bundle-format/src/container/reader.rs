@@ -128,7 +128,10 @@ impl<R: Read> ContainerReader<R> {
             FrameError::Truncated { .. } => VerifyError::Truncated { region },
             FrameError::NotZstd { found, len } if region == Region::Signatures => {
                 VerifyError::NotABundle {
-                    found: format!("bytes {}", hex::encode(found.get(..len).unwrap_or_default())),
+                    found: format!(
+                        "bytes {}",
+                        hex::encode(found.get(..len).unwrap_or_default())
+                    ),
                 }
             }
             FrameError::NotZstd { .. } => VerifyError::UnexpectedFrame {
