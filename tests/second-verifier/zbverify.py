@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Second, independent verifier of Zonebridge bundles, written from docs/bundle-format.md
+and tests/vectors/README.md alone (issue 10, "Must show").
+
+    zbverify.py BUNDLE --policy POLICY [--now RFC3339] [--json]
+
+Runs the verification algorithm of section 8 (8.1 to 8.9) and prints the verdict; on refusal
+the error code of section 12. Exit codes (section 12): 0 accepted, 1 refused, 2 usage error,
+3 configuration refused (the policy), 4 input/output failure. It writes no file: 8.10, "a
+verifier that only verifies (`verify`) writes no files at all"; payload bytes are hashed and
+dropped. Memory is bounded by the limits of section 3 (15.2): the zstd window, the signature
+block, M and its decoded form, and one block of decompressed data.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import stat
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import nacl.exceptions  # noqa: E402
+import nacl.signing  # noqa: E402
+
+from zbframes import Frame, Refusal, Source, check_header, padding  # noqa: E402
+from zbmanifest import decode_manifest, decode_signature_block, path_problem  # noqa: E402
+from zbpolicy import ConfigError, load_policy  # noqa: E402
+
+SIGNATURE_BLOCK_MAX = 65_536
+DOMAIN = b"zonebridge bundle manifest v1\0"
+COPY_CHUNK = 64 * 1024
+
+
+class Accepted:
+    def __init__(self, digest, counted, unknown, entries, kind):
+        self.digest = digest
+        self.counted = counted
+        self.unknown = unknown
+        self.entries = entries
+        self.kind = kind
+
+
+def read_head_record(frame, name, limit, limit_what):
+    """8.1 / 8.2: the frame's content is exactly one record named `name`; returns its data."""
+    where = "the %s frame" % frame.region
+    hdr = frame.read(512)
+    if len(hdr) < 512:
+        # 4.4: "content that ends before the record is complete, truncated".
+        raise Refusal("truncated", "%s ends before its record header" % where)
+    # 8.1: header checksum, magic and version (bad-record); typeflag '0' (not-regular-file).
+    h = check_header(hdr, where)
+    # 8.1: path zonebridge/signatures.cbor (8.2: zonebridge/manifest.cbor), else bad-record.
+    if h.path != name:
+        raise Refusal("bad-record", "%s holds %r where %s must be" % (where, h.path, name))
+    size = h.size()
+    # 8.1 / 8.2: size <= limit, "checked before reading the data": limit-exceeded.
+    if size > limit:
+        raise Refusal("limit-exceeded", "%s: limit %d, found %d" % (limit_what, limit, size))
+    data = frame.read(size)
+    pad = frame.read(padding(size))
+    # 8.1: "the data and padding present (truncated)".
+    if len(data) < size or len(pad) < padding(size):
+        raise Refusal("truncated", "%s ends inside its record" % where)
+    # 8.1: "zero padding, then the end of the frame (bad-record)".
+    if pad.count(0) != len(pad):
+        raise Refusal("bad-record", "%s: padding after %s is not zero" % (where, name))
+    if frame.read(1):
+        raise Refusal("bad-record", "%s holds bytes after its one record" % where)
+    frame.finish()
+    return data
+
+
+def verify_signatures(block, m_bytes, policy):
+    """8.4: verify each signature by a key in P, in block order; returns (verified, unknown)."""
+    signing_input = DOMAIN + m_bytes
+    verified = []
+    unknown = []
+    for kid, sig in block.signatures:
+        key = policy.keys.get(kid)
+        if key is None:
+            # 8.4: "Signatures by keys not in P are not verified and do not count".
+            unknown.append(kid)
+            continue
+        try:
+            # 6.2: pure Ed25519 (RFC 8032 5.1). libsodium's verify refuses S >= L and
+            # small-order R and A, and compares the encoding of R, as verify_strict does.
+            nacl.signing.VerifyKey(key.public).verify(signing_input, sig)
+        except nacl.exceptions.BadSignatureError:
+            raise Refusal("signature-invalid", "the signature by key %s does not match the manifest" % kid.hex()) from None
+        verified.append(key)
+    if not verified:
+        raise Refusal("signer-unknown", "no signature is by a key in the policy; found %s" % ", ".join(k.hex() for k in unknown))
+    return verified, unknown
+
+
+def check_trust(man, verified, policy, now):
+    """8.7: signers and threshold; returns the keys that counted."""
+    counted = []
+    reasons = []  # (key, reason) for verified keys that did not count
+    for key in verified:
+        reason = None
+        # 8.7 / A.19: the first failing check, in the order role, zone, validity.
+        if key.role != man.kind:
+            reason = "signer-wrong-role"
+        elif man.source_zone not in key.zones:
+            reason = "signer-zone-not-allowed"
+        elif key.not_after is not None and not now < key.not_after:
+            reason = "key-expired"
+        if reason is None:
+            counted.append(key)
+        else:
+            reasons.append((key, reason))
+    need = policy.thresholds[man.kind]
+    # 8.3 already refused a key twice, so these are distinct keys.
+    if len(counted) >= need:
+        return counted
+    # 8.7: "if at least one verified key did not count and all of them have the same
+    # reason, refuse with that reason (naming the first such key); else threshold-not-met".
+    if reasons and len({r for _, r in reasons}) == 1:
+        key, reason = reasons[0]
+        raise Refusal(reason, "key %s does not count for this bundle" % key.id.hex())
+    raise Refusal("threshold-not-met", "%s bundles need %d counted signatures, valid: %d" % (man.kind, need, len(counted)))
+
+
+def judge_stray(h, man, index_of, i):
+    """8.8 path rows, for a record whose path differs from e(i).path (8.9 for i = n)."""
+    if path_problem(h.path):
+        raise Refusal("path-invalid", "payload record %r: the path %s" % (h.path, path_problem(h.path)))
+    j = index_of.get(h.path)
+    if j is not None and j > i:
+        raise Refusal("entry-out-of-order", "record %r comes before %r" % (h.path, man.entries[i].path))
+    if j is not None and j < i:
+        raise Refusal("entry-duplicated", "record %r appears twice" % h.path)
+    raise Refusal("entry-not-in-manifest", "record %r is not in the manifest" % h.path)
+
+
+def verify_payload(f3, man):
+    """8.8 and 8.9 over F3's content."""
+    index_of = {e.path: i for i, e in enumerate(man.entries)}
+    for i, e in enumerate(man.entries):
+        block = f3.read(512)
+        # 8.8: "read a 512-byte block; the stream may not end": truncated.
+        if len(block) < 512:
+            raise Refusal("truncated", "the payload ends before entry %r" % e.path)
+        # 8.8: an end marker here means entries are missing.
+        if block.count(0) == 512:
+            raise Refusal("entry-missing", "entry %r is missing: the payload ends first" % e.path)
+        h = check_header(block, "payload record %d" % (i + 1))
+        # 8.8: "the size field parses (4.3)": bad-record.
+        size = h.size()
+        if h.path != e.path:
+            judge_stray(h, man, index_of, i)
+        # 8.8: size equals e(i).size, before any data is read.
+        if size != e.size:
+            raise Refusal("entry-size-mismatch", "entry %r: record size %d, manifest %d" % (e.path, size, e.size))
+        hasher = hashlib.sha256()
+        left = size
+        while left:
+            chunk = f3.read(min(left, COPY_CHUNK))
+            if not chunk:
+                raise Refusal("truncated", "the payload ends inside entry %r" % e.path)
+            hasher.update(chunk)
+            left -= len(chunk)
+        pad = f3.read(padding(size))
+        if len(pad) < padding(size):
+            raise Refusal("truncated", "the payload ends inside the padding of %r" % e.path)
+        if pad.count(0) != len(pad):
+            raise Refusal("bad-record", "the padding after %r is not zero" % e.path)
+        # 8.8: SHA-256 of the bytes equals e(i).sha256, else hash-mismatch naming the path.
+        if hasher.digest() != e.sha256:
+            raise Refusal("hash-mismatch", "entry %r does not match its signed SHA-256" % e.path)
+    # 8.9: after the last entry the next block MUST be all zeros, else it is judged like an
+    # extra entry.
+    n = len(man.entries)
+    block = f3.read(512)
+    if len(block) < 512:
+        raise Refusal("truncated", "the payload ends before its end-of-archive marker")
+    if block.count(0) != 512:
+        h = check_header(block, "payload record %d" % (n + 1))
+        h.size()
+        judge_stray(h, man, index_of, n)
+    # 8.9: "The block after it MUST also be all zeros (bad-record)".
+    block = f3.read(512)
+    if len(block) < 512:
+        raise Refusal("truncated", "the payload ends inside its end-of-archive marker")
+    if block.count(0) != 512:
+        raise Refusal("bad-record", "the second end-of-archive block is not zero")
+    # 8.9: "any further byte of F3's content is trailing-data" (a bomb stops here).
+    if f3.read(1):
+        raise Refusal("trailing-data", "the payload frame holds data after the end-of-archive marker")
+    # 8.9: "F3 MUST then end with a matching content checksum (corrupt; truncated ...)".
+    f3.finish()
+
+
+def verify(src, policy, now):
+    """Section 8, 8.1 to 8.9; returns Accepted or raises Refusal."""
+    wlog = policy.limit("max_window_log")
+    # 8.1 Signature frame.
+    f1 = Frame(src, "signatures", True, wlog)
+    sb = read_head_record(f1, "zonebridge/signatures.cbor", SIGNATURE_BLOCK_MAX, "signature block size")
+    # 8.2 Manifest frame.
+    f2 = Frame(src, "manifest", False, wlog)
+    m_bytes = read_head_record(f2, "zonebridge/manifest.cbor", policy.limit("max_manifest_bytes"), "manifest size")
+    # 8.3 Decode the signature block.
+    block = decode_signature_block(sb, policy.limit("max_cbor_depth"))
+    # 8.4 Verify signatures (before M is decoded, 15.1).
+    verified, unknown = verify_signatures(block, m_bytes, policy)
+    # 8.5 Decode the manifest.
+    man = decode_manifest(m_bytes, policy)
+    # 8.6 Binding.
+    if man.target_zone != policy.zone:
+        raise Refusal("wrong-target-zone", "the bundle is for zone %r; this side is %r" % (man.target_zone, policy.zone))
+    if man.expires is not None and man.expires <= now:
+        raise Refusal("bundle-expired", "the bundle expired at %d" % man.expires)
+    # 8.7 Signers and threshold.
+    counted = check_trust(man, verified, policy, now)
+    # 8.8 Payload: F3's header, then every entry; 8.9 End.
+    f3 = Frame(src, "payload", False, wlog)
+    verify_payload(f3, man)
+    # 8.9: "Then the file MUST end: any further byte, a zstd frame or not, is trailing-data".
+    if src.read(1):
+        raise Refusal("trailing-data", "bytes follow the payload frame")
+    return Accepted(hashlib.sha256(m_bytes).hexdigest(), counted, unknown, man.entries, man.kind)
+
+
+def parse_now(text):
+    try:
+        t = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        return None
+    return t.timestamp()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Verify a Zonebridge bundle (second verifier, from the spec).")
+    ap.add_argument("bundle")
+    ap.add_argument("--policy", required=True)
+    ap.add_argument("--now", help="the verifier's clock, RFC 3339 with offset (default: the system clock)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    def emit(obj, text, rc):
+        if args.json:
+            print(json.dumps(obj, sort_keys=True))
+        else:
+            print(text)
+        return rc
+
+    if args.now is not None:
+        now = parse_now(args.now)
+        if now is None:
+            print("zbverify: --now %r is not an RFC 3339 date-time with offset" % args.now, file=sys.stderr)
+            return 2
+    else:
+        # 8 / A.30: the clock is read once, at the start.
+        now = datetime.datetime.now(datetime.timezone.utc).timestamp()
+
+    try:
+        policy = load_policy(args.policy)
+    except ConfigError as e:
+        return emit({"verdict": "error", "error": "config", "message": str(e)}, "configuration refused: %s" % e, 3)
+    except OSError as e:
+        return emit({"verdict": "error", "error": "io", "message": str(e)}, "io: policy: %s" % e, 4)
+
+    try:
+        # O_NONBLOCK so that opening a FIFO never blocks; it is refused just below.
+        fd = os.open(args.bundle, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        return emit({"verdict": "error", "error": "io", "message": str(e)}, "io: %s" % e, 4)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            msg = "%s is not a regular file" % args.bundle
+            return emit({"verdict": "error", "error": "io", "message": msg}, "io: " + msg, 4)
+        os.set_blocking(fd, True)
+        raw = os.fdopen(fd, "rb", buffering=0, closefd=False)
+        src = Source(raw)
+        try:
+            acc = verify(src, policy, now)
+        except Refusal as r:
+            return emit(
+                {"verdict": "refused", "code": r.code, "message": r.message, "bytes_read": src.bytes_read},
+                "refused: %s: %s" % (r.code, r.message),
+                1,
+            )
+        except OSError as e:
+            return emit({"verdict": "error", "error": "io", "message": str(e)}, "io: %s" % e, 4)
+    finally:
+        os.close(fd)
+    return emit(
+        {
+            "verdict": "accepted",
+            "digest": acc.digest,
+            "kind": acc.kind,
+            "counted": [k.id.hex() for k in acc.counted],
+            "unknown_signers": [k.hex() for k in acc.unknown],
+            "entries": [{"path": e.path, "size": e.size, "sha256": e.sha256.hex()} for e in acc.entries],
+            "bytes_read": src.bytes_read,
+        },
+        "accepted: digest %s, %d entries, counted keys %s" % (acc.digest, len(acc.entries), ", ".join(k.id.hex() for k in acc.counted)),
+        0,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
