@@ -366,6 +366,46 @@ def build_cases():
     add("path_100_bytes_name_no_nul", "2.3, 4.3", ACCEPT,
         bundle(files=[files[0], (p100, VARS, "variables"), files[2]]))
 
+    add("path_three_dots_component", "2.3", ACCEPT,
+        bundle(files=[files[0], ("variables/.../project.json", VARS, "variables"), files[2]]))
+    add("path_256_bytes", "2.3", refuse("path-invalid"),
+        bundle(files=[files[0], ("variables/" + "a" * 100 + "/" + "b" * 100 + "/" + "c" * 44, VARS, "variables"), files[2]]))
+    add("zone_65_bytes", "2.1, 5.5.3", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("source_zone", "d" * 65)))
+    add("zone_64_bytes_not_in_key", "2.1, 8.7", refuse("signer-zone-not-allowed"),
+        bundle(manifest=release_manifest(files).set("source_zone", "d" * 64)))
+    add("zone_uppercase", "2.1, 5.5.3", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("source_zone", "Dev")))
+    add("expires_equals_created", "5.5.5", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("expires", CREATED)))
+    add("created_negative_year_1900", "5.2", ACCEPT,
+        bundle(manifest=release_manifest(files).set("created", -2208988800)))
+    add("cbor_keys_reordered", "5.1 (order is a writer rule)", ACCEPT,
+        bundle(manifest=Pairs(list(reversed(release_manifest(files).pairs)))))
+    add("cbor_format_key_indefinite_text", "5.1 MAY, 8.5", ACCEPT,
+        bundle(manifest=Pairs([(Raw(b"\x7f\x63for\x63mat\xff"), 1)] + release_manifest(files).pairs[1:])))
+    add("release_scope_empty", "5.3", ACCEPT,
+        bundle(manifest=_with_release(files, lambda r: r.get("secrets")[0].set("scope", Pairs([])))))
+    add("release_secrets_missing", "5.3", refuse("manifest-invalid"),
+        bundle(manifest=_with_release(files, lambda r: r.drop("secrets"))))
+    add("release_sha1_19_bytes", "5.3", refuse("manifest-invalid"),
+        bundle(manifest=_with_release(files, lambda r: r.get("packages")[0].set("sha1", bytes(19)))))
+    rf = result_files()
+    add("result_answers_sequence_0", "5.4", ACCEPT,
+        bundle(files=rf, manifest=_with_result(rf, lambda r: r.get("answers").set("sequence", 0)), keys=(RESULT_PCI,)),
+        policy="dev.toml")
+    add("result_waiting_with_success", "5.5.15", refuse("manifest-invalid"),
+        bundle(files=rf, manifest=_with_result(rf, lambda r: r.set("waiting", Pairs([("reason", "still-running")]))),
+               keys=(RESULT_PCI,)), policy="dev.toml")
+    add("result_step_unknown_state", "5.4", ACCEPT,
+        bundle(files=rf, manifest=_with_result(rf, lambda r: r.set("steps", [Pairs([("name", "Step 1"), ("state", "unknown")])])),
+               keys=(RESULT_PCI,)), policy="dev.toml")
+    add("result_log_path_invalid", "5.5.14", refuse("manifest-invalid"),
+        bundle(files=rf, manifest=_with_result(rf, lambda r: r.set("log", "../task.log")), keys=(RESULT_PCI,)),
+        policy="dev.toml")
+    add("result_signed_by_release_key", "8.7", refuse("signer-unknown"),
+        bundle(files=rf, manifest=result_manifest(rf), keys=(RELEASE_A,)), policy="dev.toml")
+
     # 6.1 / 8.3 signature block order of checks.
     m = enc(release_manifest(files))
     sig_a = Pairs([("key_id", RELEASE_A.id), ("signature", RELEASE_A.sign(m))])
@@ -406,6 +446,13 @@ def build_cases():
     add("container_3_bytes_magic_prefix", "4.2, A.4", refuse("truncated"), b"\x28\xb5\x2f")
     add("container_skippable_first", "4.2", refuse("unexpected-frame"), b"\x50\x2a\x4d\x18\x04\x00\x00\x00abcd" + good)
     f1 = frame_one_shot(record("zonebridge/signatures.cbor", sig_block(m, [RELEASE_A])))
+    add("container_f3_window_2e24_exactly", "3, 4.2", ACCEPT, bundle(f3=_with_wd(0x70)))
+    add("container_f3_window_2e24_plus_mantissa", "3, 4.2", refuse("window-too-large"), bundle(f3=_with_wd(0x71)))
+    fcs = bytearray(f1)
+    assert fcs[4] == 0x64
+    fcs[5] += 2  # F1's Frame_Content_Size 512 bytes larger than its content
+    add("container_f1_content_size_too_large", "4.2 (RFC 8878 3.1.1.1.4)", refuse("corrupt"),
+        bundle(m_bytes=m, f1=bytes(fcs)))
     add("container_f2_two_bytes_of_garbage", "8.2", refuse("truncated"), f1 + b"PK")
     dict0 = bytearray(frame_stream(b"".join(recs) + end))
     dict0[4] |= 0x01
@@ -419,6 +466,28 @@ def build_cases():
     raw2 = bytearray(_raw_block_f3(b"".join(recs) + end))
     raw2[6 + 3 + 512 + 2] ^= 0x01
     add("payload_first_entry_damaged_checksum_stale", "8.8, 8.9", refuse("hash-mismatch"), bundle(f3=bytes(raw2)))
+    # The same damage, with the frame's end 300 KB away: does the verdict depend on where the
+    # damaged entry sits relative to the checksum (issue 10, point 11)?
+    bigfiles = files[:2] + [("packages/App.1.0.0.zip", PKG * 100, "package")]
+    bigrecs = [record(p, d) for p, d, _ in bigfiles]
+    raw4 = bytearray(_raw_block_f3(b"".join(bigrecs) + end))
+    raw4[6 + 3 + 512 + 2] ^= 0x01
+    add("payload_first_entry_damaged_checksum_stale_far", "8.8, 8.9", refuse("hash-mismatch"),
+        bundle(files=bigfiles, f3=bytes(raw4)))
+    raw5 = bytearray(_raw_block_f3(b"".join(bigrecs) + end))
+    raw5[6 + 3 + 140] ^= 0x01  # an mtime digit of the first header: its checksum fails
+    add("payload_first_header_damaged_checksum_stale_far", "8.8, 8.9", refuse("bad-record"),
+        bundle(files=bigfiles, f3=bytes(raw5)))
+    raw6 = bytearray(_raw_block_f3(b"".join(bigrecs) + end))
+    raw6[6 + 3 + 512 + 2] ^= 0x01
+    raw6[-1] ^= 0x01  # and the frame ends 1 byte early: the file is cut inside the checksum
+    add("payload_first_entry_damaged_file_cut_far", "8.8, 8.9", refuse("hash-mismatch"),
+        bundle(files=bigfiles, f3=bytes(raw6[:-1])))
+    hugefiles = files[:2] + [("packages/App.1.0.0.zip", PKG * 3000, "package")]
+    raw7 = bytearray(_raw_block_f3(b"".join(record(p, d) for p, d, _ in hugefiles) + end))
+    raw7[6 + 3 + 140] ^= 0x01
+    add("payload_first_header_damaged_checksum_stale_9mb", "8.8, 8.9", refuse("bad-record"),
+        bundle(files=hugefiles, f3=bytes(raw7)))
     raw3 = bytearray(_raw_block_f3(b"".join(recs) + end))
     raw3[-4 - 1] ^= 0x01
     add("payload_end_marker_damaged_checksum_stale", "8.9", refuse("bad-record"), bundle(f3=bytes(raw3)))
@@ -429,6 +498,20 @@ def _with_release(files, fn):
     m = release_manifest(files)
     fn(m.get("release"))
     return m
+
+
+def _with_result(files, fn):
+    m = result_manifest(files)
+    fn(m.get("result"))
+    return m
+
+
+def _with_wd(wd):
+    recs = [record(p, d) for p, d, _ in base_files()]
+    f3 = bytearray(frame_stream(b"".join(recs) + b"\0" * 1024))
+    assert f3[4] == 0x04
+    f3[5] = wd
+    return bytes(f3)
 
 
 def _with_entry0(files, fn):

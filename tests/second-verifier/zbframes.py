@@ -158,6 +158,12 @@ class Frame:
         if btype == 3:
             # 4.2 Block_Header: Block_Type 3 is reserved: a malformed block.
             raise Refusal("corrupt", "the %s frame has a block of reserved type 3" % self.region)
+        # RFC 8878 3.1.1.2.3 (4.2 names it for the layout): Block_Size is limited by
+        # Block_Maximum_Size = min(Window_Size, 128 KiB). A header above it is a malformed
+        # block, known from the 3 header bytes, before the file's end could be reached:
+        # corrupt (SPEC-QUESTIONS.md, Q8).
+        if bsize > min(self.window, BLOCK_MAX):
+            raise Refusal("corrupt", "a block of the %s frame declares %d bytes, above the block maximum" % (self.region, bsize))
         n = 1 if btype == 1 else bsize
         body = self.src.read(n)
         if len(body) < n:
