@@ -69,35 +69,27 @@ class Frame:
         return Refusal("truncated", "the file ends inside the %s frame" % self.region)
 
     def _read_header(self, first, max_window_log):
-        if first:
-            # 4.2: "the first 4 bytes of the file are 28 B5 2F FD: not-a-bundle (file empty,
-            # or other bytes); a non-empty file shorter than 5 bytes: truncated".
-            head = self.src.read(5)
-            if not head:
+        # 4.2.1: read the frame's first 4 bytes, or fewer if the file ends. Only these 4
+        # bytes are read before they are judged (max_bytes_read, section 11).
+        magic = self.src.read(4)
+        if not magic:
+            if first:
                 raise Refusal("not-a-bundle", "the file is empty")
-            if len(head) < 5:
-                raise Refusal("truncated", "the file is %d bytes, shorter than a frame header" % len(head))
-            magic, fhd_b = head[:4], head[4:]
-            # 4.2: a skippable frame's magic "anywhere" is unexpected-frame (row 1 of the table).
-            if is_skippable(magic):
-                raise Refusal("unexpected-frame", "the file starts with a skippable frame")
-            if magic != ZSTD_MAGIC:
+            raise Refusal("truncated", "the file ends where the %s frame should start" % self.region)
+        if is_skippable(magic):
+            raise Refusal("unexpected-frame", "a skippable frame where the %s frame must start" % self.region)
+        if not ZSTD_MAGIC.startswith(magic):
+            if first:
                 raise Refusal("not-a-bundle", "the file does not start with a zstd frame (%s)" % magic.hex())
-        else:
-            # 8.2: "its first four bytes MUST be the zstd magic (unexpected-frame; truncated
-            # if the file ends there)".
-            magic = self.src.read(4)
-            if len(magic) < 4:
-                raise self._truncated()
-            if is_skippable(magic):
-                raise Refusal("unexpected-frame", "a skippable frame where the %s frame must start" % self.region)
-            if magic != ZSTD_MAGIC:
-                raise Refusal("unexpected-frame", "no zstd frame where the %s frame must start (%s)" % (self.region, magic.hex()))
-            fhd_b = self.src.read(1)
-            if not fhd_b:
-                raise self._truncated()
+            raise Refusal("unexpected-frame", "no zstd frame where the %s frame must start (%s)" % (self.region, magic.hex()))
+        if len(magic) < 4:
+            raise self._truncated()
+        # 4.2.2: the Frame_Header_Descriptor (the file ends: truncated).
+        fhd_b = self.src.read(1)
+        if not fhd_b:
+            raise self._truncated()
         fhd = fhd_b[0]
-        # 4.2 FHD table: Reserved_bit MUST be 0; Content_Checksum_Flag MUST be 1.
+        # 4.2.2: Reserved_bit 1, or Content_Checksum_Flag 0: unexpected-frame.
         if fhd & 0x08:
             raise Refusal("unexpected-frame", "the %s frame's reserved bit is set" % self.region)
         if not fhd & 0x04:
@@ -108,7 +100,8 @@ class Frame:
         fcs_size = (1 if single else 0, 2, 4, 8)[fcs_flag]
         rest_len = (0 if single else 1) + did_size + fcs_size
         rest = self.src.read(rest_len)
-        # 4.2: "the file does not end inside the header": truncated.
+        # 4.2.3: the Window_Descriptor, Dictionary_ID and Frame_Content_Size fields the
+        # descriptor announces (the file ends: truncated).
         if len(rest) < rest_len:
             raise self._truncated()
         p = 0
@@ -118,7 +111,7 @@ class Frame:
             p = 1
         did = int.from_bytes(rest[p : p + did_size], "little")
         p += did_size
-        # 4.2 / A.3: Dictionary_ID absent or 0; a non-zero id is unexpected-frame.
+        # 4.2.3: a Dictionary_ID other than 0: unexpected-frame.
         if did != 0:
             raise Refusal("unexpected-frame", "the %s frame names dictionary %d" % (self.region, did))
         fcs = int.from_bytes(rest[p : p + fcs_size], "little")
@@ -131,7 +124,7 @@ class Frame:
             exponent, mantissa = wd >> 3, wd & 7
             base = 1 << (10 + exponent)
             window = base + (base // 8) * mantissa
-        # 4.2, section 3: Window_Size <= 2^max_window_log, else window-too-large.
+        # 4.2.4, section 3: Window_Size <= 2^max_window_log, else window-too-large.
         if window > (1 << max_window_log):
             raise Refusal(
                 "window-too-large",
@@ -139,6 +132,9 @@ class Frame:
                 % (self.region, window, max_window_log, 1 << max_window_log),
             )
         self.window = window
+        # 4.2.7: Frame_Content_Size, when the header has the field, is checked block by block.
+        self.content_size = fcs if fcs_size else None
+        self.decoded = 0
         return magic + fhd_b + rest
 
     def _feed(self, data):
@@ -150,33 +146,45 @@ class Frame:
         return out
 
     def _next_block(self):
+        # 4.2.5: the 3-byte Block_Header (the file ends: truncated).
         bh = self.src.read(3)
         if len(bh) < 3:
             raise self._truncated()
         v = int.from_bytes(bh, "little")
         last, btype, bsize = v & 1, (v >> 1) & 3, v >> 3
+        # 4.2.5: Block_Type 3 (reserved): corrupt.
         if btype == 3:
-            # 4.2 Block_Header: Block_Type 3 is reserved: a malformed block.
             raise Refusal("corrupt", "the %s frame has a block of reserved type 3" % self.region)
-        # RFC 8878 3.1.1.2.3 (4.2 names it for the layout): Block_Size is limited by
-        # Block_Maximum_Size = min(Window_Size, 128 KiB). A header above it is a malformed
-        # block, known from the 3 header bytes, before the file's end could be reached:
-        # corrupt (SPEC-QUESTIONS.md, Q8).
+        # 4.2.5: Block_Size > Block_Maximum_Size = min(Window_Size, 131,072): corrupt, from
+        # the header, before the block is read (SPEC-QUESTIONS.md, Q8).
         if bsize > min(self.window, BLOCK_MAX):
             raise Refusal("corrupt", "a block of the %s frame declares %d bytes, above the block maximum" % (self.region, bsize))
+        # 4.2.6: the whole block (the file ends: truncated).
         n = 1 if btype == 1 else bsize
         body = self.src.read(n)
         if len(body) < n:
             raise self._truncated()
+        # 4.2.7: decode it; it does not decode: corrupt.
         out = self._feed(bh + body)
         if len(out) > BLOCK_MAX:
             raise Refusal("corrupt", "a block of the %s frame inflates beyond 128 KiB" % self.region)
+        # 4.2.7: content beyond Frame_Content_Size, or (last block) short of it: corrupt.
+        # Judged before the block's bytes reach any content check (4.2.8).
+        self.decoded += len(out)
+        if self.content_size is not None:
+            if self.decoded > self.content_size or (last and self.decoded != self.content_size):
+                raise Refusal("corrupt", "the %s frame's content is %s its Frame_Content_Size %d"
+                              % (self.region, "beyond" if self.decoded > self.content_size else "short of", self.content_size))
         if last:
             self.done = True
+        # 4.2.8: the caller checks these bytes before it asks for the next block.
         return out
 
     def read(self, n):
-        """Up to n bytes of decompressed content; fewer only where the content ends."""
+        """Up to n bytes of decompressed content; fewer only where the content ends.
+
+        A new block is read only when the bytes already decoded cannot satisfy the request,
+        so every check those bytes make possible has been made first (4.2.8)."""
         while len(self.buf) - self.pos < n and not self.done:
             if self.pos:
                 del self.buf[: self.pos]
@@ -187,7 +195,8 @@ class Frame:
         return out
 
     def finish(self):
-        """After the content has ended: the content checksum (4.2)."""
+        """4.2.9: after the last block has passed 4.2.8, the 4-byte Content_Checksum (the
+        file ends: truncated; it does not match: corrupt)."""
         assert self.done and self.pos == len(self.buf)
         ck = self.src.read(4)
         if len(ck) < 4:
@@ -217,7 +226,8 @@ TYPE_NAMES = {
 
 
 def parse_octal(field):
-    """4.3: up to the first NUL, spaces trimmed, 1 or more digits 0-7; else None."""
+    """4.3: up to the first NUL (the whole field if none), spaces (0x20 only) trimmed, then
+    1 or more digits 0-7 and nothing else; else None."""
     nul = field.find(b"\0")
     if nul >= 0:
         field = field[:nul]
@@ -228,7 +238,8 @@ def parse_octal(field):
 
 
 def parse_size(field):
-    """4.3: octal, or 0x80 then big-endian in bytes 1..11, below 2^63; else None."""
+    """4.3: base-256 if the first byte is exactly 0x80 (big-endian in bytes 1 to 11, below
+    2^63, for any size); 0x81-0xFF is no octal digit, so None; below 0x80: octal."""
     if field[0] == 0x80:
         v = int.from_bytes(field[1:12], "big")
         return v if v < (1 << 63) else None
@@ -236,24 +247,17 @@ def parse_size(field):
 
 
 class Header:
-    """A ustar header block that passed the checks up to and including typeflag."""
+    """A ustar header block that passed the checks (2) to (6) of 4.3."""
 
-    def __init__(self, path, size_field):
+    def __init__(self, path, size):
         self.path = path
-        self.size_field = size_field
-
-    def size(self):
-        """4.3 size; raises bad-record when it does not parse."""
-        v = parse_size(self.size_field)
-        if v is None:
-            raise Refusal("bad-record", "record %r: the size field does not parse: %r" % (self.path, self.size_field))
-        return v
+        self.size = size
 
 
 def check_header(h, where):
-    """8.8's header checks in their order: checksum, magic, version, UTF-8 path
-    (bad-record), then typeflag (not-regular-file). The size is parsed by the caller where
-    its step says (Header.size)."""
+    """4.3's header checks (2) to (6), in order: chksum (bad-record), magic and version
+    (bad-record), UTF-8 path (bad-record), typeflag (not-regular-file), size (bad-record).
+    Check (1), the all-zero block, is the caller's: its meaning depends on the step."""
     stored = parse_octal(h[148:156])
     # 4.3: "the sum, as unsigned bytes, of all 512 header bytes with the 8 chksum bytes
     # counted as spaces".
@@ -279,7 +283,11 @@ def check_header(h, where):
     if tf != 0x30:
         kind = TYPE_NAMES.get(tf, "unknown type %r" % bytes([tf]))
         raise Refusal("not-regular-file", "%s: record %r is a %s" % (where, path, kind))
-    return Header(path, bytes(h[124:136]))
+    # 4.3 (6): the size field parses (octal, or base-256 as 0x80 + a value below 2^63).
+    size = parse_size(bytes(h[124:136]))
+    if size is None:
+        raise Refusal("bad-record", "%s: record %r: the size field does not parse: %r" % (where, path, bytes(h[124:136])))
+    return Header(path, size)
 
 
 def padding(size):

@@ -65,13 +65,10 @@ def _is_int(v):
 
 
 def _map(v, what):
+    # 5.1.9: the top level is a map, and so is every value the schema declares a map. (5.1.5
+    # already refused every key that is not a text string.)
     if not isinstance(v, CMap):
         raise SchemaError("%s is not a map" % what)
-    # 5.1: "M is ... a map with text keys"; the CDDL allows only tstr keys in every map it
-    # defines (`* tstr => any` for unknown ones). A key of another type matches no rule.
-    bad = v.non_text_keys()
-    if bad:
-        raise SchemaError("%s has a key that is not text: %r" % (what, bad[0]))
     return v
 
 
@@ -118,8 +115,8 @@ def _array(v, what):
 
 
 def _opt(m, key, fn, what):
-    # 5.1: writers omit optional keys that have no value (never `null`); a `null` value is
-    # "a known key whose value has another type": manifest-invalid (SPEC-QUESTIONS.md).
+    # 5.1.10: `null` is the value of no known key: an optional key is absent, or present with
+    # a value of its type (a Simple null fails every type check below).
     if key in m:
         return fn(m.get(key), what + "." + key)
     return None
@@ -134,38 +131,37 @@ class SignatureBlock:
 
 
 def decode_signature_block(sb, max_depth):
-    """8.3: decode S_b with the 5.1 rules; returns a SignatureBlock or raises Refusal."""
+    """8.3.1-8.3.7: decode S_b; returns a SignatureBlock or raises Refusal."""
     try:
+        # 8.3.1: S_b follows the CBOR profile of 5.1 (5.1.1-5.1.8, with max_cbor_depth).
         v = decode(sb, max_depth)
     except CborError as e:
-        raise Refusal("signature-block-invalid", "the signature block is not acceptable CBOR: %s" % e) from None
-    try:
-        m = _map(v, "the signature block")
-        fmt = _need(m, "format", "signature block")
-        if not _is_int(fmt) or fmt < 0:
-            raise SchemaError("signature block format must be an unsigned integer")
-    except SchemaError as e:
-        raise Refusal("signature-block-invalid", str(e)) from None
-    # 8.3 / section 10: block `format` other than 1 is unsupported-format-version. Probed,
-    # like the manifest's (8.5), before the rest of the block is interpreted.
+        raise Refusal("signature-block-invalid", "the signature block breaks the CBOR profile: %s" % e) from None
+    # 8.3.2: S_b is a map whose key `format` holds an unsigned integer.
+    fmt = v.get("format") if isinstance(v, CMap) else None
+    if not _is_int(fmt) or fmt < 0:
+        raise Refusal("signature-block-invalid", "the signature block is not a map with an unsigned integer `format`")
+    # 8.3.3: that integer is 1.
     if fmt != 1:
         raise Refusal("unsupported-format-version", "signature block format %d (supported: 1)" % fmt)
     try:
-        sigs = _array(_need(m, "signatures", "signature block"), "signatures")
-        if not sigs:
-            raise SchemaError("the signatures array is empty")
+        # 8.3.4: S_b decodes per 6.1 and 5.1.9-5.1.11.
+        sigs = _array(_need(v, "signatures", "signature block"), "signatures")
         out = []
         for i, s in enumerate(sigs):
             sm = _map(s, "signature %d" % i)
             kid = _bstr(_need(sm, "key_id", "signature"), 16, "key_id")
             sig = _bstr(_need(sm, "signature", "signature"), 64, "signature")
             out.append((kid, sig))
+        # 8.3.5: `signatures` is not empty.
+        if not out:
+            raise SchemaError("the signatures array is empty")
     except SchemaError as e:
         raise Refusal("signature-block-invalid", str(e)) from None
-    # 8.3 / section 3: more than 16 signatures: limit-exceeded.
+    # 8.3.6 / section 3: at most 16 signatures, else limit-exceeded.
     if len(out) > 16:
         raise Refusal("limit-exceeded", "signatures per bundle: limit 16, found %d" % len(out))
-    # 8.3: the same key_id twice: duplicate-signer.
+    # 8.3.7: no key_id twice: duplicate-signer.
     seen = set()
     for kid, _ in out:
         if kid in seen:
@@ -222,6 +218,9 @@ def _release(v):
         size = _uint(_need(pm, "size", pw), pw + ".size")
         sha = _bstr(_need(pm, "sha256", pw), 32, pw + ".sha256")
         _bstr(_need(pm, "sha1", pw), 20, pw + ".sha1")
+        # 5.5.14 (part of the schema decode, 8.5.5): a package path that breaks 2.3.
+        if path_problem(path):
+            raise SchemaError("release.packages path %r breaks 2.3" % path)
         pkgs.append((path, size, sha))
     r["packages"] = pkgs
     for i, s in enumerate(_array(_need(m, "secrets", what), "release.secrets")):
@@ -252,6 +251,9 @@ def _result(v):
     _opt(m, "started", _time, what)
     _opt(m, "completed", _time, what)
     r["log"] = _tstr(_need(m, "log", what), "result.log")
+    # 5.5.14 (part of the schema decode, 8.5.5): result.log that breaks 2.3.
+    if path_problem(r["log"]):
+        raise SchemaError("result.log %r breaks 2.3" % r["log"])
     _opt(m, "task", _tstr, what)
     if "steps" in m:
         for i, s in enumerate(_array(m.get("steps"), "result.steps")):
@@ -290,8 +292,9 @@ def _schema(top):
 
 
 def _probe_paths(top):
-    """5.5.8: "a manifest that fails to decode is probed for this, so that a bad path is
-    named as such". Finds the first entries[i].path that is text and breaks 2.3."""
+    """8.5.4: "If M's key `entries` holds an array: for each of its elements, in order, that
+    is a map whose key `path` holds a text string, that string follows the per-path rules of
+    2.3". Returns what the first breaking path does wrong, or None."""
     if not isinstance(top, CMap):
         return None
     entries = top.get("entries")
@@ -308,30 +311,29 @@ def _probe_paths(top):
 
 
 def decode_manifest(mb, policy):
-    """8.5 and 5.5, in the order they give; returns a Manifest or raises Refusal."""
+    """8.5.1-8.5.6 (and 5.5 in the order it gives); returns a Manifest or raises Refusal."""
     try:
+        # 8.5.1: M follows the CBOR profile of 5.1 (5.1.1-5.1.8, with max_cbor_depth).
         top = decode(mb, policy.limit("max_cbor_depth"))
     except CborError as e:
-        raise Refusal("manifest-invalid", "the manifest is not acceptable CBOR: %s" % e) from None
-    # 8.5: "M MUST be a CBOR map with a top-level format key holding an unsigned integer
-    # (manifest-invalid); if it is not 1: unsupported-format-version".
+        raise Refusal("manifest-invalid", "the manifest breaks the CBOR profile: %s" % e) from None
+    # 8.5.2: M is a map whose key `format` holds an unsigned integer (of any size).
     fmt = top.get("format") if isinstance(top, CMap) else None
     if not _is_int(fmt) or fmt < 0:
         raise Refusal("manifest-invalid", "the manifest is not a map with an unsigned integer `format`")
+    # 8.5.3 (5.5.1): that integer is 1, before anything else of M is interpreted.
     if fmt != 1:
         raise Refusal("unsupported-format-version", "manifest format %d (supported: 1); upgrade Zonebridge on this side" % fmt)
+    # 8.5.4 (5.5.8): every entries[i] that is a map with a text `path`, in order: 2.3.
+    bad = _probe_paths(top)
+    if bad:
+        raise Refusal("path-invalid", bad)
+    # 8.5.5 (5.5.2, 5.5.14): M decodes per 5.2-5.4 and 5.1.9-5.1.11.
     try:
         man = _schema(top)
     except SchemaError as e:
-        bad = _probe_paths(top)
-        if bad:
-            raise Refusal("path-invalid", bad) from None
         raise Refusal("manifest-invalid", str(e)) from None
-    # 5.5.8 (with the decode): each entry's path follows 2.3.
-    for e in man.entries:
-        problem = path_problem(e.path)
-        if problem:
-            raise Refusal("path-invalid", "entry path %r %s" % (e.path, problem))
+    # 8.5.6: the other rules of 5.5, in its order.
     _rules(man, policy)
     return man
 
@@ -341,7 +343,8 @@ def _invalid(msg):
 
 
 def _rules(man, policy):
-    """5.5.3 to 5.5.15, in the table's order (5.5 leaves their order open)."""
+    """8.5.6: 5.5.3 to 5.5.15 in the order of the 5.5 table, skipping 5.5.8 and 5.5.14
+    (steps 8.5.4 and 8.5.5), each in full before the next."""
     # 5.5.3
     for z, w in ((man.source_zone, "source_zone"), (man.target_zone, "target_zone")):
         if not is_zone_id(z):
@@ -393,10 +396,6 @@ def _rules(man, policy):
             _invalid("a release needs exactly one process entry, found %d" % roles.count("process"))
         if "log" in roles:
             _invalid("a release has no log entry")
-        # 5.5.14 for packages (before 5.5.12 uses them to name entries)
-        for path, _, _ in man.release["packages"]:
-            if path_problem(path):
-                _invalid("release.packages path %r breaks 2.3" % path)
         # 5.5.12
         by_path = {e.path: e for e in man.entries}
         named = {}
@@ -411,9 +410,6 @@ def _rules(man, policy):
             if e.role == "package" and named.get(e.path, 0) != 1:
                 _invalid("package entry %r is named by %d release.packages items, not 1" % (e.path, named.get(e.path, 0)))
     else:
-        # 5.5.14 for result.log
-        if path_problem(man.result["log"]):
-            _invalid("result.log %r breaks 2.3" % man.result["log"])
         # 5.5.13
         logs = [e for e in man.entries if e.role == "log"]
         if len(logs) != 1:

@@ -46,27 +46,32 @@ class Accepted:
 def read_head_record(frame, name, limit, limit_what):
     """8.1 / 8.2: the frame's content is exactly one record named `name`; returns its data."""
     where = "the %s frame" % frame.region
+    # 8.1.3 / 8.2.3: the content's first 512 bytes exist (else truncated) ...
     hdr = frame.read(512)
     if len(hdr) < 512:
-        # 4.4: "content that ends before the record is complete, truncated".
         raise Refusal("truncated", "%s ends before its record header" % where)
-    # 8.1: header checksum, magic and version (bad-record); typeflag '0' (not-regular-file).
+    # ... an all-zero block is bad-record (4.3 check (1), 4.4) ...
+    if hdr.count(0) == 512:
+        raise Refusal("bad-record", "%s holds an all-zero block where its record must be" % where)
+    # ... and they pass the header checks of 4.3 in their order.
     h = check_header(hdr, where)
-    # 8.1: path zonebridge/signatures.cbor (8.2: zonebridge/manifest.cbor), else bad-record.
+    # 8.1.4 / 8.2.4: the path is zonebridge/signatures.cbor (zonebridge/manifest.cbor).
     if h.path != name:
         raise Refusal("bad-record", "%s holds %r where %s must be" % (where, h.path, name))
-    size = h.size()
-    # 8.1 / 8.2: size <= limit, "checked before reading the data": limit-exceeded.
+    size = h.size
+    # 8.1.5 / 8.2.5: the size is within the limit, judged before any data is read.
     if size > limit:
         raise Refusal("limit-exceeded", "%s: limit %d, found %d" % (limit_what, limit, size))
+    # 8.1.6 / 8.2.6: the data and its padding follow (else truncated); zero padding.
     data = frame.read(size)
-    pad = frame.read(padding(size))
-    # 8.1: "the data and padding present (truncated)".
-    if len(data) < size or len(pad) < padding(size):
+    if len(data) < size:
         raise Refusal("truncated", "%s ends inside its record" % where)
-    # 8.1: "zero padding, then the end of the frame (bad-record)".
+    pad = frame.read(padding(size))
+    if len(pad) < padding(size):
+        raise Refusal("truncated", "%s ends inside its record's padding" % where)
     if pad.count(0) != len(pad):
         raise Refusal("bad-record", "%s: padding after %s is not zero" % (where, name))
+    # 8.1.7 / 8.2.7: the content ends there; then the frame ends with its checksum.
     if frame.read(1):
         raise Refusal("bad-record", "%s holds bytes after its one record" % where)
     frame.finish()
@@ -148,9 +153,10 @@ def verify_payload(f3, man):
         # 8.8: an end marker here means entries are missing.
         if block.count(0) == 512:
             raise Refusal("entry-missing", "entry %r is missing: the payload ends first" % e.path)
+        # 8.8.3-8.8.5: header checks (2) to (6) of 4.3.
         h = check_header(block, "payload record %d" % (i + 1))
-        # 8.8: "the size field parses (4.3)": bad-record.
-        size = h.size()
+        size = h.size
+        # 8.8.6: the path equals e(i).path, or the stray record is judged.
         if h.path != e.path:
             judge_stray(h, man, index_of, i)
         # 8.8: size equals e(i).size, before any data is read.
@@ -164,14 +170,15 @@ def verify_payload(f3, man):
                 raise Refusal("truncated", "the payload ends inside entry %r" % e.path)
             hasher.update(chunk)
             left -= len(chunk)
+        # 8.8.9: SHA-256 equals e(i).sha256, checked as soon as the last byte is in.
+        if hasher.digest() != e.sha256:
+            raise Refusal("hash-mismatch", "entry %r does not match its signed SHA-256" % e.path)
+        # 8.8.10: the padding follows (else truncated) and is zero bytes.
         pad = f3.read(padding(size))
         if len(pad) < padding(size):
             raise Refusal("truncated", "the payload ends inside the padding of %r" % e.path)
         if pad.count(0) != len(pad):
             raise Refusal("bad-record", "the padding after %r is not zero" % e.path)
-        # 8.8: SHA-256 of the bytes equals e(i).sha256, else hash-mismatch naming the path.
-        if hasher.digest() != e.sha256:
-            raise Refusal("hash-mismatch", "entry %r does not match its signed SHA-256" % e.path)
     # 8.9: after the last entry the next block MUST be all zeros, else it is judged like an
     # extra entry.
     n = len(man.entries)
@@ -179,8 +186,8 @@ def verify_payload(f3, man):
     if len(block) < 512:
         raise Refusal("truncated", "the payload ends before its end-of-archive marker")
     if block.count(0) != 512:
+        # 8.9.1: judged like an extra entry: 8.8.3-8.8.5, then its path.
         h = check_header(block, "payload record %d" % (n + 1))
-        h.size()
         judge_stray(h, man, index_of, n)
     # 8.9: "The block after it MUST also be all zeros (bad-record)".
     block = f3.read(512)
