@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ZBVERIFY = os.path.join(HERE, "zbverify.py")
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # leave the tree clean (CI checks git status)
 
 SIDECAR_KEYS = {"expect", "error", "policy", "now", "description", "digest", "max_bytes_read"}
 
@@ -65,7 +66,13 @@ class Runner:
         cmd = [sys.executable, ZBVERIFY, bundle, "--policy", policy, "--json"]
         if now is not None:
             cmd += ["--now", now]
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        # Run in a new empty folder and check it stays empty: a verifier that only verifies
+        # writes no files at all (8.10; section 11 checks the output folder the same way).
+        with tempfile.TemporaryDirectory(prefix="zbverify-cwd-") as cwd:
+            p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+            left = os.listdir(cwd)
+        if left:
+            return ("crash", "zbverify wrote %s" % left), {}
         try:
             d = json.loads(p.stdout)
         except ValueError:
@@ -323,6 +330,7 @@ def main():
     ap.add_argument("--no-craft", action="store_true")
     ap.add_argument("-k", help="only files whose name contains this")
     args = ap.parse_args()
+    args.vectors = os.path.abspath(args.vectors)
     args.bridge_import = args.bridge_import or args.bridge_import_pos or shutil.which("bridge-import")
     if args.bridge_import:
         args.bridge_import = os.path.abspath(args.bridge_import)

@@ -20,6 +20,8 @@ import os
 import stat
 import sys
 
+# It writes nothing anywhere: not even Python's bytecode cache next to its modules.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import nacl.exceptions  # noqa: E402
