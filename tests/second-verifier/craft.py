@@ -433,6 +433,44 @@ def build_cases():
         bundle(m_bytes=m, sb=enc(Pairs([("format", 1), ("signatures", [sig_a, bad_b])]))))
     add("sig_s_not_reduced", "6.2", refuse("signature-invalid"), bundle(m_bytes=m, sb=_s_plus_l(m)))
 
+    # More corners of the revised 5.1 profile and of 8.1.
+    add("x_cbor_undefined_in_unknown_value", "5.1.4", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("later", Raw(b"\xf7"))))
+    add("x_cbor_simple_32_in_unknown_value", "5.1.4", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("later", Raw(b"\xf8\x20"))))
+    add("x_cbor_true_and_false_in_unknown_value", "5.1.4, 5.1.11", ACCEPT,
+        bundle(manifest=release_manifest(files).set("later", [True, False, None, -5, b"x", {}])))
+    add("x_cbor_empty_unknown_key", "5.1.11", ACCEPT,
+        bundle(manifest=release_manifest(files).set("", 1)))
+    add("x_cbor_non_shortest_text_length", "5.1.3", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("source_zone", Raw(b"\x78\x03dev"))))
+    add("x_cbor_non_shortest_negative", "5.1.3", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("later", Raw(b"\x38\x00"))))
+    add("x_cbor_non_shortest_map_count", "5.1.3", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("later", Raw(b"\xb8\x00"))))
+    add("x_cbor_true_for_unknown_but_bool_for_sequence", "5.1.9", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("sequence", False)))
+    add("x_format_u64_max", "8.5.2, 8.5.3", refuse("unsupported-format-version"),
+        bundle(manifest=release_manifest(files).set("format", (1 << 64) - 1)))
+    add("x_entry_size_u64_max", "5.5.7", refuse("limit-exceeded"),
+        bundle(manifest=_with_entry0(files, lambda e: e.set("size", (1 << 64) - 1))))
+    sb_big = sig_block(m, [RELEASE_A])
+    pad_key = enc(Pairs([("format", 1), ("signatures", [sig_a]), ("pad", "")]))
+    fill = 65536 - len(pad_key)
+    sb_65536 = enc(Pairs([("format", 1), ("signatures", [sig_a]), ("pad", "z" * (fill - 2))]))
+    assert len(sb_65536) == 65536
+    add("x_sigblock_65536_bytes", "8.1.5", ACCEPT,
+        bundle(m_bytes=m, sb=sb_65536))
+    sb_65537 = enc(Pairs([("format", 1), ("signatures", [sig_a]), ("pad", "z" * (fill - 1))]))
+    add("x_sigblock_65537_bytes", "8.1.5", refuse("limit-exceeded"), bundle(m_bytes=m, sb=sb_65537))
+    add("x_f1_header_says_70000_then_ends", "8.1.5", refuse("limit-exceeded"),
+        bundle(f1=frame_one_shot(header("zonebridge/signatures.cbor", 70000))))
+    add("x_f1_header_only_right_size", "8.1.6", refuse("truncated"),
+        bundle(f1=frame_one_shot(header("zonebridge/signatures.cbor", len(sb_big)))))
+    add("x_f1_all_zero_block", "8.1.3", refuse("bad-record"), bundle(f1=frame_one_shot(b"\0" * 1024)))
+    add("x_f1_empty_content", "8.1.3", refuse("truncated"), bundle(f1=frame_one_shot(b"")))
+    add("x_f3_empty_content", "8.8.1", refuse("truncated"), bundle(f3=frame_stream(b"")))
+
     # 8.7 thresholds.
     add("trust_2of2_wrong_role_and_expired", "8.7", refuse("threshold-not-met"),
         bundle(keys=(WRONG_ROLE, EXPIRED)), policy="pci_2of2.toml")
