@@ -81,7 +81,8 @@ def read_head_record(frame, name, limit, limit_what):
 
 
 def verify_signatures(block, m_bytes, policy):
-    """8.4: verify each signature by a key in P, in block order; returns (verified, unknown)."""
+    """8.4.1: verify each signature by a key in P, in block order (the first that fails
+    ends verification); 8.4.2: at least one is by a key in P. Returns (verified, unknown)."""
     signing_input = DOMAIN + m_bytes
     verified = []
     unknown = []
@@ -104,12 +105,13 @@ def verify_signatures(block, m_bytes, policy):
 
 
 def check_trust(man, verified, policy, now):
-    """8.7: signers and threshold; returns the keys that counted."""
+    """8.7.1-8.7.4: signers and threshold; returns the keys that counted."""
     counted = []
     reasons = []  # (key, reason) for verified keys that did not count
     for key in verified:
         reason = None
-        # 8.7 / A.19: the first failing check, in the order role, zone, validity.
+        # 8.7.1: the first failing check, in the order role, zone, validity (not_after equal
+        # to now no longer counts).
         if key.role != man.kind:
             reason = "signer-wrong-role"
         elif man.source_zone not in key.zones:
@@ -124,8 +126,9 @@ def check_trust(man, verified, policy, now):
     # 8.3 already refused a key twice, so these are distinct keys.
     if len(counted) >= need:
         return counted
-    # 8.7: "if at least one verified key did not count and all of them have the same
-    # reason, refuse with that reason (naming the first such key); else threshold-not-met".
+    # 8.7.3: if at least one verified key has a reason and all keys with a reason have the
+    # same one, refuse with it (naming the first in block order), whether or not others
+    # counted; 8.7.4: else threshold-not-met.
     if reasons and len({r for _, r in reasons}) == 1:
         key, reason = reasons[0]
         raise Refusal(reason, "key %s does not count for this bundle" % key.id.hex())
@@ -133,7 +136,7 @@ def check_trust(man, verified, policy, now):
 
 
 def judge_stray(h, man, index_of, i):
-    """8.8 path rows, for a record whose path differs from e(i).path (8.9 for i = n)."""
+    """8.8.6's path rows, for a record whose path differs from e(i).path (8.9.1 for i = n)."""
     if path_problem(h.path):
         raise Refusal("path-invalid", "payload record %r: the path %s" % (h.path, path_problem(h.path)))
     j = index_of.get(h.path)
@@ -145,14 +148,14 @@ def judge_stray(h, man, index_of, i):
 
 
 def verify_payload(f3, man):
-    """8.8 and 8.9 over F3's content."""
+    """8.8.1-8.8.10 for every entry, then 8.9.1-8.9.4, over F3's content."""
     index_of = {e.path: i for i, e in enumerate(man.entries)}
     for i, e in enumerate(man.entries):
         block = f3.read(512)
-        # 8.8: "read a 512-byte block; the stream may not end": truncated.
+        # 8.8.1: read a 512-byte block; the content may not end first: truncated.
         if len(block) < 512:
             raise Refusal("truncated", "the payload ends before entry %r" % e.path)
-        # 8.8: an end marker here means entries are missing.
+        # 8.8.2: an all-zero block here (an end marker) means entries are missing.
         if block.count(0) == 512:
             raise Refusal("entry-missing", "entry %r is missing: the payload ends first" % e.path)
         # 8.8.3-8.8.5: header checks (2) to (6) of 4.3.
@@ -161,9 +164,10 @@ def verify_payload(f3, man):
         # 8.8.6: the path equals e(i).path, or the stray record is judged.
         if h.path != e.path:
             judge_stray(h, man, index_of, i)
-        # 8.8: size equals e(i).size, before any data is read.
+        # 8.8.7: size equals e(i).size, before any data is read.
         if size != e.size:
             raise Refusal("entry-size-mismatch", "entry %r: record size %d, manifest %d" % (e.path, size, e.size))
+        # 8.8.8: exactly that many bytes follow (else truncated), hashed as they come.
         hasher = hashlib.sha256()
         left = size
         while left:
@@ -181,8 +185,8 @@ def verify_payload(f3, man):
             raise Refusal("truncated", "the payload ends inside the padding of %r" % e.path)
         if pad.count(0) != len(pad):
             raise Refusal("bad-record", "the padding after %r is not zero" % e.path)
-    # 8.9: after the last entry the next block MUST be all zeros, else it is judged like an
-    # extra entry.
+    # 8.9.1: after the last entry, a 512-byte block (truncated if the content ends); if it
+    # is not all zeros, it is judged like an extra entry.
     n = len(man.entries)
     block = f3.read(512)
     if len(block) < 512:
@@ -191,45 +195,46 @@ def verify_payload(f3, man):
         # 8.9.1: judged like an extra entry: 8.8.3-8.8.5, then its path.
         h = check_header(block, "payload record %d" % (n + 1))
         judge_stray(h, man, index_of, n)
-    # 8.9: "The block after it MUST also be all zeros (bad-record)".
+    # 8.9.2: the next 512 bytes exist and are zero.
     block = f3.read(512)
     if len(block) < 512:
         raise Refusal("truncated", "the payload ends inside its end-of-archive marker")
     if block.count(0) != 512:
         raise Refusal("bad-record", "the second end-of-archive block is not zero")
-    # 8.9: "any further byte of F3's content is trailing-data" (a bomb stops here).
+    # 8.9.3: the content ends there: one more byte is trailing-data (a bomb stops here,
+    # after one more block at most).
     if f3.read(1):
         raise Refusal("trailing-data", "the payload frame holds data after the end-of-archive marker")
-    # 8.9: "F3 MUST then end with a matching content checksum (corrupt; truncated ...)".
+    # 8.9.4: F3 ends with a matching content checksum (4.2.9).
     f3.finish()
 
 
 def verify(src, policy, now):
     """Section 8, 8.1 to 8.9; returns Accepted or raises Refusal."""
     wlog = policy.limit("max_window_log")
-    # 8.1 Signature frame.
+    # 8.1 Signature frame (8.1.1 its header, 8.1.2 its blocks, 8.1.3-8.1.7 its record).
     f1 = Frame(src, "signatures", True, wlog)
     sb = read_head_record(f1, "zonebridge/signatures.cbor", SIGNATURE_BLOCK_MAX, "signature block size")
-    # 8.2 Manifest frame.
+    # 8.2 Manifest frame (8.2.1-8.2.7, the same steps).
     f2 = Frame(src, "manifest", False, wlog)
     m_bytes = read_head_record(f2, "zonebridge/manifest.cbor", policy.limit("max_manifest_bytes"), "manifest size")
-    # 8.3 Decode the signature block.
+    # 8.3 Decode the signature block (8.3.1-8.3.7).
     block = decode_signature_block(sb, policy.limit("max_cbor_depth"))
-    # 8.4 Verify signatures (before M is decoded, 15.1).
+    # 8.4 Verify signatures (8.4.1-8.4.2), before M is decoded (15.1).
     verified, unknown = verify_signatures(block, m_bytes, policy)
-    # 8.5 Decode the manifest.
+    # 8.5 Decode the manifest (8.5.1-8.5.6).
     man = decode_manifest(m_bytes, policy)
-    # 8.6 Binding.
+    # 8.6.1 Binding: target_zone is P's zone; 8.6.2: expires absent, or now < expires.
     if man.target_zone != policy.zone:
         raise Refusal("wrong-target-zone", "the bundle is for zone %r; this side is %r" % (man.target_zone, policy.zone))
     if man.expires is not None and man.expires <= now:
         raise Refusal("bundle-expired", "the bundle expired at %d" % man.expires)
-    # 8.7 Signers and threshold.
+    # 8.7 Signers and threshold (8.7.1-8.7.4).
     counted = check_trust(man, verified, policy, now)
-    # 8.8 Payload: F3's header, then every entry; 8.9 End.
+    # 8.8 Payload: F3's header (4.2.1-4.2.4), then every entry; 8.9 End.
     f3 = Frame(src, "payload", False, wlog)
     verify_payload(f3, man)
-    # 8.9: "Then the file MUST end: any further byte, a zstd frame or not, is trailing-data".
+    # 8.9.5: the file ends: any further byte, a zstd frame or not, is trailing-data.
     if src.read(1):
         raise Refusal("trailing-data", "bytes follow the payload frame")
     return Accepted(hashlib.sha256(m_bytes).hexdigest(), counted, unknown, man.entries, man.kind)
