@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Run the second verifier over every test vector, and compare it with `bridge-import verify`.
 
-    run-vectors.py [--bridge-import PATH] [--bridge-export PATH] [--vectors DIR] [--no-pack]
-                   [--no-craft] [-k SUBSTRING]
+    run-vectors.py [BRIDGE_IMPORT | --bridge-import PATH] [--bridge-export PATH] [--vectors DIR]
+                   [--no-pack] [--no-craft] [--random N] [-k SUBSTRING]
 
 1. Every `tests/vectors/*.toml`: zbverify.py with the sidecar's policy and `now` must reach
    the sidecar's verdict, code, digest, and stay within `max_bytes_read` (section 11).
@@ -12,8 +12,8 @@
    binary both run on the system clock for the comparison.
 3. With `bridge-export` too (given, next to bridge-import, or on PATH): bundles made by
    `bridge-export pack` (and `sign`) must be accepted by both with the digest pack printed,
-   and mutations of them (a flipped byte in each frame, truncations, appended bytes) must get
-   the same verdict from both.
+   and mutations of them (a flipped byte in each frame, truncations, appended bytes, and
+   `--random N` seeded random ones) must get the same verdict from both.
 4. Crafted bundles (craft.py, test keys of tests/vectors/keys): cases where the spec leaves
    or left room for two readings; zbverify must give the verdict SPEC-QUESTIONS.md chose, and
    the binary must agree.
@@ -199,6 +199,8 @@ class Runner:
             made.append((name, out))
         for name, path in made[:3]:
             self.mutations(tmp, name, path, policy)
+        if made and self.args.random:
+            self.random_mutations(tmp, made[0][1], policy)
 
     def mutations(self, tmp, name, path, policy):
         with open(path, "rb") as f:
@@ -230,6 +232,34 @@ class Runner:
                 f.write(mdata)
             ok, detail = self.compare("mutation %s.%s" % (name, mname), mpath, policy, None)
             self.line(ok, "mutation %s.%s" % (name, mname), detail)
+
+    def random_mutations(self, tmp, path, policy):
+        """Random damage (bit flips, byte sets, cuts) of one packed bundle, at seeded
+        positions: the same positions every run (the bytes of F1 differ, since the keys are
+        new each run; the file that disagreed is named in the output)."""
+        import random
+
+        rnd = random.Random(10)
+        with open(path, "rb") as f:
+            data = f.read()
+        for n in range(self.args.random):
+            b = bytearray(data)
+            pick = rnd.random()
+            j = rnd.randrange(len(b))
+            if pick < 0.6:
+                b[j] ^= 1 << rnd.randrange(8)
+                what = "flip-%d" % j
+            elif pick < 0.8:
+                b = b[:j]
+                what = "cut-%d" % j
+            else:
+                b[j] = rnd.randrange(256)
+                what = "set-%d" % j
+            mpath = os.path.join(tmp, "random-%02d-%s.zb" % (n, what))
+            with open(mpath, "wb") as f:
+                f.write(bytes(b))
+            ok, detail = self.compare("random %s" % what, mpath, policy, None)
+            self.line(ok, "random %02d %s" % (n, what), detail)
 
     # ------------------------------------------------------------------ 4 crafted
 
@@ -328,6 +358,7 @@ def main():
     ap.add_argument("--vectors", default=os.path.join(REPO, "tests", "vectors"))
     ap.add_argument("--no-pack", action="store_true")
     ap.add_argument("--no-craft", action="store_true")
+    ap.add_argument("--random", type=int, default=40, help="seeded random mutations of a packed bundle (default 40)")
     ap.add_argument("-k", help="only files whose name contains this")
     args = ap.parse_args()
     args.vectors = os.path.abspath(args.vectors)
