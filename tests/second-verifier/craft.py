@@ -577,9 +577,42 @@ def _s_plus_l(m):
     return enc(Pairs([("format", 1), ("signatures", [Pairs([("key_id", RELEASE_A.id), ("signature", bad)])])]))
 
 
-def build_all(out_dir, keys_dir=None):
+def random_manifest_cases(n, seed=11):
+    """n bundles whose manifest bytes are a valid manifest with random damage (bit flips,
+    byte sets, deletions, insertions, repeated runs), signed again, so that the damage reaches
+    8.5's decoder: a search for parser differentials. Seeded and signed with fixed test keys,
+    so every run makes the same files. Returns Cases whose expect is None (agreement only)."""
+    import random
+
+    rnd = random.Random(seed)
+    rel_files, res_files = base_files(), result_files()
+    rel, res = enc(release_manifest(rel_files)), enc(result_manifest(res_files))
+    out = []
+    for i in range(n):
+        is_res = rnd.random() < 0.3
+        m = bytearray(res if is_res else rel)
+        for _ in range(rnd.choice([1, 1, 1, 2, 3])):
+            k, j = rnd.random(), rnd.randrange(len(m))
+            if k < 0.4:
+                m[j] ^= 1 << rnd.randrange(8)
+            elif k < 0.6:
+                m[j] = rnd.randrange(256)
+            elif k < 0.75:
+                del m[j]
+            elif k < 0.9:
+                m.insert(j, rnd.randrange(256))
+            else:
+                a = rnd.randrange(len(m))
+                m[j:j] = m[a : a + rnd.randrange(1, 12)]
+        data = bundle(m_bytes=bytes(m), files=res_files if is_res else rel_files,
+                      keys=(RESULT_PCI,) if is_res else (RELEASE_A,))
+        out.append(Case("random_manifest_%03d" % i, "8.5", None, data, policy="dev.toml" if is_res else "pci.toml"))
+    return out
+
+
+def build_all(out_dir, keys_dir=None, random_manifests=0):
     """Write every case to out_dir; returns the cases with their paths."""
-    cases = build_cases()
+    cases = build_cases() + random_manifest_cases(random_manifests)
     for c in cases:
         c.path = os.path.join(out_dir, c.name + ".zb")
         with open(c.path, "wb") as f:
