@@ -109,7 +109,7 @@ def _public_key(text, what):
     if len(raw) != 32:
         raise ConfigError("%s: public_key is not 32 bytes" % what)
     # 6.3: keys that are not valid point encodings or are of small order are refused.
-    # libsodium's check is also refuses points outside the prime-order subgroup.
+    # libsodium's check also refuses points outside the prime-order subgroup (SPEC-QUESTIONS R2).
     if not nacl.bindings.crypto_core_ed25519_is_valid_point(raw):
         raise ConfigError("%s: public_key is not a valid Ed25519 key (weak or not a point)" % what)
     return raw
