@@ -19,6 +19,7 @@ import zstandard
 DOMAIN = b"zonebridge bundle manifest v1\0"
 CREATED = 1780272000  # 2026-06-01T00:00:00Z, the vectors' creation time
 TIME_MAX = 253402300799  # 9999-12-31T23:59:59Z
+TIME_MIN = -377705116800  # -9999-01-01T00:00:00Z (proleptic Gregorian, year 0 exists)
 
 
 class Raw:
@@ -358,6 +359,9 @@ def build_cases():
     add("time_max", "5.2", ACCEPT, bundle(manifest=release_manifest(files).set("created", TIME_MAX)))
     add("time_max_plus_1", "5.2", refuse("manifest-invalid"),
         bundle(manifest=release_manifest(files).set("created", TIME_MAX + 1)))
+    add("time_min", "5.2", ACCEPT, bundle(manifest=release_manifest(files).set("created", TIME_MIN)))
+    add("time_min_minus_1", "5.2", refuse("manifest-invalid"),
+        bundle(manifest=release_manifest(files).set("created", TIME_MIN - 1)))
     add("sequence_2e63_minus_1", "5.2", ACCEPT,
         bundle(manifest=release_manifest(files).set("sequence", (1 << 63) - 1).set("previous", bytes(32))))
     cf = [files[0], ("Variables", VARS, "variables"), ("variables/project.json", VARS, "variables"), files[2]]
