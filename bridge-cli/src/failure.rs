@@ -224,6 +224,7 @@ fn add_signature(e: &AddSignatureError) -> (u8, &'static str) {
 fn ledger(e: &LedgerError) -> (u8, &'static str) {
     match e {
         LedgerError::NotFound { .. }
+        | LedgerError::NotAFile { .. }
         | LedgerError::CreateFolder { .. }
         | LedgerError::Busy { .. }
         | LedgerError::Database { .. } => (exit::IO, e.code()),

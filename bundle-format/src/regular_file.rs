@@ -149,7 +149,8 @@ fn checked(file: File) -> io::Result<(File, Metadata)> {
 }
 
 /// As [`open_regular`], and an empty file is refused too ([`NotRegular::Empty`]): for inputs
-/// that cannot be empty (a bundle, a key, a policy).
+/// that cannot be empty (a key, a policy). A bundle is opened with [`open_regular`]: the spec
+/// gives an empty one its own verdict (`not-a-bundle`).
 pub fn open_nonempty(path: &Path) -> io::Result<(File, Metadata)> {
     let (file, meta) = open_regular(path)?;
     if meta.len() == 0 {
@@ -159,6 +160,16 @@ pub fn open_nonempty(path: &Path) -> io::Result<(File, Metadata)> {
         ));
     }
     Ok((file, meta))
+}
+
+/// What stands at `path` if it is there and is not a regular file (a link is followed), for
+/// files opened by another library, such as the ledger's SQLite, which would otherwise block on
+/// a FIFO or fail in its own words.
+pub fn not_regular_at(path: &Path) -> Option<NotRegular> {
+    std::fs::metadata(path)
+        .ok()
+        .as_ref()
+        .and_then(NotRegular::of)
 }
 
 /// The [`NotRegular`] an error carries, if it is one of ours.

@@ -17,6 +17,18 @@ pub enum LedgerError {
         /// The path that was opened.
         path: PathBuf,
     },
+    /// The ledger's path names a FIFO, a device, a socket or a folder: refused before SQLite
+    /// opens it, which could block or fail in its own words.
+    #[error(
+        "the ledger {path} is {}, not a regular file\nHint: give --ledger (or ZONEBRIDGE_LEDGER) the path of a ledger file, or of one to create",
+        kind.what()
+    )]
+    NotAFile {
+        /// The path that was given.
+        path: PathBuf,
+        /// What is there instead.
+        kind: bundle_format::regular_file::NotRegular,
+    },
     /// The folder meant to hold a new ledger could not be created.
     #[error("cannot create the folder {path} for the ledger: {source}")]
     CreateFolder {
@@ -258,6 +270,7 @@ impl LedgerError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound { .. } => "not-found",
+            Self::NotAFile { .. } => "not-a-file",
             Self::CreateFolder { .. } | Self::Database { .. } => "io",
             Self::NotADatabase { .. } | Self::NotALedger { .. } => "ledger-invalid",
             Self::SchemaTooNew { .. } => "ledger-schema-too-new",

@@ -164,6 +164,7 @@ impl Ledger {
     /// ([`LedgerError::SchemaTooNew`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
         let path = path.as_ref();
+        refuse_non_regular(path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateFolder {
                 path: parent.to_owned(),
@@ -178,6 +179,7 @@ impl Ledger {
     /// `ledger verify`, so that a mistyped path is not silently created.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, LedgerError> {
         let path = path.as_ref();
+        refuse_non_regular(path)?;
         if !path.is_file() {
             return Err(LedgerError::NotFound {
                 path: path.to_owned(),
@@ -312,5 +314,16 @@ mod tests {
         let cut = bundles::bound_reason(&long);
         assert!(cut.len() <= MAX_REASON_BYTES);
         assert!(cut.ends_with(TRUNCATED_MARK));
+    }
+}
+
+/// A FIFO, device, socket or folder at the ledger's path is named at once ([`LedgerError::NotAFile`]).
+fn refuse_non_regular(path: &Path) -> Result<(), LedgerError> {
+    match bundle_format::regular_file::not_regular_at(path) {
+        Some(kind) => Err(LedgerError::NotAFile {
+            path: path.to_owned(),
+            kind,
+        }),
+        None => Ok(()),
     }
 }

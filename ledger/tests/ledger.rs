@@ -897,3 +897,33 @@ fn two_threads_can_open_and_write_the_same_ledger() -> TestResult {
     assert_eq!(report.entries, u64::from(2 * PER_THREAD));
     Ok(())
 }
+
+#[test]
+fn a_ledger_path_that_is_a_fifo_a_folder_or_a_device_is_named_before_sqlite_opens_it() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("fifo.ledger");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success(), "mkfifo failed");
+    let folder = dir.path().join("folder.ledger");
+    std::fs::create_dir(&folder)?;
+    for (path, what) in [
+        (fifo.as_path(), "a FIFO (named pipe)"),
+        (folder.as_path(), "a directory"),
+        (Path::new("/dev/null"), "a character device"),
+    ] {
+        for opened in [Ledger::open(path), Ledger::open_existing(path)] {
+            let err = opened.err().ok_or("a non-regular ledger path is refused")?;
+            assert!(matches!(err, LedgerError::NotAFile { .. }), "{err}");
+            assert_eq!(err.code(), "not-a-file");
+            assert!(
+                err.to_string()
+                    .contains(&format!("is {what}, not a regular file")),
+                "{err}"
+            );
+        }
+    }
+    // Nothing was made beside them.
+    assert_eq!(std::fs::read_dir(dir.path())?.count(), 2);
+    Ok(())
+}
