@@ -26,11 +26,13 @@ use bridge_cli::receive::staged::Staged;
 /// The largest process or variables entry parsed.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The release a bundle carries.
+/// The release a bundle carries. It borrows the verified manifest's release description rather
+/// than copying it: a manifest may be as large as its limit, and a copy doubled what `import`
+/// holds (docs/benchmarks.md, hostile manifests).
 #[derive(Debug, Clone)]
-pub struct ReleaseContent {
+pub struct ReleaseContent<'a> {
     /// The manifest's release description.
-    pub release: ReleaseDescription,
+    pub release: &'a ReleaseDescription,
     /// `process.json`.
     pub process: NamedProcess,
     /// `variables/*.json`, in manifest order (the project's first, if it has one).
@@ -60,10 +62,10 @@ fn invalid(detail: String) -> anyhow::Error {
 }
 
 /// Reads and checks the release in `staged`.
-pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent> {
+pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent<'_>> {
     let manifest = staged.manifest();
     let release = match (manifest.kind, &manifest.release) {
-        (BundleKind::Release, Some(release)) => release.clone(),
+        (BundleKind::Release, Some(release)) => release,
         _ => {
             return Err(bridge_cli::receive::kind::verified(
                 staged.digest(),
@@ -91,8 +93,8 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent> {
         }
     }
     let process = process.ok_or_else(|| invalid("it has no process entry".to_owned()))?;
-    check_process(&process, &release)?;
-    check_variable_sets(&variable_sets, &release)?;
+    check_process(&process, release)?;
+    check_variable_sets(&variable_sets, release)?;
     let mut packages = Vec::new();
     for reference in &release.packages {
         let file = entry_file(staged.root(), reference.path.components());

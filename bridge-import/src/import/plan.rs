@@ -76,7 +76,7 @@ pub struct Plan {
 /// Computes the work from what was read; refuses conflicts before anything is written.
 pub fn prepare(
     client: &octopus_api::Client,
-    content: &ReleaseContent,
+    content: &ReleaseContent<'_>,
     owners: &Owners,
     state: &ProjectState,
     resolved: Resolved,

@@ -95,7 +95,7 @@ impl Owners {
 /// refusal also lists what `others` finds (the names that do not depend on the project), so
 /// that one run names everything it can.
 pub fn owners(
-    content: &ReleaseContent,
+    content: &ReleaseContent<'_>,
     catalog: &Catalog,
     map: &NameMap,
     target: &str,
@@ -214,7 +214,7 @@ const NAMES_HINT: &str = "Hint: rename them in a mapping file (--map FILE), one 
 /// The names that do not depend on the project (everything but channels), resolved against
 /// `directory` with a new process: what pass 2 would also report, for a refusal in pass 1.
 pub fn project_independent(
-    content: &ReleaseContent,
+    content: &ReleaseContent<'_>,
     directory: &Directory,
     map: &NameMap,
 ) -> Vec<String> {
@@ -297,7 +297,7 @@ pub struct Resolved {
 
 /// Pass 2: every other name.
 pub fn names(
-    content: &ReleaseContent,
+    content: &ReleaseContent<'_>,
     owners: &Owners,
     state: &ProjectState,
     map: &NameMap,
