@@ -535,7 +535,78 @@ def build_cases():
     raw3 = bytearray(_raw_block_f3(b"".join(recs) + end))
     raw3[-4 - 1] ^= 0x01
     add("payload_end_marker_damaged_checksum_stale", "8.9", refuse("bad-record"), bundle(f3=bytes(raw3)))
+    _item_count_cases(add)
+    _ledger_head_cases(add)
     return cs
+
+
+def _padded(n, extra=(), fn=None):
+    """The release manifest (81 data items) with an unknown key `x` holding an array of n
+    zeros: 83 + n items; then the (key, value) pairs of extra; fn may change it further."""
+    m = release_manifest(base_files())
+    m.pairs.append(("x", [0] * n))
+    m.pairs.extend(extra)
+    if fn:
+        fn(m)
+    return m
+
+
+def _item_count_cases(add):
+    """Section 3 "CBOR data items in M" and 8.5.1, with pci_small_limits.toml
+    (max_manifest_bytes 1024, so at most 1024 / 8 = 128 items)."""
+    small = "pci_small_limits.toml"
+    add("items_at_limit_128", "3, 8.5.1", ACCEPT, bundle(manifest=_padded(45)), policy=small)
+    add("items_over_limit_129", "3, 8.5.1", refuse("limit-exceeded"), bundle(manifest=_padded(46)), policy=small)
+    # Map keys and values are items each: 22 unknown pairs = 45 items, 23 = 47.
+    add("items_map_pairs_at_limit", "3, 8.5.1", ACCEPT,
+        bundle(manifest=release_manifest(base_files()).set("x", Pairs([("k%d" % i, 0) for i in range(22)]))), policy=small)
+    add("items_map_pairs_over_limit", "3, 8.5.1", refuse("limit-exceeded"),
+        bundle(manifest=release_manifest(base_files()).set("x", Pairs([("k%d" % i, 0) for i in range(23)]))), policy=small)
+    # "a profile failure anywhere wins over the count": failures after the 129th item.
+    add("items_over_limit_then_float", "8.5.1", refuse("manifest-invalid"),
+        bundle(manifest=_padded(46, [("y", Raw(b"\xf9\x00\x00"))])), policy=small)
+    add("items_over_limit_then_duplicate_key", "8.5.1", refuse("manifest-invalid"),
+        bundle(manifest=_padded(46, [("x", 0)])), policy=small)
+    add("items_over_limit_then_tag", "8.5.1", refuse("manifest-invalid"),
+        bundle(manifest=_padded(46, [("y", Raw(b"\xc1\x00"))])), policy=small)
+    add("items_over_limit_then_non_shortest", "8.5.1", refuse("manifest-invalid"),
+        bundle(manifest=_padded(46, [("y", Raw(b"\x18\x01"))])), policy=small)
+    add("items_over_limit_then_too_deep", "8.5.1", refuse("manifest-invalid"),
+        bundle(manifest=_padded(46, [("y", _nested(40))])), policy=small)
+    # The count is 8.5.1: before the format (8.5.3), the paths (8.5.4) and the schema (8.5.5).
+    add("items_over_limit_format_2", "8.5.1, 8.5.3", refuse("limit-exceeded"),
+        bundle(manifest=_padded(46, fn=lambda m: m.set("format", 2))), policy=small)
+    add("items_over_limit_bad_path", "8.5.1, 8.5.4", refuse("limit-exceeded"),
+        bundle(manifest=_padded(46, fn=lambda m: m.get("entries")[0].set("path", "../x"))), policy=small)
+    add("items_over_limit_missing_created", "8.5.1, 8.5.5", refuse("limit-exceeded"),
+        bundle(manifest=_padded(48, fn=lambda m: m.drop("created"))), policy=small)  # 129 items
+
+
+def _ledger_head_cases(add):
+    """5.4 `result.ledger_head` (merged spec): a map with `entries: uint`, `hash: digest`."""
+    rf = result_files()
+
+    def res(lh):
+        return bundle(files=rf, manifest=_with_result(rf, lambda r: r.pairs.append(("ledger_head", lh))),
+                      keys=(RESULT_PCI,))
+
+    def case(name, expect, lh):
+        add("ledger_head_" + name, "5.4, 8.5.5", expect, res(lh), policy="dev.toml")
+
+    case("valid", ACCEPT, Pairs([("entries", 7), ("hash", bytes(range(32)))]))
+    case("zero_entries_unknown_key", ACCEPT, Pairs([("entries", 0), ("hash", bytes(32)), ("note", Raw(b"\xf6"))]))
+    case("entries_u64_max", ACCEPT, Pairs([("entries", 2**64 - 1), ("hash", bytes(32))]))
+    case("keys_reversed", ACCEPT, Pairs([("hash", bytes(32)), ("entries", 1)]))
+    case("hash_31_bytes", refuse("manifest-invalid"), Pairs([("entries", 7), ("hash", bytes(31))]))
+    case("hash_33_bytes", refuse("manifest-invalid"), Pairs([("entries", 7), ("hash", bytes(33))]))
+    case("hash_text", refuse("manifest-invalid"), Pairs([("entries", 7), ("hash", "00" * 32)]))
+    case("entries_negative", refuse("manifest-invalid"), Pairs([("entries", -1), ("hash", bytes(32))]))
+    case("entries_text", refuse("manifest-invalid"), Pairs([("entries", "7"), ("hash", bytes(32))]))
+    case("missing_entries", refuse("manifest-invalid"), Pairs([("hash", bytes(32))]))
+    case("missing_hash", refuse("manifest-invalid"), Pairs([("entries", 7)]))
+    case("null", refuse("manifest-invalid"), Raw(b"\xf6"))
+    case("null_hash", refuse("manifest-invalid"), Pairs([("entries", 7), ("hash", Raw(b"\xf6"))]))
+    case("array", refuse("manifest-invalid"), [7, bytes(32)])
 
 
 def _with_release(files, fn):

@@ -48,6 +48,10 @@ class _Decoder:
         self.b = data
         self.i = 0
         self.max_depth = max_depth
+        # Section 3 ("CBOR data items in M"): items as RFC 8949 counts them, every key, every
+        # value, every element, each array or map itself. The profile allows no tag and no
+        # indefinite-length string, so every item is one call of item().
+        self.items = 0
 
     def _left(self):
         return len(self.b) - self.i
@@ -80,8 +84,11 @@ class _Decoder:
         # 5.1.3: additional information 28 to 30 never appears.
         raise CborError("reserved additional information %d (5.1.3)" % ai)
 
-    def item(self, depth):
+    def item(self, depth, build=True):
+        """One data item at `depth`. With build=False the item is only checked and counted:
+        containers give None and nothing grows with M but the keys of the open maps."""
         mt, ai, n = self._head()
+        self.items += 1
         if mt == 0:
             return n
         if mt == 1:
@@ -89,7 +96,7 @@ class _Decoder:
         if mt in (2, 3):
             raw = self._take(n)
             if mt == 2:
-                return bytes(raw)
+                return bytes(raw) if build else None
             try:
                 # 5.1.7: every text string is UTF-8, keys and values, known or not.
                 return bytes(raw).decode("utf-8")
@@ -104,21 +111,27 @@ class _Decoder:
             if n > self._left():
                 raise CborError("count %d runs past the end of the bytes (5.1.1)" % n)
             if mt == 4:
+                if not build:
+                    for _ in range(n):
+                        self.item(depth + 1, False)
+                    return None
                 return [self.item(depth + 1) for _ in range(n)]
             pairs = []
             seen = set()
             for _ in range(n):
-                k = self.item(depth + 1)
+                # Keys are decoded even when not building: 5.1.5 and 5.1.6 need them.
+                k = self.item(depth + 1, True) if build else self._key(depth + 1)
                 # 5.1.5: map keys are text strings, only, at every depth.
                 if not isinstance(k, str):
                     raise CborError("map key %r is not a text string (5.1.5)" % (k,))
-                v = self.item(depth + 1)
+                v = self.item(depth + 1, build)
                 # 5.1.6: no two equal keys in one map, in any map.
                 if k in seen:
                     raise CborError("duplicate map key %r (5.1.6)" % k)
                 seen.add(k)
-                pairs.append((k, v))
-            return CMap(pairs)
+                if build:
+                    pairs.append((k, v))
+            return CMap(pairs) if build else None
         if mt == 6:
             # 5.1.4: no tag.
             raise CborError("tag %d (5.1.4)" % n)
@@ -129,14 +142,43 @@ class _Decoder:
             raise CborError("floating-point value (5.1.4)")
         raise CborError("simple value %d (5.1.4)" % n)
 
+    def _key(self, depth):
+        # A key in a check-only walk: a string is decoded (5.1.5 and 5.1.6 need it); any other
+        # item is walked check-only (its own failures count like any) and is not a str.
+        if self._left() and self.b[self.i] >> 5 in (2, 3):
+            return self.item(depth, True)
+        self.item(depth, False)
+        return _NOT_TEXT
+
+
+_NOT_TEXT = object()
+
 
 def decode(data, max_depth):
     """Decode exactly one data item that follows the profile of 5.1 (5.1.1-5.1.8), with
     max_depth as `max_cbor_depth`; raise CborError at the first rule it breaks (all give the
     same code, so their order does not matter)."""
+    return _walk(data, max_depth, True)
+
+
+def count_items(data, max_depth):
+    """Check the bytes against the profile of 5.1 like decode(), without building anything,
+    and return how many data items they hold (section 3 "CBOR data items in M", 8.5.1).
+    One walk judges both: the count is returned only if the whole item passed the profile,
+    so "a profile failure anywhere wins over the count". Nothing grows with M but the keys of
+    the maps being walked, so a hostile M of millions of one-byte items decodes nothing (15.2)."""
     d = _Decoder(memoryview(data), max_depth)
+    _finish(d, data, False)
+    return d.items
+
+
+def _walk(data, max_depth, build):
+    return _finish(_Decoder(memoryview(data), max_depth), data, build)
+
+
+def _finish(d, data, build):
     try:
-        v = d.item(0)
+        v = d.item(0, build)
     except RecursionError:
         raise CborError("nested too deep for this decoder") from None
     if d.i != len(data):

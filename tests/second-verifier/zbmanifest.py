@@ -2,7 +2,7 @@
 
 import re
 
-from zbcbor import CMap, CborError, decode
+from zbcbor import CMap, CborError, count_items, decode
 from zbframes import Refusal
 from zbpolicy import is_zone_id
 
@@ -268,6 +268,14 @@ def _result(v):
         wm = _map(m.get("waiting"), "result.waiting")
         _enum(_need(wm, "reason", "result.waiting"), REASONS, "result.waiting.reason")
         _opt(wm, "step", _tstr, "result.waiting")
+    # 5.4: `? ledger_head: ledger-head`, a map with `entries: uint` and `hash: digest`
+    # (bstr .size 32), unknown keys ignored (5.1.11), null refused (5.1.10). Verification
+    # does not use its values (5.4), but 8.5.5 decodes it like every known key.
+    if "ledger_head" in m:
+        lw = "result.ledger_head"
+        lm = _map(m.get("ledger_head"), lw)
+        _uint(_need(lm, "entries", lw), lw + ".entries")
+        _bstr(_need(lm, "hash", lw), 32, lw + ".hash")
     return r
 
 
@@ -313,8 +321,17 @@ def _probe_paths(top):
 def decode_manifest(mb, policy):
     """8.5.1-8.5.6 (and 5.5 in the order it gives); returns a Manifest or raises Refusal."""
     try:
-        # 8.5.1: M follows the CBOR profile of 5.1 (5.1.1-5.1.8, with max_cbor_depth).
-        top = decode(mb, policy.limit("max_cbor_depth"))
+        # 8.5.1: M follows the CBOR profile of 5.1 (5.1.1-5.1.8, with max_cbor_depth); then
+        # M holds at most max_manifest_bytes / 8 data items (section 3). "Both are judged in
+        # one walk of M's bytes: a profile failure anywhere wins over the count": count_items
+        # returns a count only for bytes that passed the whole profile. "/ 8" of an integer
+        # limit is read as integer division (SPEC-QUESTIONS Q26).
+        depth = policy.limit("max_cbor_depth")
+        items = count_items(mb, depth)
+        item_limit = policy.limit("max_manifest_bytes") // 8
+        if items > item_limit:
+            raise Refusal("limit-exceeded", "CBOR data items in the manifest: limit %d, found %d. Hint: the manifest is not one a writer makes; ask the sender to export it again" % (item_limit, items))
+        top = decode(mb, depth)
     except CborError as e:
         raise Refusal("manifest-invalid", "the manifest breaks the CBOR profile: %s" % e) from None
     # 8.5.2: M is a map whose key `format` holds an unsigned integer (of any size).

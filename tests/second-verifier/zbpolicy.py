@@ -177,6 +177,10 @@ def load_policy(path):
     if "allow_gaps" in ch:
         if not isinstance(ch["allow_gaps"], bool):
             raise ConfigError("[channels] allow_gaps must be a boolean")
+        # 7.1 (merged spec, 9.3): "no longer a choice: `true` MUST be refused (a
+        # policy-wide gap switch); `false` is accepted for old files."
+        if ch["allow_gaps"]:
+            raise ConfigError("[channels] allow_gaps = true is refused: there is no policy-wide way past a gap (9.3). Hint: remove the key, or give one bundle up at a time with `channel skip`")
         allow_gaps = ch["allow_gaps"]
 
     keys = {}
