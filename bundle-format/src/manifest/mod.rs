@@ -143,10 +143,18 @@ pub struct Manifest {
     /// The payload, in the order it is stored.
     pub entries: Vec<Entry>,
     /// The release, for release bundles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub release: Option<ReleaseDescription>,
     /// The outcome, for result bundles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub result: Option<ResultDescription>,
 }
 
@@ -289,7 +297,11 @@ pub struct ResultDescription {
     /// The sending side's ledger head when the result bundle was made (spec 5.4): the
     /// development side records it, so that a secure ledger later cut or restored from a backup
     /// is noticed. Absent in bundles of older senders.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present::value"
+    )]
     pub ledger_head: Option<LedgerHead>,
 }
 

@@ -141,6 +141,42 @@ pub(super) fn accept(v: &mut Vectors) -> Result<(), Error> {
         &Parts::new(&anchored, std::slice::from_ref(&log), &[RESULT_PCI])?,
     )?;
 
+    // `null` for the optional keys of a result bundle: refused like every known key (5.1 step
+    // 10), found by the second verifier (tests/second-verifier, Q28).
+    let null_in_result = |edit: &dyn Fn(&mut Value) -> Result<(), Error>| {
+        let mut parts = Parts::new(&result, std::slice::from_ref(&log), &[RESULT_PCI])?;
+        let manifest = edit_cbor(&parts.manifest, edit)?;
+        parts.resign(manifest, &[RESULT_PCI])?;
+        parts.assemble()
+    };
+    let null_ledger_head = null_in_result(&|m| {
+        field(m, "result")?
+            .as_map_mut()
+            .ok_or("result is not a map")?
+            .push((Value::Text("ledger_head".to_owned()), Value::Null));
+        Ok(())
+    })?;
+    v.refuse(
+        "manifest_null_ledger_head",
+        "manifest-invalid",
+        DEV,
+        "accept_result with \"ledger_head\": null in its result. null is the value of no known key: refused, not read as absent (5.1 step 10).",
+        null_ledger_head,
+    )?;
+    let null_release = null_in_result(&|m| {
+        m.as_map_mut()
+            .ok_or("the manifest is not a map")?
+            .push((Value::Text("release".to_owned()), Value::Null));
+        Ok(())
+    })?;
+    v.refuse(
+        "manifest_null_release",
+        "manifest-invalid",
+        DEV,
+        "accept_result with \"release\": null at the top. A result bundle has no release, and null is refused for every known key (5.1 step 10).",
+        null_release,
+    )?;
+
     let mut unexplained = result.clone();
     if let Some(desc) = unexplained.result.as_mut() {
         desc.state = DeploymentState::Waiting;

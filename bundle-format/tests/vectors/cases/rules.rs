@@ -171,6 +171,11 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
             "expires",
             "The manifest carries \"expires\": null. null is refused for every known key; an absent expires would be accepted (5.1 step 10).",
         ),
+        (
+            "manifest_null_result",
+            "result",
+            "The release manifest carries \"result\": null. A release bundle has no result, and null is refused for every known key; an absent result is exactly right here (5.1 step 10).",
+        ),
     ] {
         v.refuse(
             name,
