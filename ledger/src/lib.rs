@@ -282,6 +282,17 @@ fn check_name(what: &'static str, value: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// A FIFO, device, socket or folder at the ledger's path is named at once ([`LedgerError::NotAFile`]).
+fn refuse_non_regular(path: &Path) -> Result<(), LedgerError> {
+    match bundle_format::regular_file::not_regular_at(path) {
+        Some(kind) => Err(LedgerError::NotAFile {
+            path: path.to_owned(),
+            kind,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,16 +325,5 @@ mod tests {
         let cut = bundles::bound_reason(&long);
         assert!(cut.len() <= MAX_REASON_BYTES);
         assert!(cut.ends_with(TRUNCATED_MARK));
-    }
-}
-
-/// A FIFO, device, socket or folder at the ledger's path is named at once ([`LedgerError::NotAFile`]).
-fn refuse_non_regular(path: &Path) -> Result<(), LedgerError> {
-    match bundle_format::regular_file::not_regular_at(path) {
-        Some(kind) => Err(LedgerError::NotAFile {
-            path: path.to_owned(),
-            kind,
-        }),
-        None => Ok(()),
     }
 }
