@@ -120,7 +120,7 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
         "sig_block_duplicate_key",
         "signature-block-invalid",
         PCI,
-        "The signature block's only signature map holds \"key_id\" twice, both times release-a's id. The 5.1 profile applies to the signature block too (8.3 step 1).",
+        "The signature block's only signature map holds \"key_id\" twice, both times release-a's id. The 5.1 profile applies to the signature block too (8.3.1).",
         with_block(&[RELEASE_A], |block, _| {
             let sig = signatures(block)?.first_mut().ok_or("no signature")?;
             let key_id = field(sig, "key_id")?.clone();
@@ -243,7 +243,7 @@ pub(super) fn cbor(v: &mut Vectors) -> Result<(), Error> {
         "manifest_format_huge",
         "unsupported-format-version",
         PCI,
-        "format is 2^40 (an 8-byte unsigned integer). Any unsigned integer other than 1 is unsupported-format-version (8.5 step 2), however large.",
+        "format is 2^40 (an 8-byte unsigned integer). Any unsigned integer other than 1 is unsupported-format-version (8.5.3), however large.",
         with_manifest_cbor(|m| {
             *field(m, "format")? = Value::Integer((1u64 << 40).into());
             Ok(())
@@ -557,7 +557,7 @@ pub(super) fn key_validity(v: &mut Vectors) -> Result<(), Error> {
         "trust_key_expires_at_now",
         "key-expired",
         PCI,
-        "Created 2026-02-28T00:00:00Z and signed only by `expired`, whose not_after is 2026-03-01T00:00:00Z; the clock is exactly that moment. A key counts only while now < not_after (8.7 step 2).",
+        "Created 2026-02-28T00:00:00Z and signed only by `expired`, whose not_after is 2026-03-01T00:00:00Z; the clock is exactly that moment. A key counts only while now < not_after (8.7.1).",
         bundle.assemble()?,
     )?
     .now = "2026-03-01T00:00:00Z".parse()?;
@@ -566,7 +566,7 @@ pub(super) fn key_validity(v: &mut Vectors) -> Result<(), Error> {
         "accept_key_valid_until_next_second",
         None,
         PCI,
-        "The same bundle as trust_key_expires_at_now, signed only by `expired` (not_after 2026-03-01T00:00:00Z); the clock is one second earlier, so the key counts (8.7 step 2).",
+        "The same bundle as trust_key_expires_at_now, signed only by `expired` (not_after 2026-03-01T00:00:00Z); the clock is one second earlier, so the key counts (8.7.1).",
         bundle.assemble()?,
         Some(digest),
     )?
@@ -583,7 +583,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_format_before_path",
         "unsupported-format-version",
         PCI,
-        "Two defects: format is 2, and entries[1].path is \"../variables.json\". 8.5 step 2 (format) comes before step 3 (entry paths).",
+        "Two defects: format is 2, and entries[1].path is \"../variables.json\". 8.5.3 (format) comes before 8.5.4 (entry paths).",
         with_manifest_cbor(|m| {
             *field(m, "format")? = Value::Integer(2.into());
             bad_path(m)
@@ -594,7 +594,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_profile_before_format",
         "manifest-invalid",
         PCI,
-        "Two defects: format is 2, and the unknown key \"x-note\" appears twice. 8.5 step 1 (the 5.1 profile) comes before step 2 (format).",
+        "Two defects: format is 2, and the unknown key \"x-note\" appears twice. 8.5.1 (the 5.1 profile) comes before 8.5.2 and 8.5.3 (format).",
         with_manifest_cbor(|m| {
             *field(m, "format")? = Value::Integer(2.into());
             top_push(m, text("x-note"), Value::Null)?;
@@ -606,7 +606,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_path_before_schema",
         "path-invalid",
         PCI,
-        "Two defects: entries[1].path is \"../variables.json\", and sequence is the text \"1\". 8.5 step 3 (entry paths) comes before step 4 (types).",
+        "Two defects: entries[1].path is \"../variables.json\", and sequence is the text \"1\". 8.5.4 (entry paths) comes before 8.5.5 (types).",
         with_manifest_cbor(|m| {
             *field(m, "sequence")? = text("1");
             bad_path(m)
@@ -644,7 +644,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_zone_before_expiry",
         "wrong-target-zone",
         PCI,
-        "Two defects: target_zone is qa, and the bundle expired twelve hours before the clock. 8.6 step 1 (zone) comes before step 2 (expiry).",
+        "Two defects: target_zone is qa, and the bundle expired twelve hours before the clock. 8.6.1 (zone) comes before 8.6.2 (expiry).",
         with_manifest(|m| {
             m.target_zone = zone("qa").unwrap_or_else(|_| m.target_zone.clone());
             m.expires = Some(noon);
@@ -676,7 +676,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_count_before_duplicate",
         "limit-exceeded",
         PCI,
-        "Two defects: 17 signatures, and release-a's appears twice among them. 8.3 step 5 (at most 16) comes before step 6 (no key twice).",
+        "Two defects: 17 signatures, and release-a's appears twice among them. 8.3.6 (at most 16) comes before 8.3.7 (no key twice).",
         with_block(&[RELEASE_A], |block, manifest| {
             let input = signing_input(manifest);
             let sigs = signatures(block)?;
@@ -721,7 +721,7 @@ pub(super) fn order(v: &mut Vectors) -> Result<(), Error> {
         "order_checksum_before_type",
         "bad-record",
         PCI,
-        "Two defects in the package record's header: its typeflag is '2' (symbolic link) and its checksum is off by one. 8.8 step 3 (checksum, magic) comes before step 4 (typeflag).",
+        "Two defects in the package record's header: its typeflag is '2' (symbolic link) and its checksum is off by one. 8.8.3 (checksum, magic) comes before 8.8.4 (typeflag).",
         with_records(|r| {
             let last = r.len() - 1;
             let mut head = header_of(&r[last])?;
