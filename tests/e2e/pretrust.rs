@@ -354,6 +354,10 @@ fn a_verified_release_with_huge_texts_is_refused_and_recorded() -> TestResult {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    // Refused before Octopus is asked anything: a name the ledger cannot record would
+    // otherwise be applied and then fail to be recorded.
+    assert_eq!(code, "release-invalid", "{}", run.stderr);
+    run.stderr_has("the ledger records at most 1024 bytes");
     let ledger = Ledger::open_existing(site.path("import.ledger"))?;
     ledger.verify()?;
     let refused = ledger.bundles(None, Some(Verdict::Refused), None)?;

@@ -74,6 +74,21 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent<'_>> {
             ));
         }
     };
+    // The ledger records a promotion's project and version (at most `MAX_NAME_BYTES` each):
+    // a longer one would be applied to the instance and then fail to be recorded, so it is
+    // refused before anything is asked of Octopus.
+    for (what, value) in [
+        ("project name", &release.project),
+        ("version", &release.version),
+    ] {
+        if value.len() > ledger::MAX_NAME_BYTES {
+            return Err(invalid(format!(
+                "its {what} is {} bytes long; the ledger records at most {} bytes, so the import could never be recorded",
+                value.len(),
+                ledger::MAX_NAME_BYTES
+            )));
+        }
+    }
     let mut process = None;
     let mut variable_sets: Vec<NamedVariableSet> = Vec::new();
     for entry in &manifest.entries {
