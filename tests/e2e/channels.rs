@@ -29,28 +29,6 @@ fn forget_stored_secret(zones: &Zones, name: &str) {
     zones.pci.put(&path, &set);
 }
 
-/// `import` of `bundle` with the mapping file but no secrets file.
-fn import_without_secrets(zones: &Zones, bundle: &str) -> Cmd {
-    zones
-        .site
-        .import()
-        .args([
-            "import",
-            bundle,
-            "--policy",
-            "pci.toml",
-            "--map",
-            "mapping.toml",
-        ])
-        .args([
-            "--server",
-            zones.pci.url.as_str(),
-            "--ledger",
-            "import.ledger",
-        ])
-        .env("OCTOPUS_API_KEY", &zones.pci.key)
-}
-
 /// `bridge-import channel skip` on the secure ledger, with `extra` arguments.
 fn skip(zones: &Zones, extra: &[&str]) -> Cmd {
     zones
@@ -78,11 +56,12 @@ fn a_bundle_refused_for_a_missing_secret_is_imported_after_the_fix() -> TestResu
     zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
 
     // Bundle 1 is refused: the secure side has no value for a secret it needs.
-    import_without_secrets(&zones, "payments.zb")
+    zones
+        .import_without_secrets("payments.zb")
         .expect(1)
         .stderr_has("Database.Password");
     // Bundle 2, given before the fix, says it waits for bundle 1 and why.
-    let waiting = import_without_secrets(&zones, "fraud.zb").expect(1);
+    let waiting = zones.import_without_secrets("fraud.zb").expect(1);
     waiting.stderr_has(
         "bundle 1 missing on channel dev->pci/release: waiting for bundle 1, refused at ",
     );
@@ -90,7 +69,8 @@ fn a_bundle_refused_for_a_missing_secret_is_imported_after_the_fix() -> TestResu
     waiting.stderr_has(
         "Hint: fix what refused bundle 1 and give it again (it is taken once the fix is in), or give it up with `bridge-import channel skip --channel dev->pci/release --sequence 1 --reason TEXT`",
     );
-    let json = import_without_secrets(&zones, "fraud.zb")
+    let json = zones
+        .import_without_secrets("fraud.zb")
         .args(["--json"])
         .expect(1)
         .json();
@@ -138,7 +118,7 @@ fn skipping_is_explicit_audited_and_final() -> TestResult {
     zones.export("Payments API", "1.4.1", "payments.zb").ok();
     zones.export("Fraud Rules", "3.13.0", "third.zb").ok();
     zones.import("first.zb").ok();
-    import_without_secrets(&zones, "payments.zb").expect(1);
+    zones.import_without_secrets("payments.zb").expect(1);
 
     // No reason: a usage error; a blank reason: refused. Nothing is skipped.
     skip(&zones, &["--sequence", "2"])
@@ -175,7 +155,8 @@ fn skipping_is_explicit_audited_and_final() -> TestResult {
         .args(["--reason", "x", "--ledger", "import.ledger"])
         .expect(2)
         .stderr_has("is not a channel");
-    import_without_secrets(&zones, "third.zb")
+    zones
+        .import_without_secrets("third.zb")
         .expect(1)
         .stderr_has("waiting for bundle 2");
 

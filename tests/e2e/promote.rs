@@ -65,6 +65,12 @@ impl Zones {
 
     /// `bridge-import import` of `bundle` with the example mapping and secrets files.
     pub fn import(&self, bundle: &str) -> Cmd {
+        self.import_without_secrets(bundle)
+            .args(["--secrets", "secrets.toml"])
+    }
+
+    /// `import` of `bundle` with the mapping file but no secrets file.
+    pub fn import_without_secrets(&self, bundle: &str) -> Cmd {
         self.site
             .import()
             .args([
@@ -74,8 +80,6 @@ impl Zones {
                 "pci.toml",
                 "--map",
                 "mapping.toml",
-                "--secrets",
-                "secrets.toml",
             ])
             .args([
                 "--server",
@@ -424,23 +428,7 @@ fn refusals_leave_the_secure_instance_untouched() -> TestResult {
     zones.pci.put(&path, &set);
     let before = zones.secure_state();
     zones
-        .site
-        .import()
-        .args([
-            "import",
-            "payments.zb",
-            "--policy",
-            "pci.toml",
-            "--map",
-            "mapping.toml",
-        ])
-        .args([
-            "--server",
-            zones.pci.url.as_str(),
-            "--ledger",
-            "import.ledger",
-        ])
-        .env("OCTOPUS_API_KEY", PCI_KEY)
+        .import_without_secrets("payments.zb")
         .expect(1)
         .stderr_has("Database.Password");
     assert_eq!(zones.secure_state(), before);
