@@ -359,34 +359,20 @@ pub(super) fn tar_numbers(v: &mut Vectors) -> Result<(), Error> {
     let mut base256 = [0u8; 12];
     base256[0] = 0x80;
     base256[4..].copy_from_slice(&size.to_be_bytes());
-    let mut parts = release_a()?;
-    {
-        let record = &mut parts.records[last];
-        let mut head = header_of(record)?;
-        head[124..136].copy_from_slice(&base256);
-        set_checksum(&mut head);
-        record[..BLOCK].copy_from_slice(&head);
-    }
-    v.accept(
+    v.accept_bundle(
         "accept_size_base256",
         PCI,
         "The package record's size field is in base-256 form (0x80, then the size big-endian in bytes 1 to 11) although the size is small. Readers MUST accept the base-256 form for any value below 2^63 (4.3).",
-        &parts,
+        &release_a()?.manifest,
+        with_size_field(base256)?,
     )?;
     let spaced: [u8; 12] = format!("{size:>11o}\0").as_bytes().try_into()?;
-    let mut parts = release_a()?;
-    {
-        let record = &mut parts.records[last];
-        let mut head = header_of(record)?;
-        head[124..136].copy_from_slice(&spaced);
-        set_checksum(&mut head);
-        record[..BLOCK].copy_from_slice(&head);
-    }
-    v.accept(
+    v.accept_bundle(
         "accept_size_leading_spaces",
         PCI,
         "The package record's size field is its octal value right-aligned with leading spaces and a NUL (\"       2734\\0\"). Spaces around the digits are removed before parsing (4.3).",
-        &parts,
+        &release_a()?.manifest,
+        with_size_field(spaced)?,
     )?;
     let mut high = base256;
     high[1] = 0x01;
