@@ -9,26 +9,6 @@ use serde_json::Value;
 use crate::harness::{Cmd, TestResult};
 use crate::promote::Zones;
 
-/// Removes the value the secure instance stores for `name` in Payments API's variables, so that
-/// an import of Payments API needs it from a secrets file.
-fn forget_stored_secret(zones: &Zones, name: &str) {
-    let project = zones.pci.get("/api/Spaces-1/projects/payments-api");
-    let path = format!(
-        "/api/Spaces-1/variables/{}",
-        project["VariableSetId"].as_str().unwrap_or("")
-    );
-    let mut set = zones.pci.get(&path);
-    let variables = set["Variables"].as_array().cloned().unwrap_or_default();
-    let kept: Vec<Value> = variables
-        .iter()
-        .filter(|v| v["Name"] != name)
-        .cloned()
-        .collect();
-    assert!(kept.len() < variables.len(), "the secure seed has {name}");
-    set["Variables"] = Value::Array(kept);
-    zones.pci.put(&path, &set);
-}
-
 /// `bridge-import channel skip` on the secure ledger, with `extra` arguments.
 fn skip(zones: &Zones, extra: &[&str]) -> Cmd {
     zones
@@ -51,7 +31,7 @@ fn verify_ledger(zones: &Zones) {
 #[test]
 fn a_bundle_refused_for_a_missing_secret_is_imported_after_the_fix() -> TestResult {
     let zones = Zones::new();
-    forget_stored_secret(&zones, "Database.Password");
+    zones.forget_stored_secret("Database.Password");
     zones.export("Payments API", "1.4.1", "payments.zb").ok();
     zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
 
@@ -113,7 +93,7 @@ fn a_bundle_never_carried_is_named_as_missing_with_the_skip_command() -> TestRes
 #[test]
 fn skipping_is_explicit_audited_and_final() -> TestResult {
     let zones = Zones::new();
-    forget_stored_secret(&zones, "Database.Password");
+    zones.forget_stored_secret("Database.Password");
     zones.export("Fraud Rules", "3.12.1", "first.zb").ok();
     zones.export("Payments API", "1.4.1", "payments.zb").ok();
     zones.export("Fraud Rules", "3.13.0", "third.zb").ok();

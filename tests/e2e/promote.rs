@@ -90,6 +90,26 @@ impl Zones {
             .env("OCTOPUS_API_KEY", PCI_KEY)
     }
 
+    /// Removes the value the secure instance stores for `name` in Payments API's variables, so
+    /// that an import of Payments API needs it from a secrets file.
+    pub fn forget_stored_secret(&self, name: &str) {
+        let project = self.pci.get("/api/Spaces-1/projects/payments-api");
+        let path = format!(
+            "/api/Spaces-1/variables/{}",
+            project["VariableSetId"].as_str().unwrap_or("")
+        );
+        let mut set = self.pci.get(&path);
+        let variables = set["Variables"].as_array().cloned().unwrap_or_default();
+        let kept: Vec<Value> = variables
+            .iter()
+            .filter(|v| v["Name"] != name)
+            .cloned()
+            .collect();
+        assert!(kept.len() < variables.len(), "the secure seed has {name}");
+        set["Variables"] = Value::Array(kept);
+        self.pci.put(&path, &set);
+    }
+
     /// What an import may change on the secure instance, to show a refusal changed nothing.
     pub fn secure_state(&self) -> Value {
         let pci = &self.pci;
@@ -408,24 +428,7 @@ fn refusals_leave_the_secure_instance_untouched() -> TestResult {
         "a tampered bundle changed the instance"
     );
     // Missing secret: the secure zone loses one that the release needs, and no secrets file.
-    let project = zones.pci.get("/api/Spaces-1/projects/payments-api");
-    let path = format!(
-        "/api/Spaces-1/variables/{}",
-        project["VariableSetId"].as_str().unwrap_or("")
-    );
-    let mut set = zones.pci.get(&path);
-    let variables = set["Variables"].as_array().cloned().unwrap_or_default();
-    let kept: Vec<Value> = variables
-        .iter()
-        .filter(|v| v["Name"] != "Database.Password")
-        .cloned()
-        .collect();
-    assert!(
-        kept.len() < variables.len(),
-        "the secure seed has Database.Password"
-    );
-    set["Variables"] = Value::Array(kept);
-    zones.pci.put(&path, &set);
+    zones.forget_stored_secret("Database.Password");
     let before = zones.secure_state();
     zones
         .import_without_secrets("payments.zb")
