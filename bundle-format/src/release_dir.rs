@@ -35,6 +35,8 @@ struct ReleaseFile {
     #[serde(default)]
     variables: Vec<String>,
     #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
     packages: Vec<PackageFile>,
     #[serde(default)]
     secrets: Vec<SecretFile>,
@@ -104,6 +106,9 @@ impl ReleaseDir {
         let mut sources = vec![source(dir, &release.process, EntryRole::Process)?];
         for file in &release.variables {
             sources.push(source(dir, file, EntryRole::Variables)?);
+        }
+        for file in &release.files {
+            sources.push(source(dir, file, EntryRole::File)?);
         }
         for package in &release.packages {
             sources.push(source(dir, &package.file, EntryRole::Package)?);

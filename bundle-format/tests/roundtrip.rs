@@ -168,3 +168,42 @@ fn a_release_above_the_default_limits_is_refused_before_reading() -> TestResult 
     );
     Ok(())
 }
+
+#[test]
+fn the_release_folders_other_documents_travel_as_file_entries_in_their_order() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("release");
+    release_dir(&dir, &[("a.zip", vec![1u8; 10])])?;
+    fs::write(dir.join("tenants.json"), br#"{"Tenants":[]}"#)?;
+    fs::write(dir.join("project.json"), br#"{"Name":"Payments API"}"#)?;
+    let mut toml = fs::read_to_string(dir.join("release.toml"))?;
+    toml = toml.replace(
+        "process = \"process.json\"\n",
+        "process = \"process.json\"\nfiles = [\"tenants.json\", \"project.json\"]\n",
+    );
+    fs::write(dir.join("release.toml"), toml)?;
+    let signer = key(1);
+    let (_, sealed) = pack(&dir, std::slice::from_ref(&signer), 1)?;
+    let entries: Vec<(&str, &str)> = sealed
+        .manifest
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.role.as_str()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("process.json", "process"),
+            ("tenants.json", "file"),
+            ("project.json", "file"),
+            ("packages/a.zip", "package"),
+        ]
+    );
+
+    fs::remove_file(dir.join("project.json"))?;
+    let missing = pack(&dir, &[signer], 1)
+        .err()
+        .ok_or("packed without project.json")?;
+    assert!(missing.to_string().contains("project.json"), "{missing}");
+    Ok(())
+}

@@ -36,6 +36,18 @@ pub struct Fetched {
     pub secrets: Vec<SecretRequirement>,
     /// The packages, downloaded.
     pub packages: Vec<FetchedPackage>,
+    /// The release's other documents (`files` in `release.toml`), in the order they are packed.
+    pub documents: Vec<Document>,
+}
+
+/// One of the release's other documents: a JSON file of the release folder, packed as a
+/// `file` entry, that `bridge-import` reads by its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Its name in the release folder and the bundle (`step-templates.json`).
+    pub file: &'static str,
+    /// Its content.
+    pub json: serde_json::Value,
 }
 
 /// A package of the release, downloaded into the release folder.
@@ -152,6 +164,7 @@ pub fn fetch(
         variables,
         secrets,
         packages,
+        documents: Vec::new(),
     })
 }
 

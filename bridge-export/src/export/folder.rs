@@ -1,5 +1,6 @@
 //! Writing a fetched release as a release folder (bundle spec 13): `release.toml`,
-//! `process.json`, `variables/*.json`, `notes.md`; packages are already in `packages/`.
+//! `process.json`, `variables/*.json`, the other documents (`files`), `notes.md`; packages are
+//! already in `packages/`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,6 +19,8 @@ struct ReleaseToml<'a> {
     notes_file: Option<&'a str>,
     process: &'a str,
     variables: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<&'a str>,
     packages: Vec<PackageToml<'a>>,
     secrets: Vec<SecretToml<'a>>,
 }
@@ -59,6 +62,9 @@ pub fn write(fetched: &Fetched, folder: &Path) -> anyhow::Result<()> {
         write_file(&name, &json_bytes(set)?)?;
         variables.push(name);
     }
+    for document in &fetched.documents {
+        write_file(document.file, &json_bytes(&document.json)?)?;
+    }
     if let Some(notes) = &fetched.notes {
         write_file("notes.md", notes.as_bytes())?;
     }
@@ -69,6 +75,7 @@ pub fn write(fetched: &Fetched, folder: &Path) -> anyhow::Result<()> {
         notes_file: fetched.notes.as_ref().map(|_| "notes.md"),
         process: "process.json",
         variables,
+        files: fetched.documents.iter().map(|d| d.file).collect(),
         packages: fetched
             .packages
             .iter()

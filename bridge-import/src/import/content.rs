@@ -11,7 +11,7 @@
 //!
 //! Any of these is a refusal (`release-invalid`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,37 @@ pub struct ReleaseContent<'a> {
     pub variable_sets: Vec<NamedVariableSet>,
     /// The package files.
     pub packages: Vec<StagedPackage>,
+    /// The release's other documents (`file` entries) by entry path, read on demand with
+    /// [`ReleaseContent::document`].
+    #[allow(dead_code)] // LEAD: remove once a document is read
+    pub documents: BTreeMap<String, StagedDocument>,
+}
+
+/// A `file` entry of the bundle in the staging folder.
+#[allow(dead_code)] // LEAD: remove once a document is read
+#[derive(Debug, Clone)]
+pub struct StagedDocument {
+    /// The file.
+    pub file: PathBuf,
+    /// Its size, as the manifest says (and verification checked).
+    pub size: u64,
+}
+
+#[allow(dead_code)] // LEAD: remove once a document is read
+impl ReleaseContent<'_> {
+    /// The document `name` (`step-templates.json`) parsed as `T`, bounded by
+    /// [`MAX_JSON_BYTES`]; `None` when the bundle does not carry it (a bundle from an older
+    /// exporter, or a release that needs none). A document that does not parse is refused
+    /// (`release-invalid`).
+    pub fn document<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<Option<T>> {
+        match self.documents.get(name) {
+            None => Ok(None),
+            Some(doc) => parse_json(&doc.file, name, doc.size).map(Some),
+        }
+    }
 }
 
 /// A package file in the staging folder.
@@ -91,6 +122,7 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent<'_>> {
     }
     let mut process = None;
     let mut variable_sets: Vec<NamedVariableSet> = Vec::new();
+    let mut documents = BTreeMap::new();
     for entry in &manifest.entries {
         let path = entry_file(staged.root(), entry.path.components());
         match entry.role {
@@ -103,6 +135,15 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent<'_>> {
             }
             EntryRole::Variables => {
                 variable_sets.push(parse_json(&path, entry.path.as_str(), entry.size)?);
+            }
+            EntryRole::File => {
+                documents.insert(
+                    entry.path.as_str().to_owned(),
+                    StagedDocument {
+                        file: path,
+                        size: entry.size,
+                    },
+                );
             }
             _ => {}
         }
@@ -132,6 +173,7 @@ pub fn read(staged: &Staged) -> anyhow::Result<ReleaseContent<'_>> {
         process,
         variable_sets,
         packages,
+        documents,
     })
 }
 

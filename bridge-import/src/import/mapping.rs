@@ -6,7 +6,10 @@
 //! "Staging" = "PCI Staging"
 //!
 //! [channels]                     # likewise [feeds], [worker_pools], [teams], [machines],
-//! "Hotfix" = "Emergency"         # [projects], [library_variable_sets]
+//! "Hotfix" = "Emergency"         # [projects], [library_variable_sets], [accounts],
+//!                                # [certificates], [git_credentials], [tenants],
+//!                                # [tenant_tags], [runbooks], [step_templates],
+//!                                # [lifecycles], [project_groups]
 //!
 //! [unmapped]                     # names this instance lacks and no table renames:
 //! environments = "drop"          # "drop": left out of scopes and filters; "refuse" (default)
@@ -54,6 +57,24 @@ struct MappingToml {
     #[serde(default)]
     library_variable_sets: Renames,
     #[serde(default)]
+    accounts: Renames,
+    #[serde(default)]
+    certificates: Renames,
+    #[serde(default)]
+    git_credentials: Renames,
+    #[serde(default)]
+    tenants: Renames,
+    #[serde(default)]
+    tenant_tags: Renames,
+    #[serde(default)]
+    runbooks: Renames,
+    #[serde(default)]
+    step_templates: Renames,
+    #[serde(default)]
+    lifecycles: Renames,
+    #[serde(default)]
+    project_groups: Renames,
+    #[serde(default)]
     unmapped: UnmappedToml,
 }
 
@@ -95,7 +116,7 @@ pub fn read(path: &Path) -> anyhow::Result<NameMap> {
 /// Parses a mapping file's text; the error names the line.
 pub fn parse(text: &str) -> Result<NameMap, String> {
     let file: MappingToml = toml::from_str(text).map_err(|e| {
-        format!("{}\nHint: the tables are [environments], [channels], [feeds], [worker_pools], [teams], [machines], [projects], [library_variable_sets] and [unmapped]", e.to_string().trim_end())
+        format!("{}\nHint: the tables are [environments], [channels], [feeds], [worker_pools], [teams], [machines], [projects], [library_variable_sets], [accounts], [certificates], [git_credentials], [tenants], [tenant_tags], [runbooks], [step_templates], [lifecycles], [project_groups] and [unmapped]", e.to_string().trim_end())
     })?;
     let mut map = NameMap::new();
     let tables = [
@@ -107,6 +128,15 @@ pub fn parse(text: &str) -> Result<NameMap, String> {
         (NameKind::Machine, &file.machines),
         (NameKind::Project, &file.projects),
         (NameKind::LibraryVariableSet, &file.library_variable_sets),
+        (NameKind::Account, &file.accounts),
+        (NameKind::Certificate, &file.certificates),
+        (NameKind::GitCredential, &file.git_credentials),
+        (NameKind::Tenant, &file.tenants),
+        (NameKind::TenantTag, &file.tenant_tags),
+        (NameKind::Runbook, &file.runbooks),
+        (NameKind::StepTemplate, &file.step_templates),
+        (NameKind::Lifecycle, &file.lifecycles),
+        (NameKind::ProjectGroup, &file.project_groups),
     ];
     for (kind, renames) in tables {
         let table = kind.table().unwrap_or("?");

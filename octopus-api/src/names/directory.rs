@@ -60,13 +60,31 @@ pub struct Directory {
     pub teams: Table,
     /// Deployment targets.
     pub machines: Table,
+    /// Accounts (cloud, username/password, token, SSH).
+    pub accounts: Table,
+    /// Certificates.
+    pub certificates: Table,
+    /// Git credentials.
+    pub git_credentials: Table,
+    /// Tenants.
+    pub tenants: Table,
+    /// Tenant tags: canonical name (`TagSet/Tag`) to itself, as Octopus uses the canonical
+    /// name as the tag's id in scopes and tenants.
+    pub tenant_tags: Table,
+    /// The project's runbooks.
+    pub runbooks: Table,
+    /// Library step templates (`actiontemplates`).
+    pub step_templates: Table,
+    /// Every project of the space (Deploy-a-Release steps name another project).
+    pub projects: Table,
 }
 
 impl Directory {
     /// Loads the tables of the client's space; channels are those of `project_id`.
     ///
-    /// Worker pools, teams and deployment targets are read when the instance serves them; an
-    /// instance without those routes (404) simply has none.
+    /// Worker pools, teams, deployment targets, accounts, certificates, git credentials,
+    /// tenants, tag sets, runbooks and step templates are read when the instance serves them;
+    /// an instance without those routes (404) simply has none.
     pub fn load(client: &Client, project_id: Option<&str>) -> Result<Self, OctopusError> {
         let environments: Vec<Environment> = client.get_all("environments")?;
         let feeds: Vec<Feed> = client.get_all("feeds")?;
@@ -92,8 +110,47 @@ impl Directory {
             worker_pools: optional("workerpools")?,
             teams: optional("/api/teams")?,
             machines: optional("machines")?,
+            accounts: optional("accounts")?,
+            certificates: optional("certificates")?,
+            git_credentials: optional("git-credentials")?,
+            tenants: optional("tenants")?,
+            tenant_tags: tag_table(client)?,
+            runbooks: match project_id {
+                Some(project) => optional(&format!("projects/{project}/runbooks"))?,
+                None => Table::default(),
+            },
+            step_templates: optional("actiontemplates")?,
+            projects: optional("projects")?,
         })
     }
+}
+
+/// Tenant tags by canonical name (`TagSet/Tag`), read from the tag sets (`tagsets`).
+fn tag_table(client: &Client) -> Result<Table, OctopusError> {
+    let sets = match client.get_all::<serde_json::Value>("tagsets") {
+        Ok(sets) => sets,
+        Err(e) if e.is_not_found() => return Ok(Table::default()),
+        Err(e) => return Err(e),
+    };
+    let mut table = Table::default();
+    for set in &sets {
+        let tags = set.get("Tags").and_then(serde_json::Value::as_array);
+        for tag in tags.into_iter().flatten() {
+            let canonical = tag
+                .get("CanonicalTagName")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| {
+                    let set_name = set.get("Name")?.as_str()?;
+                    let tag_name = tag.get("Name")?.as_str()?;
+                    Some(format!("{set_name}/{tag_name}"))
+                });
+            if let Some(canonical) = canonical {
+                table.insert(&canonical, &canonical);
+            }
+        }
+    }
+    Ok(table)
 }
 
 fn table_of(items: &[serde_json::Value]) -> Table {

@@ -56,19 +56,47 @@ pub enum NameKind {
     Project,
     /// A library variable set.
     LibraryVariableSet,
+    /// An account (Azure, AWS, Google Cloud, username/password, token, SSH key pair):
+    /// `*Account` variables, step properties.
+    Account,
+    /// A certificate (`Certificate` variables).
+    Certificate,
+    /// A git credential (`GitDependencies[].GitCredentialId`).
+    GitCredential,
+    /// A tenant (variable scopes, tenant variables).
+    Tenant,
+    /// A tenant tag, `TagSet/Tag` (variable scopes, tenants).
+    TenantTag,
+    /// A runbook of the project (variable scope `ProcessOwner`).
+    Runbook,
+    /// A library step template (`Octopus.Action.Template.Id`).
+    StepTemplate,
+    /// A lifecycle (projects and channels created with `--create-missing`).
+    Lifecycle,
+    /// A project group (projects created with `--create-missing`).
+    ProjectGroup,
 }
 
 impl NameKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 18] = [
         Self::Project,
         Self::LibraryVariableSet,
+        Self::ProjectGroup,
+        Self::Lifecycle,
         Self::Channel,
         Self::Environment,
         Self::Feed,
         Self::WorkerPool,
         Self::Team,
         Self::Machine,
+        Self::Account,
+        Self::Certificate,
+        Self::GitCredential,
+        Self::Tenant,
+        Self::TenantTag,
+        Self::Runbook,
+        Self::StepTemplate,
         Self::Action,
     ];
 
@@ -84,6 +112,15 @@ impl NameKind {
             Self::Action => "action",
             Self::Project => "project",
             Self::LibraryVariableSet => "library variable set",
+            Self::Account => "account",
+            Self::Certificate => "certificate",
+            Self::GitCredential => "git credential",
+            Self::Tenant => "tenant",
+            Self::TenantTag => "tenant tag",
+            Self::Runbook => "runbook",
+            Self::StepTemplate => "step template",
+            Self::Lifecycle => "lifecycle",
+            Self::ProjectGroup => "project group",
         }
     }
 
@@ -99,6 +136,15 @@ impl NameKind {
             Self::Machine => Some("machines"),
             Self::Project => Some("projects"),
             Self::LibraryVariableSet => Some("library_variable_sets"),
+            Self::Account => Some("accounts"),
+            Self::Certificate => Some("certificates"),
+            Self::GitCredential => Some("git_credentials"),
+            Self::Tenant => Some("tenants"),
+            Self::TenantTag => Some("tenant_tags"),
+            Self::Runbook => Some("runbooks"),
+            Self::StepTemplate => Some("step_templates"),
+            Self::Lifecycle => Some("lifecycles"),
+            Self::ProjectGroup => Some("project_groups"),
             Self::Action => None,
         }
     }

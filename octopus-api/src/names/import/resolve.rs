@@ -174,6 +174,14 @@ impl<'a> Resolver<'a> {
             (NameKind::WorkerPool, directory.worker_pools.clone()),
             (NameKind::Team, directory.teams.clone()),
             (NameKind::Machine, directory.machines.clone()),
+            (NameKind::Account, directory.accounts.clone()),
+            (NameKind::Certificate, directory.certificates.clone()),
+            (NameKind::GitCredential, directory.git_credentials.clone()),
+            (NameKind::Tenant, directory.tenants.clone()),
+            (NameKind::TenantTag, directory.tenant_tags.clone()),
+            (NameKind::Runbook, directory.runbooks.clone()),
+            (NameKind::StepTemplate, directory.step_templates.clone()),
+            (NameKind::Project, directory.projects.clone()),
         ]);
         Self {
             map,

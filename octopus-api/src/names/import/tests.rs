@@ -26,6 +26,7 @@ fn target() -> Directory {
         worker_pools: Table::new([("WorkerPools-2", "PCI Linux Workers")]),
         teams: Table::new([("Teams-4", "PCI Change Approvers")]),
         machines: Table::default(),
+        ..Directory::default()
     }
 }
 
