@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::import::NameKind;
 use crate::client::Client;
 use crate::error::OctopusError;
 use crate::resources::{Channel, Environment, Feed};
@@ -80,6 +81,31 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// The table of names of `kind` (`None` for actions and library variable sets, whose
+    /// tables come from the process and the catalog, and for lifecycles and project groups).
+    pub fn table(&self, kind: NameKind) -> Option<&Table> {
+        match kind {
+            NameKind::Environment => Some(&self.environments),
+            NameKind::Channel => Some(&self.channels),
+            NameKind::Feed => Some(&self.feeds),
+            NameKind::WorkerPool => Some(&self.worker_pools),
+            NameKind::Team => Some(&self.teams),
+            NameKind::Machine => Some(&self.machines),
+            NameKind::Account => Some(&self.accounts),
+            NameKind::Certificate => Some(&self.certificates),
+            NameKind::GitCredential => Some(&self.git_credentials),
+            NameKind::Tenant => Some(&self.tenants),
+            NameKind::TenantTag => Some(&self.tenant_tags),
+            NameKind::Runbook => Some(&self.runbooks),
+            NameKind::StepTemplate => Some(&self.step_templates),
+            NameKind::Project => Some(&self.projects),
+            NameKind::Action
+            | NameKind::LibraryVariableSet
+            | NameKind::Lifecycle
+            | NameKind::ProjectGroup => None,
+        }
+    }
+
     /// Loads the tables of the client's space; channels are those of `project_id`.
     ///
     /// Worker pools, teams, deployment targets, accounts, certificates, git credentials,

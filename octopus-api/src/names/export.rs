@@ -5,8 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::directory::{Directory, Table};
+use super::import::NameKind;
 use super::model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+use super::references::{
+    self, PROJECT_OWNER, RUNBOOK_OWNER, ScopeKind, input_kind, is_expression, property_kind,
+    variable_value_kind,
 };
 use crate::resources::{DeploymentProcess, Other, PropertyValue, SensitiveValue, VariableSet};
 
@@ -42,15 +47,6 @@ pub struct SecretRequirement {
     pub scope: BTreeMap<String, Vec<String>>,
 }
 
-/// Picks one table of a directory.
-type TableOf = fn(&Directory) -> &Table;
-
-/// Action properties whose values are ids, and the table that names them.
-const ID_PROPERTIES: &[(&str, TableOf)] = &[
-    ("Octopus.Action.Package.FeedId", |d| &d.feeds),
-    ("Octopus.Action.Manual.ResponsibleTeamIds", |d| &d.teams),
-];
-
 /// Collects ids that have no name, so every one is reported at once.
 #[derive(Default)]
 struct Unnamed(BTreeSet<String>);
@@ -68,6 +64,17 @@ impl Unnamed {
 
     fn names(&mut self, table: &Table, what: &str, ids: &[String]) -> Vec<String> {
         ids.iter().map(|id| self.name(table, what, id)).collect()
+    }
+
+    /// The name of an id of `kind` in `directory` (`what` says where it was found).
+    fn of_kind(&mut self, directory: &Directory, kind: NameKind, what: &str, id: &str) -> String {
+        match directory.table(kind) {
+            Some(table) => self.name(table, what, id),
+            None => {
+                self.0.insert(format!("{what} {id}"));
+                id.to_owned()
+            }
+        }
     }
 
     fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
@@ -127,7 +134,7 @@ pub fn process_to_names(
                         })
                         .collect(),
                     properties: properties(&action.properties, directory, &mut unnamed),
-                    other: super::without_instance_fields(&action.other),
+                    other: action_other(&action.other, directory, &mut unnamed),
                 })
                 .collect(),
             other: super::without_instance_fields(&step.other),
@@ -151,16 +158,16 @@ fn properties(
         .iter()
         .map(|(key, value)| {
             let value = match value {
-                PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
-                    Some((_, table)) => PropertyValue::Text(
+                PropertyValue::Text(text) => match property_kind(key) {
+                    Some(kind) if !is_expression(text) => PropertyValue::Text(
                         text.split(',')
                             .map(str::trim)
                             .filter(|id| !id.is_empty())
-                            .map(|id| unnamed.name(table(directory), key, id))
+                            .map(|id| unnamed.of_kind(directory, kind, key, id))
                             .collect::<Vec<_>>()
                             .join(","),
                     ),
-                    None => PropertyValue::Text(text.clone()),
+                    _ => PropertyValue::Text(text.clone()),
                 },
                 PropertyValue::Sensitive(s) => PropertyValue::Sensitive(SensitiveValue {
                     has_value: s.has_value,
@@ -171,6 +178,122 @@ fn properties(
             (key.clone(), value)
         })
         .collect()
+}
+
+/// An action's unnamed fields without instance fields, and with the ids they hold named:
+/// `Container.FeedId` -> `Container.Feed`, `GitDependencies[].GitCredentialId` ->
+/// `GitDependencies[].GitCredential`, ids under [`references::INPUT_KEYS`] in `Inputs` -> names
+/// (same key). Everything else round-trips unchanged.
+fn action_other(other: &Other, directory: &Directory, unnamed: &mut Unnamed) -> Other {
+    let mut other = super::without_instance_fields(other);
+    if let Some(Value::Object(container)) = other.get_mut("Container")
+        && let Some(feed) = container.remove("FeedId")
+        && let Some(id) = feed.as_str().filter(|id| !id.is_empty())
+    {
+        let name = if is_expression(id) {
+            id.to_owned()
+        } else {
+            unnamed.of_kind(directory, NameKind::Feed, "container feed", id)
+        };
+        container.insert("Feed".to_owned(), Value::String(name));
+    }
+    if let Some(Value::Array(dependencies)) = other.get_mut("GitDependencies") {
+        for dependency in dependencies.iter_mut().filter_map(Value::as_object_mut) {
+            if let Some(credential) = dependency.remove("GitCredentialId")
+                && let Some(id) = credential.as_str().filter(|id| !id.is_empty())
+            {
+                let name = if is_expression(id) {
+                    id.to_owned()
+                } else {
+                    unnamed.of_kind(directory, NameKind::GitCredential, "git credential", id)
+                };
+                dependency.insert("GitCredential".to_owned(), Value::String(name));
+            }
+        }
+    }
+    if let Some(inputs) = other.get_mut("Inputs") {
+        name_inputs(inputs, directory, unnamed);
+    }
+    other
+}
+
+/// Ids in a step package's `Inputs` (any depth) replaced by names.
+fn name_inputs(value: &mut Value, directory: &Directory, unnamed: &mut Unnamed) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match (input_kind(key), item) {
+                    (Some(kind), Value::String(id)) if !id.is_empty() && !is_expression(id) => {
+                        *id = unnamed.of_kind(directory, kind, &format!("Inputs {key}"), id);
+                    }
+                    (_, item) => name_inputs(item, directory, unnamed),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                name_inputs(item, directory, unnamed);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A variable's value: the name of the resource for a `Certificate`, `WorkerPool` or
+/// `*Account` variable, else as it is.
+fn variable_value(
+    value: Option<&String>,
+    kind: Option<&str>,
+    directory: &Directory,
+    unnamed: &mut Unnamed,
+) -> Option<String> {
+    let value = value?;
+    match variable_value_kind(kind) {
+        Some(name_kind) if !value.is_empty() && !is_expression(value) => Some(unnamed.of_kind(
+            directory,
+            name_kind,
+            &format!("{} variable value", kind.unwrap_or_default()),
+            value,
+        )),
+        _ => Some(value.clone()),
+    }
+}
+
+/// The names of a scope dimension's ids.
+fn scope_names(
+    dimension: &str,
+    ids: &[String],
+    directory: &Directory,
+    actions: &Table,
+    unnamed: &mut Unnamed,
+) -> Vec<String> {
+    match references::scope_kind(dimension) {
+        ScopeKind::Ids(NameKind::Action) => unnamed.names(actions, "action", ids),
+        ScopeKind::Ids(NameKind::Machine) => {
+            unnamed.names(&directory.machines, "deployment target", ids)
+        }
+        ScopeKind::Ids(kind) => ids
+            .iter()
+            .map(|id| unnamed.of_kind(directory, kind, kind.noun(), id))
+            .collect(),
+        ScopeKind::ProcessOwner => ids
+            .iter()
+            .map(|id| {
+                if let Some(name) = directory.runbooks.name_of(id) {
+                    format!("{RUNBOOK_OWNER}{name}")
+                } else if let Some(name) = directory.projects.name_of(id) {
+                    format!("{PROJECT_OWNER}{name}")
+                } else {
+                    unnamed
+                        .0
+                        .insert(format!("process owner (runbook or project) {id}"));
+                    id.clone()
+                }
+            })
+            .collect(),
+        // Roles and tenant tags are names already; an unknown dimension is refused on import.
+        ScopeKind::Names(_) | ScopeKind::Text | ScopeKind::Unknown => ids.to_vec(),
+    }
 }
 
 /// A variable set (snapshot) as `variables/*.json`: owner by name, scopes by name (actions by
@@ -191,20 +314,18 @@ pub fn variables_to_names(
             value: if variable.is_sensitive {
                 None
             } else {
-                variable.value.clone()
+                variable_value(
+                    variable.value.as_ref(),
+                    variable.kind.as_deref(),
+                    directory,
+                    &mut unnamed,
+                )
             },
             scope: variable
                 .scope
                 .iter()
                 .map(|(dimension, ids)| {
-                    let names = match dimension.as_str() {
-                        "Environment" => unnamed.names(&directory.environments, "environment", ids),
-                        "Channel" => unnamed.names(&directory.channels, "channel", ids),
-                        "Action" => unnamed.names(actions, "action", ids),
-                        "Machine" => unnamed.names(&directory.machines, "deployment target", ids),
-                        // Roles and tenant tags are names already.
-                        _ => ids.clone(),
-                    };
+                    let names = scope_names(dimension, ids, directory, actions, &mut unnamed);
                     (dimension.clone(), names)
                 })
                 .collect(),

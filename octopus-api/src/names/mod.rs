@@ -12,7 +12,9 @@
 //! | package reference `FeedId` | `Feed` (name) |
 //! | action `Environments`, `ExcludedEnvironments`, `Channels` | names |
 //! | variable `Scope` values | names; `Action` holds the action's name |
-//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`) | the name(s) |
+//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`, `Octopus.Action.Azure.AccountId`, `Octopus.Action.DeployRelease.ProjectId`) | the name(s) |
+//! | action `Container.FeedId`, `GitDependencies[].GitCredentialId`, ids in step-package `Inputs` | names (see `references`) |
+//! | variable values of type `Certificate`, `WorkerPool`, `*Account`; scopes `Tenant`, `Project`, `ProcessOwner` | names |
 //!
 //! An id with no name in the directory is an error that lists every such id at once: a bundle
 //! never carries an id the other side could mistake for one of its own.
@@ -49,6 +51,7 @@ mod directory;
 mod export;
 mod import;
 mod model;
+mod references;
 
 pub use directory::{Directory, Table};
 pub use export::{

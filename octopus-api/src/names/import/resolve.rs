@@ -7,16 +7,14 @@ use serde_json::Value;
 use super::super::model::{NamedAction, NamedProcess, NamedStep, NamedVariableSet};
 use super::{NameKind, NameMap, Problem, Unmapped, Unresolved};
 use crate::names::directory::{Directory, Table};
-use crate::resources::{
-    Action, DeploymentProcess, PackageReference, PropertyValue, SensitiveValue, Step, Variable,
+use crate::names::references::{
+    PROJECT_OWNER, RUNBOOK_OWNER, ScopeKind, input_kind, is_expression, property_kind, scope_kind,
+    variable_value_kind,
 };
-
-/// Action and step properties whose values are ids (a comma-separated list for teams), and
-/// the kind of name they hold in a bundle. The same list as the export side's.
-const ID_PROPERTIES: &[(&str, NameKind)] = &[
-    ("Octopus.Action.Package.FeedId", NameKind::Feed),
-    ("Octopus.Action.Manual.ResponsibleTeamIds", NameKind::Team),
-];
+use crate::resources::{
+    Action, DeploymentProcess, Other, PackageReference, PropertyValue, SensitiveValue, Step,
+    Variable,
+};
 
 /// The id a new action has in an action table until the process is written: variable scopes
 /// can then name it before Octopus gives it a real id.
@@ -311,13 +309,11 @@ impl<'a> Resolver<'a> {
         let mut names = BTreeMap::new();
         let mut skipped = None;
         for (dimension, values) in scope.iter().filter(|(_, v)| !v.is_empty()) {
-            let kind = match dimension.as_str() {
-                "Environment" => Some(NameKind::Environment),
-                "Channel" => Some(NameKind::Channel),
-                "Machine" => Some(NameKind::Machine),
-                "Action" => Some(NameKind::Action),
-                "Role" | "TenantTag" => None,
-                _ => {
+            let kind = match scope_kind(dimension) {
+                ScopeKind::Ids(kind) | ScopeKind::Names(kind) => Some(kind),
+                ScopeKind::ProcessOwner => Some(NameKind::Runbook),
+                ScopeKind::Text => None,
+                ScopeKind::Unknown => {
                     self.record(None, dimension, None, Problem::UnknownScope, used_in);
                     continue;
                 }
@@ -328,6 +324,7 @@ impl<'a> Resolver<'a> {
             for value in values {
                 let found = match kind {
                     None => Some((value.clone(), value.clone())),
+                    Some(NameKind::Runbook) => self.process_owner(value, used_in),
                     Some(kind) => match self.lookup(kind, value, used_in, kind.droppable()) {
                         Lookup::Found { id, name } => Some((id, name)),
                         Lookup::Dropped => {
@@ -359,6 +356,101 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A `ProcessOwner` scope value (`Runbook/<name>` or `Project/<name>`, see
+    /// [`crate::names::references`]) as the target's id and name in the same form.
+    fn process_owner(&mut self, value: &str, used_in: &str) -> Option<(String, String)> {
+        let (kind, prefix, name) = if let Some(name) = value.strip_prefix(RUNBOOK_OWNER) {
+            (NameKind::Runbook, RUNBOOK_OWNER, name)
+        } else if let Some(name) = value.strip_prefix(PROJECT_OWNER) {
+            (NameKind::Project, PROJECT_OWNER, name)
+        } else {
+            self.record(None, "ProcessOwner", None, Problem::UnknownScope, used_in);
+            return None;
+        };
+        self.resolve(kind, name, used_in)
+            .map(|(id, name)| (id, format!("{prefix}{name}")))
+    }
+
+    /// A variable's value on the target: the id of the named resource for a `Certificate`,
+    /// `WorkerPool` or `*Account` variable, else as it is.
+    fn variable_value(
+        &mut self,
+        value: Option<&String>,
+        kind: Option<&str>,
+        used_in: &str,
+    ) -> Option<String> {
+        let value = value?;
+        match variable_value_kind(kind) {
+            Some(name_kind) if !value.is_empty() && !is_expression(value) => Some(
+                self.resolve(name_kind, value, &format!("the value of {used_in}"))
+                    .map(|(id, _)| id)
+                    .unwrap_or_default(),
+            ),
+            _ => Some(value.clone()),
+        }
+    }
+
+    /// The names an action's unnamed fields hold, resolved to the target's ids (the reverse of
+    /// the export side's naming): `Container.Feed` -> `Container.FeedId`,
+    /// `GitDependencies[].GitCredential` -> `GitCredentialId`, names in `Inputs` -> ids.
+    fn action_references(&mut self, other: &mut Other, place: &str) {
+        if let Some(Value::Object(container)) = other.get_mut("Container") {
+            let feed = match container.remove("Feed") {
+                Some(Value::String(name)) if is_expression(&name) => Value::String(name),
+                Some(Value::String(name)) if !name.is_empty() => self
+                    .resolve(NameKind::Feed, &name, &format!("the container of {place}"))
+                    .map_or(Value::Null, |(id, _)| Value::String(id)),
+                _ => Value::Null,
+            };
+            container.insert("FeedId".to_owned(), feed);
+        }
+        if let Some(Value::Array(dependencies)) = other.get_mut("GitDependencies") {
+            for dependency in dependencies.iter_mut().filter_map(Value::as_object_mut) {
+                let used_in = format!(
+                    "git dependency {:?} of {place}",
+                    dependency.get("Name").and_then(Value::as_str).unwrap_or("")
+                );
+                let credential = match dependency.remove("GitCredential") {
+                    Some(Value::String(name)) if is_expression(&name) => Value::String(name),
+                    Some(Value::String(name)) if !name.is_empty() => self
+                        .resolve(NameKind::GitCredential, &name, &used_in)
+                        .map_or(Value::Null, |(id, _)| Value::String(id)),
+                    _ => Value::Null,
+                };
+                dependency.insert("GitCredentialId".to_owned(), credential);
+            }
+        }
+        if let Some(inputs) = other.get_mut("Inputs") {
+            self.resolve_inputs(inputs, &format!("the inputs of {place}"));
+        }
+    }
+
+    fn resolve_inputs(&mut self, value: &mut Value, used_in: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    match (input_kind(key), item) {
+                        (Some(kind), Value::String(name))
+                            if !name.is_empty() && !is_expression(name) =>
+                        {
+                            *name = self
+                                .resolve(kind, name, used_in)
+                                .map(|(id, _)| id)
+                                .unwrap_or_default();
+                        }
+                        (_, item) => self.resolve_inputs(item, used_in),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.resolve_inputs(item, used_in);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Properties with id-valued ones resolved; sensitive ones without a value (see
     /// [`Resolver::process`] for what becomes of them).
     fn properties(
@@ -369,18 +461,18 @@ impl<'a> Resolver<'a> {
         let mut out = BTreeMap::new();
         for (key, value) in properties {
             let value = match value {
-                PropertyValue::Text(text) => match ID_PROPERTIES.iter().find(|(k, _)| k == key) {
-                    Some((_, kind)) => {
+                PropertyValue::Text(text) => match property_kind(key) {
+                    Some(kind) if !is_expression(text) => {
                         let place = format!("property {key} of {used_in}");
                         let ids: Vec<String> = text
                             .split(',')
                             .map(str::trim)
                             .filter(|name| !name.is_empty())
-                            .filter_map(|name| self.resolve(*kind, name, &place).map(|(id, _)| id))
+                            .filter_map(|name| self.resolve(kind, name, &place).map(|(id, _)| id))
                             .collect();
                         PropertyValue::Text(ids.join(","))
                     }
-                    None => PropertyValue::Text(text.clone()),
+                    _ => PropertyValue::Text(text.clone()),
                 },
                 PropertyValue::Sensitive(s) => PropertyValue::Sensitive(SensitiveValue {
                     has_value: s.has_value,
@@ -473,6 +565,7 @@ impl<'a> Resolver<'a> {
             &format!("{place} Channels"),
         );
         let mut other = super::super::without_instance_fields(&action.other);
+        self.action_references(&mut other, &place);
         let worker_pool = action.worker_pool.as_ref().and_then(|pool| {
             self.resolve(NameKind::WorkerPool, pool, &place)
                 .map(|(id, _)| id)
@@ -562,7 +655,11 @@ impl<'a> Resolver<'a> {
                         value: if variable.is_sensitive {
                             None
                         } else {
-                            variable.value.clone()
+                            self.variable_value(
+                                variable.value.as_ref(),
+                                variable.kind.as_deref(),
+                                &used_in,
+                            )
                         },
                         kind: variable.kind.clone(),
                         is_sensitive: variable.is_sensitive,
