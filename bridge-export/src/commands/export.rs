@@ -33,7 +33,7 @@ use octopus_api::Client;
 use time::OffsetDateTime;
 
 use super::pack::{Commit, Destination, read_keys, report, write_bundle};
-use crate::export::{fetch, folder};
+use crate::export::{fetch, folder, scan};
 
 /// Arguments of `export`.
 #[derive(Debug, Clone, clap::Args)]
@@ -132,6 +132,7 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
         })?;
     let tracked = cleanup::track(work.path());
     let fetched = fetch::fetch(&client, &args.project, &args.release, work.path())?;
+    scan::refuse_ids(&fetched)?;
     folder::write(&fetched, work.path())?;
     let release = ReleaseDir::open(work.path())
         .context("the release read from Octopus does not make a valid release folder")?;

@@ -50,6 +50,7 @@ pub(crate) fn without_instance_fields(other: &crate::resources::Other) -> crate:
 mod directory;
 mod export;
 mod import;
+pub mod leak;
 mod model;
 mod references;
 
