@@ -39,11 +39,21 @@ pub enum Kind {
     Team,
     /// `TenantResource`.
     Tenant,
+    /// `AccountResource` (every account type; secrets never read back).
+    Account,
+    /// `CertificateResource` (certificate data and password never read back).
+    Certificate,
+    /// `GitCredentialResource` (its password never read back).
+    GitCredential,
+    /// `WorkerPoolResource`.
+    WorkerPool,
+    /// `RunbookResource` (a project's runbooks).
+    Runbook,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -61,6 +71,11 @@ impl Kind {
         Kind::Interruption,
         Kind::Team,
         Kind::Tenant,
+        Kind::Account,
+        Kind::Certificate,
+        Kind::GitCredential,
+        Kind::WorkerPool,
+        Kind::Runbook,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -83,6 +98,11 @@ impl Kind {
             Kind::Interruption => "interruptions",
             Kind::Team => "teams",
             Kind::Tenant => "tenants",
+            Kind::Account => "accounts",
+            Kind::Certificate => "certificates",
+            Kind::GitCredential => "git-credentials",
+            Kind::WorkerPool => "workerpools",
+            Kind::Runbook => "runbooks",
         }
     }
 
@@ -111,6 +131,11 @@ impl Kind {
             Kind::Interruption => "Interruptions",
             Kind::Team => "Teams",
             Kind::Tenant => "Tenants",
+            Kind::Account => "Accounts",
+            Kind::Certificate => "Certificates",
+            Kind::GitCredential => "GitCredentials",
+            Kind::WorkerPool => "WorkerPools",
+            Kind::Runbook => "Runbooks",
         }
     }
 
@@ -134,6 +159,11 @@ impl Kind {
             Kind::Interruption => "Interruption",
             Kind::Team => "Team",
             Kind::Tenant => "Tenant",
+            Kind::Account => "Account",
+            Kind::Certificate => "Certificate",
+            Kind::GitCredential => "GitCredential",
+            Kind::WorkerPool => "WorkerPool",
+            Kind::Runbook => "Runbook",
         }
     }
 
@@ -157,6 +187,11 @@ impl Kind {
             Kind::Interruption => "interruption",
             Kind::Team => "team",
             Kind::Tenant => "tenant",
+            Kind::Account => "account",
+            Kind::Certificate => "certificate",
+            Kind::GitCredential => "git credential",
+            Kind::WorkerPool => "worker pool",
+            Kind::Runbook => "runbook",
         }
     }
 }

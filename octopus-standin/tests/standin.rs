@@ -29,6 +29,8 @@ mod packages;
 mod persistence;
 #[path = "standin/processes.rs"]
 mod processes;
+#[path = "standin/references.rs"]
+mod references;
 #[path = "standin/releases.rs"]
 mod releases;
 #[path = "standin/seeds.rs"]

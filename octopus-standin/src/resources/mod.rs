@@ -8,6 +8,7 @@ pub mod lifecycles;
 pub mod packages;
 pub mod processes;
 pub mod projects;
+pub mod references;
 pub mod releases;
 pub mod simple;
 pub mod tasks;
@@ -45,6 +46,9 @@ pub fn create(
         Kind::Project => app.write(|s| projects::create(s, space, body))?,
         Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
         Kind::Tenant => app.write(|s| tenants::create(s, space, body))?,
+        k if references::KINDS.contains(&k) => {
+            app.write(|s| references::create(s, kind, space, body))?
+        }
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -69,6 +73,9 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
         Kind::Release => app.write(|s| releases::update(s, space, id, body)),
         Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
+        k if references::KINDS.contains(&k) => {
+            app.write(|s| references::update(s, kind, space, id, body))
+        }
         _ => Err(not_writable(kind, "changed")),
     }
 }

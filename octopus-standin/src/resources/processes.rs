@@ -24,6 +24,8 @@ const STEP: &[Field] = &[
     ("Condition", Ty::Str),
     ("StartTrigger", Ty::Str),
     ("Actions", Ty::Array),
+    // Sent by servers since 2022 (issue 11): kept, not dropped.
+    ("Type", Ty::Str),
 ];
 
 /// The writable fields of `DeploymentActionResource`.
@@ -46,6 +48,10 @@ const ACTION: &[Field] = &[
     ("TenantTags", Ty::Array),
     ("Packages", Ty::Array),
     ("Properties", Ty::Map),
+    // Newer than the 2020.5 Swagger (go-octopusdeploy `deployments/deployment_action.go`).
+    ("GitDependencies", Ty::Array),
+    ("Inputs", Ty::Object),
+    ("StepPackageVersion", Ty::Str),
 ];
 
 /// The writable fields of `PackageReference`.
@@ -56,7 +62,31 @@ const PACKAGE: &[Field] = &[
     ("FeedId", Ty::Str),
     ("AcquisitionLocation", Ty::Str),
     ("Properties", Ty::Map),
+    // Newer than the 2020.5 Swagger (OctopusClients `PackageReference`).
+    ("StepPackageInputsReferenceId", Ty::Str),
 ];
+
+/// Fields newer than the 2020.5 Swagger: kept when a client sends them (a modern server
+/// stores them), never added with a default to a document that did not have them (the
+/// contract tests hold the stand-in to the 2020.5 definitions for everything else).
+const MODERN: &[&str] = &[
+    "Type",
+    "GitDependencies",
+    "Inputs",
+    "StepPackageVersion",
+    "StepPackageInputsReferenceId",
+];
+
+/// [`fields::take`], without the [`MODERN`] fields `given` does not hold.
+fn take(given: &Value, table: &[Field]) -> ApiResult<Doc> {
+    let mut doc = fields::take(given, table)?;
+    for field in MODERN {
+        if given.get(*field).is_none_or(Value::is_null) {
+            doc.remove(*field);
+        }
+    }
+    Ok(doc)
+}
 
 /// The process a new project starts with: no steps, `Version` 0.
 pub fn empty(id: &str, project: &str, space: &str) -> Doc {
@@ -94,7 +124,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
     let mut step_names = Vec::new();
     let mut action_names = Vec::new();
     for step in &steps_in {
-        let mut step = fields::take(step, STEP)?;
+        let mut step = take(step, STEP)?;
         ensure_id(&mut step);
         let name = fields::required_text(&step, "Name")?;
         if step_names
@@ -123,7 +153,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
             ));
         }
         for action in &actions_in {
-            let mut action = fields::take(action, ACTION)?;
+            let mut action = take(action, ACTION)?;
             ensure_id(&mut action);
             let action_id = text(&action, "Id").unwrap_or("").to_owned();
             let name = fields::required_text(&action, "Name")?;
@@ -150,7 +180,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
                 .cloned()
                 .unwrap_or_default()
             {
-                let mut package = fields::take(&package, PACKAGE)?;
+                let mut package = take(&package, PACKAGE)?;
                 ensure_id(&mut package);
                 if package.get("Name").is_none_or(Value::is_null) {
                     package.insert("Name".into(), json!(""));
@@ -170,6 +200,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
                 packages.push(Value::Object(package));
             }
             action.insert("Packages".into(), Value::Array(packages));
+            super::references::check_action(store, space, &action, &mut errors);
             take_sensitive(
                 &mut action,
                 &action_id,

@@ -39,6 +39,11 @@ const TYPES: &[&str] = &[
     "AmazonWebServicesAccount",
     "AzureAccount",
     "WorkerPool",
+    // Newer servers (go-octopusdeploy `variables`, Octopus docs "Account variables").
+    "GoogleCloudAccount",
+    "UsernamePasswordAccount",
+    "GenericOidcAccount",
+    "AmazonWebServicesOidcAccount",
 ];
 
 /// The scope keys Octopus uses, and the kind of resource their ids name (if checked here).
@@ -49,6 +54,10 @@ const SCOPES: &[(&str, Option<Kind>)] = &[
     ("Role", None),
     ("Machine", None),
     ("TenantTag", None),
+    ("TargetRole", None),
+    ("Tenant", Some(Kind::Tenant)),
+    ("Project", Some(Kind::Project)),
+    // Runbook or project ids: checked by `references::check_variable`.
     ("ProcessOwner", None),
 ];
 
@@ -107,6 +116,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
         );
         v.insert("IsSensitive".into(), json!(sensitive));
         check_scope(store, space, &name, &v, &mut errors);
+        super::references::check_variable(store, space, &v, &mut errors);
         if sensitive {
             let new_value = text(&v, "Value")
                 .filter(|s| !s.is_empty())
@@ -234,6 +244,15 @@ pub fn with_scope_values(store: &Store, mut doc: Doc) -> Doc {
         }
         processes
             .push(json!({"Id": owner, "Name": text(project, "Name"), "ProcessType": "Deployment"}));
+        for runbook in store
+            .all(Kind::Runbook)
+            .iter()
+            .filter(|r| text(r, "ProjectId") == Some(owner.as_str()))
+        {
+            processes.push(
+                json!({"Id": text(runbook, "Id"), "Name": text(runbook, "Name"), "ProcessType": "Runbook"}),
+            );
+        }
     }
     let mut roles = BTreeSet::new();
     for v in items(&doc, "Variables") {

@@ -75,6 +75,7 @@ pub fn children(
         let (kind, field) = match (parent, sub) {
             (Kind::Project, "releases") => (Kind::Release, "ProjectId"),
             (Kind::Project, "channels") => (Kind::Channel, "ProjectId"),
+            (Kind::Project, "runbooks") => (Kind::Runbook, "ProjectId"),
             (Kind::Channel, "releases") => (Kind::Release, "ChannelId"),
             (Kind::Release, "deployments") => (Kind::Deployment, "ReleaseId"),
             _ => (Kind::Project, "ProjectGroupId"),

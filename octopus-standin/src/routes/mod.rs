@@ -168,7 +168,7 @@ async fn scoped(
         (&Method::GET, ["projects", id, "releases", version]) => {
             ok(resources::releases::by_version(app, space, id, version)?)
         }
-        (&Method::GET, ["projects", id, sub @ ("releases" | "channels")]) => {
+        (&Method::GET, ["projects", id, sub @ ("releases" | "channels" | "runbooks")]) => {
             collection::children(app, space, Kind::Project, id, sub, path, params)
         }
         (&Method::GET, ["channels", id, "releases"]) => {
