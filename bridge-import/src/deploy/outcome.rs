@@ -55,6 +55,10 @@ pub fn outcome(details: &TaskDetails, pending: Option<&Interruption>) -> Outcome
                     reason: match interruption.kind() {
                         InterruptionKind::ManualIntervention => WaitReason::ManualIntervention,
                         InterruptionKind::GuidedFailure => WaitReason::GuidedFailure,
+                        // Newer kinds (a pull request to complete, an Argo CD sync) wait for
+                        // something outside the task, not for a person's answer here: the
+                        // result says the task still runs (bundle spec 5.4 has no other reason).
+                        InterruptionKind::Other(_) => WaitReason::StillRunning,
                     },
                     step: running.or_else(|| step_of(interruption)),
                 },

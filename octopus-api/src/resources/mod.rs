@@ -9,6 +9,7 @@ mod process;
 mod project;
 mod release;
 mod task;
+mod tolerant;
 mod variables;
 
 use std::collections::BTreeMap;

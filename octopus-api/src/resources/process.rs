@@ -15,7 +15,7 @@ pub struct DeploymentProcess {
     /// For optimistic concurrency: send back what was read.
     pub version: i64,
     /// The steps, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub steps: Vec<Step>,
     /// Everything else.
     #[serde(flatten)]
@@ -30,12 +30,13 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Its name (unique in the process).
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub name: String,
     /// Step properties (target roles, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::properties")]
     pub properties: BTreeMap<String, PropertyValue>,
     /// Its actions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub actions: Vec<Action>,
     /// Everything else (`Condition`, `StartTrigger`, ...).
     #[serde(flatten)]
@@ -50,26 +51,28 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Its name (unique in the process).
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub name: String,
     /// `Octopus.Script`, `Octopus.TentaclePackage`, ...
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub action_type: String,
     /// Disabled actions do not run.
     #[serde(default)]
     pub is_disabled: bool,
     /// Environment ids it runs in (empty: all).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub environments: Vec<String>,
     /// Environment ids it never runs in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub excluded_environments: Vec<String>,
     /// Channel ids it runs in (empty: all).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub channels: Vec<String>,
     /// The packages it uses.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub packages: Vec<PackageReference>,
     /// Action properties.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::properties")]
     pub properties: BTreeMap<String, PropertyValue>,
     /// Everything else.
     #[serde(flatten)]
@@ -84,11 +87,13 @@ pub struct PackageReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The reference name ("" for an action's primary package).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub name: String,
     /// The package id in the feed.
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub package_id: String,
     /// `feeds-builtin` or an external feed's id.
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub feed_id: String,
     /// Everything else.
     #[serde(flatten)]

@@ -69,7 +69,7 @@ pub struct TaskDetails {
     /// The task.
     pub task: Task,
     /// The activity tree: one root per task, whose children are the steps.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub activity_logs: Vec<ActivityElement>,
     /// Everything else.
     #[serde(flatten)]
@@ -81,7 +81,7 @@ pub struct TaskDetails {
 #[serde(rename_all = "PascalCase")]
 pub struct ActivityElement {
     /// What it is, such as `Step 1: Run database migrations`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub name: String,
     /// `Pending`, `Running`, `Success`, `SuccessWithWarning`, `Failed`, `Skipped`, `Canceled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +93,7 @@ pub struct ActivityElement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
     /// Its parts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub children: Vec<ActivityElement>,
     /// Everything else (log lines are not kept apart: the raw log carries them).
     #[serde(flatten)]
@@ -107,7 +107,7 @@ pub struct Interruption {
     /// `Interruptions-N`.
     pub id: String,
     /// Its title (for a manual intervention, the step's name).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub title: String,
     /// Whether it still waits for an answer.
     #[serde(default)]
@@ -121,26 +121,51 @@ pub struct Interruption {
     /// `ServerTasks-N_<action id>`: which action asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// What it asks for, as servers since 2022.3 say (`ManualIntervention`, `GuidedFailure`,
+    /// `PullRequestCompletion`, ...: OctopusClients `InterruptionResource.Type`,
+    /// go-octopusdeploy `InterruptionType`); absent from older servers.
+    #[serde(default, rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub interruption_type: Option<String>,
     /// Everything else.
     #[serde(flatten)]
     pub other: Other,
 }
 
 /// What an interruption asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InterruptionKind {
     /// A manual intervention step: proceed or abort (form element `Result`).
     ManualIntervention,
     /// A failure in guided-failure mode: fail, retry or ignore (form element `Guidance`).
     GuidedFailure,
+    /// A kind newer than this build (`PullRequestCompletion`, `ArgoCDApplicationSync`,
+    /// `KubernetesResourceVerification`, ...), by the name the server gives it.
+    Other(String),
+}
+
+impl std::fmt::Display for InterruptionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ManualIntervention => f.write_str("manual intervention"),
+            Self::GuidedFailure => f.write_str("guided failure"),
+            Self::Other(name) => write!(f, "{name} interruption"),
+        }
+    }
 }
 
 impl Interruption {
-    /// What the interruption asks for, told by its form: Octopus's guided-failure form has a
+    /// What the interruption asks for: its `Type` when the server sends one (2022.3 and later),
+    /// else told by its form: Octopus's guided-failure form has a
     /// `Guidance` element, a manual intervention's has `Result` (OctopusDeploy/docs,
     /// "Guided failures": both are interruptions in the REST API). A form with neither is
     /// taken for a manual intervention, the more common kind.
     pub fn kind(&self) -> InterruptionKind {
+        match self.interruption_type.as_deref().map(str::trim) {
+            Some("ManualIntervention") => return InterruptionKind::ManualIntervention,
+            Some("GuidedFailure") => return InterruptionKind::GuidedFailure,
+            Some(other) if !other.is_empty() => return InterruptionKind::Other(other.to_owned()),
+            _ => {}
+        }
         let guidance = self
             .form
             .get("Elements")

@@ -13,13 +13,13 @@ pub struct VariableSet {
     /// `variableset-Projects-N`, `variableset-LibraryVariableSets-N`, or a snapshot id.
     pub id: String,
     /// The project or library variable set it belongs to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub owner_id: String,
     /// For optimistic concurrency: send back what was read.
     #[serde(default)]
     pub version: i64,
     /// The values.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub variables: Vec<Variable>,
     /// Names of the ids scopes use (absent in some exports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,6 +37,7 @@ pub struct Variable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Its name.
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub name: String,
     /// Its value; always null for a sensitive variable when read.
     #[serde(default)]
@@ -48,7 +49,7 @@ pub struct Variable {
     #[serde(default)]
     pub is_sensitive: bool,
     /// Scope dimension (`Environment`, `Role`, `Action`, ...) -> ids or names.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::scope")]
     pub scope: BTreeMap<String, Vec<String>>,
     /// Everything else (`Description`, `Prompt`, `IsEditable`).
     #[serde(flatten)]
@@ -60,19 +61,19 @@ pub struct Variable {
 #[serde(rename_all = "PascalCase")]
 pub struct ScopeValues {
     /// Environments.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub environments: Vec<ReferenceDataItem>,
     /// Deployment targets.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub machines: Vec<ReferenceDataItem>,
     /// Actions (steps).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub actions: Vec<ReferenceDataItem>,
     /// Target roles.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub roles: Vec<ReferenceDataItem>,
     /// Channels.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tolerant::null_default")]
     pub channels: Vec<ReferenceDataItem>,
     /// Everything else (`TenantTags`, `Processes`).
     #[serde(flatten)]
