@@ -40,6 +40,8 @@ mod policy;
 mod pretrust;
 #[path = "e2e/promote.rs"]
 mod promote;
+#[path = "e2e/references.rs"]
+mod references;
 #[path = "e2e/refusals.rs"]
 mod refusals;
 #[path = "e2e/results.rs"]
