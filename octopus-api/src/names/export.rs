@@ -122,7 +122,11 @@ pub fn process_to_names(
                         .map(|p| NamedPackage {
                             name: p.name.clone(),
                             package_id: p.package_id.clone(),
-                            feed: unnamed.name(&directory.feeds, "feed", &p.feed_id),
+                            feed: if super::is_expression(&p.feed_id) {
+                                p.feed_id.clone()
+                            } else {
+                                unnamed.name(&directory.feeds, "feed", &p.feed_id)
+                            },
                             other: super::without_instance_fields(&p.other),
                         })
                         .collect(),
@@ -156,7 +160,13 @@ fn properties(
                         text.split(',')
                             .map(str::trim)
                             .filter(|id| !id.is_empty())
-                            .map(|id| unnamed.name(table(directory), key, id))
+                            .map(|id| {
+                                if super::is_expression(id) {
+                                    id.to_owned()
+                                } else {
+                                    unnamed.name(table(directory), key, id)
+                                }
+                            })
                             .collect::<Vec<_>>()
                             .join(","),
                     ),
