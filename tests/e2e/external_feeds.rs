@@ -375,3 +375,39 @@ fn include_external_is_refused_because_octopus_cannot_download_external_packages
     assert!(!zones.site.path("cluster.zb").exists());
     Ok(())
 }
+
+#[test]
+fn a_release_with_external_packages_deploys_from_the_secure_feeds_and_reports_home() -> TestResult {
+    let trip = crate::results::Trip::new();
+    let zones = &trip.zones;
+    dev_release(zones, false);
+    feed(
+        &zones.pci,
+        "Docker Hub",
+        "Docker",
+        json!({"payments/api": ["1.25.3"]}),
+    );
+    feed(&zones.pci, "Charts", "Helm", json!({"payments": ["2.1.0"]}));
+    secure_project(zones);
+    let report = trip
+        .promote_and_deploy(PROJECT, "1.0.0", "PCI Staging", "cluster-result.zb", &[])
+        .ok()
+        .json();
+    assert_eq!(report["import"]["outcome"], "imported", "{report}");
+    assert_eq!(report["deploy"]["state"], "success", "{report}");
+    let taken = trip
+        .results("cluster-result.zb")
+        .args(["--log-out", "task.log"])
+        .ok()
+        .json();
+    assert_eq!(taken["state"], "success");
+    // The secure zone's deployment took both artifacts from its own feeds.
+    let log = std::fs::read_to_string(zones.site.path("task.log"))?;
+    assert!(
+        log.contains(
+            "Acquired package payments/api version 1.25.3 from the feed 'Docker Hub' (Docker)"
+        ) && log.contains("Acquired package payments version 2.1.0 from the feed 'Charts' (Helm)"),
+        "{log}"
+    );
+    Ok(())
+}
