@@ -342,6 +342,7 @@ impl Range {
         let (open, rest) = match text.chars().next()? {
             '[' => (true, text.get(1..)?),
             '(' => (false, text.get(1..)?),
+            _ if text.contains(['[', ']', '(', ')', ',']) => return None,
             _ => {
                 return Some(Range {
                     low: Some((Version::parse(text), true)),
@@ -403,8 +404,10 @@ mod tests {
         assert!(!contains("[1.0,2.0)", "2.0"));
         assert!(contains("(,2.0]", "2.0"));
         assert!(!contains("(1.0,)", "1.0"));
-        assert!(Range::parse("[1.0").is_none());
-        assert!(Range::parse("[]").is_none());
+        // Malformed ranges are refused (the route answers 400), never read as "anything".
+        for bad in ["[1.0", "[]", "(1.0]", "(1.0)", ")", "[", "1.0]", "1.0,2.0"] {
+            assert!(Range::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
