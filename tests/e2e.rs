@@ -22,6 +22,8 @@ mod deploy_first;
 mod deploy_modes;
 #[path = "e2e/export.rs"]
 mod export;
+#[path = "e2e/external_feeds.rs"]
+mod external_feeds;
 #[path = "e2e/hostile_notes.rs"]
 mod hostile_notes;
 #[path = "e2e/inputs.rs"]

@@ -108,7 +108,13 @@ pub fn fresh_store() -> Store {
         "PackageAcquisitionLocationOptions".into(),
         json!(["Server", "ExecutionTarget"]),
     );
-    resources::stamp(&mut feed, Kind::Feed, BUILTIN_FEED, DEFAULT_SPACE, &[]);
+    resources::stamp(
+        &mut feed,
+        Kind::Feed,
+        BUILTIN_FEED,
+        DEFAULT_SPACE,
+        &resources::feeds::links(DEFAULT_SPACE, BUILTIN_FEED),
+    );
     store.insert(Kind::Feed, feed);
     // The built-in teams, with the ids Octopus gives them on every instance (the default
     // space's `SpaceManagersTeams` names two of them).

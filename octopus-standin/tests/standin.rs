@@ -21,6 +21,8 @@ mod contract_wire;
 mod deployment_lists;
 #[path = "standin/deployments.rs"]
 mod deployments;
+#[path = "standin/feeds.rs"]
+mod feeds;
 #[path = "standin/guided.rs"]
 mod guided;
 #[path = "standin/packages.rs"]

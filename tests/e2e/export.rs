@@ -135,7 +135,7 @@ fn the_next_export_continues_the_channel_from_the_ledger() -> TestResult {
 }
 
 #[test]
-fn refusals_name_the_project_the_release_and_the_feed() -> TestResult {
+fn refusals_name_the_project_and_the_release() -> TestResult {
     let dev = Standin::start("dev.json", DEV_KEY);
     let site = Site::new();
     site.keygen("alice");
@@ -155,32 +155,6 @@ fn refusals_name_the_project_the_release_and_the_feed() -> TestResult {
     export(&site, &dev, "Git Ops", "1.0.0", "x.zb")
         .expect(1)
         .stderr_has("project Git Ops is version-controlled");
-    // A package from an external feed is refused, naming the feed.
-    let feed = dev.post(
-        "/api/Spaces-1/feeds",
-        &serde_json::json!({"Name": "NuGet.org", "FeedType": "NuGet"}),
-    );
-    let project = dev.post(
-        "/api/Spaces-1/projects",
-        &serde_json::json!({"Name": "Checkout Web", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"}),
-    );
-    let project_id = project["Id"].as_str().ok_or("no project id")?;
-    let mut process = dev.get(&format!(
-        "/api/Spaces-1/deploymentprocesses/deploymentprocess-{project_id}"
-    ));
-    process["Steps"] = serde_json::json!([{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
-        "Packages": [{"Name": "", "PackageId": "Newtonsoft.Json", "FeedId": feed["Id"]}]}]}]);
-    dev.put(
-        &format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{project_id}"),
-        &process,
-    );
-    dev.post(
-        "/api/Spaces-1/releases",
-        &serde_json::json!({"ProjectId": project_id, "Version": "1.0.0", "SelectedPackages": [{"ActionName": "Deploy", "Version": "13.0.3"}]}),
-    );
-    export(&site, &dev, "Checkout Web", "1.0.0", "x.zb")
-        .expect(1)
-        .stderr_has("comes from feed \"NuGet.org\" (NuGet), not the built-in feed");
     assert!(
         !site.path("x.zb").exists(),
         "a refused export writes no bundle"

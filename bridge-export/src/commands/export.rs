@@ -78,6 +78,12 @@ pub struct ExportArgs {
     /// Octopus is asked anything).
     #[arg(long)]
     pub force: bool,
+    /// Carry the artifacts of external feeds (Docker images, Helm charts, ...) in the bundle.
+    /// Not possible: Octopus's API cannot download an external feed's package, so this is
+    /// refused; external packages always travel as references (operator guide, "External
+    /// feeds").
+    #[arg(long)]
+    pub include_external: bool,
 }
 
 /// Exports, packs, records.
@@ -92,6 +98,12 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
     if args.out.as_os_str() == "-" {
         return Err(UsageError(
             "export writes a file: give --out FILE (the ledger records it)".into(),
+        )
+        .into());
+    }
+    if args.include_external {
+        return Err(UsageError(
+            "--include-external cannot be honoured: Octopus's API has no route that downloads a package from an external feed (packages/{id}/raw serves the built-in feed only), so Zonebridge cannot carry those artifacts\nHint: leave the flag out; external packages travel as references (external-packages.json) and the importer checks that the secure zone's registry has each version. Copy the artifacts into that registry first with the registry's own tools (docker pull/push, helm pull/push, ...)".into(),
         )
         .into());
     }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use bridge_cli::failure::Refused;
 use octopus_api::names::{
-    Directory, NamedProcess, NamedVariableSet, OwnerType, SecretRequirement, Table,
-    process_to_names, secret_requirements, variables_to_names,
+    Directory, EXTERNAL_PACKAGES, ExternalPackage, ExternalPackages, NamedProcess,
+    NamedVariableSet, OwnerType, SecretRequirement, Table, is_expression, process_to_names,
+    secret_requirements, variables_to_names,
 };
 use octopus_api::resources::{
     Channel, DeploymentProcess, Feed, LibraryVariableSet, Package, Project, PropertyValue, Release,
@@ -149,7 +150,18 @@ pub fn fetch(
     let mut secrets: Vec<SecretRequirement> =
         variables.iter().flat_map(secret_requirements).collect();
     secrets.extend(sensitive_properties(&process, &project.name));
-    let packages = download_packages(client, &release, &process, folder)?;
+    let (packages, external) = download_packages(client, &release, &process, folder)?;
+    let mut documents = Vec::new();
+    if !external.is_empty() {
+        documents.push(Document {
+            file: EXTERNAL_PACKAGES,
+            json: serde_json::to_value(ExternalPackages {
+                packages: external,
+                other: Default::default(),
+            })
+            .context("cannot encode external-packages.json")?,
+        });
+    }
     Ok(Fetched {
         project: project.name,
         version: release.version.clone(),
@@ -164,7 +176,7 @@ pub fn fetch(
         variables,
         secrets,
         packages,
-        documents: Vec::new(),
+        documents,
     })
 }
 
@@ -247,15 +259,18 @@ fn sensitive_properties(process: &DeploymentProcess, project: &str) -> Vec<Secre
 }
 
 /// Downloads every selected package from the built-in feed into `folder/packages/`, checking
-/// each against the feed's SHA-1. A package on an external feed is refused.
+/// each against the feed's SHA-1. A package on an external feed (or on a feed chosen by a
+/// variable expression) becomes a reference for `external-packages.json`: Octopus's API has no
+/// route that downloads an external feed's package, so its bytes never travel.
 fn download_packages(
     client: &Client,
     release: &Release,
     process: &DeploymentProcess,
     folder: &Path,
-) -> anyhow::Result<Vec<FetchedPackage>> {
+) -> anyhow::Result<(Vec<FetchedPackage>, Vec<ExternalPackage>)> {
     let feeds: Vec<Feed> = client.get_all("feeds")?;
     let mut wanted: Vec<(String, String)> = Vec::new();
+    let mut external = Vec::new();
     for selected in &release.selected_packages {
         let action = process
             .steps
@@ -274,18 +289,33 @@ fn download_packages(
                 )
             })?;
         let feed = feeds.iter().find(|f| f.id == reference.feed_id);
-        if feed.is_none_or(|f| f.feed_type != "BuiltIn") {
-            return Err(Refused {
-                code: "external-feed",
-                message: format!(
-                    "package {} {} of action {:?} comes from feed {}, not the built-in feed: Zonebridge carries packages from the built-in feed only\nHint: push the package to the built-in feed and reference it from there",
-                    reference.package_id,
-                    selected.version,
-                    action.name,
-                    feed.map_or(reference.feed_id.clone(), |f| format!("{:?} ({})", f.name, f.feed_type))
-                ),
+        let on_external = match feed {
+            Some(f) => f.feed_type != "BuiltIn",
+            None if is_expression(&reference.feed_id) => true,
+            None => {
+                return Err(Refused {
+                    code: "unnamed-ids",
+                    message: format!(
+                        "package {} {} of action {:?} comes from feed {}, which has no name on this instance\nHint: the feed was deleted or is not readable with this API key",
+                        reference.package_id, selected.version, action.name, reference.feed_id
+                    ),
+                }
+                .into());
             }
-            .into());
+        };
+        if on_external || is_expression(&reference.package_id) {
+            external.push(ExternalPackage {
+                action: action.name.clone(),
+                package_reference: reference.name.clone(),
+                feed: feed.map_or_else(|| reference.feed_id.clone(), |f| f.name.clone()),
+                feed_type: feed.map(|f| f.feed_type.clone()),
+                package_id: reference.package_id.clone(),
+                version: selected.version.clone(),
+                // The feed search API (`PackageVersionResource`) reports no content digest.
+                digest: None,
+                other: Default::default(),
+            });
+            continue;
         }
         let key = (reference.package_id.clone(), selected.version.clone());
         if !wanted.contains(&key) {
@@ -348,7 +378,7 @@ fn download_packages(
             file: entry,
         });
     }
-    Ok(fetched)
+    Ok((fetched, external))
 }
 
 /// A file that hashes what is written to it and takes at most `limit` bytes.

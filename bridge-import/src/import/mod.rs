@@ -16,6 +16,8 @@
 //!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
 //!    │ every missing secret listed in one refusal
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
+//!    external packages: each version on the target's feed (search API)        external.rs
+//!    │ every missing artifact listed in one refusal
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
 //!  packages -> process -> library variable sets -> project variables -> release  apply.rs
@@ -30,6 +32,7 @@
 pub mod apply;
 pub mod compare;
 pub mod content;
+pub mod external;
 pub mod files;
 pub mod hook;
 pub mod mapping;

@@ -5,12 +5,13 @@
 //!
 //! `--dry-run` prints this plan and stops; otherwise [`super::apply`] carries it out.
 
-use octopus_api::names::process_to_names;
+use octopus_api::names::{EXTERNAL_PACKAGES, ExternalPackages, process_to_names};
 use octopus_api::resources::{DeploymentProcess, Release};
 use serde::Serialize;
 
 use super::compare::{as_json, first_difference};
 use super::content::ReleaseContent;
+use super::external::{self, ExternalCheck};
 use super::packages::{self, PackageCheck};
 use super::refuse::refused;
 use super::release::{self, Desired, ReleaseSpec};
@@ -24,6 +25,8 @@ use super::variables::{Merged, merge};
 pub struct Work {
     /// Each package, and whether the feed has it.
     pub packages: Vec<PackageCheck>,
+    /// Each package on an external feed, checked on the target's feed.
+    pub external: Vec<ExternalCheck>,
     /// The process to write (the live one, steps replaced), if it differs from the bundle's.
     pub process: Option<DeploymentProcess>,
     /// How the live process differs from the bundle's, for the report.
@@ -46,7 +49,7 @@ pub struct Work {
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `process`, `variables` or `release`.
+    /// `package`, `external`, `process`, `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
@@ -90,12 +93,20 @@ pub fn prepare(
         process,
         ..resolved
     };
+    let external_packages = content
+        .document::<ExternalPackages>(EXTERNAL_PACKAGES)?
+        .unwrap_or_default()
+        .packages;
     let spec = ReleaseSpec {
         project_id: owners.project.id.clone(),
         version: content.release.version.clone(),
         channel: resolved.channel.clone(),
         notes: content.release.notes.clone(),
-        selected: release::selected_packages(&resolved.process.steps, &content.packages)?,
+        selected: release::selected_packages(
+            &resolved.process.steps,
+            &content.packages,
+            &external_packages,
+        )?,
     };
     let desired = release::desired(&resolved, state)?;
     let existing = match &state.release {
@@ -116,6 +127,7 @@ pub fn prepare(
         },
     };
     let packages = packages::check(client, &content.packages)?;
+    let external = external::check(client, &external_packages, &resolved.process.steps)?;
     let live = process_to_names(&state.process, &state.project.name, &state.directory)
         .map(|named| as_json(&named));
     let process_difference = match &live {
@@ -162,6 +174,7 @@ pub fn prepare(
     }
     Ok(Work {
         packages,
+        external,
         process,
         process_difference,
         resolved,
@@ -187,6 +200,21 @@ impl Work {
                     format!("in the feed with the same SHA-1 {}", check.package.sha1)
                 } else {
                     format!("{} bytes, SHA-1 {}", r.size, check.package.sha1)
+                },
+            });
+        }
+        for check in &self.external {
+            let p = &check.package;
+            steps.push(PlanStep {
+                step: "external",
+                subject: format!("{} {}", p.package_id, p.version),
+                action: if check.checked { "keep" } else { "skip" },
+                detail: match &check.target_feed {
+                    Some(feed) => format!("on the target's feed {feed:?}, which lists it"),
+                    None => format!(
+                        "feed {:?} is chosen when the deployment runs; not checked",
+                        p.feed
+                    ),
                 },
             });
         }

@@ -6,7 +6,7 @@
 use anyhow::{Context as _, anyhow};
 use octopus_api::Client;
 use octopus_api::names::{
-    Directory, OwnerType, action_table, process_to_names, variables_to_names,
+    Directory, ExternalPackage, OwnerType, action_table, process_to_names, variables_to_names,
 };
 use octopus_api::resources::{
     DeploymentProcess, Other, Release, SelectedPackage, Step, VariableSet,
@@ -35,17 +35,33 @@ pub struct ReleaseSpec {
 }
 
 /// For every package reference of every enabled action, the bundle's version of that
-/// package id. A package the bundle does not carry, or carries in two versions, is refused
-/// (`package-unselectable`), every such reference listed.
+/// package id: the version `external` (`external-packages.json`) gives that action's reference,
+/// else the version of the package file the bundle carries. A package the bundle does not
+/// carry, or carries in two versions, is refused (`package-unselectable`), every such
+/// reference listed.
 pub fn selected_packages(
     steps: &[Step],
     packages: &[StagedPackage],
+    external: &[ExternalPackage],
 ) -> anyhow::Result<Vec<SelectedPackage>> {
     let mut selected = Vec::new();
     let mut problems = Vec::new();
     for step in steps {
         for action in step.actions.iter().filter(|a| !a.is_disabled) {
             for reference in &action.packages {
+                let on_external = external.iter().find(|e| {
+                    e.action.eq_ignore_ascii_case(&action.name)
+                        && e.package_reference.eq_ignore_ascii_case(&reference.name)
+                });
+                if let Some(found) = on_external {
+                    selected.push(SelectedPackage {
+                        step_name: Some(step.name.clone()),
+                        action_name: action.name.clone(),
+                        package_reference_name: reference.name.clone(),
+                        version: found.version.clone(),
+                    });
+                    continue;
+                }
                 let mut versions: Vec<&str> = packages
                     .iter()
                     .filter(|p| p.reference.id.eq_ignore_ascii_case(&reference.package_id))

@@ -129,7 +129,11 @@ pub fn process_to_names(
                         .map(|p| NamedPackage {
                             name: p.name.clone(),
                             package_id: p.package_id.clone(),
-                            feed: unnamed.name(&directory.feeds, "feed", &p.feed_id),
+                            feed: if super::is_expression(&p.feed_id) {
+                                p.feed_id.clone()
+                            } else {
+                                unnamed.name(&directory.feeds, "feed", &p.feed_id)
+                            },
                             other: super::without_instance_fields(&p.other),
                         })
                         .collect(),
@@ -163,7 +167,13 @@ fn properties(
                         text.split(',')
                             .map(str::trim)
                             .filter(|id| !id.is_empty())
-                            .map(|id| unnamed.of_kind(directory, kind, key, id))
+                            .map(|id| {
+                                if is_expression(id) {
+                                    id.to_owned()
+                                } else {
+                                    unnamed.of_kind(directory, kind, key, id)
+                                }
+                            })
                             .collect::<Vec<_>>()
                             .join(","),
                     ),

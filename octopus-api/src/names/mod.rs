@@ -9,7 +9,7 @@
 //! | process `ProjectId` | `Project` (name) |
 //! | variable set `OwnerId` | `Owner` (name) and `OwnerType` (`Project` or `LibraryVariableSet`) |
 //! | action `WorkerPoolId` | `WorkerPool` (name) |
-//! | package reference `FeedId` | `Feed` (name) |
+//! | package reference `FeedId` | `Feed` (name; a variable expression such as `#{Kubernetes.Feed}` as written) |
 //! | action `Environments`, `ExcludedEnvironments`, `Channels` | names |
 //! | variable `Scope` values | names; `Action` holds the action's name |
 //! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`, `Octopus.Action.Azure.AccountId`, `Octopus.Action.DeployRelease.ProjectId`) | the name(s) |
@@ -47,8 +47,16 @@ pub(crate) fn without_instance_fields(other: &crate::resources::Other) -> crate:
         .collect()
 }
 
+/// Whether a value that normally holds an id is an Octopus variable expression
+/// (`#{Kubernetes.Feed}`) instead: bound when a deployment runs, it travels as written and is
+/// neither named on export nor resolved on import. An expression is never an id.
+pub fn is_expression(value: &str) -> bool {
+    value.contains("#{")
+}
+
 mod directory;
 mod export;
+mod external;
 mod import;
 pub mod leak;
 mod model;
@@ -58,6 +66,7 @@ pub use directory::{Directory, Table};
 pub use export::{
     OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,
 };
+pub use external::{EXTERNAL_PACKAGES, ExternalPackage, ExternalPackages};
 pub use import::{
     ImportedProcess, ImportedVariable, ImportedVariables, NEW_ACTION_PREFIX, NameKind, NameMap,
     Problem, PropertySlot, Resolver, ScopeOutcome, SkippedVariable, Unmapped, Unresolved,

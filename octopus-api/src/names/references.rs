@@ -106,10 +106,7 @@ pub(crate) const RUNBOOK_OWNER: &str = "Runbook/";
 /// See [`RUNBOOK_OWNER`].
 pub(crate) const PROJECT_OWNER: &str = "Project/";
 
-/// Whether a value is (or holds) a variable expression, which travels as written.
-pub(crate) fn is_expression(value: &str) -> bool {
-    value.contains("#{")
-}
+pub(crate) use super::is_expression;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
 pub mod deployments;
+pub mod feeds;
 pub mod interruptions;
 pub mod library_sets;
 pub mod lifecycles;

@@ -192,6 +192,10 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
                 }
                 match text(&package, "FeedId") {
                     Some(feed) if store.get(Kind::Feed, feed).is_some() => {}
+                    // A feed chosen by a variable when the deployment runs (a real
+                    // process: OctopusDeploy/docs "Managing space resources",
+                    // `"FeedId": "#{Kubernetes.Deployment.Feed}"`).
+                    Some(feed) if super::feeds::is_expression(feed) => {}
                     other => errors.push(format!(
                         "A package of action '{name}' refers to feed '{}', which does not exist.",
                         other.unwrap_or("")

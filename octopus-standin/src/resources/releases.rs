@@ -56,6 +56,7 @@ pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> 
     let process_id = format!("deploymentprocess-{project_id}");
     let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
     let selected = check_packages(&process, &doc)?;
+    check_feed_versions(store, space, &process, &selected)?;
     doc.insert("SelectedPackages".into(), Value::Array(selected));
     if let Some(ignore) = params.flag("ignoreChannelRules")? {
         doc.insert("IgnoreChannelRules".into(), json!(ignore));
@@ -133,6 +134,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
         .to_owned();
     let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
     let selected = check_packages(&process, &doc)?;
+    check_feed_versions(store, space, &process, &selected)?;
     doc.insert("SelectedPackages".into(), Value::Array(selected));
     doc.insert(
         "Assembled".into(),
@@ -306,6 +308,60 @@ fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
     }
     if errors.is_empty() {
         Ok(out)
+    } else {
+        Err(ApiError::invalid_all(errors))
+    }
+}
+
+/// Every selected version of a package on an external feed must be one the feed lists (its
+/// seeded versions: see [`super::feeds`]); each missing one is named. Packages of the built-in
+/// feed are checked when a deployment acquires them, and a feed given as a variable expression
+/// is bound only then.
+fn check_feed_versions(
+    store: &Store,
+    space: &str,
+    process: &Doc,
+    selected: &[Value],
+) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    for step in items(process, "Steps") {
+        for action in items(step, "Actions") {
+            let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
+            for package in items(action, "Packages") {
+                let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
+                let feed_id = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
+                let package_id = package
+                    .get("PackageId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if feed_id == crate::store::BUILTIN_FEED
+                    || super::feeds::is_expression(feed_id)
+                    || super::feeds::is_expression(package_id)
+                {
+                    continue;
+                }
+                let Ok(feed) = find(store, Kind::Feed, space, feed_id) else {
+                    continue;
+                };
+                let version = selected
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .find(|s| selects(s, action_name, reference))
+                    .and_then(|s| text(s, "Version"));
+                if let Some(version) = version
+                    && !super::feeds::has_version(store, feed, package_id, version)
+                {
+                    // The text of fixture `error.json`, with the feed named.
+                    errors.push(format!(
+                        "The package {package_id} version {version} was not found in the feed '{}'",
+                        text(feed, "Name").unwrap_or(feed_id)
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
     } else {
         Err(ApiError::invalid_all(errors))
     }

@@ -38,12 +38,23 @@ pub const CHANNEL: &[Field] = &[
     ("TenantTags", Ty::Array),
 ];
 
-/// The writable fields of `FeedResource` (the base definition: the Swagger spec declares no
-/// per-type fields such as a feed URI, so none are kept).
+/// The writable fields of `FeedResource`: the base definition of the Swagger spec, the
+/// per-type fields current servers take (go-octopusdeploy `pkg/feeds/feed_resource.go`,
+/// `docker_container_registry.go`, `helm_feed.go`, `maven_feed.go`, `github_feed.go`,
+/// `nuget_feed.go`), and the stand-in-only package list ([`super::feeds::STANDIN_PACKAGES`]).
 const FEED: &[Field] = &[
     ("Name", Ty::Str),
     ("FeedType", Ty::Str),
     ("PackageAcquisitionLocationOptions", Ty::Array),
+    ("FeedUri", Ty::Str),
+    ("Username", Ty::Str),
+    ("Password", Ty::Object),
+    ("ApiVersion", Ty::Str),
+    ("RegistryPath", Ty::Str),
+    ("DownloadAttempts", Ty::Int),
+    ("DownloadRetryBackoffSeconds", Ty::Int),
+    ("EnhancedMode", Ty::Bool),
+    (super::feeds::STANDIN_PACKAGES, Ty::Object),
 ];
 
 /// The external feed types of the Swagger enum `FeedResource.FeedType`; `BuiltIn` is the one
@@ -83,7 +94,8 @@ pub fn create(store: &mut Store, kind: Kind, space: &str, body: &Value) -> ApiRe
         doc.insert("SortOrder".into(), json!(next));
     }
     let id = store.next_id(kind);
-    stamp(&mut doc, kind, &id, space, &[]);
+    let links = feed_links(store, kind, space, &id, &mut doc)?;
+    stamp(&mut doc, kind, &id, space, &links);
     store.insert(kind, doc.clone());
     Ok(doc)
 }
@@ -107,9 +119,25 @@ pub fn update(
         return Err(ApiError::invalid("The built-in feed cannot be changed."));
     }
     check_feed_type(kind, &doc)?;
-    stamp(&mut doc, kind, &id, space, &[]);
+    let links = feed_links(store, kind, space, &id, &mut doc)?;
+    stamp(&mut doc, kind, &id, space, &links);
     store.put(kind, doc.clone());
     Ok(doc)
+}
+
+/// A feed's password taken out of its document and its search links; nothing for other kinds.
+fn feed_links(
+    store: &mut Store,
+    kind: Kind,
+    space: &str,
+    id: &str,
+    doc: &mut Doc,
+) -> ApiResult<Vec<(&'static str, String)>> {
+    if kind != Kind::Feed {
+        return Ok(Vec::new());
+    }
+    super::feeds::prepare(store, id, doc)?;
+    Ok(super::feeds::links(space, id))
 }
 
 /// An external feed needs one of the Swagger enum's external types.

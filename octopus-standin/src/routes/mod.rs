@@ -164,6 +164,9 @@ async fn scoped(
             resources::packages::download(app, space, id).await
         }
         (&Method::GET, ["packages"]) => resources::packages::list(app, path, params),
+        (&Method::GET, ["feeds", id, "packages", "versions"]) => {
+            resources::feeds::versions(app, space, id, path, params)
+        }
         // Sub-collections.
         (&Method::GET, ["projects", id, "releases", version]) => {
             ok(resources::releases::by_version(app, space, id, version)?)

@@ -175,10 +175,12 @@ fn acquire_packages(
                 )
             })?;
         let feed = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
+        // A feed chosen by a variable is bound now, to a feed's id or name.
+        let feed = variables.substitute(feed, &plan.context);
         if feed != BUILTIN_FEED {
-            return Err(format!(
-                "Package {package_id} version {version} is on the external feed '{feed}', which the stand-in cannot reach (it never sends traffic off the machine)"
-            ));
+            acquire_external(out, node, plan, &feed, package_id, version)?;
+            set_package_variables(variables, reference, package_id, version);
+            continue;
         }
         let key = format!("packages-{package_id}.{version}");
         let Some(found) = plan.packages.get(&key) else {
@@ -195,13 +197,61 @@ fn acquire_packages(
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
             ));
-        let prefix = if reference.is_empty() {
-            "Octopus.Action.Package".to_owned()
-        } else {
-            format!("Octopus.Action.Package[{reference}]")
-        };
-        variables.set_system(&format!("{prefix}.PackageId"), package_id);
-        variables.set_system(&format!("{prefix}.PackageVersion"), version);
+        set_package_variables(variables, reference, package_id, version);
     }
+    Ok(())
+}
+
+/// `Octopus.Action.Package[ref].PackageId` and `.PackageVersion`.
+fn set_package_variables(
+    variables: &mut Variables,
+    reference: &str,
+    package_id: &str,
+    version: &str,
+) {
+    let prefix = if reference.is_empty() {
+        "Octopus.Action.Package".to_owned()
+    } else {
+        format!("Octopus.Action.Package[{reference}]")
+    };
+    variables.set_system(&format!("{prefix}.PackageId"), package_id);
+    variables.set_system(&format!("{prefix}.PackageVersion"), version);
+}
+
+/// A package of an external feed is "acquired" when the feed lists that version (the
+/// stand-in never sends traffic off the machine: a feed lists what was seeded into it).
+fn acquire_external(
+    out: &Out<'_>,
+    node: &str,
+    plan: &Plan,
+    feed: &str,
+    package_id: &str,
+    version: &str,
+) -> Result<(), String> {
+    let found = plan.feeds.get(feed).or_else(|| {
+        plan.feeds
+            .values()
+            .find(|f| text(f, "Name").is_some_and(|n| n.eq_ignore_ascii_case(feed)))
+    });
+    let Some(found) = found else {
+        return Err(format!(
+            "Package {package_id} version {version} names the feed '{feed}', which does not exist"
+        ));
+    };
+    let name = text(found, "Name").unwrap_or(feed);
+    if !crate::resources::feeds::lists(found, package_id, version) {
+        // The text of fixture `error.json`, with the feed named.
+        return Err(format!(
+            "The package {package_id} version {version} was not found in the feed '{name}'"
+        ));
+    }
+    out.line(
+        node,
+        "Info",
+        &format!(
+            "Acquired package {package_id} version {version} from the feed '{name}' ({}).",
+            text(found, "FeedType").unwrap_or("")
+        ),
+    );
     Ok(())
 }

@@ -132,6 +132,8 @@ struct Plan {
     variables: Variables,
     context: Context,
     packages: BTreeMap<String, Doc>,
+    /// Every feed, by id, with the versions an external one lists (see `resources::feeds`).
+    feeds: BTreeMap<String, Doc>,
 }
 
 fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
@@ -199,7 +201,13 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
         .iter()
         .filter_map(|p| Some((text(p, "Id")?.to_owned(), p.clone())))
         .collect();
+    let feeds = store
+        .all(Kind::Feed)
+        .iter()
+        .filter_map(|f| Some((text(f, "Id")?.to_owned(), f.clone())))
+        .collect();
     Ok(Plan {
+        feeds,
         context: Context {
             environment: text(&environment, "Id").unwrap_or("").to_owned(),
             channel: text(&channel, "Id").unwrap_or("").to_owned(),

@@ -186,11 +186,11 @@ fn listing_filters_by_package_id_and_shows_the_latest_version() -> TestResult {
 }
 
 #[test]
-fn external_feeds_can_be_created_but_never_reached() -> TestResult {
+fn external_feeds_can_be_created_and_answer_from_their_listed_versions_only() -> TestResult {
     let standin = Standin::start()?;
     let feed = standin.create(
         "/api/Spaces-1/feeds",
-        &serde_json::json!({"Name": "NuGet.org", "FeedType": "NuGet"}),
+        &serde_json::json!({"Name": "NuGet.org", "FeedType": "NuGet", "StandinPackages": {"Newtonsoft.Json": ["13.0.3"]}}),
     )?;
     let feed_id = crate::harness::id(&feed)?;
     assert_eq!(
@@ -218,7 +218,7 @@ fn external_feeds_can_be_created_but_never_reached() -> TestResult {
         standin.send("DELETE", "/api/Spaces-1/feeds/feeds-builtin", None)?,
         400,
     )?;
-    // A deployment needing a package from it fails, naming the feed.
+    // A deployment needing a version the feed no longer lists fails, naming the feed.
     let env = standin.environment("Production")?;
     let project = standin.project("Checkout", "Lifecycles-1")?;
     standin.set_steps(
@@ -231,14 +231,18 @@ fn external_feeds_can_be_created_but_never_reached() -> TestResult {
         "1.0.0",
         serde_json::json!([{"ActionName": "Deploy", "Version": "13.0.3"}]),
     )?;
+    let mut emptied = feed.clone();
+    emptied["StandinPackages"] = serde_json::json!({});
+    expect(
+        standin.put(&format!("/api/Spaces-1/feeds/{feed_id}"), &emptied)?,
+        200,
+    )?;
     let deployment = standin.deploy(&crate::harness::id(&release)?, &env)?;
     let task = deployment["TaskId"].as_str().ok_or("no TaskId")?;
     let done = standin.wait_for_task(task, std::time::Duration::from_secs(30))?;
     assert_eq!(
         done["ErrorMessage"],
-        format!(
-            "Package Newtonsoft.Json version 13.0.3 is on the external feed '{feed_id}', which the stand-in cannot reach (it never sends traffic off the machine)"
-        )
+        "The package Newtonsoft.Json version 13.0.3 was not found in the feed 'NuGet.org'"
     );
     Ok(())
 }

@@ -468,7 +468,12 @@ impl<'a> Resolver<'a> {
                             .split(',')
                             .map(str::trim)
                             .filter(|name| !name.is_empty())
-                            .filter_map(|name| self.resolve(kind, name, &place).map(|(id, _)| id))
+                            .filter_map(|name| {
+                                if is_expression(name) {
+                                    return Some(name.to_owned());
+                                }
+                                self.resolve(kind, name, &place).map(|(id, _)| id)
+                            })
                             .collect();
                         PropertyValue::Text(ids.join(","))
                     }
@@ -588,10 +593,14 @@ impl<'a> Resolver<'a> {
                     id,
                     name: package.name.clone(),
                     package_id: package.package_id.clone(),
-                    feed_id: self
-                        .resolve(NameKind::Feed, &package.feed, &used_in)
-                        .map(|(id, _)| id)
-                        .unwrap_or_default(),
+                    // A feed chosen by a variable when the deployment runs travels as written.
+                    feed_id: if crate::names::is_expression(&package.feed) {
+                        package.feed.clone()
+                    } else {
+                        self.resolve(NameKind::Feed, &package.feed, &used_in)
+                            .map(|(id, _)| id)
+                            .unwrap_or_default()
+                    },
                     other: super::super::without_instance_fields(&package.other),
                 }
             })

@@ -485,3 +485,51 @@ fn import_then_export_on_the_target_gives_the_mapped_bundle_back() -> TestResult
     );
     Ok(())
 }
+
+#[test]
+fn a_feed_expression_round_trips_as_written_and_a_named_feed_resolves() -> TestResult {
+    let named: NamedProcess = serde_json::from_value(json!({
+        "Project": "Payments API",
+        "Steps": [{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.KubernetesDeployContainers",
+            "Packages": [
+                {"Name": "api", "PackageId": "payments/api", "Feed": "#{Kubernetes.Feed}"},
+                {"Name": "chart", "PackageId": "payments", "Feed": "Charts"}
+            ],
+            "Properties": {"Octopus.Action.Package.FeedId": "#{Kubernetes.Feed}"}}]}]
+    }))?;
+    let mut directory = target();
+    directory.feeds.insert("Feeds-7", "Charts");
+    let map = NameMap::new();
+    let mut resolver = Resolver::new(&directory, &map);
+    let process = resolver.process(&named, &empty_process()?);
+    resolver.finish().map_err(|u| format!("{u:?}"))?;
+    let action = &process.steps[0].actions[0];
+    assert_eq!(action.packages[0].feed_id, "#{Kubernetes.Feed}");
+    assert_eq!(action.packages[1].feed_id, "Feeds-7");
+    assert_eq!(
+        action.properties.get("Octopus.Action.Package.FeedId"),
+        Some(&PropertyValue::Text("#{Kubernetes.Feed}".to_owned()))
+    );
+    // And back: the export direction keeps the expression and names the feed.
+    let process = DeploymentProcess {
+        id: String::new(),
+        version: 0,
+        steps: process.steps,
+        other: crate::resources::Other::new(),
+    };
+    let back = serde_json::to_value(
+        process_to_names(&process, "Payments API", &directory).map_err(|e| e.join(", "))?,
+    )?;
+    let packages = &back["Steps"][0]["Actions"][0]["Packages"];
+    assert_eq!(packages[0]["Feed"], "#{Kubernetes.Feed}");
+    assert_eq!(packages[1]["Feed"], "Charts");
+    // A feed the target lacks is still refused by name.
+    let mut without = target();
+    without.feeds = Table::new([("feeds-builtin", "Octopus Server (built-in)")]);
+    let mut resolver = Resolver::new(&without, &map);
+    let _ = resolver.process(&named, &empty_process()?);
+    let missing = resolver.finish().err().ok_or("expected Charts missing")?;
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].name, "Charts");
+    Ok(())
+}
