@@ -10,6 +10,8 @@ mod standins;
 
 #[path = "e2e/approvals.rs"]
 mod approvals;
+#[path = "e2e/automatic.rs"]
+mod automatic;
 #[path = "e2e/channels.rs"]
 mod channels;
 #[path = "e2e/crash.rs"]

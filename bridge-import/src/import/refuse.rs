@@ -12,6 +12,7 @@
 //! | `variable-conflict` | a target secret would become a plain value, or two variables collide |
 //! | `sensitive-property` | the bundle would set, replace or clear a sensitive action property the target stores, or carries a sensitive value |
 //! | `secret-shadowed` | a plain variable of the bundle would take precedence over a secret the target stores |
+//! | `automatic-start` | the target would deploy or create releases by itself (automatic lifecycle phases, triggers, automatic release creation); every one listed |
 //! | `package-conflict` | the target's feed has the package version with other content |
 //! | `package-unselectable` | a package reference has no version, or two, in the bundle |
 //! | `release-conflict` | the release exists on the target with other content |
