@@ -5,6 +5,7 @@
 //! process, a variable set) sends back everything it read. Optional strings are `Option`s:
 //! Octopus writes `null` for many of them.
 
+mod preview;
 mod process;
 mod project;
 mod release;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use preview::{Control, DeploymentPreview, Form, FormElement};
 pub use process::{
     Action, DeploymentProcess, PackageReference, PropertyValue, SensitiveValue, Step,
 };
