@@ -42,6 +42,8 @@ mod policy;
 mod pretrust;
 #[path = "e2e/promote.rs"]
 mod promote;
+#[path = "e2e/prompted.rs"]
+mod prompted;
 #[path = "e2e/refusals.rs"]
 mod refusals;
 #[path = "e2e/results.rs"]
