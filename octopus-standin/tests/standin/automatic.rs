@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::harness::{Standin, TestResult, expect, id, script_step};
+use crate::swagger::conforms;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -187,6 +188,21 @@ fn project_triggers_are_listed_by_project_and_their_ids_are_checked() -> TestRes
     let listed = standin.ok(&format!("/api/Spaces-1/projects/{project}/triggers"))?;
     assert_eq!(listed["ItemType"], "ProjectTrigger");
     assert_eq!(listed["Items"][0]["Name"], "Nightly");
+    // A trigger whose filter and action carry only their types matches the Swagger
+    // definitions (which declare no subtype fields), alone and in a list.
+    let plain = standin.create(
+        "/api/Spaces-1/projecttriggers",
+        &json!({"Name": "Plain", "ProjectId": project, "Filter": {"FilterType": "MachineFilter"}, "Action": {"ActionType": "AutoDeploy"}}),
+    )?;
+    conforms("ProjectTriggerResource", &plain)?;
+    let plain_id = id(&plain)?;
+    conforms(
+        "ProjectTriggerResource",
+        &standin.ok(&format!("/api/Spaces-1/projecttriggers/{plain_id}"))?,
+    )?;
+    let page = standin.ok(&format!("/api/Spaces-1/projecttriggers?ids={plain_id}"))?;
+    assert_eq!(page["Items"][0]["Name"], "Plain", "{page}");
+    conforms("ResourceCollection_of_ProjectTriggerResource", &page)?;
     // A foreign environment id, an unknown action type, a step the process lacks: 400.
     for (body, says) in [
         (
@@ -237,6 +253,7 @@ fn required_prompted_variables_are_enforced_and_reach_the_script_masked_when_sen
     let preview = standin.ok(&format!(
         "/api/Spaces-1/releases/{release}/deployments/preview/{env}"
     ))?;
+    conforms("DeploymentPreviewResource", &preview)?;
     let elements = preview["Form"]["Elements"]
         .as_array()
         .cloned()
@@ -256,6 +273,13 @@ fn required_prompted_variables_are_enforced_and_reach_the_script_masked_when_sen
     assert_eq!(token["Control"]["IsSecure"], true);
     let ticket_id = ticket["Name"].as_str().unwrap_or("").to_owned();
     let token_id = token["Name"].as_str().unwrap_or("").to_owned();
+    // A foreign environment id: 400, as for a deployment.
+    expect(
+        standin.get(&format!(
+            "/api/Spaces-1/releases/{release}/deployments/preview/Environments-999"
+        ))?,
+        400,
+    )?;
     // Missing the required one: 400 naming it, and no deployment.
     let refused = expect(
         standin.post(
