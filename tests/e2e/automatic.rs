@@ -211,3 +211,45 @@ fn packages_are_uploaded_only_after_the_process_and_variables_are_written() -> T
     }
     Ok(())
 }
+
+#[test]
+fn the_channels_own_lifecycle_is_the_one_checked() -> TestResult {
+    let zones = Zones::new();
+    zones.export("Payments API", "1.4.1", "payments.zb").ok();
+    let staging = zones
+        .pci
+        .get("/api/Spaces-1/environments?name=PCI%20Staging")["Items"][0]["Id"]
+        .clone();
+    let lifecycle = zones.pci.post(
+        "/api/Spaces-1/lifecycles",
+        &json!({"Name": "Hotfix (automatic)", "Phases": [
+            {"Name": "Straight to staging", "AutomaticDeploymentTargets": [staging], "OptionalDeploymentTargets": []},
+        ]}),
+    );
+    let project = project(&zones);
+    let channels = zones.pci.get(&format!(
+        "/api/Spaces-1/projects/{}/channels",
+        project["Id"].as_str().unwrap_or("")
+    ));
+    let mut channel = channels["Items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["IsDefault"] == true)
+        .cloned()
+        .ok_or("no default channel")?;
+    channel["LifecycleId"] = lifecycle["Id"].clone();
+    let path = format!(
+        "/api/Spaces-1/channels/{}",
+        channel["Id"].as_str().unwrap_or("")
+    );
+    let saved = zones.pci.put(&path, &channel);
+    assert_eq!(saved["LifecycleId"], lifecycle["Id"], "{saved}");
+    let before = zones.secure_state();
+    zones
+        .import("payments.zb")
+        .expect(1)
+        .stderr_has("lifecycle \"Hotfix (automatic)\", phase \"Straight to staging\" deploys automatically to PCI Staging");
+    assert_eq!(zones.secure_state(), before);
+    Ok(())
+}
