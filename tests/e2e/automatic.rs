@@ -182,12 +182,18 @@ fn packages_are_uploaded_only_after_the_process_and_variables_are_written() -> T
     let zones = Zones::new();
     zones.export("Payments API", "1.4.1", "payments.zb").ok();
     // One write per run: each run is killed right after its first write, and the next run
-    // goes on from there (exactly once), until one runs through.
+    // goes on from there (exactly once), until one runs through. The killed runs leave their
+    // staging folders behind: in a TMPDIR of this test's own, so that no other test's run
+    // finds (and reports removing) them.
+    let tmp = zones.site.path("tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let tmp = tmp.to_str().ok_or("the temp path is not UTF-8")?.to_owned();
     let mut states = Vec::new();
     for _ in 0..20 {
         let run = zones
             .import("payments.zb")
             .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", "1")
+            .env("TMPDIR", &tmp)
             .run();
         states.push(written(&zones));
         if run.code == 0 {
