@@ -10,6 +10,8 @@ mod standins;
 
 #[path = "e2e/approvals.rs"]
 mod approvals;
+#[path = "e2e/automatic.rs"]
+mod automatic;
 #[path = "e2e/channels.rs"]
 mod channels;
 #[path = "e2e/crash.rs"]
@@ -44,6 +46,8 @@ mod pretrust;
 mod promote;
 #[path = "e2e/references.rs"]
 mod references;
+#[path = "e2e/prompted.rs"]
+mod prompted;
 #[path = "e2e/refusals.rs"]
 mod refusals;
 #[path = "e2e/results.rs"]

@@ -49,11 +49,13 @@ pub enum Kind {
     WorkerPool,
     /// `RunbookResource` (a project's runbooks).
     Runbook,
+    /// `ProjectTriggerResource`.
+    ProjectTrigger,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 23] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -76,6 +78,7 @@ impl Kind {
         Kind::GitCredential,
         Kind::WorkerPool,
         Kind::Runbook,
+        Kind::ProjectTrigger,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -103,6 +106,7 @@ impl Kind {
             Kind::GitCredential => "git-credentials",
             Kind::WorkerPool => "workerpools",
             Kind::Runbook => "runbooks",
+            Kind::ProjectTrigger => "projecttriggers",
         }
     }
 
@@ -136,6 +140,7 @@ impl Kind {
             Kind::GitCredential => "GitCredentials",
             Kind::WorkerPool => "WorkerPools",
             Kind::Runbook => "Runbooks",
+            Kind::ProjectTrigger => "ProjectTriggers",
         }
     }
 
@@ -164,6 +169,7 @@ impl Kind {
             Kind::GitCredential => "GitCredential",
             Kind::WorkerPool => "WorkerPool",
             Kind::Runbook => "Runbook",
+            Kind::ProjectTrigger => "ProjectTrigger",
         }
     }
 
@@ -192,6 +198,7 @@ impl Kind {
             Kind::GitCredential => "git credential",
             Kind::WorkerPool => "worker pool",
             Kind::Runbook => "runbook",
+            Kind::ProjectTrigger => "project trigger",
         }
     }
 }

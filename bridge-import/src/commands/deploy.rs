@@ -16,6 +16,7 @@ use octopus_api::Endpoint;
 use octopus_api::names::NameMap;
 use octopus_api::resources::Task;
 
+use crate::deploy::prompted::{self, PromptedArg, PromptedValues};
 use crate::deploy::report::DeployReport;
 use crate::deploy::run::{self, DeploySettings};
 use crate::deploy::scrub::Scrubber;
@@ -79,6 +80,16 @@ pub struct DeployOptions {
     /// failing the deployment.
     #[arg(long)]
     pub guided_failure: bool,
+    /// A value for a prompted variable of the release: NAME=VALUE, NAME the variable's name;
+    /// repeat for each. A NAME the release does not prompt for is refused, and so is a
+    /// deployment missing a required one (every missing one named). Values are never printed;
+    /// prefer --prompted-file for sensitive ones (a command line can be seen by other users).
+    #[arg(long = "prompted", value_name = "NAME=VALUE", value_parser = prompted::parse_arg)]
+    pub prompted: Vec<PromptedArg>,
+    /// File of prompted values (mode 0600): one NAME=VALUE per line, # comment lines and blank
+    /// lines ignored, at most 64 KiB; a bad line is refused naming its number.
+    #[arg(long, value_name = "FILE")]
+    pub prompted_file: Option<PathBuf>,
 }
 
 impl DeployOptions {
@@ -121,6 +132,16 @@ impl DeployOptions {
     ) -> anyhow::Result<DeploySettings> {
         let (keys, result_out) = self.checked(what)?;
         let (project, version, environment, tenant) = target;
+        let file = match &self.prompted_file {
+            Some(path) => prompted::read_file(path)?,
+            None => Vec::new(),
+        };
+        let given: Vec<(String, String)> = self
+            .prompted
+            .iter()
+            .map(|PromptedArg(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let prompted = PromptedValues::new(&given, file)?;
         Ok(DeploySettings {
             project: project.to_owned(),
             version: version.to_owned(),
@@ -135,6 +156,7 @@ impl DeployOptions {
             scrubber: Scrubber::new(secrets)?,
             redeploy: self.redeploy,
             guided_failure: self.guided_failure,
+            prompted,
         })
     }
 }

@@ -43,6 +43,13 @@ pub struct ImportArgs {
     /// create, update, keep and skip; write nothing, not even the ledger.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import even though the target would start work by itself: a lifecycle phase that
+    /// deploys automatically, an enabled project trigger that creates or deploys releases,
+    /// automatic release creation from the built-in feed. Without it such an import is
+    /// refused (automatic-start), naming each. Octopus then starts them on its own; Zonebridge
+    /// neither follows nor reports those deployments.
+    #[arg(long)]
+    pub allow_automatic_start: bool,
     /// After the import, deploy the release to this environment (a name on this instance) and
     /// write its result bundle, as `deploy` does.
     #[arg(long, value_name = "ENVIRONMENT", conflicts_with = "dry_run")]
@@ -76,6 +83,7 @@ fn settings(args: &ImportArgs) -> anyhow::Result<Settings> {
         ledger,
         endpoint,
         dry_run: args.dry_run,
+        allow_automatic_start: args.allow_automatic_start,
     })
 }
 

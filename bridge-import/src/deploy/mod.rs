@@ -5,6 +5,8 @@
 //!  ledger: the accepted release bundle of (project, version) ──> what the result answers
 //!  instance: project, release, environment, tenant by name ──> ids              target.rs
 //!  ledger: deployment (project, version, zone, environment, tenant)
+//!    ├ before "requested": the preview's form ──> FormValues; a NAME that is no prompted
+//!    │     variable, a required one without a value: refused, nothing started  prompted.rs
 //!    ├ none, or ended and --redeploy: "requested" (LEDGER FIRST), then POST deployments
 //!    │     once (Comments carry a request token), then "deploying" with the task id
 //!    ├ "requested" (a crash came between): the deployment whose Comments carry the
@@ -24,6 +26,7 @@
 
 pub mod follow;
 pub mod outcome;
+pub mod prompted;
 pub mod report;
 pub mod result;
 pub mod run;

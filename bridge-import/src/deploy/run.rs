@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 
 use super::follow::{Followed, follow};
 use super::outcome::{Outcome, outcome};
+use super::prompted::{self, Form, PromptedValues};
 use super::report::{DeployReport, ResultFile};
 use super::result::{self, LOG_PATH};
 use super::scrub::Scrubber;
@@ -63,6 +64,8 @@ pub struct DeploySettings {
     pub redeploy: bool,
     /// Ask Octopus for guided-failure mode.
     pub guided_failure: bool,
+    /// Values for the release's prompted variables.
+    pub prompted: PromptedValues,
 }
 
 /// Runs a deploy (ledger opened and created if needed).
@@ -93,6 +96,7 @@ pub fn deploy(
     };
     let mut report = DeployReport::new(&key, &settings.ledger);
     let existing = ledger.deployment(&key)?;
+    let mut form = Form::default();
     let record = match existing {
         Some(done) if done.state.is_final() && !settings.redeploy => {
             report.already(&done);
@@ -109,14 +113,35 @@ pub fn deploy(
         }
         Some(record) if record.state == DeploymentState::Requested => {
             report.outcome = "deployed";
-            start(&client, &mut ledger, &target, record, settings, writes)?
+            form = prompted_form(&client, &target, &settings.prompted)?;
+            start(
+                &client,
+                &mut ledger,
+                &target,
+                record,
+                settings,
+                &form,
+                writes,
+            )?
         }
         _ => {
             report.outcome = "deployed";
+            // Prompted values are checked before the ledger records the request, so that a
+            // refusal leaves nothing behind.
+            form = prompted_form(&client, &target, &settings.prompted)?;
             let requested = request(&mut ledger, &key, release_bundle.digest, writes)?;
-            start(&client, &mut ledger, &target, requested, settings, writes)?
+            start(
+                &client,
+                &mut ledger,
+                &target,
+                requested,
+                settings,
+                &form,
+                writes,
+            )?
         }
     };
+    let scrubber = settings.scrubber.with(&form.secrets)?;
     let task_id = record
         .task_id
         .clone()
@@ -124,8 +149,8 @@ pub fn deploy(
     report.deployment = record.deployment_id.clone();
     report.task = Some(task_id.clone());
     let followed = follow(&client, &task_id, settings.wait, on_change)?;
-    let outcome = scrubbed_outcome(&followed, &settings.scrubber);
-    let (log, masked) = task_log(&client, &task_id, &settings.scrubber)?;
+    let outcome = scrubbed_outcome(&followed, &scrubber);
+    let (log, masked) = task_log(&client, &task_id, &scrubber)?;
     let result_channel = Channel {
         source: zone.clone(),
         target: release_bundle.channel.source.clone(),
@@ -232,6 +257,26 @@ fn request(
         .ok_or_else(|| anyhow::anyhow!("the ledger lost the deployment of {key} it just recorded"))
 }
 
+/// The `FormValues` of the deployment, from the preview of the release in the environment.
+fn prompted_form(
+    client: &Client,
+    target: &DeployTarget,
+    given: &PromptedValues,
+) -> anyhow::Result<Form> {
+    let release = target
+        .release
+        .id
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("the instance's release has no id"))?;
+    prompted::form(
+        client,
+        release,
+        &target.environment.id,
+        target.tenant.as_ref().map(|t| t.id.as_str()),
+        given,
+    )
+}
+
 /// Creates the deployment (or takes over the one an interrupted run created) and records it.
 fn start(
     client: &Client,
@@ -239,6 +284,7 @@ fn start(
     target: &DeployTarget,
     requested: DeploymentRecord,
     settings: &DeploySettings,
+    form: &Form,
     writes: &mut Writes,
 ) -> anyhow::Result<DeploymentRecord> {
     let token = request_token(&requested);
@@ -268,6 +314,9 @@ fn start(
                 }
                 if settings.guided_failure {
                     map.insert("UseGuidedFailure".into(), json!(true));
+                }
+                if !form.values.is_empty() {
+                    map.insert("FormValues".into(), Value::Object(form.values.clone()));
                 }
             }
             let created: Deployment = client.post_once("deployments", &body)?;

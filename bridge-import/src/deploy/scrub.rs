@@ -15,10 +15,17 @@ use crate::import::secrets::SecretsFile;
 /// What every scrubbed value becomes (Octopus's own mask).
 pub const MASK: &str = "********";
 
-/// Masks known secret values in text.
-#[derive(Debug)]
+/// Masks known secret values in text. Its `Debug` shows how many values it masks, never them.
 pub struct Scrubber {
     matcher: Option<AhoCorasick>,
+    /// The values, to build a scrubber that also masks more ([`Scrubber::with`]).
+    values: Vec<String>,
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scrubber({} values)", self.values.len())
+    }
 }
 
 impl Scrubber {
@@ -29,8 +36,9 @@ impl Scrubber {
 
     /// A scrubber for these values.
     pub fn from_values<'a>(values: impl IntoIterator<Item = &'a str>) -> anyhow::Result<Self> {
+        let values: Vec<String> = values.into_iter().map(str::to_owned).collect();
         let mut patterns: Vec<&str> = Vec::new();
-        for value in values {
+        for value in &values {
             patterns.push(value);
             patterns.extend(value.lines().map(str::trim).filter(|line| !line.is_empty()));
         }
@@ -38,7 +46,10 @@ impl Scrubber {
         patterns.sort_unstable();
         patterns.dedup();
         if patterns.is_empty() {
-            return Ok(Self { matcher: None });
+            return Ok(Self {
+                matcher: None,
+                values,
+            });
         }
         let matcher = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -46,7 +57,13 @@ impl Scrubber {
             .map_err(|e| anyhow::anyhow!("cannot prepare the secret values for scrubbing: {e}"))?;
         Ok(Self {
             matcher: Some(matcher),
+            values,
         })
+    }
+
+    /// A scrubber for these values and `more` (the sensitive prompted values of a deploy).
+    pub fn with(&self, more: &[String]) -> anyhow::Result<Self> {
+        Self::from_values(self.values.iter().chain(more).map(String::as_str))
     }
 
     /// Whether nothing would be masked.

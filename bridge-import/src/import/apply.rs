@@ -1,13 +1,18 @@
 //! Step 7: the writes, in this order, each only where the plan found a difference:
 //!
 //! ```text
-//! packages   POST packages/raw (FailIfExists)               each missing package
 //! process    PUT deploymentprocesses/{id} (its Version)      if it differs
 //!              -> the action ids of new actions, for variable scopes
 //! variables  GET variables/{id}, merge, PUT (its Version)    library sets, then the project's
+//! packages   POST packages/raw (FailIfExists)               each missing package
 //! release    POST releases                                   unless it exists with the same content
 //! check      GET the release's process and variable snapshots, compared with the bundle
 //! ```
+//!
+//! Packages come after process and variables: a package arriving in the built-in feed may
+//! make the target create a release by itself (automatic release creation, allowed with
+//! `--allow-automatic-start`), and that release must snapshot the bundle's process and
+//! variables, not the old ones.
 //!
 //! Each write is counted ([`Writes`], the crash-safety test hook). A crash anywhere leaves a
 //! state the next run completes: every step compares first, so what was written is found equal
@@ -48,6 +53,10 @@ pub fn apply(
     let mut audit = Vec::new();
     let project = &state.project.name;
     let version = &work.spec.version;
+    if work.existing.is_none() {
+        let actions = write_process(client, work, state, writes, &mut audit)?;
+        write_variables(client, work, &actions, writes, &mut audit)?;
+    }
     for check in &work.packages {
         let r = &check.package.reference;
         if !check.present {
@@ -76,8 +85,6 @@ pub fn apply(
             existing.clone()
         }
         None => {
-            let actions = write_process(client, work, state, writes, &mut audit)?;
-            write_variables(client, work, &actions, writes, &mut audit)?;
             let created = release::create(client, &work.spec)?;
             writes.done("release")?;
             audit.push(AuditStep {

@@ -18,9 +18,13 @@
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
 //!    external packages: each version on the target's feed (search API)        external.rs
 //!    │ every missing artifact listed in one refusal
+//!  automatic phases, triggers, AutoCreateRelease on the target               automatic.rs
+//!    │ every one listed in one refusal (automatic-start), unless --allow-automatic-start
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
-//!  packages -> process -> library variable sets -> project variables -> release  apply.rs
+//!  process -> library variable sets -> project variables -> packages -> release  apply.rs
+//!    (packages after process and variables: a built-in feed trigger that fires on the
+//!     upload snapshots the new process, never the old one)
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
 //!  ledger: audit per step, promotion "imported", bundle accepted (LAST)        record.rs
 //! ```
@@ -30,6 +34,7 @@
 //! a run after a completed import is a no-op ([`hook`] is the test hook that proves it).
 
 pub mod apply;
+pub mod automatic;
 pub mod compare;
 pub mod content;
 pub mod external;

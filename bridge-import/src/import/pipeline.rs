@@ -12,10 +12,11 @@ use octopus_api::names::{Directory, NameMap};
 use octopus_api::{Client, Endpoint};
 
 use super::hook::Writes;
+use super::record::AuditStep;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::{apply, content, plan, properties, requirements, resolve, shadow, target};
+use super::{apply, automatic, content, plan, properties, requirements, resolve, shadow, target};
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
 
@@ -36,6 +37,8 @@ pub struct Settings {
     pub endpoint: Endpoint,
     /// Verify, resolve, check and plan only.
     pub dry_run: bool,
+    /// Go on although the target would start deployments or releases by itself.
+    pub allow_automatic_start: bool,
 }
 
 /// Runs an import. Every refusal is recorded in the ledger with its reason (not on a dry run):
@@ -144,14 +147,48 @@ fn verified(
     shadow::check(&resolved, &state, &others)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
     let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    // Only an import that creates the release or pushes a package can set anything off.
+    let starts = if work.existing.is_none() || work.packages.iter().any(|p| !p.present) {
+        automatic::detect(
+            &client,
+            &owners.project,
+            &work.resolved.channel.0,
+            &state.directory,
+        )?
+    } else {
+        Vec::new()
+    };
+    if !starts.is_empty() {
+        if !settings.allow_automatic_start {
+            return Err(automatic::refusal(
+                &starts,
+                &state.project.name,
+                &content.release.version,
+                &target,
+            ));
+        }
+        eprintln!(
+            "WARNING: --allow-automatic-start: the target will start work by itself after this import, which Zonebridge does not follow or report:{}",
+            bridge_cli::safe::bullets(&starts)
+        );
+    }
     report.plan = Some(work.plan());
     if settings.dry_run {
         report.outcome = "dry-run";
         report.release_id = work.existing.as_ref().and_then(|r| r.id.clone());
         return Ok(report);
     }
-    let applied = apply::apply(&client, &work, &state, writes)?;
+    let mut applied = apply::apply(&client, &work, &state, writes)?;
     report.release_id = applied.release.id.clone();
+    if !starts.is_empty() {
+        applied.audit.push(AuditStep {
+            event: "import.automatic-start",
+            detail: serde_json::json!({
+                "project": state.project.name, "version": content.release.version,
+                "allowed_by": "--allow-automatic-start", "starts": starts,
+            }),
+        });
+    }
     let imported = Imported {
         record: record.clone(),
         previous,

@@ -13,6 +13,7 @@
 //! | `sensitive-property` | the bundle would set, replace or clear a sensitive action property the target stores, or carries a sensitive value |
 //! | `secret-shadowed` | a plain variable of the bundle would take precedence over a secret the target stores |
 //! | `external-package-missing` | a package version of an external feed is not on the target's feed, or that feed is of another type (every one listed) |
+//! | `automatic-start` | the target would deploy or create releases by itself (automatic lifecycle phases, triggers, automatic release creation); every one listed |
 //! | `package-conflict` | the target's feed has the package version with other content |
 //! | `package-unselectable` | a package reference has no version, or two, in the bundle |
 //! | `release-conflict` | the release exists on the target with other content |

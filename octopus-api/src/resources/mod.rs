@@ -6,11 +6,13 @@
 //! Octopus writes `null` for many of them.
 
 mod feed;
+mod preview;
 mod process;
 mod project;
 mod release;
 mod task;
 mod tolerant;
+mod trigger;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use feed::{PackageVersion, find_version};
+pub use preview::{Control, DeploymentPreview, Form, FormElement};
 pub use process::{
     Action, DeploymentProcess, PackageReference, PropertyValue, SensitiveValue, Step,
 };
@@ -29,6 +32,7 @@ pub use release::{Package, Release, SelectedPackage};
 pub use task::{
     ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
 };
+pub use trigger::ProjectTrigger;
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

@@ -71,7 +71,18 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
         text(&doc, "TenantId"),
     )?;
     check_lifecycle(store, &release, &project, &environment)?;
+    let prompted = super::prompted::check(store, &release, &environment_id, doc.get("FormValues"))?;
     let id = store.next_id(Kind::Deployment);
+    // Sensitive prompted values are kept like secrets, out of the document.
+    let mut shown = serde_json::Map::new();
+    for (variable, (value, sensitive)) in prompted {
+        if sensitive {
+            store.set_secret(&super::prompted::secret_owner(&id), &variable, Some(value));
+        } else {
+            shown.insert(variable, json!(value));
+        }
+    }
+    doc.insert("FormValues".into(), Value::Object(shown));
     let task_id = store.next_id(Kind::Task);
     let project_id = text(&project, "Id").unwrap_or("").to_owned();
     let env_name = text(&environment, "Name").unwrap_or("").to_owned();
@@ -236,4 +247,40 @@ fn succeeded_in(store: &Store, release: &str, environment: &str) -> bool {
                 .get(Kind::Task, text(d, "TaskId").unwrap_or(""))
                 .is_some_and(|t| text(t, "State") == Some("Success"))
     })
+}
+
+/// The lifecycle a release follows: its channel's, else its project's.
+pub fn lifecycle_of(store: &Store, release: &Doc) -> Option<Doc> {
+    let channel = store.get(Kind::Channel, text(release, "ChannelId").unwrap_or(""));
+    let project = store.get(Kind::Project, text(release, "ProjectId").unwrap_or(""));
+    let id = channel
+        .and_then(|c| text(c, "LifecycleId"))
+        .or(project.and_then(|p| text(p, "LifecycleId")))?;
+    store.get(Kind::Lifecycle, id).cloned()
+}
+
+/// Whether a phase lets a release go on to the next one: optional, or enough of its
+/// environments have a successful deployment of the release (the rule of [`check_lifecycle`]).
+pub fn phase_complete(store: &Store, release: &str, phase: &Doc) -> bool {
+    if phase.get("IsOptionalPhase") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    let mut targets = strings(phase, "AutomaticDeploymentTargets");
+    targets.extend(strings(phase, "OptionalDeploymentTargets"));
+    let succeeded = targets
+        .iter()
+        .filter(|t| succeeded_in(store, release, t))
+        .count();
+    let minimum = phase
+        .get("MinimumEnvironmentsBeforePromotion")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let needed = if minimum == 0 {
+        targets.len()
+    } else {
+        usize::try_from(minimum)
+            .unwrap_or(usize::MAX)
+            .min(targets.len())
+    };
+    succeeded >= needed
 }

@@ -1,6 +1,7 @@
 //! The write side of each resource kind: what a create (`POST`) or replace (`PUT`) takes,
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
+pub mod automatic;
 pub mod deployments;
 pub mod feeds;
 pub mod interruptions;
@@ -10,10 +11,12 @@ pub mod packages;
 pub mod processes;
 pub mod projects;
 pub mod references;
+pub mod prompted;
 pub mod releases;
 pub mod simple;
 pub mod tasks;
 pub mod tenants;
+pub mod triggers;
 pub mod variables;
 
 use std::sync::Arc;
@@ -45,11 +48,22 @@ pub fn create(
         Kind::Channel => app.write(|s| simple::create_channel(s, space, body))?,
         Kind::LibraryVariableSet => app.write(|s| library_sets::create(s, space, body))?,
         Kind::Project => app.write(|s| projects::create(s, space, body))?,
-        Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
+        Kind::Release => {
+            // A release entering a phase with automatic deployment targets is deployed there
+            // at once (see `automatic`).
+            let doc = app.write(|s| {
+                let doc = releases::create(s, space, body, params)?;
+                automatic::deploy_due(s, space, text(&doc, "Id").unwrap_or(""));
+                Ok(doc)
+            })?;
+            app.wake.notify_one();
+            doc
+        }
         Kind::Tenant => app.write(|s| tenants::create(s, space, body))?,
         k if references::KINDS.contains(&k) => {
             app.write(|s| references::create(s, kind, space, body))?
         }
+        Kind::ProjectTrigger => app.write(|s| triggers::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -77,6 +91,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         k if references::KINDS.contains(&k) => {
             app.write(|s| references::update(s, kind, space, id, body))
         }
+        Kind::ProjectTrigger => app.write(|s| triggers::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -91,7 +106,8 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
         | Kind::Channel
         | Kind::Feed
         | Kind::Release
-        | Kind::Tenant => app.write(|s| {
+        | Kind::Tenant
+        | Kind::ProjectTrigger => app.write(|s| {
             let doc = find(s, kind, space, id)?;
             let id = text(doc, "Id").unwrap_or(id).to_owned();
             if id == crate::store::BUILTIN_FEED {

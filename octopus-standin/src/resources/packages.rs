@@ -225,8 +225,11 @@ pub async fn upload(
         doc.remove("SpaceId");
         s.put(Kind::Package, doc.clone());
         s.set_blob(&id, Some(blob_name.clone()));
+        // A project that creates releases from this package gets one now (`automatic`).
+        super::automatic::release_on_push(s, space, &name.package_id, &name.version);
         Ok((StatusCode::CREATED, doc))
     })?;
+    app.wake.notify_one();
     Ok(json(status, Value::Object(doc)))
 }
 

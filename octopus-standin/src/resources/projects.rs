@@ -78,7 +78,7 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
     let set = format!("variableset-{id}");
     store.remove(Kind::VariableSet, &set);
     store.clear_secrets(&set);
-    for kind in [Kind::Channel, Kind::Release] {
+    for kind in [Kind::Channel, Kind::Release, Kind::ProjectTrigger] {
         let owned = store.ids_where(kind, |d| text(d, "ProjectId") == Some(id.as_str()));
         for doc in owned {
             store.remove(kind, &doc);

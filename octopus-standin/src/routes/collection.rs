@@ -78,6 +78,7 @@ pub fn children(
             (Kind::Project, "runbooks") => (Kind::Runbook, "ProjectId"),
             (Kind::Channel, "releases") => (Kind::Release, "ChannelId"),
             (Kind::Release, "deployments") => (Kind::Deployment, "ReleaseId"),
+            (Kind::Project, "triggers") => (Kind::ProjectTrigger, "ProjectId"),
             _ => (Kind::Project, "ProjectGroupId"),
         };
         let docs = select(s, kind, Some(space), params)?

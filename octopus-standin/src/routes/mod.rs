@@ -171,12 +171,32 @@ async fn scoped(
         (&Method::GET, ["projects", id, "releases", version]) => {
             ok(resources::releases::by_version(app, space, id, version)?)
         }
-        (&Method::GET, ["projects", id, sub @ ("releases" | "channels" | "runbooks")]) => {
+        (&Method::GET, ["projects", id, sub @ ("releases" | "channels" | "runbooks" | "triggers")]) => {
             collection::children(app, space, Kind::Project, id, sub, path, params)
         }
         (&Method::GET, ["channels", id, "releases"]) => {
             collection::children(app, space, Kind::Channel, id, "releases", path, params)
         }
+        (&Method::GET, ["releases", id, "deployments", "preview", environment]) => ok(
+            resources::prompted::preview(app, space, id, environment, None)?,
+        ),
+        (
+            &Method::GET,
+            [
+                "releases",
+                id,
+                "deployments",
+                "preview",
+                environment,
+                tenant,
+            ],
+        ) => ok(resources::prompted::preview(
+            app,
+            space,
+            id,
+            environment,
+            Some(tenant),
+        )?),
         (&Method::GET, ["releases", id, "deployments"]) => {
             collection::children(app, space, Kind::Release, id, "deployments", path, params)
         }

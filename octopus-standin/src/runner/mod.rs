@@ -160,10 +160,22 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
         Kind::DeploymentProcess,
         text(&release, "ProjectDeploymentProcessSnapshotId").unwrap_or(""),
     )?;
+    // The deployment's prompted values, by variable id (sensitive ones kept as secrets).
+    let mut prompted: BTreeMap<String, String> = deployment
+        .get("FormValues")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect();
+    prompted.extend(store.secrets_of(&crate::resources::prompted::secret_owner(
+        text(&deployment, "Id").unwrap_or(""),
+    )));
     let mut variables = Variables::load(
         store,
         &strings(&release, "LibraryVariableSetSnapshotIds"),
         text(&release, "ProjectVariableSetSnapshotId").unwrap_or(""),
+        &prompted,
     );
     let space = text(&deployment, "SpaceId").unwrap_or("").to_owned();
     for (name, value) in [
@@ -262,8 +274,18 @@ async fn run_task(app: Arc<App>, task_id: String) {
     }
     let _ = app.write(|s| {
         tasks::finish_with(s, &task_id, ended.failure.as_deref(), ended.warnings);
+        // A successful deployment may complete a phase: the next one's automatic targets
+        // are deployed now (`resources::automatic`).
+        if ended.failure.is_none() {
+            crate::resources::automatic::deploy_due(
+                s,
+                &plan.space,
+                text(&plan.release, "Id").unwrap_or(""),
+            );
+        }
         Ok(())
     });
+    app.wake.notify_one();
 }
 
 fn make_private_dir(path: &Path) -> std::io::Result<()> {

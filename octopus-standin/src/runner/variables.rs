@@ -60,8 +60,14 @@ fn weight(dimension: &str) -> u32 {
 
 impl Variables {
     /// Loads the given variable-set snapshots (library sets first, then the project's) with
-    /// their sensitive values from the store.
-    pub fn load(store: &Store, library_sets: &[String], project_set: &str) -> Self {
+    /// their sensitive values from the store; a variable whose id is in `prompted` takes the
+    /// value given for it when the deployment was created.
+    pub fn load(
+        store: &Store,
+        library_sets: &[String],
+        project_set: &str,
+        prompted: &BTreeMap<String, String>,
+    ) -> Self {
         let mut vars = Variables::default();
         let sets = library_sets
             .iter()
@@ -77,7 +83,9 @@ impl Variables {
                 let name = text(v, "Name").unwrap_or("").to_owned();
                 let id = text(v, "Id").unwrap_or("");
                 let sensitive = v.get("IsSensitive") == Some(&Value::Bool(true));
-                let value = if sensitive {
+                let value = if let Some(given) = prompted.get(id) {
+                    given.clone()
+                } else if sensitive {
                     match secrets.get(id) {
                         Some(secret) => secret.clone(),
                         None => continue,
