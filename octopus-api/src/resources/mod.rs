@@ -25,7 +25,8 @@ pub use project::{
 };
 pub use release::{Package, Release, SelectedPackage};
 pub use task::{
-    ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
+    ActivityElement, Deployment, GUIDANCE_TITLE_SUFFIX, Interruption, InterruptionKind, Task,
+    TaskDetails, Tenant,
 };
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
