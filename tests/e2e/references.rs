@@ -116,6 +116,10 @@ fn use_them(dev: &Standin, ids: &Ids, version: &str, extra: Option<(&str, &str)>
         json!({"Image": "octopusdeploy/worker-tools:6-ubuntu.22.04", "FeedId": ids.docker});
     action["GitDependencies"] = json!([{"Name": "", "RepositoryUri": "https://git.example/rules.git",
         "DefaultBranch": "main", "GitCredentialType": "Library", "GitCredentialId": ids.credential, "FilePathFilters": []}]);
+    // Fields newer than the 2020.5 Swagger, with ids inside a step package's inputs.
+    action["StepPackageVersion"] = json!("1.4.2");
+    action["Inputs"] = json!({"image": {"PackageId": "rules-engine", "FeedId": ids.docker},
+        "aws": {"AccountId": ids.aws}, "retries": 3, "fromVariable": {"FeedId": "#{Rules.Feed}"}});
     action["Properties"]["Octopus.Action.Azure.AccountId"] = json!(ids.azure);
     action["Properties"]["Octopus.Action.DeployRelease.ProjectId"] = json!(ids.ledger);
     action["Properties"]["Octopus.Action.Package.FeedId"] = json!("#{Rules.Feed}");
@@ -234,6 +238,12 @@ fn every_reference_crosses_by_name_and_points_at_the_secure_instances_own() -> T
         action["GitDependencies"][0]["RepositoryUri"],
         "https://git.example/rules.git"
     );
+    assert_eq!(action["StepPackageVersion"], "1.4.2");
+    assert_eq!(
+        action["Inputs"],
+        json!({"image": {"PackageId": "rules-engine", "FeedId": pci.docker},
+            "aws": {"AccountId": pci.aws}, "retries": 3, "fromVariable": {"FeedId": "#{Rules.Feed}"}})
+    );
     let props = &action["Properties"];
     assert_eq!(props["Octopus.Action.Azure.AccountId"], json!(pci.azure));
     assert_eq!(
@@ -277,7 +287,8 @@ fn every_missing_reference_is_refused_at_once_and_nothing_is_written() -> TestRe
     let before = zones.secure_state();
     let run = zones.import("fraud.zb").expect(1);
     run.stderr_has("names of the release cannot be resolved on the target")
-        .stderr_has("account \"AWS Prod\": not on the target (used in the value of variable Rules.AwsAccount")
+        .stderr_has("account \"AWS Prod\": not on the target (used in the inputs of action")
+        .stderr_has("the value of variable Rules.AwsAccount of project \"Fraud Rules\"")
         .stderr_has("account \"Azure Prod\": not on the target (used in property Octopus.Action.Azure.AccountId of action")
         .stderr_has("certificate \"TLS Wildcard\": not on the target (used in the value of variable Rules.Certificate")
         .stderr_has("git credential \"GitHub Bot\": not on the target (used in git dependency \"\" of action")

@@ -84,3 +84,100 @@ pub fn refuse_ids(fetched: &Fetched) -> anyhow::Result<()> {
 fn json_of(value: &impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use octopus_api::names::{NamedProcess, NamedVariableSet, SecretRequirement};
+    use serde_json::json;
+
+    use super::*;
+    use crate::export::fetch::Document;
+
+    fn fetched() -> Result<Fetched, serde_json::Error> {
+        Ok(Fetched {
+            project: "Payments API".into(),
+            version: "1.4.1".into(),
+            channel: "Default".into(),
+            notes: Some("Fixes the timeout seen with Projects-1 last week.".into()),
+            process: serde_json::from_value::<NamedProcess>(json!({
+                "Project": "Payments API",
+                "Steps": [{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.Script",
+                    "Properties": {"Octopus.Action.Package.FeedId": "#{Octopus.Action.Package.FeedId}"}}]}]
+            }))?,
+            variables: vec![serde_json::from_value::<NamedVariableSet>(json!({
+                "OwnerType": "Project", "Owner": "Payments API",
+                "Variables": [{"Name": "Release", "Value": "1.0.0-rc.1", "Scope": {"Role": ["web-01"]}}]
+            }))?],
+            secrets: Vec::new(),
+            packages: Vec::new(),
+            documents: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_clean_release_passes() -> Result<(), Box<dyn std::error::Error>> {
+        let clean = fetched()?;
+        assert!(find(&clean).is_empty(), "{:?}", find(&clean));
+        refuse_ids(&clean)?;
+        Ok(())
+    }
+
+    #[test]
+    fn ids_in_every_carried_document_are_named_by_file_and_path()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut leaky = fetched()?;
+        leaky.process.steps[0].actions[0].other.insert(
+            "SomethingNew".into(),
+            json!({"Refs": ["ok", "LibraryVariableSets-2"]}),
+        );
+        leaky.variables[0].variables[0].value = Some("Environments-9,Environments-10".into());
+        leaky.documents.push(Document {
+            file: "tenants.json",
+            json: json!({"Tenants": [{"Name": "Acme", "Id": "Tenants-4"}]}),
+        });
+        leaky.notes = Some("Spaces-1".into());
+        leaky.secrets.push(SecretRequirement {
+            owner: "Payments API".into(),
+            name: "Db.Password".into(),
+            kind: "Sensitive".into(),
+            scope: BTreeMap::from([("Tenant".to_owned(), vec!["Tenants-7".to_owned()])]),
+        });
+        let found: Vec<(String, String, String)> = find(&leaky)
+            .into_iter()
+            .map(|(file, leak)| (file, leak.path, leak.value))
+            .collect();
+        let expected = [
+            (
+                "process.json",
+                "$.Steps[0].Actions[0].SomethingNew.Refs[1]",
+                "LibraryVariableSets-2",
+            ),
+            (
+                "variables/project.json",
+                "$.Variables[0].Value",
+                "Environments-9,Environments-10",
+            ),
+            ("tenants.json", "$.Tenants[0].Id", "Tenants-4"),
+            ("notes.md", "$", "Spaces-1"),
+            ("release.toml secrets", "$[0].scope.Tenant[0]", "Tenants-7"),
+        ];
+        assert_eq!(
+            found,
+            expected.map(|(f, p, v)| (f.to_owned(), p.to_owned(), v.to_owned()))
+        );
+        let err = refuse_ids(&leaky).err().ok_or("expected a refusal")?;
+        let refused = err.downcast_ref::<Refused>().ok_or("not a refusal")?;
+        assert_eq!(refused.code, "id-leak");
+        assert!(refused.message.contains(
+            "- process.json $.Steps[0].Actions[0].SomethingNew.Refs[1]: \"LibraryVariableSets-2\""
+        ), "{}", refused.message);
+        assert!(
+            refused.message.contains("still holds 5 value(s)"),
+            "{}",
+            refused.message
+        );
+        Ok(())
+    }
+}

@@ -3,7 +3,9 @@
 //! not ended, what it waits for.
 
 use bundle_format::manifest::{DeploymentState, StepOutcome, StepState, WaitReason, Waiting};
-use octopus_api::resources::{ActivityElement, Interruption, InterruptionKind, Task, TaskDetails};
+use octopus_api::resources::{
+    ActivityElement, GUIDANCE_TITLE_SUFFIX, Interruption, InterruptionKind, Task, TaskDetails,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -109,13 +111,27 @@ fn step_state(status: Option<&str>) -> StepState {
 }
 
 /// The step an interruption names when the tree shows none running: a manual intervention's
-/// title is its step's name; a guided failure's says "Guided failure: <step>".
+/// title is its step's name; a guided failure's is "<step> requires failure guidance" (real
+/// servers; "The deployment requires failure guidance" names no step) or, from the stand-in,
+/// "Guided failure: <step>". Other kinds name no step by their title.
 fn step_of(interruption: &Interruption) -> Option<String> {
     let title = interruption.title.trim();
-    let title = title
-        .strip_prefix("Guided failure:")
-        .map_or(title, str::trim);
-    (!title.is_empty()).then(|| title.to_owned())
+    let step = match interruption.kind() {
+        InterruptionKind::ManualIntervention => title,
+        InterruptionKind::GuidedFailure => {
+            if let Some(step) = title.strip_suffix(GUIDANCE_TITLE_SUFFIX.trim_start()) {
+                let step = step.trim();
+                if step.eq_ignore_ascii_case("The deployment") {
+                    return None;
+                }
+                step
+            } else {
+                title.strip_prefix("Guided failure:")?.trim()
+            }
+        }
+        InterruptionKind::Other(_) => return None,
+    };
+    (!step.is_empty()).then(|| step.to_owned())
 }
 
 /// An Octopus time (ISO 8601 with offset, such as `2017-03-20T21:00:17.376+00:00`), in UTC to
@@ -215,5 +231,47 @@ mod tests {
             .unwrap_or_else(|| panic!("waiting"));
         assert_eq!(waiting.reason, WaitReason::GuidedFailure);
         assert_eq!(waiting.step.as_deref(), Some("Validate rule set"));
+    }
+
+    fn waiting_for(interruption: serde_json::Value) -> Waiting {
+        let interruption: Interruption =
+            serde_json::from_value(interruption).unwrap_or_else(|e| panic!("test data: {e}"));
+        let d = details(
+            json!({"Id": "ServerTasks-5", "State": "Executing", "IsCompleted": false}),
+            json!([{"Name": "Step 1: Validate rule set", "Status": "Success"}]),
+        );
+        outcome(&d, Some(&interruption))
+            .waiting
+            .unwrap_or_else(|| panic!("waiting"))
+    }
+
+    #[test]
+    fn real_server_interruption_shapes_give_their_kind_and_step() {
+        // 2022.3 and later: `Type`; a guided failure's title ends in "requires failure guidance".
+        let w = waiting_for(json!({"Id": "Interruptions-6", "Type": "GuidedFailure",
+            "Title": "Publish rules requires failure guidance", "Form": {"Elements": [{"Name": "Notes"}, {"Name": "Result"}]}}));
+        assert_eq!(w.reason, WaitReason::GuidedFailure);
+        assert_eq!(w.step.as_deref(), Some("Publish rules"));
+        // The title OctopusClients knows names no step: none is invented from it.
+        let w = waiting_for(
+            json!({"Id": "Interruptions-7", "Title": "The deployment requires failure guidance",
+            "Form": {"Elements": [{"Name": "Notes"}, {"Name": "Result"}]}}),
+        );
+        assert_eq!(w.reason, WaitReason::GuidedFailure);
+        assert_eq!(w.step, None);
+        // A manual intervention by Type: its title is the step.
+        let w = waiting_for(
+            json!({"Id": "Interruptions-8", "Type": "ManualIntervention",
+            "Title": "Finance sign-off", "Form": null}),
+        );
+        assert_eq!(w.reason, WaitReason::ManualIntervention);
+        assert_eq!(w.step.as_deref(), Some("Finance sign-off"));
+        // A newer kind: the task still runs, and its title is not taken for a step.
+        let w = waiting_for(
+            json!({"Id": "Interruptions-9", "Type": "ArgoCDApplicationSync",
+            "Title": "Waiting for Argo CD to sync", "Form": null}),
+        );
+        assert_eq!(w.reason, WaitReason::StillRunning);
+        assert_eq!(w.step, None);
     }
 }

@@ -30,7 +30,8 @@ pub use project::{
 };
 pub use release::{Package, Release, SelectedPackage};
 pub use task::{
-    ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
+    ActivityElement, Deployment, GUIDANCE_TITLE_SUFFIX, Interruption, InterruptionKind, Task,
+    TaskDetails, Tenant,
 };
 pub use trigger::ProjectTrigger;
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};

@@ -166,6 +166,11 @@ impl Interruption {
             Some(other) if !other.is_empty() => return InterruptionKind::Other(other.to_owned()),
             _ => {}
         }
+        // OctopusClients `InterruptionResource.Type` falls back on the title for servers
+        // without `Type`: "The deployment requires failure guidance" is a guided failure.
+        if self.title.trim_end().ends_with(GUIDANCE_TITLE_SUFFIX) {
+            return InterruptionKind::GuidedFailure;
+        }
         let guidance = self
             .form
             .get("Elements")
@@ -182,6 +187,11 @@ impl Interruption {
         }
     }
 }
+
+/// How a real server's guided-failure title ends ("The deployment requires failure
+/// guidance": OctopusClients `InterruptionResourceFixture`, and the fallback of
+/// `InterruptionResource.Type`).
+pub const GUIDANCE_TITLE_SUFFIX: &str = " requires failure guidance";
 
 /// `TenantResource`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

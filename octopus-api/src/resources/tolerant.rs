@@ -133,6 +133,13 @@ mod tests {
         }))?;
         assert_eq!(old.kind(), InterruptionKind::GuidedFailure);
         assert_eq!(old.title, "");
+        // Before 2022.3, a real server's guided failure, told by its title as OctopusClients
+        // does when `Type` is absent.
+        let titled: Interruption = serde_json::from_value(json!({
+            "Id": "Interruptions-5", "Title": "The deployment requires failure guidance", "IsPending": true,
+            "Form": {"Elements": [{"Name": "Notes"}, {"Name": "Result"}], "Values": {}}
+        }))?;
+        assert_eq!(titled.kind(), InterruptionKind::GuidedFailure);
         Ok(())
     }
 

@@ -224,10 +224,8 @@ fn save(
             }
             doc.insert("Details".into(), Value::Object(details));
         }
-        Kind::WorkerPool => {
-            if text(&doc, "WorkerPoolType").is_none() {
-                doc.insert("WorkerPoolType".into(), json!("StaticWorkerPool"));
-            }
+        Kind::WorkerPool if text(&doc, "WorkerPoolType").is_none() => {
+            doc.insert("WorkerPoolType".into(), json!("StaticWorkerPool"));
         }
         Kind::Runbook => {
             let project = fields::required_text(&doc, "ProjectId")?;
@@ -280,9 +278,8 @@ fn sensitive(given: Option<&Value>, old: Option<&Value>) -> Option<Value> {
         .unwrap_or(false);
     let has = match given {
         None | Some(Value::Null) => {
-            if old.is_none() {
-                return None;
-            }
+            // Not sent: kept as it was (nothing to keep for a new resource).
+            old?;
             old_has
         }
         Some(Value::String(s)) => !s.is_empty(),
