@@ -25,6 +25,8 @@ mod deployments;
 mod guided;
 #[path = "standin/packages.rs"]
 mod packages;
+#[path = "standin/permissions.rs"]
+mod permissions;
 #[path = "standin/persistence.rs"]
 mod persistence;
 #[path = "standin/processes.rs"]
