@@ -97,6 +97,7 @@ pub fn fetch(
         )?
     ))?;
     let directory = Directory::load(client, Some(&project.id))?;
+    bridge_cli::octopus::warn_denied(&directory);
     let actions = Table::new(
         process
             .steps

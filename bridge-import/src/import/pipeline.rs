@@ -126,6 +126,7 @@ fn verified(
     let catalog = target::catalog(&client)?;
     let owners = resolve::owners(&content, &catalog, &settings.map, &target, || {
         let directory = Directory::load(&client, None)?;
+        bridge_cli::octopus::warn_denied(&directory);
         Ok(resolve::project_independent(
             &content,
             &directory,

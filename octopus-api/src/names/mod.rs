@@ -50,7 +50,7 @@ mod export;
 mod import;
 mod model;
 
-pub use directory::{Directory, Table};
+pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
     OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,
 };
