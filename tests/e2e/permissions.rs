@@ -244,3 +244,63 @@ fn one_permission_less_is_refused_naming_it() {
         .env("OCTOPUS_API_KEY", RESULTS_KEY)
         .ok();
 }
+
+/// Zones whose development stand-in reports `dev` as its version and the secure one `pci`.
+fn versioned(dev: &str, pci: &str) -> Zones {
+    Zones::with_standins(
+        Standin::start_with_args("dev.json", DEV_KEY, None, &["--server-version", dev]),
+        Standin::start_with_args("secure.json", PCI_KEY, None, &["--server-version", pci]),
+    )
+}
+
+#[test]
+fn the_bundle_records_the_source_version_and_an_older_target_is_warned_about() {
+    let zones = versioned("2024.1.100", "2020.5.0");
+    zones
+        .export("Payments API", "1.4.1", "release.zb")
+        .args(["--keep-folder", "release"])
+        .ok();
+    let source = crate::harness::read_text(&zones.site.path("release/source.json"));
+    let source: serde_json::Value =
+        serde_json::from_str(&source).unwrap_or_else(|e| panic!("source.json: {e}"));
+    assert_eq!(
+        source,
+        serde_json::json!({"Server": {"Version": "2024.1.100"}})
+    );
+    zones.import("release.zb").ok().stderr_has(
+        "warning: the target Octopus is version 2020.5.0, older than the 2024.1.100 the release was exported from",
+    );
+}
+
+#[test]
+fn an_older_target_is_refused_when_the_policy_says_so_with_nothing_written() {
+    let zones = versioned("2024.1.100", "2023.4.1");
+    let policy = zones.site.path("pci.toml");
+    let text = crate::harness::read_text(&policy);
+    let changed = text
+        .replace("# [octopus]", "[octopus]")
+        .replace("# older_target = \"warn\"", "older_target = \"refuse\"");
+    assert_ne!(text, changed, "policy init writes the [octopus] comment");
+    crate::harness::write(&policy, changed.as_bytes());
+    zones.export("Payments API", "1.4.1", "release.zb").ok();
+    let before = zones.secure_state();
+    let run = zones.import("release.zb").args(["--json"]).expect(1);
+    assert_eq!(run.json()["error"]["code"], "target-older");
+    run.stderr_has("the target Octopus is version 2023.4.1, older than the 2024.1.100 the release was exported from, and the trust policy says older_target = \"refuse\"")
+        .stderr_has("Hint: upgrade the secure-zone Octopus to 2024.1.100 or later");
+    assert_eq!(zones.secure_state(), before);
+}
+
+#[test]
+fn a_newer_or_equal_target_says_nothing() {
+    for (dev, pci) in [("2023.2.5", "2024.1.0"), ("2024.1.0", "2024.1.0")] {
+        let zones = versioned(dev, pci);
+        zones.export("Payments API", "1.4.1", "release.zb").ok();
+        let run = zones.import("release.zb").ok();
+        assert!(
+            !run.stderr.contains("older than"),
+            "{dev} -> {pci}: {}",
+            run.stderr
+        );
+    }
+}

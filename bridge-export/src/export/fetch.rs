@@ -165,7 +165,20 @@ pub fn fetch(
         variables,
         secrets,
         packages,
-        documents: Vec::new(),
+        documents: vec![source_document(client)?],
+    })
+}
+
+/// `source.json`: the version of the server the release comes from (`GET /api`), for the
+/// secure side's older-target check.
+fn source_document(client: &Client) -> anyhow::Result<Document> {
+    let json = serde_json::to_value(octopus_api::names::source::SourceDocument::new(
+        client.server_version(),
+    ))
+    .context("cannot encode source.json")?;
+    Ok(Document {
+        file: octopus_api::names::source::SOURCE_DOCUMENT,
+        json,
     })
 }
 

@@ -45,5 +45,6 @@ pub mod requirements;
 pub mod resolve;
 pub mod secrets;
 pub mod shadow;
+pub mod source_version;
 pub mod target;
 pub mod variables;

@@ -49,6 +49,7 @@ mod directory;
 mod export;
 mod import;
 mod model;
+pub mod source;
 
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
