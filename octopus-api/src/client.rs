@@ -364,6 +364,11 @@ impl Client {
                 reason,
             },
             Failed::Status(status, bytes) => self.error_from(status, &bytes, method, path),
+            Failed::RateLimited(reason) => OctopusError::RateLimited {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                reason,
+            },
             Failed::Broken(reason) => OctopusError::BadResponse {
                 method: method.to_owned(),
                 path: path.to_owned(),

@@ -304,3 +304,24 @@ fn a_newer_or_equal_target_says_nothing() {
         );
     }
 }
+
+#[test]
+fn every_command_works_against_servers_under_a_path() {
+    let base = ["--path-base", "/octopus"];
+    let trip = Trip::from_zones(Zones::with_standins(
+        Standin::start_with_args("dev.json", DEV_KEY, None, &base).under("/octopus"),
+        Standin::start_with_args("secure.json", PCI_KEY, None, &base).under("/octopus"),
+    ));
+    let zones = &trip.zones;
+    assert!(zones.dev.url.ends_with("/octopus"));
+    zones.export("Payments API", "1.4.1", "release.zb").ok();
+    zones.import("release.zb").args(["--dry-run"]).ok();
+    zones.import("release.zb").ok();
+    trip.deploy("Payments API", "1.4.1", "PCI Staging", "result.zb")
+        .ok();
+    trip.results("result.zb").ok();
+    assert!(
+        trip.dev_notes("payments-api", "1.4.1")
+            .contains("PCI Staging")
+    );
+}

@@ -43,6 +43,13 @@ impl Standin {
         }
     }
 
+    /// The same stand-in addressed under `base` (started with `--path-base base`): its URL,
+    /// given to the commands as `--server`, and the paths the checks below request carry it.
+    pub fn under(mut self, base: &str) -> Self {
+        self.url = format!("{}{base}", self.url);
+        self
+    }
+
     /// `GET` a path (`/api/Spaces-1/...`) as JSON.
     pub fn get(&self, path: &str) -> Value {
         self.call("GET", path, None)

@@ -366,3 +366,42 @@ fn civil(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+#[test]
+fn package_transfers_wait_out_429_too() -> TestResult {
+    let server = Scripted::start(vec![limited("0"), ok("PK-bytes")])?;
+    let client = server.client(QUICK)?;
+    let mut sink = Vec::new();
+    let copied = client.download("packages/packages-A.1.0.0/raw", &mut sink)?;
+    assert_eq!((copied, sink.as_slice()), (8, b"PK-bytes".as_slice()));
+    assert_eq!(server.count(), 2);
+    let server = Scripted::start(vec![limited("3600")])?;
+    let err = server
+        .client(QUICK)?
+        .download("packages/packages-A.1.0.0/raw", &mut Vec::new())
+        .err()
+        .ok_or("expected an error")?;
+    assert!(matches!(err, OctopusError::RateLimited { .. }), "{err}");
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("A.1.0.0.zip");
+    std::fs::write(&file, b"PK")?;
+    let server = Scripted::start(vec![
+        limited("0"),
+        (
+            201,
+            String::new(),
+            r#"{"Id": "packages-A.1.0.0"}"#.to_owned(),
+        ),
+    ])?;
+    let (status, body): (u16, Value) = server.client(QUICK)?.upload_package(
+        &file,
+        "A.1.0.0.zip",
+        octopus_api::OverwriteMode::FailIfExists,
+    )?;
+    assert_eq!(
+        (status, body["Id"].as_str()),
+        (201, Some("packages-A.1.0.0"))
+    );
+    assert_eq!(server.count(), 2, "the upload was sent again after the 429");
+    Ok(())
+}
