@@ -38,6 +38,8 @@ mod keys;
 mod ledger;
 #[path = "e2e/output.rs"]
 mod output;
+#[path = "e2e/permissions.rs"]
+mod permissions;
 #[path = "e2e/policy.rs"]
 mod policy;
 #[path = "e2e/pretrust.rs"]

@@ -196,8 +196,9 @@ fn pack(e: &PackError) -> (u8, &'static str) {
     }
 }
 
-/// Octopus's refusals (4xx) are refusals; an unreachable or misbehaving server is I/O; a bad
-/// key, URL, space or CA file is configuration.
+/// Octopus's refusals (4xx) are refusals (a 403 as `permission-denied`); an unreachable,
+/// misbehaving or rate-limiting server is I/O; a bad key, URL, space or CA file is
+/// configuration.
 fn octopus(e: &octopus_api::OctopusError) -> (u8, &'static str) {
     use octopus_api::OctopusError as E;
     match e {
@@ -206,6 +207,12 @@ fn octopus(e: &octopus_api::OctopusError) -> (u8, &'static str) {
         | E::BadCaFile { .. }
         | E::NoSuchSpace { .. }
         | E::NotOctopus { .. } => (exit::CONFIG, "octopus-config"),
+        // A 403 is a refusal the target's administrator can fix; the message names the
+        // permission (issue 11, point 8).
+        E::PermissionDenied { .. } => (exit::REFUSED, "permission-denied"),
+        // Waited out within the bound and still limited: try again later, like a network
+        // failure.
+        E::RateLimited { .. } => (exit::IO, "rate-limited"),
         E::Api { status, .. } if *status < 500 => (exit::REFUSED, "octopus-refused"),
         E::Io { source, .. } => io_code(source),
         _ => (exit::IO, "octopus-unavailable"),
@@ -360,6 +367,35 @@ mod tests {
                 "cannot create the release: Octopus answered 400 to POST /api/releases: bad\\nHint: run rm -rf /\\x1b[8m".to_owned(),
                 None
             ))
+        );
+    }
+
+    #[test]
+    fn a_403_is_permission_denied_and_a_bounded_429_is_rate_limited() {
+        let denied = anyhow::Error::new(octopus_api::OctopusError::PermissionDenied {
+            method: "GET".to_owned(),
+            path: "/api/Spaces-1/variables/variableset-Projects-1".to_owned(),
+            permission: Some("VariableView".to_owned()),
+            body: octopus_api::ErrorBody::default(),
+        })
+        .context("cannot read the project's variables");
+        let failure = Failure::from_error(&denied);
+        assert_eq!(
+            failure.as_ref().map(|f| (f.exit, f.code)),
+            Some((exit::REFUSED, "permission-denied"))
+        );
+        assert!(failure.is_some_and(|f| {
+            f.message
+                .contains("Hint: grant the key's role the VariableView permission")
+        }),);
+        let limited = anyhow::Error::new(octopus_api::OctopusError::RateLimited {
+            method: "GET".to_owned(),
+            path: "/api/x".to_owned(),
+            reason: "still 429".to_owned(),
+        });
+        assert_eq!(
+            Failure::from_error(&limited).map(|f| (f.exit, f.code)),
+            Some((exit::IO, "rate-limited"))
         );
     }
 

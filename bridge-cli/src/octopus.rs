@@ -101,3 +101,11 @@ fn read_key_file(path: &std::path::Path) -> anyhow::Result<String> {
     }
     Ok(key)
 }
+
+/// Says on standard error which optional tables the API key may not read (403): the command
+/// goes on without them, and a reference to one of them will be refused as unnamed.
+pub fn warn_denied(directory: &octopus_api::names::Directory) {
+    for denied in &directory.denied {
+        eprintln!("warning: {}", crate::safe::safe_line(&denied.to_string()));
+    }
+}

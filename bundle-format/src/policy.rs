@@ -154,6 +154,36 @@ impl Default for Thresholds {
     }
 }
 
+/// What an import does when the target Octopus is older than the one the release was
+/// exported from (`[octopus] older_target`, spec 7.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OlderTarget {
+    /// Say so and go on (the default: most releases need nothing the older server lacks).
+    #[default]
+    Warn,
+    /// Refuse the import (code `target-older`).
+    Refuse,
+}
+
+impl OlderTarget {
+    /// The setting as written in policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warn => "warn",
+            Self::Refuse => "refuse",
+        }
+    }
+}
+
+/// `[octopus]`: rules about the Octopus instances a side talks to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OctopusRules {
+    /// When the target server's version is older than the source's.
+    pub older_target: OlderTarget,
+}
+
 /// A parsed, checked trust policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
@@ -161,6 +191,7 @@ pub struct TrustPolicy {
     thresholds: Thresholds,
     limits: Limits,
     keys: Vec<TrustedKey>,
+    octopus: OctopusRules,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +204,8 @@ struct PolicyFile {
     limits: Limits,
     #[serde(default)]
     channels: ChannelRules,
+    #[serde(default)]
+    octopus: OctopusRules,
     #[serde(default)]
     keys: Vec<KeyEntry>,
 }
@@ -215,6 +248,7 @@ impl TrustPolicy {
             thresholds,
             limits,
             keys,
+            octopus: OctopusRules::default(),
         }
     }
 
@@ -270,7 +304,13 @@ impl TrustPolicy {
             thresholds: file.thresholds,
             limits: file.limits,
             keys,
+            octopus: file.octopus,
         })
+    }
+
+    /// `[octopus]`: what an import does with an older target server.
+    pub fn octopus(&self) -> &OctopusRules {
+        &self.octopus
     }
 
     /// This side's own zone: bundles must name it as their target.
@@ -417,6 +457,11 @@ result = 1
 # max_total_bytes = {}
 # max_window_log = {}
 
+# When the secure side's Octopus is older than the development side's (the release records
+# the version it was exported from): "warn" (the default) or "refuse" (code target-older).
+# [octopus]
+# older_target = "warn"
+
 # A bundle that will never arrive (lost, or refused for good) is given up on one at a time,
 # with `channel skip` (spec 9.3); there is no policy-wide switch for it.
 
@@ -533,6 +578,25 @@ mod tests {
             add_trusted_key(&updated, "test", &new),
             Err(PolicyError::AlreadyTrusted { .. })
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn older_target_defaults_to_warn_and_takes_refuse() -> Result<(), Box<dyn std::error::Error>> {
+        let default = TrustPolicy::from_toml(&initial_policy_text(&zone("pci")?), "t")?;
+        assert_eq!(default.octopus().older_target, OlderTarget::Warn);
+        let uncommented = initial_policy_text(&zone("pci")?)
+            .replace("# [octopus]", "[octopus]")
+            .replace("# older_target = \"warn\"", "older_target = \"refuse\"");
+        let refuse = TrustPolicy::from_toml(&uncommented, "t")?;
+        assert_eq!(refuse.octopus().older_target, OlderTarget::Refuse);
+        for bad in [
+            "zone = \"pci\"\n[octopus]\nolder_target = \"ignore\"",
+            "zone = \"pci\"\n[octopus]\nolder_targets = \"refuse\"",
+            "zone = \"pci\"\n[octopus]\nolder_target = true",
+        ] {
+            assert!(TrustPolicy::from_toml(bad, "t").is_err(), "{bad}");
+        }
         Ok(())
     }
 

@@ -6,23 +6,28 @@
 //!      │ post_once: creates that must not run twice (deployments): no retry after a 5xx
 //!      │ X-Octopus-ApiKey on every request
 //!      │ retries: connection failures (and timeouts of GETs) and 5xx answers only,
-//!      │          exponential backoff (RetryPolicy)
+//!      │          exponential backoff (RetryPolicy); 429: wait Retry-After, bounded
+//!      │          (RateLimitPolicy), for every method (a 429 was not processed)
+//!      │ 403 -> OctopusError::PermissionDenied naming Octopus's "Missing permission"
 //!      │ answers: JSON bounded by MAX_JSON_BYTES; error bodies -> OctopusError::Api
-//!      └ get_all follows Links["Page.Next"] to the end, bounded by MAX_PAGES
+//!      └ get_all follows Links["Page.Next"] to the end, bounded by MAX_PAGES; under a
+//!        virtual directory (`https://host/octopus`) the links may carry it or not
 //!   upload_package ── multipart `file` part streamed from disk (re-opened per attempt) ┐ transfer.rs:
 //!   download ───────── streamed into any `Write`                                      ┘ async, 1 MiB pieces
 //! ```
 
 use std::io::{Read as _, Write};
 use std::path::Path;
+use std::time::SystemTime;
 
-use reqwest::Method;
 use reqwest::blocking::{RequestBuilder, Response};
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::endpoint::{Endpoint, SpaceRef};
 use crate::error::{ErrorBody, OctopusError};
+use crate::rate_limit::{Budget, retry_after};
 use crate::resources::{Collection, RootDocument, Space};
 use crate::transfer::{Failed, Transfers};
 
@@ -189,14 +194,19 @@ impl Client {
             let page: Collection<T> = self.get(&page_path)?;
             let total = page.total_results;
             items.extend(page.items);
-            next = page.links.get("Page.Next").cloned();
-            if let Some(link) = next.as_ref().filter(|l| !l.starts_with("/api/")) {
-                return Err(OctopusError::BadResponse {
-                    method: "GET".to_owned(),
-                    path: page_path,
-                    reason: format!("its Page.Next link {link:?} is not an /api path"),
-                });
-            }
+            next = match page.links.get("Page.Next") {
+                None => None,
+                Some(link) => {
+                    Some(
+                        self.api_link(link)
+                            .ok_or_else(|| OctopusError::BadResponse {
+                                method: "GET".to_owned(),
+                                path: page_path.clone(),
+                                reason: format!("its Page.Next link {link:?} is not an /api path"),
+                            })?,
+                    )
+                }
+            };
             seen.insert(page_path.clone());
             // A link back to a page already read would loop until MAX_PAGES.
             if let Some(link) = next.as_ref().filter(|l| seen.contains(*l)) {
@@ -217,6 +227,20 @@ impl Client {
             }
         }
         Ok(items)
+    }
+
+    /// A link from a document as a path the client requests (`/api/...`). A server under a
+    /// virtual directory (`https://host/octopus`) writes its links with it
+    /// (`/octopus/api/...`, OctopusDeploy/Issues #65) or, before that fix, without it
+    /// (`/api/...`); both mean the same resource. Anything else (another host, another
+    /// directory) is `None`.
+    fn api_link(&self, link: &str) -> Option<String> {
+        let base = base_path(&self.endpoint.server);
+        let rest = match link.strip_prefix(base) {
+            Some(rest) if !base.is_empty() && rest.starts_with("/api/") => rest,
+            _ => link,
+        };
+        rest.starts_with("/api/").then(|| rest.to_owned())
     }
 
     /// The item of `collection` (such as `environments`) named exactly `name`, or `None`:
@@ -340,6 +364,11 @@ impl Client {
                 reason,
             },
             Failed::Status(status, bytes) => self.error_from(status, &bytes, method, path),
+            Failed::RateLimited(reason) => OctopusError::RateLimited {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                reason,
+            },
             Failed::Broken(reason) => OctopusError::BadResponse {
                 method: method.to_owned(),
                 path: path.to_owned(),
@@ -362,15 +391,42 @@ impl Client {
         let policy = self.endpoint.retry;
         let attempts = policy.attempts.max(1);
         let mut last_failure = String::new();
-        for attempt in 1..=attempts {
-            if attempt > 1 {
+        let mut rate_limited = Budget::default();
+        let mut attempt = 0;
+        // Whether the last answer was a failure to back off from (not a 429, already waited).
+        let mut back_off = false;
+        while attempt < attempts {
+            attempt += 1;
+            if back_off {
                 std::thread::sleep(policy.delay(attempt));
             }
+            back_off = true;
             let request = make(
                 http.request(method.clone(), &url)
                     .header("X-Octopus-ApiKey", self.endpoint.api_key.expose()),
             )?;
             match request.send() {
+                // A 429 was not processed: wait as asked and send again, whatever the method;
+                // it does not use up an attempt.
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    let asked = retry_after(
+                        response
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok()),
+                        SystemTime::now(),
+                    );
+                    let wait = rate_limited
+                        .next(&self.endpoint.rate_limit, asked)
+                        .map_err(|reason| OctopusError::RateLimited {
+                            method: method.to_string(),
+                            path: path.to_owned(),
+                            reason,
+                        })?;
+                    std::thread::sleep(wait);
+                    attempt -= 1;
+                    back_off = false;
+                }
                 Ok(response)
                     if response.status().is_server_error()
                         && retry == Retry::Always
@@ -427,6 +483,14 @@ impl Client {
                 body,
             };
         }
+        if status == 403 {
+            return OctopusError::PermissionDenied {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                permission: body.missing_permission(),
+                body,
+            };
+        }
         OctopusError::Api {
             method: method.to_owned(),
             path: path.to_owned(),
@@ -434,6 +498,15 @@ impl Client {
             body,
         }
     }
+}
+
+/// The path part of a server URL: `https://host/octopus` -> `/octopus`, `https://host` -> "".
+fn base_path(server: &str) -> &str {
+    let after_scheme = server.split_once("://").map_or(server, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .and_then(|i| after_scheme.get(i..))
+        .unwrap_or("")
 }
 
 /// Connection failures are always worth another try (the request never reached Octopus); a

@@ -105,6 +105,8 @@ pub struct Endpoint {
     pub transfer_timeout: Duration,
     /// Retries.
     pub retry: RetryPolicy,
+    /// Waits on 429 answers.
+    pub rate_limit: crate::rate_limit::RateLimitPolicy,
 }
 
 impl Endpoint {
@@ -118,6 +120,7 @@ impl Endpoint {
             timeout: Duration::from_secs(60),
             transfer_timeout: Duration::from_secs(3600),
             retry: RetryPolicy::default(),
+            rate_limit: crate::rate_limit::RateLimitPolicy::default(),
         })
     }
 }

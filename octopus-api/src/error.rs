@@ -15,6 +15,25 @@ pub struct ErrorBody {
     pub errors: Vec<String>,
 }
 
+impl ErrorBody {
+    /// The permission a 403 body names: Octopus ends its message with "Missing permission:
+    /// <Id>" (OctopusDeploy/Issues #7311, #9333). Only an identifier is taken, so a body
+    /// cannot put text of its own into the hint.
+    pub fn missing_permission(&self) -> Option<String> {
+        let text = std::iter::once(&self.error_message)
+            .chain(&self.errors)
+            .find_map(|t| t.split_once("Missing permission:"))?
+            .1
+            .trim_start();
+        let id: String = text
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .take(64)
+            .collect();
+        (!id.is_empty()).then_some(id)
+    }
+}
+
 impl fmt::Display for ErrorBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.error_message)?;
@@ -86,6 +105,33 @@ pub enum OctopusError {
         /// Octopus's error body.
         body: ErrorBody,
     },
+    /// Octopus answered 403: the API key's role lacks a permission the request needs.
+    #[error(
+        "the API key may not {method} {path}: Octopus answered 403 ({body}). Hint: grant the key's role {}, or use a key whose role has it (docs/operator-guide.md lists the permissions each command needs)",
+        permission.as_deref().map_or_else(|| "the permission this request needs".to_owned(), |p| format!("the {p} permission"))
+    )]
+    PermissionDenied {
+        /// The method.
+        method: String,
+        /// The path requested.
+        path: String,
+        /// The missing permission, as Octopus named it ("Missing permission: X").
+        permission: Option<String>,
+        /// Octopus's error body.
+        body: ErrorBody,
+    },
+    /// Octopus kept answering 429 beyond the bound of waits.
+    #[error(
+        "Octopus is rate limiting this API key: it answered 429 (Too Many Requests) to {method} {path} and {reason}. Hint: run the command again later, or raise the key's rate limit on the server"
+    )]
+    RateLimited {
+        /// The method.
+        method: String,
+        /// The path requested.
+        path: String,
+        /// Why the client stopped waiting.
+        reason: String,
+    },
     /// A response was not what the API describes.
     #[error("Octopus's answer to {method} {path} is not valid: {reason}")]
     BadResponse {
@@ -141,6 +187,18 @@ impl OctopusError {
         match self {
             OctopusError::Api { status, .. } => Some(*status),
             OctopusError::Unauthorized { .. } => Some(401),
+            OctopusError::PermissionDenied { .. } => Some(403),
+            OctopusError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// The permission Octopus said is missing, if this is a 403.
+    pub fn missing_permission(&self) -> Option<&str> {
+        match self {
+            OctopusError::PermissionDenied { permission, .. } => {
+                Some(permission.as_deref().unwrap_or("(not named by the server)"))
+            }
             _ => None,
         }
     }

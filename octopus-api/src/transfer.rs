@@ -4,17 +4,20 @@
 //! Why not the blocking client the rest of the crate uses: it moves request and response bodies
 //! in 8 KiB pieces through a channel, which made a 1 GiB promotion's uploads three times slower
 //! than curl (`docs/benchmarks.md`). The rules are the same as for every other request: the API
-//! key on each request, retries on connection failures and 5xx answers only, Octopus's error
-//! bodies turned into errors.
+//! key on each request, retries on connection failures and 5xx answers only, 429 answers waited
+//! out within the same bound, Octopus's error bodies turned into errors.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder, Response};
+use std::time::SystemTime;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
 use crate::endpoint::{Endpoint, RetryPolicy};
 use crate::error::OctopusError;
+use crate::rate_limit::{Budget, RateLimitPolicy, retry_after};
 
 /// The size of the pieces a package is read and sent in.
 const PIECE: usize = 1 << 20;
@@ -26,6 +29,7 @@ pub(crate) struct Transfers {
     http: reqwest::Client,
     key: String,
     retry: RetryPolicy,
+    rate_limit: RateLimitPolicy,
 }
 
 impl Transfers {
@@ -54,6 +58,7 @@ impl Transfers {
             http,
             key: endpoint.api_key.expose().to_owned(),
             retry: endpoint.retry,
+            rate_limit: endpoint.rate_limit,
         })
     }
 
@@ -122,12 +127,22 @@ impl Transfers {
     async fn send_get(&self, url: &str) -> Result<Response, Failed> {
         let mut last = String::new();
         let attempts = self.retry.attempts.max(1);
-        for attempt in 1..=attempts {
-            if attempt > 1 {
+        let mut rate_limited = Budget::default();
+        let mut attempt = 0;
+        let mut back_off = false;
+        while attempt < attempts {
+            attempt += 1;
+            if back_off {
                 tokio::time::sleep(self.retry.delay(attempt)).await;
             }
+            back_off = true;
             let request = self.request(Method::GET, url);
             match request.send().await {
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    self.wait_out(&r, &mut rate_limited).await?;
+                    attempt -= 1;
+                    back_off = false;
+                }
                 Ok(r) if r.status().is_server_error() && attempt < attempts => {
                     last = format!("answered {}", r.status());
                 }
@@ -156,12 +171,23 @@ impl Transfers {
     {
         let mut last = String::new();
         let attempts = self.retry.attempts.max(1);
-        for attempt in 1..=attempts {
-            if attempt > 1 {
+        let mut rate_limited = Budget::default();
+        let mut attempt = 0;
+        let mut back_off = false;
+        while attempt < attempts {
+            attempt += 1;
+            if back_off {
                 tokio::time::sleep(self.retry.delay(attempt)).await;
             }
+            back_off = true;
             let request = self.request(method.clone(), url).multipart(form().await?);
             match request.send().await {
+                // A 429 was not processed: the upload is sent again after the wait.
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    self.wait_out(&r, &mut rate_limited).await?;
+                    attempt -= 1;
+                    back_off = false;
+                }
                 Ok(r) if r.status().is_server_error() && attempt < attempts => {
                     last = format!("answered {}", r.status());
                 }
@@ -179,6 +205,23 @@ impl Transfers {
             attempts,
             reason: last,
         })
+    }
+
+    /// Waits what a 429 answer asks, within the bound; past it, the 429 itself is the failure
+    /// (the client names it as `RateLimited`).
+    async fn wait_out(&self, response: &Response, budget: &mut Budget) -> Result<(), Failed> {
+        let asked = retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            SystemTime::now(),
+        );
+        let wait = budget
+            .next(&self.rate_limit, asked)
+            .map_err(Failed::RateLimited)?;
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 
     fn request(&self, method: Method, url: &str) -> RequestBuilder {
@@ -204,6 +247,8 @@ pub(crate) enum Failed {
     Status(u16, Vec<u8>),
     /// The body broke off, or was too large.
     Broken(String),
+    /// 429 answers beyond the bound of waits (why the client stopped).
+    RateLimited(String),
 }
 
 /// A successful answer, or its status and body as `Failed::Status`.

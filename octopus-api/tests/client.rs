@@ -10,6 +10,8 @@ mod harness;
 mod conventions;
 #[path = "client/fixtures.rs"]
 mod fixtures;
+#[path = "client/limits.rs"]
+mod limits;
 #[path = "client/retries.rs"]
 mod retries;
 #[path = "client/tasks.rs"]

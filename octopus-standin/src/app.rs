@@ -13,7 +13,7 @@ use crate::store::{self, Store};
 /// How an instance is set up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The only API key the instance accepts.
+    /// The admin API key: every permission.
     pub api_key: String,
     /// The state file, rewritten after every change; `None` keeps state in memory only.
     pub data: Option<PathBuf>,
@@ -23,6 +23,13 @@ pub struct Config {
     pub scratch: PathBuf,
     /// The longest a script may run before its task fails.
     pub script_timeout: std::time::Duration,
+    /// The version `GET /api` reports.
+    pub server_version: String,
+    /// Keys whose role grants only some permissions (`--role-key`).
+    pub role_keys: Vec<crate::permissions::RoleKey>,
+    /// The path the API is served under (`--path-base /octopus`: `/octopus/api/...`), empty
+    /// for the root; links the stand-in writes carry it.
+    pub path_base: String,
 }
 
 /// One running instance.

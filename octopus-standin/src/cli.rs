@@ -36,6 +36,22 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
 
+    /// Also accept KEY with a role granting only the listed Octopus permissions
+    /// (`KEY=ProjectView,ReleaseView`; repeatable). Outside its role a request gets 403 with
+    /// Octopus's body. The permission each route needs is in `src/permissions.rs`.
+    #[arg(long, value_name = "KEY=PERMISSION,...")]
+    pub role_key: Vec<octopus_standin::permissions::RoleKey>,
+
+    /// Serve the API under this path (`/octopus` serves `/octopus/api/...`), as an Octopus
+    /// behind a reverse proxy's virtual directory; links carry it.
+    #[arg(long, value_name = "PATH", default_value = "")]
+    pub path_base: String,
+
+    /// The Octopus Server version `GET /api` reports (default: the 2020.5.0 of the Swagger
+    /// spec the stand-in is held to), to test clients against older and newer servers.
+    #[arg(long, value_name = "VERSION", default_value = octopus_standin::routes::root::SERVER_VERSION)]
+    pub server_version: String,
+
     /// Fail a deployment whose script runs longer than this many seconds.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub script_timeout: u64,

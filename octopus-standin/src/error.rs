@@ -101,6 +101,24 @@ impl ApiError {
     }
 }
 
+/// The start of Octopus's 403 message; the missing permission's id follows it (OctopusDeploy/Issues
+/// #7311 and #9333: "... Please contact your Octopus administrator. Missing permission:
+/// AdministerSystem").
+pub const FORBIDDEN: &str = "You do not have permission to perform this action. Please contact \
+                             your Octopus administrator. Missing permission: ";
+
+/// A 403: the key's role lacks `permission`. Octopus's body carries `HelpText` beside
+/// `ErrorMessage` (OctopusDeploy/Issues #7311); the stand-in's help text is its own wording.
+pub fn forbidden(permission: &str) -> Response {
+    let message = format!("{FORBIDDEN}{permission}");
+    let body = json!({
+        "ErrorMessage": message,
+        "Errors": [message],
+        "HelpText": format!("This action requires the {permission} permission."),
+    });
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "ErrorMessage": self.message, "Errors": self.errors });

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fields;
 pub mod kind;
 pub mod params;
+pub mod permissions;
 pub mod resources;
 pub mod routes;
 pub mod runner;
@@ -38,6 +39,20 @@ use store::{BUILTIN_FEED, DEFAULT_SPACE, Doc, Store};
 
 /// The router: everything under `/api` goes to one dispatcher.
 pub fn router(app: Arc<App>) -> Router {
+    let base = app.config.path_base.clone();
+    let api = api_router(app);
+    if base.is_empty() {
+        api
+    } else {
+        // Served under a virtual directory, as Octopus behind a reverse proxy at `/octopus`:
+        // nothing answers at the root.
+        Router::new()
+            .nest(&base, api)
+            .fallback(|uri: axum::http::Uri| async move { error::ApiError::no_route(uri.path()) })
+    }
+}
+
+fn api_router(app: Arc<App>) -> Router {
     Router::new()
         .route("/api", axum::routing::any(routes::api))
         .route("/api/", axum::routing::any(routes::api))

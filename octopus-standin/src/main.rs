@@ -42,6 +42,22 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if cli.api_key.trim().is_empty() {
         bail!("--api-key is empty; give the key clients will send");
     }
+    if cli.role_key.iter().any(|r| r.key == cli.api_key) {
+        bail!("a --role-key uses the admin --api-key; give each role its own key");
+    }
+    let path_base = cli.path_base.trim_end_matches('/').to_owned();
+    if !path_base.is_empty()
+        && (!path_base.starts_with('/')
+            || path_base.ends_with("/api")
+            || !path_base
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b)))
+    {
+        bail!(
+            "--path-base {:?} is not a path such as /octopus (a leading '/', letters, digits, '-', '_', '.', and not ending in /api)",
+            cli.path_base
+        );
+    }
     // Package files and task scratch folders: beside the state file when there is one (the
     // scratch folder emptied, as a crash may have left a task's files), else in temporary
     // folders that go away with the process.
@@ -67,6 +83,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         blobs,
         scratch,
         script_timeout: Duration::from_secs(cli.script_timeout.max(1)),
+        role_keys: cli.role_key.clone(),
+        server_version: cli.server_version.clone(),
+        path_base,
     };
     let app = Arc::new(App::new(loaded.unwrap_or_else(fresh_store), config));
     if seeded {

@@ -229,7 +229,8 @@ async fn call(
 ) -> anyhow::Result<Value> {
     let mut builder = Request::builder()
         .method(method)
-        .uri(path)
+        // Seeds name `/api/...` paths; the instance may serve them under `--path-base`.
+        .uri(format!("{}{path}", app.config.path_base))
         .header(API_KEY_HEADER, app.config.api_key.as_str());
     if let Some(ct) = content_type {
         builder = builder.header("Content-Type", ct);

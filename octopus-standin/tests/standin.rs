@@ -29,6 +29,8 @@ mod feeds;
 mod guided;
 #[path = "standin/packages.rs"]
 mod packages;
+#[path = "standin/permissions.rs"]
+mod permissions;
 #[path = "standin/persistence.rs"]
 mod persistence;
 #[path = "standin/processes.rs"]

@@ -101,8 +101,19 @@ impl Standin {
         key: &str,
         data: Option<&Path>,
     ) -> Result<Self, String> {
+        Self::start_with_args(seed_name, key, data, &[])
+    }
+
+    /// The same, with more arguments (`--role-key`, `--path-base`, `--server-version`).
+    pub fn start_with_args(
+        seed_name: Option<&str>,
+        key: &str,
+        data: Option<&Path>,
+        extra: &[&str],
+    ) -> Result<Self, String> {
         let mut command = Command::new(binary("octopus-standin")?);
         command.args(["--listen", "127.0.0.1:0", "--api-key", key]);
+        command.args(extra);
         if let Some(name) = seed_name {
             command.arg("--seed").arg(seed(name));
         }

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::harness::{Cmd, Site, TestResult};
 use crate::standins::{Standin, seed_secrets};
 
-const DEV_KEY: &str = "API-DEVZONEPROMOTE";
-const PCI_KEY: &str = "API-PCIZONEPROMOTE";
+pub const DEV_KEY: &str = "API-DEVZONEPROMOTE";
+pub const PCI_KEY: &str = "API-PCIZONEPROMOTE";
 
 /// Two zones, a release signer trusted by the secure zone, and the example mapping and secrets
 /// files (the secrets file copied with mode 0600, as the importer requires).
@@ -24,6 +24,14 @@ pub struct Zones {
 
 impl Zones {
     pub fn new() -> Self {
+        Self::with_standins(
+            Standin::start("dev.json", DEV_KEY),
+            Standin::start("secure.json", PCI_KEY),
+        )
+    }
+
+    /// The same with stand-ins started by the caller (under `DEV_KEY` and `PCI_KEY`).
+    pub fn with_standins(dev: Standin, pci: Standin) -> Self {
         let site = Site::new();
         site.keygen("signer");
         site.policy("pci.toml", "pci", &["signer"], 1);
@@ -33,11 +41,7 @@ impl Zones {
         std::fs::copy(examples.join("secrets.toml"), site.path("secrets.toml"))
             .unwrap_or_else(|e| panic!("cannot copy the example secrets file: {e}"));
         set_mode(&site.path("secrets.toml"), 0o600);
-        Zones {
-            site,
-            dev: Standin::start("dev.json", DEV_KEY),
-            pci: Standin::start("secure.json", PCI_KEY),
-        }
+        Zones { site, dev, pci }
     }
 
     /// `bridge-export export` of `project` `version` into `out`.

@@ -22,7 +22,11 @@ pub struct Trip {
 
 impl Trip {
     pub fn new() -> Self {
-        let zones = Zones::new();
+        Self::from_zones(Zones::new())
+    }
+
+    /// The same over zones made by the caller.
+    pub fn from_zones(zones: Zones) -> Self {
         let site = &zones.site;
         site.keygen("result-signer");
         site.export()

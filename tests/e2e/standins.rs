@@ -24,13 +24,30 @@ impl Standin {
 
     /// The same, keeping its state (stored secrets included) in the JSON file `data`.
     pub fn start_with_data(seed: &str, key: &str, data: Option<&std::path::Path>) -> Self {
-        let inner = test_support::Standin::start_with_data(Some(seed), key, data)
+        Self::start_with_args(seed, key, data, &[])
+    }
+
+    /// The same, with more arguments (`--role-key`, `--server-version`).
+    pub fn start_with_args(
+        seed: &str,
+        key: &str,
+        data: Option<&std::path::Path>,
+        extra: &[&str],
+    ) -> Self {
+        let inner = test_support::Standin::start_with_args(Some(seed), key, data, extra)
             .unwrap_or_else(|e| panic!("cannot start the {seed} stand-in: {e}"));
         Standin {
             url: inner.url.clone(),
             key: inner.key.clone(),
             _process: inner,
         }
+    }
+
+    /// The same stand-in addressed under `base` (started with `--path-base base`): its URL,
+    /// given to the commands as `--server`, and the paths the checks below request carry it.
+    pub fn under(mut self, base: &str) -> Self {
+        self.url = format!("{}{base}", self.url);
+        self
     }
 
     /// `GET` a path (`/api/Spaces-1/...`) as JSON.

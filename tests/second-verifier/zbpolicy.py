@@ -141,7 +141,7 @@ def load_policy(path):
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError("policy %s is not valid TOML: %s" % (path, e)) from None
 
-    _check_keys(doc, {"zone", "thresholds", "limits", "channels", "keys"}, "policy")
+    _check_keys(doc, {"zone", "thresholds", "limits", "channels", "octopus", "keys"}, "policy")
     zone = doc.get("zone")
     if zone is None:
         raise ConfigError("policy: `zone` is required")
@@ -168,6 +168,15 @@ def load_policy(path):
         if not _is_int(v) or v < lo or (hi is not None and v > hi):
             raise ConfigError("[limits] %s = %r is out of range" % (name, v))
         limits[name] = v
+
+    # 7.1: `[octopus] older_target` is an importer's rule, not a verification rule; it is
+    # checked for shape only, as every key of the policy is.
+    oc = doc.get("octopus", {})
+    if not isinstance(oc, dict):
+        raise ConfigError("policy: [octopus] must be a table")
+    _check_keys(oc, {"older_target"}, "[octopus]")
+    if "older_target" in oc and oc["older_target"] not in ("warn", "refuse"):
+        raise ConfigError("[octopus] older_target must be \"warn\" or \"refuse\"")
 
     allow_gaps = False
     ch = doc.get("channels", {})

@@ -98,6 +98,7 @@ pub fn fetch(
         )?
     ))?;
     let directory = Directory::load(client, Some(&project.id))?;
+    bridge_cli::octopus::warn_denied(&directory);
     let actions = Table::new(
         process
             .steps
@@ -151,7 +152,7 @@ pub fn fetch(
         variables.iter().flat_map(secret_requirements).collect();
     secrets.extend(sensitive_properties(&process, &project.name));
     let (packages, external) = download_packages(client, &release, &process, folder)?;
-    let mut documents = Vec::new();
+    let mut documents = vec![source_document(client)?];
     if !external.is_empty() {
         documents.push(Document {
             file: EXTERNAL_PACKAGES,
@@ -177,6 +178,19 @@ pub fn fetch(
         secrets,
         packages,
         documents,
+    })
+}
+
+/// `source.json`: the version of the server the release comes from (`GET /api`), for the
+/// secure side's older-target check.
+fn source_document(client: &Client) -> anyhow::Result<Document> {
+    let json = serde_json::to_value(octopus_api::names::source::SourceDocument::new(
+        client.server_version(),
+    ))
+    .context("cannot encode source.json")?;
+    Ok(Document {
+        file: octopus_api::names::source::SOURCE_DOCUMENT,
+        json,
     })
 }
 

@@ -53,5 +53,6 @@ pub mod requirements;
 pub mod resolve;
 pub mod secrets;
 pub mod shadow;
+pub mod source_version;
 pub mod target;
 pub mod variables;

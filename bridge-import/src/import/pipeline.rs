@@ -16,7 +16,10 @@ use super::record::AuditStep;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::{apply, automatic, content, plan, properties, requirements, resolve, shadow, target};
+use super::{
+    apply, automatic, content, plan, properties, requirements, resolve, shadow, source_version,
+    target,
+};
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
 
@@ -126,9 +129,16 @@ fn verified(
     let client = Client::connect(settings.endpoint.clone())?;
     let target = format!("{} (space {})", client.server(), client.space_id());
     report.target = Some(target.clone());
+    // Before anything is read or written on the target: an older server may be refused.
+    if let Some(warning) =
+        source_version::check(&content, client.server_version(), &settings.policy)?
+    {
+        eprintln!("warning: {warning}");
+    }
     let catalog = target::catalog(&client)?;
     let owners = resolve::owners(&content, &catalog, &settings.map, &target, || {
         let directory = Directory::load(&client, None)?;
+        bridge_cli::octopus::warn_denied(&directory);
         Ok(resolve::project_independent(
             &content,
             &directory,

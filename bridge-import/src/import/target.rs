@@ -72,6 +72,7 @@ pub fn load(
     let directory = Directory::load(client, Some(&project.id)).context(
         "cannot read the target's environments, channels, feeds, worker pools and teams",
     )?;
+    bridge_cli::octopus::warn_denied(&directory);
     let process: DeploymentProcess =
         client.get(&format!("deploymentprocesses/{}", process_id(project)))?;
     let mut variables = BTreeMap::new();

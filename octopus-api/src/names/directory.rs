@@ -78,6 +78,28 @@ pub struct Directory {
     pub step_templates: Table,
     /// Every project of the space (Deploy-a-Release steps name another project).
     pub projects: Table,
+    /// The optional tables the API key may not read (403): left empty, for the command to
+    /// report as warnings naming the permission that would fill them.
+    pub denied: Vec<DeniedRead>,
+}
+
+/// An optional table the API key may not read: Octopus answered 403.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedRead {
+    /// The collection (`workerpools`, `/api/teams`, ...).
+    pub path: String,
+    /// The permission Octopus named as missing.
+    pub permission: String,
+}
+
+impl std::fmt::Display for DeniedRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the API key may not read {} (missing permission {}): references to them cannot be named or resolved. Hint: grant the key's role {} if the release uses them",
+            self.path, self.permission, self.permission
+        )
+    }
 }
 
 impl Directory {
@@ -110,7 +132,8 @@ impl Directory {
     ///
     /// Worker pools, teams, deployment targets, accounts, certificates, git credentials,
     /// tenants, tag sets, runbooks and step templates are read when the instance serves them;
-    /// an instance without those routes (404) simply has none.
+    /// an instance without those routes (404) simply has none, and one whose API key may not
+    /// read them (403) has none and lists them in `denied`.
     pub fn load(client: &Client, project_id: Option<&str>) -> Result<Self, OctopusError> {
         let environments: Vec<Environment> = client.get_all("environments")?;
         let feeds: Vec<Feed> = client.get_all("feeds")?;
@@ -118,14 +141,11 @@ impl Directory {
             Some(project) => client.get_all(&format!("projects/{project}/channels"))?,
             None => Vec::new(),
         };
+        let denied = std::cell::RefCell::new(Vec::new());
         let optional = |path: &str| -> Result<Table, OctopusError> {
-            match client.get_all::<serde_json::Value>(path) {
-                Ok(items) => Ok(table_of(&items)),
-                Err(e) if e.is_not_found() => Ok(Table::default()),
-                Err(e) => Err(e),
-            }
+            optional_read(client, path, &denied).map(|items| table_of(&items))
         };
-        Ok(Directory {
+        let mut directory = Directory {
             environments: Table::new(
                 environments
                     .iter()
@@ -140,24 +160,51 @@ impl Directory {
             certificates: optional("certificates")?,
             git_credentials: optional("git-credentials")?,
             tenants: optional("tenants")?,
-            tenant_tags: tag_table(client)?,
+            tenant_tags: Table::default(),
             runbooks: match project_id {
                 Some(project) => optional(&format!("projects/{project}/runbooks"))?,
                 None => Table::default(),
             },
             step_templates: optional("actiontemplates")?,
             projects: optional("projects")?,
-        })
+            denied: Vec::new(),
+        };
+        let tags = tag_table(client, &denied)?;
+        directory.tenant_tags = tags;
+        directory.denied = denied.into_inner();
+        Ok(directory)
+    }
+}
+
+/// Every item of an optional collection: an instance without the route (404) has none; a key
+/// that may not read it (403) gets none and the refusal is noted in `denied`.
+fn optional_read(
+    client: &Client,
+    path: &str,
+    denied: &std::cell::RefCell<Vec<DeniedRead>>,
+) -> Result<Vec<serde_json::Value>, OctopusError> {
+    match client.get_all::<serde_json::Value>(path) {
+        Ok(items) => Ok(items),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => match e.missing_permission() {
+            Some(permission) => {
+                denied.borrow_mut().push(DeniedRead {
+                    path: path.to_owned(),
+                    permission: permission.to_owned(),
+                });
+                Ok(Vec::new())
+            }
+            None => Err(e),
+        },
     }
 }
 
 /// Tenant tags by canonical name (`TagSet/Tag`), read from the tag sets (`tagsets`).
-fn tag_table(client: &Client) -> Result<Table, OctopusError> {
-    let sets = match client.get_all::<serde_json::Value>("tagsets") {
-        Ok(sets) => sets,
-        Err(e) if e.is_not_found() => return Ok(Table::default()),
-        Err(e) => return Err(e),
-    };
+fn tag_table(
+    client: &Client,
+    denied: &std::cell::RefCell<Vec<DeniedRead>>,
+) -> Result<Table, OctopusError> {
+    let sets = optional_read(client, "tagsets", denied)?;
     let mut table = Table::default();
     for set in &sets {
         let tags = set.get("Tags").and_then(serde_json::Value::as_array);

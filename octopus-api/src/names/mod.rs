@@ -61,8 +61,9 @@ mod import;
 pub mod leak;
 mod model;
 mod references;
+pub mod source;
 
-pub use directory::{Directory, Table};
+pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
     OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,
 };

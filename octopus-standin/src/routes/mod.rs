@@ -30,6 +30,7 @@ use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::kind::Kind;
 use crate::params::Params;
+use crate::permissions;
 use crate::resources;
 use crate::store::DEFAULT_SPACE;
 
@@ -42,7 +43,9 @@ pub const API_KEY_HEADER: &str = "X-Octopus-ApiKey";
 /// Every `/api` request comes here.
 ///
 /// The root document and a space's root are served without a key, as their Swagger
-/// operations have no `security` block; a wrong key is refused everywhere. Octopus.Client
+/// operations have no `security` block; a wrong key is refused everywhere. A role key
+/// (`--role-key`) is checked against the permission table (`permissions::RULES`) before the
+/// request is routed: outside its role, 403 with Octopus's body. Octopus.Client
 /// sends PUT and DELETE as POST with `X-HTTP-Method-Override`, which is honoured.
 pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
@@ -59,10 +62,30 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
     let anonymous = method == Method::GET
         && (segs.is_empty() || (segs.len() == 1 && segs.first().is_some_and(|s| is_space_id(s))));
     match key(&app, &req) {
-        Key::Right => {}
+        Key::Admin => {}
+        Key::Role(index) => {
+            // The path after the optional space segment decides the permission.
+            let scoped = match segs.split_first() {
+                Some((first, rest)) if is_space_id(first) => rest,
+                _ => segs.as_slice(),
+            };
+            let granted = |p: &str| {
+                app.config
+                    .role_keys
+                    .get(index)
+                    .is_some_and(|role| role.grants(p))
+            };
+            if let Some(permission) = permissions::required(&method, scoped)
+                && !granted(permission)
+            {
+                return crate::error::forbidden(permission);
+            }
+        }
         Key::Missing if anonymous => {}
         Key::Missing | Key::Wrong => return ApiError::unauthorized().into_response(),
     }
+    // Links the stand-in writes carry the path base it is served under (`--path-base`).
+    let path = format!("{}{path}", app.config.path_base);
     match route(&app, req, method, &path, &segs).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
@@ -72,7 +95,10 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
 enum Key {
     Missing,
     Wrong,
-    Right,
+    /// The admin key (`--api-key`): everything.
+    Admin,
+    /// The role key at this index of `--role-key`.
+    Role(usize),
 }
 
 /// The key may come as the `X-Octopus-ApiKey` header or the `ApiKey` query parameter, the two
@@ -85,8 +111,13 @@ fn key(app: &App, req: &Request) -> Key {
     let query = Params::parse(req.uri().query());
     match header.or(query.get("ApiKey").map(str::to_owned)) {
         None => Key::Missing,
-        Some(k) if constant_time_eq(k.as_bytes(), app.config.api_key.as_bytes()) => Key::Right,
-        Some(_) => Key::Wrong,
+        Some(k) if constant_time_eq(k.as_bytes(), app.config.api_key.as_bytes()) => Key::Admin,
+        Some(k) => app
+            .config
+            .role_keys
+            .iter()
+            .position(|role| constant_time_eq(k.as_bytes(), role.key.as_bytes()))
+            .map_or(Key::Wrong, Key::Role),
     }
 }
 
@@ -155,7 +186,10 @@ async fn scoped(
 ) -> ApiResult<Response> {
     let sp = Some(space);
     match (method, segs) {
-        (&Method::GET, []) => Ok(json(StatusCode::OK, root::space_root(space))),
+        (&Method::GET, []) => Ok(json(
+            StatusCode::OK,
+            root::space_root(&app.config.path_base, space),
+        )),
         // Packages: upload and download before the generic `{id}` forms.
         (&Method::POST, ["packages", "raw"]) => {
             resources::packages::upload(app, space, req, params).await

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::store::DEFAULT_SPACE;
 
-/// The Octopus Server version the stand-in answers as: the version of the Swagger spec it is
+/// The Octopus Server version the stand-in answers as by default (`--server-version`): the version of the Swagger spec it is
 /// held to (fixture `octopus_deploy.json`, `info.version` 2020.5.0).
 pub const SERVER_VERSION: &str = "2020.5.0";
 
@@ -76,30 +76,34 @@ const SPACE_LINKS: &[(&str, &str, &str)] = &[
     ("Variables", "variables", "{/id}{?ids}"),
 ];
 
-fn space_links(space: &str) -> Map<String, Value> {
+/// The space's links, under `base` (the `--path-base`, empty at the root).
+fn space_links(base: &str, space: &str) -> Map<String, Value> {
     let mut links = Map::new();
-    links.insert("Self".into(), json!(format!("/api/{space}")));
+    links.insert("Self".into(), json!(format!("{base}/api/{space}")));
     for (name, path, template) in SPACE_LINKS {
         links.insert(
             (*name).into(),
-            json!(format!("/api/{space}/{path}{template}")),
+            json!(format!("{base}/api/{space}/{path}{template}")),
         );
     }
     links
 }
 
 /// `RootResource`.
-pub fn api_root(_app: &App) -> Value {
-    let mut links = space_links(DEFAULT_SPACE);
-    links.insert("Self".into(), json!("/api"));
-    links.insert("SpaceHome".into(), json!("/api/{spaceId}"));
+pub fn api_root(app: &App) -> Value {
+    let base = app.config.path_base.as_str();
+    let mut links = space_links(base, DEFAULT_SPACE);
+    links.insert("Self".into(), json!(format!("{base}/api")));
+    links.insert("SpaceHome".into(), json!(format!("{base}/api/{{spaceId}}")));
     links.insert(
         "Spaces".into(),
-        json!("/api/spaces{/id}{?name,skip,ids,take,partialName}"),
+        json!(format!(
+            "{base}/api/spaces{{/id}}{{?name,skip,ids,take,partialName}}"
+        )),
     );
     json!({
         "Application": "Octopus Deploy",
-        "Version": SERVER_VERSION,
+        "Version": app.config.server_version,
         "ApiVersion": "3.0.0",
         "InstallationId": "5e0f5b6c-3a4d-4b7e-9c1a-0a11d0c7a4e1",
         "IsEarlyAccessProgram": false,
@@ -108,7 +112,7 @@ pub fn api_root(_app: &App) -> Value {
     })
 }
 
-/// `SpaceRootResource`.
-pub fn space_root(space: &str) -> Value {
-    json!({ "Id": space, "Links": space_links(space) })
+/// `SpaceRootResource`, its links under `base`.
+pub fn space_root(base: &str, space: &str) -> Value {
+    json!({ "Id": space, "Links": space_links(base, space) })
 }
