@@ -39,11 +39,16 @@ pub enum Kind {
     Team,
     /// `TenantResource`.
     Tenant,
+    /// `TagSetResource` (tenant tags, `TagSet/Tag`).
+    TagSet,
+    /// One tenant variable value (internal: served only through `tenants/{id}/variables`,
+    /// `projectvariables` and `commonvariables`, never as a collection).
+    TenantValue,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -61,6 +66,8 @@ impl Kind {
         Kind::Interruption,
         Kind::Team,
         Kind::Tenant,
+        Kind::TagSet,
+        Kind::TenantValue,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -83,6 +90,8 @@ impl Kind {
             Kind::Interruption => "interruptions",
             Kind::Team => "teams",
             Kind::Tenant => "tenants",
+            Kind::TagSet => "tagsets",
+            Kind::TenantValue => "tenantvariables",
         }
     }
 
@@ -111,6 +120,8 @@ impl Kind {
             Kind::Interruption => "Interruptions",
             Kind::Team => "Teams",
             Kind::Tenant => "Tenants",
+            Kind::TagSet => "TagSets",
+            Kind::TenantValue => "TenantVariables",
         }
     }
 
@@ -134,6 +145,8 @@ impl Kind {
             Kind::Interruption => "Interruption",
             Kind::Team => "Team",
             Kind::Tenant => "Tenant",
+            Kind::TagSet => "TagSet",
+            Kind::TenantValue => "TenantVariable",
         }
     }
 
@@ -157,6 +170,8 @@ impl Kind {
             Kind::Interruption => "interruption",
             Kind::Team => "team",
             Kind::Tenant => "tenant",
+            Kind::TagSet => "tag set",
+            Kind::TenantValue => "tenant variable",
         }
     }
 }

@@ -10,7 +10,10 @@ pub mod processes;
 pub mod projects;
 pub mod releases;
 pub mod simple;
+pub mod tagsets;
 pub mod tasks;
+pub mod templates;
+pub mod tenant_values;
 pub mod tenants;
 pub mod variables;
 
@@ -45,6 +48,7 @@ pub fn create(
         Kind::Project => app.write(|s| projects::create(s, space, body))?,
         Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
         Kind::Tenant => app.write(|s| tenants::create(s, space, body))?,
+        Kind::TagSet => app.write(|s| tagsets::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -69,6 +73,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
         Kind::Release => app.write(|s| releases::update(s, space, id, body)),
         Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
+        Kind::TagSet => app.write(|s| tagsets::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -97,6 +102,11 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
             s.remove(kind, &id);
             if kind == Kind::Environment {
                 tenants::forget(s, kind, &id);
+            }
+            match kind {
+                Kind::Tenant => tenant_values::forget(s, "TenantId", &id),
+                Kind::LibraryVariableSet => tenant_values::forget(s, "LibraryVariableSetId", &id),
+                _ => {}
             }
             Ok(())
         }),

@@ -49,6 +49,7 @@ const SCOPES: &[(&str, Option<Kind>)] = &[
     ("Role", None),
     ("Machine", None),
     ("TenantTag", None),
+    ("Tenant", Some(Kind::Tenant)),
     ("ProcessOwner", None),
 ];
 
@@ -171,6 +172,13 @@ fn check_scope(store: &Store, space: &str, name: &str, v: &Doc, errors: &mut Vec
                         errors.push(format!(
                             "Variable '{name}' is scoped to {} '{id}', which does not exist.",
                             kind.noun()
+                        ));
+                    }
+                }
+                (Some(tag), None) if key == "TenantTag" => {
+                    if super::tagsets::existing(store, space, tag).is_none() {
+                        errors.push(format!(
+                            "Variable '{name}' is scoped to tenant tag '{tag}', which does not exist."
                         ));
                     }
                 }
