@@ -131,10 +131,12 @@ pub fn fetch(
         )
         .map_err(|ids| unnamed("project variables", ids))?,
     ];
+    let mut libraries = Vec::new();
     for snapshot in &release.library_variable_set_snapshot_ids {
         let set: VariableSet = client.get(&format!("variables/{snapshot}"))?;
         let library: LibraryVariableSet =
             client.get(&format!("libraryvariablesets/{}", set.owner_id))?;
+        libraries.push(library.clone());
         variables.push(
             variables_to_names(
                 &set,
@@ -149,6 +151,16 @@ pub fn fetch(
     let mut secrets: Vec<SecretRequirement> =
         variables.iter().flat_map(secret_requirements).collect();
     secrets.extend(sensitive_properties(&process, &project.name));
+    let mut documents = Vec::new();
+    if let Some((tenants, tenant_secrets)) =
+        super::tenants::read(client, &project, &libraries, &directory)?
+    {
+        secrets.extend(tenant_secrets);
+        documents.push(Document {
+            file: octopus_api::names::TENANTS_DOCUMENT,
+            json: serde_json::to_value(&tenants)?,
+        });
+    }
     let packages = download_packages(client, &release, &process, folder)?;
     Ok(Fetched {
         project: project.name,
@@ -164,7 +176,7 @@ pub fn fetch(
         variables,
         secrets,
         packages,
-        documents: Vec::new(),
+        documents,
     })
 }
 

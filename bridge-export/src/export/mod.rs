@@ -8,8 +8,10 @@
 //!               ──GET──> each selected package, streamed to disk, SHA-1 checked against the feed
 //!   names::process_to_names / variables_to_names ──> process.json, variables/*.json
 //!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
+//!               ──GET──> tenants connected to the project, their values (live) ──> tenants.json
 //!   release.toml ──> ReleaseDir::open ──> pack (sequence from the export ledger)
 //! ```
 
 pub mod fetch;
 pub mod folder;
+pub mod tenants;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! packages   POST packages/raw (FailIfExists)               each missing package
+//! tenants    PUT tenants/{id}, PUT its values' route         connections and values that differ
 //! process    PUT deploymentprocesses/{id} (its Version)      if it differs
 //!              -> the action ids of new actions, for variable scopes
 //! variables  GET variables/{id}, merge, PUT (its Version)    library sets, then the project's
@@ -76,6 +77,14 @@ pub fn apply(
             existing.clone()
         }
         None => {
+            super::tenants::apply(
+                client,
+                &state.project.id,
+                version,
+                &work.tenants,
+                writes,
+                &mut audit,
+            )?;
             let actions = write_process(client, work, state, writes, &mut audit)?;
             write_variables(client, work, &actions, writes, &mut audit)?;
             let created = release::create(client, &work.spec)?;

@@ -13,12 +13,14 @@
 //!    │ every unresolved name listed in one refusal
 //!  stored sensitive action properties: kept, never set/replaced/cleared        properties.rs
 //!  plain variables that would shadow a stored secret: refused, naming both     shadow.rs
+//!  tenants.json: tenants, tags, templates; sensitive tenant values           tenants.rs
 //!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
 //!    │ every missing secret listed in one refusal
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
-//!  packages -> process -> library variable sets -> project variables -> release  apply.rs
+//!  packages -> tenants -> process -> library variable sets -> project variables -> release
+//!                                                                              apply.rs
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
 //!  ledger: audit per step, promotion "imported", bundle accepted (LAST)        record.rs
 //! ```
@@ -46,4 +48,5 @@ pub mod resolve;
 pub mod secrets;
 pub mod shadow;
 pub mod target;
+pub mod tenants;
 pub mod variables;

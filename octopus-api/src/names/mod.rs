@@ -49,6 +49,7 @@ mod directory;
 mod export;
 mod import;
 mod model;
+mod tenants;
 
 pub use directory::{Directory, Table};
 pub use export::{
@@ -61,4 +62,7 @@ pub use import::{
 };
 pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+pub use tenants::{
+    NamedTenant, NamedTenantValue, TENANT_SENSITIVE, TENANTS_DOCUMENT, TenantsDocument,
 };

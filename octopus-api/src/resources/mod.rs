@@ -9,6 +9,7 @@ mod process;
 mod project;
 mod release;
 mod task;
+mod tenant_values;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,10 @@ pub use project::{
 pub use release::{Package, Release, SelectedPackage};
 pub use task::{
     ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
+};
+pub use tenant_values::{
+    TenantValue, TenantValues, ValueChange, ValueState, VariableTemplate, tenant_environments,
+    tenant_tags,
 };
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
