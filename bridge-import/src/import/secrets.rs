@@ -383,7 +383,7 @@ value = "smtp-9x"
         );
         let err = parse(&twice).err().ok_or("expected a refusal")?;
         assert!(
-            err.contains("a second value for tenant Acquirer EU"),
+            err.contains("a second value for tenant ACQUIRER EU") && err.contains("line 4"),
             "{err}"
         );
         let err = parse("[[secret]]\ntenant = \" \"\nowner = \"O\"\nname = \"N\"\nvalue = \"x\"\n")
