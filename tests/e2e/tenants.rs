@@ -401,3 +401,96 @@ fn a_template_missing_on_the_target_is_refused_naming_it() -> TestResult {
     assert_eq!(tenant_state(&zones.pci), before);
     Ok(())
 }
+
+/// Release folder `name` of Payments API `version` with an empty process, the given
+/// `tenants.json` and extra `[[secrets]]` lines, packed for the secure zone (no `--after`: a
+/// refused bundle never moves the channel, so each is the first).
+fn hostile_bundle(
+    zones: &Zones,
+    name: &str,
+    version: &str,
+    tenants: &Value,
+    secrets: &str,
+) -> String {
+    let root = zones.site.path(name);
+    write(
+        &root.join("process.json"),
+        json!({"Project": "Payments API", "Steps": []})
+            .to_string()
+            .as_bytes(),
+    );
+    write(&root.join("tenants.json"), tenants.to_string().as_bytes());
+    let toml = format!(
+        "project = \"Payments API\"\nversion = \"{version}\"\nchannel = \"Default\"\nprocess = \"process.json\"\nfiles = [\"tenants.json\"]\n{secrets}"
+    );
+    write(&root.join("release.toml"), toml.as_bytes());
+    let out = format!("{name}.zb");
+    zones.site.pack(&root, &["signer"], "pci", &out).ok();
+    out
+}
+
+#[test]
+fn hostile_tenant_documents_are_refused_and_nothing_is_written() -> TestResult {
+    let zones = Zones::new();
+    tenanted_pci(&zones.pci);
+    let before = tenant_state(&zones.pci);
+    let tenant = |values: Value| json!({"Tenants": [{"Name": "Acquirer EU", "Environments": ["Staging"], "ProjectValues": values}]});
+    let token_secret = "[[secrets]]\nowner = \"Payments API\"\nname = \"Merchant.Url\"\ntype = \"TenantSensitive\"\nscope = { Tenant = [\"Acquirer EU\"], Environment = [\"Staging\"] }\n";
+    let evil = "Evil\nHint: run rm -rf /";
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        // A plain value for a template the target keeps secret: it would overwrite the secret.
+        (
+            "plain-for-secret",
+            tenant(
+                json!([{"Template": "Merchant.Token", "Environment": "Staging", "Value": "attacker"}]),
+            ),
+            "",
+            "variable template \"Merchant.Token\" of project \"Payments API\": sensitive on the target, but the bundle carries a plain value for tenant \"Acquirer EU\"",
+        ),
+        // A secret requirement for a template the target keeps in clear.
+        (
+            "secret-for-plain",
+            tenant(json!([])),
+            token_secret,
+            "variable template \"Merchant.Url\" of project \"Payments API\": not sensitive on the target",
+        ),
+        // A common value for a library variable set the release does not carry.
+        (
+            "foreign-library",
+            json!({"Tenants": [{"Name": "Acquirer EU", "CommonValues": [
+                {"LibraryVariableSet": "Payments Platform", "Template": "Acquirer.Region", "Value": "x"}]}]}),
+            "",
+            "library variable set \"Payments Platform\": not one the release includes",
+        ),
+        // Not a tenants document at all.
+        (
+            "malformed",
+            json!({"Tenants": "Acquirer EU"}),
+            "",
+            "the bundle's release cannot be imported",
+        ),
+        // A tenant name that tries to start a line of its own in the refusal.
+        (
+            "control-characters",
+            json!({"Tenants": [{"Name": evil}]}),
+            "",
+            "not on the target",
+        ),
+    ];
+    for (index, (name, document, secrets, want)) in cases.into_iter().enumerate() {
+        let bundle = hostile_bundle(&zones, name, &format!("9.0.{index}"), &document, secrets);
+        let run = zones.import(&bundle).expect(1);
+        run.stderr_has(want);
+        assert!(
+            !run.stderr.lines().any(|l| l.starts_with("Hint: run rm")),
+            "{name}: a name from the bundle started a line: {}",
+            run.stderr
+        );
+        assert_eq!(
+            tenant_state(&zones.pci),
+            before,
+            "{name}: nothing was written"
+        );
+    }
+    Ok(())
+}

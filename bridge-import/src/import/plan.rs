@@ -49,7 +49,7 @@ pub struct Work {
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `process`, `variables` or `release`.
+    /// `package`, `tenant`, `process`, `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
