@@ -494,3 +494,72 @@ fn hostile_tenant_documents_are_refused_and_nothing_is_written() -> TestResult {
     }
     Ok(())
 }
+
+/// The tenants' state without what differs between instances or runs (value ids, links,
+/// template GUIDs: templates are compared by name).
+fn tenant_values_state(pci: &Standin) -> Value {
+    let mut state = tenant_state(pci);
+    state["releases"] = Value::Null;
+    for tenant in state["tenants"].as_array_mut().into_iter().flatten() {
+        for form in ["project", "common"] {
+            for value in tenant[form].as_array_mut().into_iter().flatten() {
+                if let Some(o) = value.as_object_mut() {
+                    let name = o.get("Template").map(|t| t["Name"].clone());
+                    o.insert("Template".into(), name.unwrap_or(Value::Null));
+                    o.remove("TemplateId");
+                    o.remove("Id");
+                    o.remove("Links");
+                }
+            }
+            if let Some(values) = tenant[form].as_array_mut() {
+                values.sort_by_key(|v| v.to_string());
+            }
+        }
+    }
+    state
+}
+
+#[test]
+fn an_import_killed_at_each_tenant_write_completes_on_the_next_run() -> TestResult {
+    let setup = || {
+        let zones = Zones::new();
+        tenanted_dev(&zones.dev);
+        tenanted_pci(&zones.pci);
+        add_uk_secret(&zones);
+        zones.export("Payments API", "1.4.1", "payments.zb").ok();
+        zones
+    };
+    let clean = setup();
+    clean.import("payments.zb").ok();
+    let expected = tenant_values_state(&clean.pci);
+    // Writes 1 and 2 upload the release's two packages; then Acquirer EU's project and
+    // common values, Acquirer UK's connection, project and common values; then the process.
+    for n in 3..=8 {
+        let zones = setup();
+        let killed = zones
+            .import("payments.zb")
+            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
+            .run();
+        assert_eq!(
+            killed.code, -1,
+            "run {n} should have been killed:\n{}",
+            killed.stderr
+        );
+        zones.import("payments.zb").ok();
+        assert_eq!(
+            tenant_values_state(&zones.pci),
+            expected,
+            "after a kill at write {n}"
+        );
+        zones
+            .import("payments.zb")
+            .ok()
+            .stdout_has("already imported");
+        zones
+            .site
+            .import()
+            .args(["ledger", "verify", "--ledger", "import.ledger"])
+            .ok();
+    }
+    Ok(())
+}
