@@ -14,3 +14,5 @@ mod fixtures;
 mod retries;
 #[path = "client/tasks.rs"]
 mod tasks;
+#[path = "client/tenant_values.rs"]
+mod tenant_values;
