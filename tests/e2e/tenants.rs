@@ -563,3 +563,58 @@ fn an_import_killed_at_each_tenant_write_completes_on_the_next_run() -> TestResu
     }
     Ok(())
 }
+
+#[test]
+fn renamed_tenants_and_tags_are_resolved_through_the_mapping_file() -> TestResult {
+    let zones = Zones::new();
+    tenanted_dev(&zones.dev);
+    // The secure zone names the tag set Zone and the UK tenant "UK Acquirer".
+    let set = zones.pci.post(
+        "/api/Spaces-1/tagsets",
+        &json!({"Name": "Zone", "Tags": [{"Name": "EU"}, {"Name": "UK"}]}),
+    );
+    assert_eq!(set["Tags"][1]["CanonicalTagName"], "Zone/UK");
+    templates(&zones.pci);
+    zones.pci.post(
+        "/api/Spaces-1/tenants",
+        &json!({"Name": "UK Acquirer", "TenantTags": ["Zone/UK"]}),
+    );
+    let path = zones.site.path("mapping.toml");
+    let mut mapping = std::fs::read_to_string(&path)?;
+    mapping.push_str(
+        "\n[tenants]\n\"Acquirer UK\" = \"UK Acquirer\"\n\n[tenant_tags]\n\"Region/EU\" = \"Zone/EU\"\n\"Region/UK\" = \"Zone/UK\"\n",
+    );
+    write(&path, mapping.as_bytes());
+    // The secrets file names the tenant as this zone does.
+    let secrets = zones.site.path("secrets.toml");
+    let mut text = std::fs::read_to_string(&secrets)?;
+    for tenant in ["UK Acquirer", "Acquirer EU"] {
+        text.push_str(&format!(
+            "\n[[secret]]\ntenant = \"{tenant}\"\nowner = \"Payments API\"\nname = \"Merchant.Token\"\nscope = {{ Environment = [\"PCI Staging\"] }}\nvalue = \"{PCI_UK_TOKEN}\"\n"
+        ));
+    }
+    write(&secrets, text.as_bytes());
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600))?;
+    zones.export("Payments API", "1.4.1", "payments.zb").ok();
+    zones.import("payments.zb").ok();
+    let staging = id_of(&zones.pci, "environments", "PCI Staging");
+    let uk = values(&zones.pci, "UK Acquirer", "projectvariables");
+    assert!(
+        uk.contains(&(
+            "Merchant.Url".into(),
+            json!([staging]),
+            json!("https://uk.example")
+        )),
+        "{uk:?}"
+    );
+    assert!(
+        uk.contains(&(
+            "Merchant.Token".into(),
+            json!([staging]),
+            json!({"HasValue": true, "NewValue": null})
+        )),
+        "{uk:?}"
+    );
+    Ok(())
+}
