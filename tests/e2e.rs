@@ -62,6 +62,8 @@ mod secrets_stay;
 mod staging;
 #[path = "e2e/success_only.rs"]
 mod success_only;
+#[path = "e2e/tenants.rs"]
+mod tenants;
 #[path = "e2e/terminal.rs"]
 mod terminal;
 #[path = "e2e/vectors.rs"]

@@ -16,3 +16,5 @@ mod limits;
 mod retries;
 #[path = "client/tasks.rs"]
 mod tasks;
+#[path = "client/tenant_values.rs"]
+mod tenant_values;

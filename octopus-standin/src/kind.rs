@@ -51,11 +51,16 @@ pub enum Kind {
     Runbook,
     /// `ProjectTriggerResource`.
     ProjectTrigger,
+    /// `TagSetResource` (tenant tags, `TagSet/Tag`).
+    TagSet,
+    /// One tenant variable value (internal: served only through `tenants/{id}/variables`,
+    /// `projectvariables` and `commonvariables`, never as a collection).
+    TenantValue,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 25] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -79,6 +84,8 @@ impl Kind {
         Kind::WorkerPool,
         Kind::Runbook,
         Kind::ProjectTrigger,
+        Kind::TagSet,
+        Kind::TenantValue,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -107,6 +114,8 @@ impl Kind {
             Kind::WorkerPool => "workerpools",
             Kind::Runbook => "runbooks",
             Kind::ProjectTrigger => "projecttriggers",
+            Kind::TagSet => "tagsets",
+            Kind::TenantValue => "tenantvariables",
         }
     }
 
@@ -141,6 +150,8 @@ impl Kind {
             Kind::WorkerPool => "WorkerPools",
             Kind::Runbook => "Runbooks",
             Kind::ProjectTrigger => "ProjectTriggers",
+            Kind::TagSet => "TagSets",
+            Kind::TenantValue => "TenantVariables",
         }
     }
 
@@ -170,6 +181,8 @@ impl Kind {
             Kind::WorkerPool => "WorkerPool",
             Kind::Runbook => "Runbook",
             Kind::ProjectTrigger => "ProjectTrigger",
+            Kind::TagSet => "TagSet",
+            Kind::TenantValue => "TenantVariable",
         }
     }
 
@@ -199,6 +212,8 @@ impl Kind {
             Kind::WorkerPool => "worker pool",
             Kind::Runbook => "runbook",
             Kind::ProjectTrigger => "project trigger",
+            Kind::TagSet => "tag set",
+            Kind::TenantValue => "tenant variable",
         }
     }
 }

@@ -47,6 +47,8 @@ mod seeds_deploy;
 mod seeds_secure;
 #[path = "standin/task_states.rs"]
 mod task_states;
+#[path = "standin/tenant_variables.rs"]
+mod tenant_variables;
 #[path = "standin/tenants.rs"]
 mod tenants;
 #[path = "standin/variables.rs"]

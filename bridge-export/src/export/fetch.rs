@@ -133,10 +133,12 @@ pub fn fetch(
         )
         .map_err(|ids| unnamed("project variables", ids))?,
     ];
+    let mut libraries = Vec::new();
     for snapshot in &release.library_variable_set_snapshot_ids {
         let set: VariableSet = client.get(&format!("variables/{snapshot}"))?;
         let library: LibraryVariableSet =
             client.get(&format!("libraryvariablesets/{}", set.owner_id))?;
+        libraries.push(library.clone());
         variables.push(
             variables_to_names(
                 &set,
@@ -153,6 +155,15 @@ pub fn fetch(
     secrets.extend(sensitive_properties(&process, &project.name));
     let (packages, external) = download_packages(client, &release, &process, folder)?;
     let mut documents = vec![source_document(client)?];
+    if let Some((tenants, tenant_secrets)) =
+        super::tenants::read(client, &project, &libraries, &directory)?
+    {
+        secrets.extend(tenant_secrets);
+        documents.push(Document {
+            file: octopus_api::names::TENANTS_DOCUMENT,
+            json: serde_json::to_value(&tenants)?,
+        });
+    }
     if !external.is_empty() {
         documents.push(Document {
             file: EXTERNAL_PACKAGES,

@@ -8,6 +8,7 @@
 //!               ──GET──> each selected package, streamed to disk, SHA-1 checked against the feed
 //!   names::process_to_names / variables_to_names ──> process.json, variables/*.json
 //!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
+//!               ──GET──> tenants connected to the project, their values (live) ──> tenants.json
 //!   scan::refuse_ids: anything still shaped like an Octopus id ──> refused (`id-leak`)
 //!   release.toml ──> ReleaseDir::open ──> pack (sequence from the export ledger)
 //! ```
@@ -15,3 +16,4 @@
 pub mod fetch;
 pub mod folder;
 pub mod scan;
+pub mod tenants;

@@ -1,6 +1,7 @@
 //! Step 7: the writes, in this order, each only where the plan found a difference:
 //!
 //! ```text
+//! tenants    PUT tenants/{id}, PUT its values' route         connections and values that differ
 //! process    PUT deploymentprocesses/{id} (its Version)      if it differs
 //!              -> the action ids of new actions, for variable scopes
 //! variables  GET variables/{id}, merge, PUT (its Version)    library sets, then the project's
@@ -54,6 +55,14 @@ pub fn apply(
     let project = &state.project.name;
     let version = &work.spec.version;
     if work.existing.is_none() {
+        super::tenants::apply(
+            client,
+            &state.project.id,
+            version,
+            &work.tenants,
+            writes,
+            &mut audit,
+        )?;
         let actions = write_process(client, work, state, writes, &mut audit)?;
         write_variables(client, work, &actions, writes, &mut audit)?;
     }

@@ -13,6 +13,7 @@
 //!    │ every unresolved name listed in one refusal
 //!  stored sensitive action properties: kept, never set/replaced/cleared        properties.rs
 //!  plain variables that would shadow a stored secret: refused, naming both     shadow.rs
+//!  tenants.json: tenants, tags, templates; sensitive tenant values           tenants.rs
 //!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
 //!    │ every missing secret listed in one refusal
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
@@ -22,7 +23,8 @@
 //!    │ every one listed in one refusal (automatic-start), unless --allow-automatic-start
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
-//!  process -> library variable sets -> project variables -> packages -> release  apply.rs
+//!  tenants -> process -> library variable sets -> project variables -> packages -> release
+//!                                                                              apply.rs
 //!    (packages after process and variables: a built-in feed trigger that fires on the
 //!     upload snapshots the new process, never the old one)
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
@@ -55,4 +57,5 @@ pub mod secrets;
 pub mod shadow;
 pub mod source_version;
 pub mod target;
+pub mod tenants;
 pub mod variables;

@@ -8,7 +8,7 @@ use bridge_cli::receive::{refusal_reason, warn_unrecorded};
 use bundle_format::manifest::BundleKind;
 use bundle_format::policy::TrustPolicy;
 use ledger::{BundleRecord, PromotionKey};
-use octopus_api::names::{Directory, NameMap};
+use octopus_api::names::{Directory, NameMap, TENANTS_DOCUMENT, TenantsDocument};
 use octopus_api::{Client, Endpoint};
 
 use super::hook::Writes;
@@ -18,7 +18,7 @@ use super::report::Report;
 use super::secrets::SecretsFile;
 use super::{
     apply, automatic, content, plan, properties, requirements, resolve, shadow, source_version,
-    target,
+    target, tenants,
 };
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
@@ -151,12 +151,31 @@ fn verified(
         &owners.variable_set_ids(),
         &content.release.version,
     )?;
-    let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
+    let tenant_document = content.document::<TenantsDocument>(TENANTS_DOCUMENT)?;
+    let (tenant_plan, tenant_unresolved) = tenants::prepare(
+        &client,
+        tenant_document.as_ref(),
+        &content,
+        &owners,
+        &catalog,
+        &state,
+        &settings.map,
+        &settings.secrets,
+    )?;
+    let resolved = resolve::names(
+        &content,
+        &owners,
+        &state,
+        &settings.map,
+        &target,
+        tenant_unresolved,
+    )?;
     properties::check(&content.process, &state.process)?;
     let others = shadow::other_sets(&client, &catalog, &state)?;
     shadow::check(&resolved, &state, &others)?;
-    let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
-    let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    let sources = requirements::check(&resolved, &owners, &state, &settings.secrets, &tenant_plan)?;
+    let mut work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    work.tenants = tenant_plan.work;
     // Only an import that creates the release or pushes a package can set anything off.
     let starts = if work.existing.is_none() || work.packages.iter().any(|p| !p.present) {
         automatic::detect(

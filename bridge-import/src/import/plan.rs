@@ -18,6 +18,7 @@ use super::release::{self, Desired, ReleaseSpec};
 use super::requirements::SecretSources;
 use super::resolve::{Owner, Owners, Resolved};
 use super::target::ProjectState;
+use super::tenants::TenantWork;
 use super::variables::{Merged, merge};
 
 /// Everything an import will do, with what it needs to do it.
@@ -44,12 +45,14 @@ pub struct Work {
     pub desired: Desired,
     /// Where the secrets come from.
     pub secrets: SecretSources,
+    /// The tenants' connections and values (`tenants.json`).
+    pub tenants: Vec<TenantWork>,
 }
 
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `external`, `process`, `variables` or `release`.
+    /// `package`, `external`, `tenant`, `process`, `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
@@ -183,6 +186,7 @@ pub fn prepare(
         existing,
         desired,
         secrets,
+        tenants: Vec::new(),
     })
 }
 
@@ -220,6 +224,22 @@ impl Work {
         }
         let skip = self.existing.is_some();
         let skipped = "the release exists on the target with the same content".to_owned();
+        for tenant in &self.tenants {
+            steps.push(PlanStep {
+                step: "tenant",
+                subject: format!("tenant {:?}", tenant.tenant.name),
+                action: match (skip, tenant.changed()) {
+                    (true, _) => "skip",
+                    (false, true) => "update",
+                    (false, false) => "keep",
+                },
+                detail: if skip {
+                    skipped.clone()
+                } else {
+                    tenant.detail()
+                },
+            });
+        }
         let steps_count = self.resolved.process.steps.len();
         steps.push(PlanStep {
             step: "process",

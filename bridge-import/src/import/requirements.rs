@@ -23,6 +23,7 @@ use super::refuse::refused;
 use super::resolve::{Owners, Resolved};
 use super::secrets::{SecretValue, SecretsFile};
 use super::target::ProjectState;
+use super::tenants::TenantPlan;
 
 type Key = (String, String, BTreeMap<String, BTreeSet<String>>);
 
@@ -63,10 +64,12 @@ pub fn check(
     owners: &Owners,
     state: &ProjectState,
     secrets: &SecretsFile,
+    tenants: &TenantPlan,
 ) -> anyhow::Result<SecretSources> {
     let mut sources = SecretSources::default();
-    let mut used = BTreeSet::new();
-    let mut missing = Vec::new();
+    // Sensitive tenant values were checked by the tenants pass: its findings join these.
+    let mut used = tenants.used_lines.clone();
+    let mut missing = tenants.missing.clone();
     for requirement in &resolved.requirements {
         let key = scope_key(&requirement.scope_ids);
         let stored = state
@@ -140,6 +143,6 @@ pub fn check(
     );
     // Names from the bundle: escaped, so that none can start a line of its own.
     message.push_str(&bridge_cli::safe::bullets(&missing));
-    message.push_str("\nHint: store each on the target (a sensitive variable with exactly that scope, or the action's sensitive property), or give its value in a secrets file (--secrets FILE, mode 0600) as [[secret]] owner, name, scope, value");
+    message.push_str("\nHint: store each on the target (a sensitive variable with exactly that scope, or the action's sensitive property), or give its value in a secrets file (--secrets FILE, mode 0600) as [[secret]] owner, name, scope, value (and tenant, for a tenant's value)");
     Err(refused("secrets-missing", message))
 }

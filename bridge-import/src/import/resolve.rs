@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bundle_format::manifest::SecretRequirement;
 use octopus_api::names::{
     Directory, ImportedProcess, ImportedVariables, NameKind, NameMap, Resolver, ScopeOutcome,
-    Table, Unresolved, scope_key, scope_text,
+    TENANT_SENSITIVE, Table, Unresolved, scope_key, scope_text,
 };
 use octopus_api::resources::{DeploymentProcess, Other, Project};
 
@@ -230,7 +230,12 @@ pub fn project_independent(
     for set in &content.variable_sets {
         let _ = resolver.variables(set);
     }
-    for secret in &content.release.secrets {
+    for secret in content
+        .release
+        .secrets
+        .iter()
+        .filter(|s| s.kind != TENANT_SENSITIVE)
+    {
         let _ = resolver.scope(
             &secret.scope,
             &format!("secret {} of {:?}", secret.name, secret.owner),
@@ -296,12 +301,15 @@ pub struct Resolved {
 }
 
 /// Pass 2: every other name.
+/// `extra` holds what the tenants pass ([`super::tenants::prepare`]) could not resolve: it is
+/// listed in the same refusal.
 pub fn names(
     content: &ReleaseContent<'_>,
     owners: &Owners,
     state: &ProjectState,
     map: &NameMap,
     target: &str,
+    extra: Vec<String>,
 ) -> anyhow::Result<Resolved> {
     let release = &content.release;
     let mut resolver = Resolver::new(&state.directory, map);
@@ -324,7 +332,7 @@ pub fn names(
     for secret in release
         .secrets
         .iter()
-        .filter(|s| s.kind != SENSITIVE_PROPERTY)
+        .filter(|s| s.kind != SENSITIVE_PROPERTY && s.kind != TENANT_SENSITIVE)
     {
         let Some(owner) = owners.of(&secret.owner, &release.project) else {
             continue;
@@ -370,14 +378,18 @@ pub fn names(
     }
     let unresolved = resolver.finish().err().unwrap_or_default();
     match channel {
-        Some(channel) if unresolved.is_empty() => Ok(Resolved {
+        Some(channel) if unresolved.is_empty() && extra.is_empty() => Ok(Resolved {
             channel,
             process,
             sets,
             requirements,
             skipped_requirements,
         }),
-        _ => Err(unresolved_error(&lines_of(&unresolved), target, NAMES_HINT)),
+        _ => {
+            let mut lines = lines_of(&unresolved);
+            lines.extend(extra);
+            Err(unresolved_error(&lines, target, NAMES_HINT))
+        }
     }
 }
 

@@ -16,6 +16,19 @@
 //! value = "..."
 //! ```
 //!
+//! A sensitive tenant value (a tenant's value for a sensitive variable template) adds the
+//! tenant; owner is the project (or the library variable set of a common template), name the
+//! template, scope the environment of a project template's value (`{}` for a common one):
+//!
+//! ```toml
+//! [[secret]]
+//! tenant = "Acquirer EU"                       # the tenant, as named HERE
+//! owner = "Payments API"
+//! name = "Merchant.Token"
+//! scope = { Environment = ["PCI Staging"] }
+//! value = "..."
+//! ```
+//!
 //! The file must be readable by its owner only (mode 0600 or 0400): otherwise it is refused,
 //! as private key files are. Values are never printed, logged, put in an error or recorded
 //! in the ledger: [`SecretValue`] has no `Display` and a `Debug` that hides it, and parse
@@ -56,6 +69,8 @@ impl fmt::Debug for SecretValue {
 /// One `[[secret]]` of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretEntry {
+    /// The tenant, for a sensitive tenant value; `None` for a variable or action property.
+    pub tenant: Option<String>,
     /// Project or library variable set, by its name on this instance.
     pub owner: String,
     /// Variable name, or action property key.
@@ -71,16 +86,33 @@ pub struct SecretEntry {
 impl SecretEntry {
     /// `owner / name (scope)`, for people; never the value.
     pub fn describe(&self) -> String {
+        let tenant = self
+            .tenant
+            .as_ref()
+            .map(|t| format!("tenant {t}: "))
+            .unwrap_or_default();
         format!(
-            "{} / {} ({})",
+            "{tenant}{} / {} ({})",
             self.owner,
             self.name,
             scope_text(&self.scope)
         )
     }
 
-    fn matches(&self, owner: &str, name: &str, scope: &BTreeMap<String, Vec<String>>) -> bool {
-        self.owner.eq_ignore_ascii_case(owner)
+    fn matches(
+        &self,
+        tenant: Option<&str>,
+        owner: &str,
+        name: &str,
+        scope: &BTreeMap<String, Vec<String>>,
+    ) -> bool {
+        let same_tenant = match (self.tenant.as_deref(), tenant) {
+            (None, None) => true,
+            (Some(mine), Some(wanted)) => mine.eq_ignore_ascii_case(wanted),
+            _ => false,
+        };
+        same_tenant
+            && self.owner.eq_ignore_ascii_case(owner)
             && self.name.eq_ignore_ascii_case(name)
             && scope_key(&self.scope) == scope_key(scope)
     }
@@ -102,7 +134,23 @@ impl SecretsFile {
         name: &str,
         scope: &BTreeMap<String, Vec<String>>,
     ) -> Option<&SecretEntry> {
-        self.entries.iter().find(|e| e.matches(owner, name, scope))
+        self.entries
+            .iter()
+            .find(|e| e.matches(None, owner, name, scope))
+    }
+
+    /// The entry for tenant `tenant`'s value of template `name` of `owner` (the project or a
+    /// library variable set) with exactly this scope (names on this instance).
+    pub fn find_tenant(
+        &self,
+        tenant: &str,
+        owner: &str,
+        name: &str,
+        scope: &BTreeMap<String, Vec<String>>,
+    ) -> Option<&SecretEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.matches(Some(tenant), owner, name, scope))
     }
 }
 
@@ -116,6 +164,8 @@ struct SecretsToml {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SecretToml {
+    #[serde(default)]
+    tenant: Option<String>,
     owner: String,
     name: Spanned<String>,
     #[serde(default)]
@@ -183,6 +233,9 @@ pub fn parse(text: &str) -> Result<SecretsFile, String> {
         if secret.owner.trim().is_empty() || name.trim().is_empty() {
             return Err(format!("{where_}: owner and name may not be empty"));
         }
+        if secret.tenant.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(format!("{where_}: tenant may not be empty"));
+        }
         if secret.scope.values().flatten().any(|v| v.trim().is_empty()) {
             return Err(format!("{where_}: scope names may not be empty"));
         }
@@ -197,16 +250,21 @@ pub fn parse(text: &str) -> Result<SecretsFile, String> {
             }
         };
         let entry = SecretEntry {
+            tenant: secret.tenant,
             owner: secret.owner,
             name,
             scope: secret.scope,
             value,
             line,
         };
-        if let Some(earlier) = entries
-            .iter()
-            .find(|e| e.matches(&entry.owner, &entry.name, &entry.scope))
-        {
+        if let Some(earlier) = entries.iter().find(|e| {
+            e.matches(
+                entry.tenant.as_deref(),
+                &entry.owner,
+                &entry.name,
+                &entry.scope,
+            )
+        }) {
             return Err(format!(
                 "{where_}: a second value for {} (the first is on line {})",
                 entry.describe(),
@@ -295,6 +353,43 @@ value = "smtp-9x"
             );
             assert!(err.starts_with(&format!("line {line}:")), "{err}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_tenant_entry_answers_only_for_its_tenant() -> TestResult {
+        let text = "[[secret]]\ntenant = \"Acquirer EU\"\nowner = \"Payments API\"\nname = \"Merchant.Token\"\nscope = { Environment = [\"PCI Staging\"] }\nvalue = \"t-1\"\n[[secret]]\nowner = \"Payments API\"\nname = \"Merchant.Token\"\nscope = { Environment = [\"PCI Staging\"] }\nvalue = \"v-1\"\n";
+        let file = parse(text)?;
+        let scope = BTreeMap::from([("Environment".to_owned(), vec!["PCI Staging".to_owned()])]);
+        let tenant = file
+            .find_tenant("acquirer eu", "Payments API", "Merchant.Token", &scope)
+            .ok_or("tenant entry not found")?;
+        assert_eq!(tenant.value.expose(), "t-1");
+        assert!(
+            tenant
+                .describe()
+                .starts_with("tenant Acquirer EU: Payments API / Merchant.Token")
+        );
+        let variable = file
+            .find("Payments API", "Merchant.Token", &scope)
+            .ok_or("variable entry not found")?;
+        assert_eq!(variable.value.expose(), "v-1");
+        assert!(
+            file.find_tenant("Acquirer UK", "Payments API", "Merchant.Token", &scope)
+                .is_none()
+        );
+        let twice = format!(
+            "{text}[[secret]]\ntenant = \"ACQUIRER EU\"\nowner = \"Payments API\"\nname = \"Merchant.Token\"\nscope = {{ Environment = [\"PCI Staging\"] }}\nvalue = \"t-2\"\n"
+        );
+        let err = parse(&twice).err().ok_or("expected a refusal")?;
+        assert!(
+            err.contains("a second value for tenant ACQUIRER EU") && err.contains("line 4"),
+            "{err}"
+        );
+        let err = parse("[[secret]]\ntenant = \" \"\nowner = \"O\"\nname = \"N\"\nvalue = \"x\"\n")
+            .err()
+            .ok_or("expected a refusal")?;
+        assert!(err.contains("tenant may not be empty"), "{err}");
         Ok(())
     }
 

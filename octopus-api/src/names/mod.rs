@@ -62,6 +62,7 @@ pub mod leak;
 mod model;
 mod references;
 pub mod source;
+mod tenants;
 
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
@@ -75,4 +76,7 @@ pub use import::{
 };
 pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+pub use tenants::{
+    NamedTenant, NamedTenantValue, TENANT_SENSITIVE, TENANTS_DOCUMENT, TenantsDocument,
 };

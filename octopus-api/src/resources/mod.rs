@@ -13,6 +13,7 @@ mod release;
 mod task;
 mod tolerant;
 mod trigger;
+mod tenant_values;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,10 @@ pub use task::{
     TaskDetails, Tenant,
 };
 pub use trigger::ProjectTrigger;
+pub use tenant_values::{
+    TenantValue, TenantValues, ValueChange, ValueState, VariableTemplate, tenant_environments,
+    tenant_tags,
+};
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

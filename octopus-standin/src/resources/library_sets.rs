@@ -39,6 +39,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
 
 fn save(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
     let mut doc = fields::take(body, LIBRARY_SET)?;
+    super::templates::normalise(&mut doc, store.get(Kind::LibraryVariableSet, id))?;
     let name = fields::required_text(&doc, "Name")?;
     unique_name(
         store,

@@ -14,7 +14,10 @@ pub mod references;
 pub mod prompted;
 pub mod releases;
 pub mod simple;
+pub mod tagsets;
 pub mod tasks;
+pub mod templates;
+pub mod tenant_values;
 pub mod tenants;
 pub mod triggers;
 pub mod variables;
@@ -64,6 +67,7 @@ pub fn create(
             app.write(|s| references::create(s, kind, space, body))?
         }
         Kind::ProjectTrigger => app.write(|s| triggers::create(s, space, body))?,
+        Kind::TagSet => app.write(|s| tagsets::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -92,6 +96,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
             app.write(|s| references::update(s, kind, space, id, body))
         }
         Kind::ProjectTrigger => app.write(|s| triggers::update(s, space, id, body)),
+        Kind::TagSet => app.write(|s| tagsets::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -121,6 +126,11 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
             s.remove(kind, &id);
             if kind == Kind::Environment {
                 tenants::forget(s, kind, &id);
+            }
+            match kind {
+                Kind::Tenant => tenant_values::forget(s, "TenantId", &id),
+                Kind::LibraryVariableSet => tenant_values::forget(s, "LibraryVariableSetId", &id),
+                _ => {}
             }
             Ok(())
         }),

@@ -74,6 +74,7 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
         .to_owned();
     store.remove(Kind::Project, &id);
     super::tenants::forget(store, Kind::Project, &id);
+    super::tenant_values::forget(store, "ProjectId", &id);
     store.remove(Kind::DeploymentProcess, &format!("deploymentprocess-{id}"));
     let set = format!("variableset-{id}");
     store.remove(Kind::VariableSet, &set);
@@ -89,6 +90,7 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
 
 fn save(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
     let mut doc = fields::take(body, PROJECT)?;
+    super::templates::normalise(&mut doc, store.get(Kind::Project, id))?;
     let name = fields::required_text(&doc, "Name")?;
     unique_name(store, Kind::Project, space, &name, Some(id), |_| true)?;
     let group = fields::required_text(&doc, "ProjectGroupId")?;

@@ -43,17 +43,8 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
 fn save(store: &mut Store, space: &str, id: &str, mut doc: Doc) -> ApiResult<Doc> {
     let name = fields::required_text(&doc, "Name")?;
     unique_name(store, Kind::Tenant, space, &name, Some(id), |_| true)?;
-    if doc
-        .get("TenantTags")
-        .and_then(Value::as_array)
-        .is_some_and(|tags| !tags.is_empty())
-    {
-        // Octopus accepts only tags of existing tag sets; the stand-in serves no tag sets, so no
-        // tag can exist.
-        return Err(ApiError::invalid(
-            "TenantTags must be empty: the stand-in serves no tag sets, so no tag exists to refer to.",
-        ));
-    }
+    let tags = tags(store, space, &doc)?;
+    doc.insert("TenantTags".into(), Value::Array(tags));
     if let Some(source) = text(&doc, "ClonedFromTenantId") {
         must_exist(store, Kind::Tenant, space, "ClonedFromTenantId", source)?;
     }
@@ -64,10 +55,41 @@ fn save(store: &mut Store, space: &str, id: &str, mut doc: Doc) -> ApiResult<Doc
         Kind::Tenant,
         id,
         space,
-        &[("Web", format!("/app#/{space}/tenants/{id}/overview"))],
+        &[
+            ("Web", format!("/app#/{space}/tenants/{id}/overview")),
+            // go-octopusdeploy reads and writes tenant variables through this link.
+            ("Variables", format!("/api/{space}/tenants/{id}/variables")),
+        ],
     );
     store.put(Kind::Tenant, doc.clone());
     Ok(doc)
+}
+
+/// `TenantTags`, checked: each the canonical name (`Set/Tag`) of an existing tag, as its tag
+/// set spells it (duplicates dropped).
+fn tags(store: &Store, space: &str, doc: &Doc) -> ApiResult<Vec<Value>> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut errors = Vec::new();
+    for tag in crate::store::items(doc, "TenantTags") {
+        let Some(name) = tag.as_str() else {
+            errors.push("TenantTags must be a list of canonical tag names (Set/Tag).".to_owned());
+            continue;
+        };
+        match super::tagsets::existing(store, space, name) {
+            Some(canonical) if !out.contains(&Value::String(canonical.clone())) => {
+                out.push(Value::String(canonical));
+            }
+            Some(_) => {}
+            None => errors.push(format!(
+                "TenantTags refers to tag '{name}', which does not exist in {space}: tags are named <tag set>/<tag>."
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::invalid_all(errors))
+    }
 }
 
 /// `ProjectEnvironments`, checked: every key an existing project, every value a list of

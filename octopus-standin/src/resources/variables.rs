@@ -184,6 +184,13 @@ fn check_scope(store: &Store, space: &str, name: &str, v: &Doc, errors: &mut Vec
                         ));
                     }
                 }
+                (Some(tag), None) if key == "TenantTag" => {
+                    if super::tagsets::existing(store, space, tag).is_none() {
+                        errors.push(format!(
+                            "Variable '{name}' is scoped to tenant tag '{tag}', which does not exist."
+                        ));
+                    }
+                }
                 (Some(_), None) => {}
                 (None, _) => errors.push(format!(
                     "The {key} scope of variable '{name}' must hold ids (strings)."

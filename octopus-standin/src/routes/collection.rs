@@ -199,7 +199,7 @@ fn deployment_of_task<'a>(store: &'a Store, task: &Doc) -> Option<&'a Doc> {
 /// deployments and tasks newest first.
 fn sort(kind: Kind, docs: &mut [Doc]) {
     match kind {
-        Kind::Environment => {
+        Kind::Environment | Kind::TagSet => {
             docs.sort_by_key(|d| d.get("SortOrder").and_then(Value::as_i64).unwrap_or(0))
         }
         Kind::Project

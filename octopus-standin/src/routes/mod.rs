@@ -249,6 +249,37 @@ async fn scoped(
             let body = json_body(req).await?;
             ok(resources::interruptions::submit(app, id, &body)?)
         }
+        // Tenant variables: the older combined form and the 2024.1+ forms.
+        (&Method::GET, ["tenants", id, "variables"]) => {
+            ok(app.read(|s| resources::tenant_values::get_combined(s, space, id))?)
+        }
+        (&Method::PUT | &Method::POST, ["tenants", id, "variables"]) => {
+            let body = json_body(req).await?;
+            ok(app.write(|s| resources::tenant_values::put_combined(s, space, id, &body))?)
+        }
+        (
+            &Method::GET,
+            [
+                "tenants",
+                id,
+                form @ ("projectvariables" | "commonvariables"),
+            ],
+        ) => {
+            let form = tenant_form(form);
+            ok(app.read(|s| resources::tenant_values::get_form(s, space, id, form, params))?)
+        }
+        (
+            &Method::PUT,
+            [
+                "tenants",
+                id,
+                form @ ("projectvariables" | "commonvariables"),
+            ],
+        ) => {
+            let form = tenant_form(form);
+            let body = json_body(req).await?;
+            ok(app.write(|s| resources::tenant_values::put_form(s, space, id, form, &body))?)
+        }
         // The generic forms.
         (&Method::GET, [seg]) => collection::list(app, kind(seg, path)?, sp, path, params),
         (&Method::GET, [seg, "all"]) => collection::all(app, kind(seg, path)?, sp, params),
@@ -274,9 +305,18 @@ async fn scoped(
     }
 }
 
+fn tenant_form(segment: &str) -> resources::tenant_values::Form {
+    if segment == "projectvariables" {
+        resources::tenant_values::Form::Project
+    } else {
+        resources::tenant_values::Form::Common
+    }
+}
+
 fn kind(segment: &str, path: &str) -> ApiResult<Kind> {
     Kind::from_segment(segment)
-        .filter(|k| *k != Kind::Space)
+        // Tenant values are served only through their tenant's routes.
+        .filter(|k| !matches!(k, Kind::Space | Kind::TenantValue))
         .ok_or_else(|| ApiError::no_route(path))
 }
 

@@ -150,7 +150,7 @@ fn tenants_are_created_listed_filtered_changed_and_deleted() -> TestResult {
         ),
         (
             json!({"Name": "X", "TenantTags": ["Region/EU"]}),
-            "TenantTags must be empty",
+            "TenantTags refers to tag 'Region/EU', which does not exist",
         ),
     ] {
         let got = reason(s.post("/api/Spaces-1/tenants", &body)?)?;
