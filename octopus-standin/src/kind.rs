@@ -39,11 +39,13 @@ pub enum Kind {
     Team,
     /// `TenantResource`.
     Tenant,
+    /// `ActionTemplateResource`: a library step template.
+    ActionTemplate,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -61,6 +63,7 @@ impl Kind {
         Kind::Interruption,
         Kind::Team,
         Kind::Tenant,
+        Kind::ActionTemplate,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -83,6 +86,7 @@ impl Kind {
             Kind::Interruption => "interruptions",
             Kind::Team => "teams",
             Kind::Tenant => "tenants",
+            Kind::ActionTemplate => "actiontemplates",
         }
     }
 
@@ -111,6 +115,7 @@ impl Kind {
             Kind::Interruption => "Interruptions",
             Kind::Team => "Teams",
             Kind::Tenant => "Tenants",
+            Kind::ActionTemplate => "ActionTemplates",
         }
     }
 
@@ -134,6 +139,7 @@ impl Kind {
             Kind::Interruption => "Interruption",
             Kind::Team => "Team",
             Kind::Tenant => "Tenant",
+            Kind::ActionTemplate => "ActionTemplate",
         }
     }
 
@@ -157,6 +163,7 @@ impl Kind {
             Kind::Interruption => "interruption",
             Kind::Team => "team",
             Kind::Tenant => "tenant",
+            Kind::ActionTemplate => "step template",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The write side of each resource kind: what a create (`POST`) or replace (`PUT`) takes,
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
+pub mod action_templates;
 pub mod deployments;
 pub mod interruptions;
 pub mod library_sets;
@@ -45,6 +46,7 @@ pub fn create(
         Kind::Project => app.write(|s| projects::create(s, space, body))?,
         Kind::Release => app.write(|s| releases::create(s, space, body, params))?,
         Kind::Tenant => app.write(|s| tenants::create(s, space, body))?,
+        Kind::ActionTemplate => app.write(|s| action_templates::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -69,6 +71,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
         Kind::Release => app.write(|s| releases::update(s, space, id, body)),
         Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
+        Kind::ActionTemplate => app.write(|s| action_templates::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -101,6 +104,7 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
             Ok(())
         }),
         Kind::Project => app.write(|s| projects::delete(s, space, id)),
+        Kind::ActionTemplate => app.write(|s| action_templates::delete(s, space, id)),
         Kind::Package => packages::delete(app, space, id),
         _ => Err(not_writable(kind, "deleted")),
     }
