@@ -49,14 +49,15 @@ type TableOf = fn(&Directory) -> &Table;
 const ID_PROPERTIES: &[(&str, TableOf)] = &[
     ("Octopus.Action.Package.FeedId", |d| &d.feeds),
     ("Octopus.Action.Manual.ResponsibleTeamIds", |d| &d.teams),
+    (super::templates::TEMPLATE_ID, |d| &d.step_templates),
 ];
 
 /// Collects ids that have no name, so every one is reported at once.
 #[derive(Default)]
-struct Unnamed(BTreeSet<String>);
+pub(super) struct Unnamed(BTreeSet<String>);
 
 impl Unnamed {
-    fn name(&mut self, table: &Table, what: &str, id: &str) -> String {
+    pub(super) fn name(&mut self, table: &Table, what: &str, id: &str) -> String {
         match table.name_of(id) {
             Some(name) => name.to_owned(),
             None => {
@@ -70,7 +71,7 @@ impl Unnamed {
         ids.iter().map(|id| self.name(table, what, id)).collect()
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
+    pub(super) fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
         if self.0.is_empty() {
             Ok(value)
         } else {
@@ -142,7 +143,7 @@ pub fn process_to_names(
 
 /// Properties with id values replaced by names. A sensitive property keeps its wire form
 /// `{"HasValue": .., "NewValue": null}`: its value never travels.
-fn properties(
+pub(super) fn properties(
     props: &BTreeMap<String, PropertyValue>,
     directory: &Directory,
     unnamed: &mut Unnamed,

@@ -12,7 +12,8 @@
 //! | package reference `FeedId` | `Feed` (name) |
 //! | action `Environments`, `ExcludedEnvironments`, `Channels` | names |
 //! | variable `Scope` values | names; `Action` holds the action's name |
-//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`) | the name(s) |
+//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`, `Octopus.Action.Template.Id`) | the name(s) |
+//! | the library step templates the process uses | `step-templates.json` (see `templates`) |
 //!
 //! An id with no name in the directory is an error that lists every such id at once: a bundle
 //! never carries an id the other side could mistake for one of its own.
@@ -49,6 +50,7 @@ mod directory;
 mod export;
 mod import;
 mod model;
+mod templates;
 
 pub use directory::{Directory, Table};
 pub use export::{
@@ -61,4 +63,8 @@ pub use import::{
 };
 pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+pub use templates::{
+    NamedParameter, NamedStepTemplate, STEP_TEMPLATES_FILE, StepTemplates, TEMPLATE_ID,
+    TEMPLATE_VERSION, TemplateUse, template_difference, template_to_names, template_uses,
 };

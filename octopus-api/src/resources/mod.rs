@@ -9,6 +9,7 @@ mod process;
 mod project;
 mod release;
 mod task;
+mod template;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub use release::{Package, Release, SelectedPackage};
 pub use task::{
     ActivityElement, Deployment, Interruption, InterruptionKind, Task, TaskDetails, Tenant,
 };
+pub use template::{ActionTemplate, ActionTemplateParameter};
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

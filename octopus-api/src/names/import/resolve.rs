@@ -16,6 +16,7 @@ use crate::resources::{
 const ID_PROPERTIES: &[(&str, NameKind)] = &[
     ("Octopus.Action.Package.FeedId", NameKind::Feed),
     ("Octopus.Action.Manual.ResponsibleTeamIds", NameKind::Team),
+    (super::super::templates::TEMPLATE_ID, NameKind::StepTemplate),
 ];
 
 /// The id a new action has in an action table until the process is written: variable scopes
@@ -361,7 +362,7 @@ impl<'a> Resolver<'a> {
 
     /// Properties with id-valued ones resolved; sensitive ones without a value (see
     /// [`Resolver::process`] for what becomes of them).
-    fn properties(
+    pub(crate) fn properties(
         &mut self,
         properties: &BTreeMap<String, PropertyValue>,
         used_in: &str,
