@@ -114,6 +114,9 @@ pub fn fetch(
     };
     let named_process = process_to_names(&process, &project.name, &directory)
         .map_err(|ids| unnamed("process", ids))?;
+    let documents: Vec<Document> = super::templates::document(client, &process, &directory)?
+        .into_iter()
+        .collect();
     let project_set: VariableSet = client.get(&format!(
         "variables/{}",
         opt(
@@ -164,7 +167,7 @@ pub fn fetch(
         variables,
         secrets,
         packages,
-        documents: Vec::new(),
+        documents,
     })
 }
 

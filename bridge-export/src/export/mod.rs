@@ -7,9 +7,11 @@
 //!               ──GET──> environments, channels, feeds, worker pools, teams (ids -> names)
 //!               ──GET──> each selected package, streamed to disk, SHA-1 checked against the feed
 //!   names::process_to_names / variables_to_names ──> process.json, variables/*.json
+//!   each step template the process uses, at its version ──> step-templates.json
 //!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
 //!   release.toml ──> ReleaseDir::open ──> pack (sequence from the export ledger)
 //! ```
 
 pub mod fetch;
 pub mod folder;
+pub mod templates;

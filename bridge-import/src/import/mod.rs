@@ -9,6 +9,7 @@
 //!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
 //!  ── connect to the target ──────────────────────── reads only from here ──────────────
 //!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs
+//!  step templates: create, update, use, or refuse a conflict ──> TemplateWork  templates.rs
 //!  environments, channels, feeds, worker pools, teams, actions ──> Resolved   resolve.rs
 //!    │ every unresolved name listed in one refusal
 //!  stored sensitive action properties: kept, never set/replaced/cleared        properties.rs
@@ -18,7 +19,8 @@
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
-//!  packages -> process -> library variable sets -> project variables -> release  apply.rs
+//!  packages -> step templates -> process -> library variable sets -> project variables
+//!    -> release                                                                apply.rs
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
 //!  ledger: audit per step, promotion "imported", bundle accepted (LAST)        record.rs
 //! ```
@@ -46,4 +48,5 @@ pub mod resolve;
 pub mod secrets;
 pub mod shadow;
 pub mod target;
+pub mod templates;
 pub mod variables;

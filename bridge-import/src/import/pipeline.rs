@@ -15,7 +15,7 @@ use super::hook::Writes;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::{apply, content, plan, properties, requirements, resolve, shadow, target};
+use super::{apply, content, plan, properties, requirements, resolve, shadow, target, templates};
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
 
@@ -119,7 +119,7 @@ fn verified(
     {
         report.gap = Some(format!("{first_skipped} to {last_skipped}"));
     }
-    let content = content::read(staged)?;
+    let mut content = content::read(staged)?;
     let client = Client::connect(settings.endpoint.clone())?;
     let target = format!("{} (space {})", client.server(), client.space_id());
     report.target = Some(target.clone());
@@ -132,18 +132,21 @@ fn verified(
             &settings.map,
         ))
     })?;
-    let state = target::load(
+    let mut state = target::load(
         &client,
         &owners.project,
         &owners.variable_set_ids(),
         &content.release.version,
     )?;
+    let templates = templates::plan(&client, &mut content, &settings.map, &mut state, &target)?;
     let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
     properties::check(&content.process, &state.process)?;
     let others = shadow::other_sets(&client, &catalog, &state)?;
     shadow::check(&resolved, &state, &others)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
-    let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    let work = plan::prepare(
+        &client, &content, &owners, &state, resolved, sources, templates,
+    )?;
     report.plan = Some(work.plan());
     if settings.dry_run {
         report.outcome = "dry-run";

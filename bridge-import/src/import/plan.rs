@@ -17,6 +17,7 @@ use super::release::{self, Desired, ReleaseSpec};
 use super::requirements::SecretSources;
 use super::resolve::{Owner, Owners, Resolved};
 use super::target::ProjectState;
+use super::templates::{Outcome, TemplateWork};
 use super::variables::{Merged, merge};
 
 /// Everything an import will do, with what it needs to do it.
@@ -41,12 +42,14 @@ pub struct Work {
     pub desired: Desired,
     /// Where the secrets come from.
     pub secrets: SecretSources,
+    /// The library step templates the process uses, each decided.
+    pub templates: Vec<TemplateWork>,
 }
 
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `process`, `variables` or `release`.
+    /// `package`, `step-template`, `process`, `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
@@ -81,6 +84,7 @@ pub fn prepare(
     state: &ProjectState,
     resolved: Resolved,
     secrets: SecretSources,
+    templates: Vec<TemplateWork>,
 ) -> anyhow::Result<Work> {
     let mut process = resolved.process.clone();
     for (slot, value) in &secrets.properties {
@@ -170,6 +174,7 @@ pub fn prepare(
         existing,
         desired,
         secrets,
+        templates,
     })
 }
 
@@ -192,6 +197,21 @@ impl Work {
         }
         let skip = self.existing.is_some();
         let skipped = "the release exists on the target with the same content".to_owned();
+        for template in &self.templates {
+            steps.push(PlanStep {
+                step: "step-template",
+                subject: format!("{:?}", template.target_name),
+                action: match (skip, template.outcome) {
+                    (true, Outcome::Create | Outcome::Update) => "skip",
+                    (_, outcome) => outcome.action(),
+                },
+                detail: if skip {
+                    skipped.clone()
+                } else {
+                    template.detail()
+                },
+            });
+        }
         let steps_count = self.resolved.process.steps.len();
         steps.push(PlanStep {
             step: "process",

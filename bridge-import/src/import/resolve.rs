@@ -413,7 +413,7 @@ fn lines_of(unresolved: &[Unresolved]) -> Vec<String> {
 }
 
 /// The one refusal that lists every name that did not resolve.
-fn unresolved_error(lines: &[String], target: &str, hint: &str) -> anyhow::Error {
+pub(super) fn unresolved_error(lines: &[String], target: &str, hint: &str) -> anyhow::Error {
     let count = lines.len();
     let noun = if count == 1 { "name" } else { "names" };
     let mut message = format!(

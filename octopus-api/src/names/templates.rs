@@ -357,8 +357,21 @@ impl Resolver<'_> {
                     .into_iter()
                     .flat_map(|t| &t.parameters)
                     .find(|p| p.name.eq_ignore_ascii_case(&parameter.name));
+                let sensitive_control = parameter
+                    .display_settings
+                    .as_ref()
+                    .and_then(|d| d.get("Octopus.ControlType"))
+                    .is_some_and(|c| c == "Sensitive");
                 let default_value = match &parameter.default_value {
-                    Some(PropertyValue::Sensitive(_)) => {
+                    // A sensitive parameter's default given as text (a hostile or broken
+                    // bundle) is a secret too: it is never sent.
+                    Some(PropertyValue::Sensitive(_)) | Some(PropertyValue::Text(_))
+                        if sensitive_control
+                            || matches!(
+                                parameter.default_value,
+                                Some(PropertyValue::Sensitive(_))
+                            ) =>
+                    {
                         Some(PropertyValue::Sensitive(SensitiveValue {
                             has_value: stored(old.and_then(|p| p.default_value.as_ref())),
                             new_value: None,

@@ -158,7 +158,12 @@ pub fn check_action(
         .and_then(Value::as_str);
     let had = version
         .and_then(|v| v.parse::<i64>().ok())
-        .is_some_and(|v| store.history(template_id).iter().any(|d| version_of(d) == v));
+        .is_some_and(|v| {
+            store
+                .history(template_id)
+                .iter()
+                .any(|d| version_of(d) == v)
+        });
     if !had {
         errors.push(format!(
             "Action '{name}' uses version '{}' of step template '{}', which it never had (its current version is {}).",
@@ -252,10 +257,15 @@ fn read(store: &Store, space: &str, body: &Value, id: Option<&str>) -> ApiResult
             taken.insert("Id".into(), json!(new_guid()));
         }
         let Ok(pname) = fields::required_text(&taken, "Name") else {
-            errors.push(format!("A parameter of step template '{name}' has no Name."));
+            errors.push(format!(
+                "A parameter of step template '{name}' has no Name."
+            ));
             continue;
         };
-        if parameter_names.iter().any(|n| n.eq_ignore_ascii_case(&pname)) {
+        if parameter_names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&pname))
+        {
             errors.push(format!(
                 "Parameter names must be unique: '{pname}' is used twice."
             ));
@@ -345,10 +355,7 @@ fn save(
         id,
         space,
         &[
-            (
-                "Usage",
-                format!("/api/{space}/actiontemplates/{id}/usage"),
-            ),
+            ("Usage", format!("/api/{space}/actiontemplates/{id}/usage")),
             (
                 "Versions",
                 format!("/api/{space}/actiontemplates/{id}/versions/{{version}}"),

@@ -64,15 +64,28 @@ fn templates_are_created_at_version_0_and_each_save_is_a_new_version_kept() -> T
     declared.as_object_mut().map(|o| o.remove("StepPackageId"));
     conforms("ActionTemplateResource", &declared)?;
     let tid = id(&created)?;
-    assert_eq!(tid, "ActionTemplates-1", "the body's Id is the server's to give");
+    assert_eq!(
+        tid, "ActionTemplates-1",
+        "the body's Id is the server's to give"
+    );
     assert_eq!(created["Version"], 0, "the body's Version is ignored");
-    assert_eq!(created["StepPackageId"], "future-field", "unknown fields kept");
+    assert_eq!(
+        created["StepPackageId"], "future-field",
+        "unknown fields kept"
+    );
     assert_eq!(
         created["Parameters"][1]["DefaultValue"],
         json!({"HasValue": true, "NewValue": null})
     );
-    assert_eq!(created["Parameters"][0]["DefaultValue"], "https://example.org");
-    assert!(created["Parameters"][0]["Id"].as_str().is_some_and(|i| !i.is_empty()));
+    assert_eq!(
+        created["Parameters"][0]["DefaultValue"],
+        "https://example.org"
+    );
+    assert!(
+        created["Parameters"][0]["Id"]
+            .as_str()
+            .is_some_and(|i| !i.is_empty())
+    );
     assert!(
         !s.ok(&format!("/api/Spaces-1/actiontemplates/{tid}"))?
             .to_string()
@@ -116,10 +129,16 @@ fn templates_are_created_at_version_0_and_each_save_is_a_new_version_kept() -> T
     );
     for missing in ["3", "-1", "one"] {
         let body = expect(
-            s.get(&format!("/api/Spaces-1/actiontemplates/{tid}/versions/{missing}"))?,
+            s.get(&format!(
+                "/api/Spaces-1/actiontemplates/{tid}/versions/{missing}"
+            ))?,
             404,
         )?;
-        assert!(body["ErrorMessage"].as_str().is_some_and(|m| m.contains(&tid)));
+        assert!(
+            body["ErrorMessage"]
+                .as_str()
+                .is_some_and(|m| m.contains(&tid))
+        );
     }
     expect(
         s.get("/api/Spaces-1/actiontemplates/ActionTemplates-77/versions/0")?,
@@ -197,7 +216,9 @@ fn invalid_templates_are_refused_with_every_reason() -> TestResult {
             "/api/Spaces-1/actiontemplates",
             &template("check url", "echo", Value::Null)
         )?)?,
-        ["A step template with the name 'check url' already exists. Please choose a different name."]
+        [
+            "A step template with the name 'check url' already exists. Please choose a different name."
+        ]
     );
     expect(s.get("/api/Spaces-1/actiontemplates")?, 200)?;
     assert_eq!(
@@ -227,7 +248,9 @@ fn a_process_must_name_an_existing_template_at_a_version_it_had() -> TestResult 
     };
     assert_eq!(
         reasons(put(uses_template("ActionTemplates-42", "0"))?)?,
-        ["Action 'Check' uses step template 'ActionTemplates-42', which does not exist in Spaces-1."]
+        [
+            "Action 'Check' uses step template 'ActionTemplates-42', which does not exist in Spaces-1."
+        ]
     );
     // A foreign id (another instance's numbering) is just as unknown.
     assert_eq!(
@@ -249,8 +272,14 @@ fn a_process_must_name_an_existing_template_at_a_version_it_had() -> TestResult 
     );
     // In use: it cannot be deleted; a later version leaves old ones valid.
     assert_eq!(
-        reasons(s.send("DELETE", &format!("/api/Spaces-1/actiontemplates/{tid}"), None)?)?,
-        ["The step template 'Check URL' is used by 1 deployment process(es) and cannot be deleted."]
+        reasons(s.send(
+            "DELETE",
+            &format!("/api/Spaces-1/actiontemplates/{tid}"),
+            None
+        )?)?,
+        [
+            "The step template 'Check URL' is used by 1 deployment process(es) and cannot be deleted."
+        ]
     );
     let current = s.ok(&format!("/api/Spaces-1/actiontemplates/{tid}"))?;
     expect(
@@ -261,7 +290,11 @@ fn a_process_must_name_an_existing_template_at_a_version_it_had() -> TestResult 
     expect(put(uses_template(&tid, "1"))?, 200)?;
     expect(put(json!([]))?, 200)?;
     expect(
-        s.send("DELETE", &format!("/api/Spaces-1/actiontemplates/{tid}"), None)?,
+        s.send(
+            "DELETE",
+            &format!("/api/Spaces-1/actiontemplates/{tid}"),
+            None,
+        )?,
         200,
     )?;
     expect(s.get(&format!("/api/Spaces-1/actiontemplates/{tid}"))?, 404)?;

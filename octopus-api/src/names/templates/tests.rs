@@ -195,6 +195,33 @@ fn the_target_template_reuses_ids_and_keeps_its_own_secrets() -> Res {
     );
     assert!(resolver.finish().is_ok());
 
+    // A hostile bundle that carries a value for a sensitive default (as a new value, or as
+    // text) sets nothing.
+    let mut hostile = named.clone();
+    hostile.parameters[1].default_value = Some(PropertyValue::Sensitive(SensitiveValue {
+        has_value: true,
+        new_value: Some("planted".into()),
+        hint: None,
+    }));
+    hostile.properties.insert(
+        "Token".into(),
+        PropertyValue::Sensitive(SensitiveValue {
+            has_value: true,
+            new_value: Some("planted".into()),
+            hint: None,
+        }),
+    );
+    for bundle in [hostile.clone(), {
+        let mut as_text = hostile;
+        as_text.parameters[1].default_value = Some(PropertyValue::Text("planted".into()));
+        as_text
+    }] {
+        for target in [None, Some(&existing)] {
+            let mut fresh = Resolver::new(&target_dir, &map);
+            let sent = serde_json::to_string(&fresh.step_template(&bundle, "T", target))?;
+            assert!(!sent.contains("planted"), "{sent}");
+        }
+    }
     let mut lacking = Resolver::new(&Directory::default(), &map);
     lacking.step_template(&named, "Check URL", None);
     let unresolved = lacking.finish().err().ok_or("expected unresolved feeds")?;
