@@ -54,8 +54,15 @@ fn template_of(zone: &Standin) -> Value {
 /// On the development zone: "Smoke test" at version 1, a step of Fraud Rules that uses it, and
 /// release 3.15.0 of that process, exported as `fraud.zb`.
 fn export_release(zones: &Zones) {
+    let id = put_template(&zones.dev, SCRIPT, json!(DEV_SECRET), 1);
+    release_using(zones, &[("Smoke test", &id, "1")]);
+    zones.export("Fraud Rules", "3.15.0", "fraud.zb").ok();
+}
+
+/// Adds to Fraud Rules one step per `(name, template id, template version)` and creates
+/// release 3.15.0.
+fn release_using(zones: &Zones, uses: &[(&str, &str, &str)]) {
     let dev = &zones.dev;
-    let id = put_template(dev, SCRIPT, json!(DEV_SECRET), 1);
     let project = dev.get("/api/Spaces-1/projects/fraud-rules");
     let path = format!(
         "/api/Spaces-1/deploymentprocesses/{}",
@@ -65,13 +72,15 @@ fn export_release(zones: &Zones) {
     let Some(steps) = process["Steps"].as_array_mut() else {
         panic!("the Fraud Rules process has no steps");
     };
-    steps.push(json!({"Name": "Smoke test", "Condition": "Success", "StartTrigger": "StartAfterPrevious",
-        "PackageRequirement": "LetOctopusDecide", "Properties": {},
-        "Actions": [{"Name": "Smoke test", "ActionType": "Octopus.Script", "Packages": [],
-            "Properties": {"Octopus.Action.Script.ScriptBody": SCRIPT, "Octopus.Action.Script.Syntax": "Bash",
-                "Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.RunOnServer": "true",
-                "Octopus.Action.Template.Id": id, "Octopus.Action.Template.Version": "1",
-                "Smoke.Url": "https://scoring.internal/health"}}]}));
+    for (name, id, version) in uses {
+        steps.push(json!({"Name": name, "Condition": "Success", "StartTrigger": "StartAfterPrevious",
+            "PackageRequirement": "LetOctopusDecide", "Properties": {},
+            "Actions": [{"Name": name, "ActionType": "Octopus.Script", "Packages": [],
+                "Properties": {"Octopus.Action.Script.ScriptBody": SCRIPT, "Octopus.Action.Script.Syntax": "Bash",
+                    "Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.RunOnServer": "true",
+                    "Octopus.Action.Template.Id": id, "Octopus.Action.Template.Version": version,
+                    "Smoke.Url": "https://scoring.internal/health"}}]}));
+    }
     let written = dev.put(&path, &process);
     assert!(
         written["Steps"].is_array(),
@@ -82,7 +91,6 @@ fn export_release(zones: &Zones) {
         &json!({"ProjectId": project["Id"], "Version": "3.15.0", "SelectedPackages": []}),
     );
     assert_eq!(release["Version"], "3.15.0", "{release}");
-    zones.export("Fraud Rules", "3.15.0", "fraud.zb").ok();
 }
 
 /// What the import may change on the secure side, templates included.
@@ -317,6 +325,39 @@ fn the_mapping_file_renames_a_template() -> TestResult {
     assert_eq!(
         imported_action(&zones)["Properties"]["Octopus.Action.Template.Id"],
         created["Id"]
+    );
+    Ok(())
+}
+
+#[test]
+fn an_export_using_a_template_at_two_versions_is_refused() -> TestResult {
+    let zones = Zones::new();
+    let id = put_template(&zones.dev, SCRIPT, Value::Null, 1);
+    release_using(
+        &zones,
+        &[("Smoke test", &id, "1"), ("Smoke test again", &id, "0")],
+    );
+    let run = zones
+        .export("Fraud Rules", "3.15.0", "fraud.zb")
+        .args(["--json"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let error = &run.json()["error"];
+    assert_eq!(error["code"], "step-template-version", "{error}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| m.contains(
+            "step template \"Smoke test\" is used at versions 0, 1 by actions \"Smoke test\" (version 1), \"Smoke test again\" (version 0)"
+        )),
+        "{error}"
+    );
+    assert!(
+        error["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("latest version"))
+    );
+    assert!(
+        !zones.site.path("fraud.zb").exists(),
+        "a refused export wrote a bundle"
     );
     Ok(())
 }
