@@ -404,3 +404,24 @@ fn an_import_killed_at_any_write_completes_with_the_template_created_once() -> T
     assert!(points >= 3, "only {points} kill points were exercised");
     Ok(())
 }
+
+#[test]
+fn a_refusal_before_the_project_is_known_does_not_count_a_template_to_create_as_missing()
+-> TestResult {
+    let zones = Zones::new();
+    export_release(&zones);
+    let mapping = zones.site.path("mapping.toml");
+    let text = std::fs::read_to_string(&mapping)?;
+    std::fs::write(
+        &mapping,
+        format!("{text}\n[projects]\n\"Fraud Rules\" = \"Fraud Rules (absent)\"\n"),
+    )?;
+    let run = zones.import("fraud.zb").args(["--json"]).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let error = &run.json()["error"];
+    assert_eq!(error["code"], "unresolved-names", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Fraud Rules (absent)"), "{error}");
+    assert!(!message.contains("step template"), "{error}");
+    Ok(())
+}

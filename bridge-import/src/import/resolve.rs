@@ -236,10 +236,12 @@ pub fn project_independent(
             &format!("secret {} of {:?}", secret.name, secret.owner),
         );
     }
+    // Channels are the project's; step templates are decided once the project is known (a
+    // template the bundle carries is created when missing).
     resolver
         .unresolved()
         .iter()
-        .filter(|u| u.kind != Some(NameKind::Channel))
+        .filter(|u| !matches!(u.kind, Some(NameKind::Channel | NameKind::StepTemplate)))
         .map(ToString::to_string)
         .collect()
 }
