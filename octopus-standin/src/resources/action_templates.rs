@@ -253,6 +253,12 @@ fn read(store: &Store, space: &str, body: &Value, id: Option<&str>) -> ApiResult
     let mut parameter_names: Vec<String> = Vec::new();
     for parameter in crate::store::items(&doc, "Parameters") {
         let mut taken = fields::take(parameter, PARAMETER)?;
+        // Fields of newer servers are kept as given, as on the template itself.
+        for (key, value) in parameter.as_object().into_iter().flatten() {
+            if !taken.contains_key(key) && key != "DefaultValue" {
+                taken.insert(key.clone(), value.clone());
+            }
+        }
         if text(&taken, "Id").is_none_or(str::is_empty) {
             taken.insert("Id".into(), json!(new_guid()));
         }

@@ -35,7 +35,7 @@ fn template(name: &str, script: &str, password: Value) -> Value {
         "Packages": [{"Name": "tool", "PackageId": "Tool", "FeedId": "feeds-builtin", "AcquisitionLocation": "Server", "Properties": {}}],
         "Parameters": [
             {"Name": "Url", "Label": "URL", "HelpText": "What to check", "DefaultValue": "https://example.org",
-             "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
+             "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}, "AllowClear": true},
             {"Name": "Password", "Label": "Password", "DefaultValue": password,
              "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
         ]
@@ -62,6 +62,9 @@ fn templates_are_created_at_version_0_and_each_save_is_a_new_version_kept() -> T
     // The 2020.5 Swagger spec predates `StepPackageId`; everything else conforms.
     let mut declared = created.clone();
     declared.as_object_mut().map(|o| o.remove("StepPackageId"));
+    declared["Parameters"][0]
+        .as_object_mut()
+        .map(|o| o.remove("AllowClear"));
     conforms("ActionTemplateResource", &declared)?;
     let tid = id(&created)?;
     assert_eq!(
