@@ -60,6 +60,8 @@ mod roundtrip;
 mod secrets_stay;
 #[path = "e2e/staging.rs"]
 mod staging;
+#[path = "e2e/step_templates.rs"]
+mod step_templates;
 #[path = "e2e/success_only.rs"]
 mod success_only;
 #[path = "e2e/tenants.rs"]

@@ -56,11 +56,13 @@ pub enum Kind {
     /// One tenant variable value (internal: served only through `tenants/{id}/variables`,
     /// `projectvariables` and `commonvariables`, never as a collection).
     TenantValue,
+    /// `ActionTemplateResource`: a library step template.
+    ActionTemplate,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 25] = [
+    pub const ALL: [Kind; 26] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -86,6 +88,7 @@ impl Kind {
         Kind::ProjectTrigger,
         Kind::TagSet,
         Kind::TenantValue,
+        Kind::ActionTemplate,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -116,6 +119,7 @@ impl Kind {
             Kind::ProjectTrigger => "projecttriggers",
             Kind::TagSet => "tagsets",
             Kind::TenantValue => "tenantvariables",
+            Kind::ActionTemplate => "actiontemplates",
         }
     }
 
@@ -152,6 +156,7 @@ impl Kind {
             Kind::ProjectTrigger => "ProjectTriggers",
             Kind::TagSet => "TagSets",
             Kind::TenantValue => "TenantVariables",
+            Kind::ActionTemplate => "ActionTemplates",
         }
     }
 
@@ -183,6 +188,7 @@ impl Kind {
             Kind::ProjectTrigger => "ProjectTrigger",
             Kind::TagSet => "TagSet",
             Kind::TenantValue => "TenantVariable",
+            Kind::ActionTemplate => "ActionTemplate",
         }
     }
 
@@ -214,6 +220,7 @@ impl Kind {
             Kind::ProjectTrigger => "project trigger",
             Kind::TagSet => "tag set",
             Kind::TenantValue => "tenant variable",
+            Kind::ActionTemplate => "step template",
         }
     }
 }

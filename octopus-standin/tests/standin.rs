@@ -9,6 +9,8 @@ mod harness;
 #[path = "standin/swagger.rs"]
 mod swagger;
 
+#[path = "standin/action_templates.rs"]
+mod action_templates;
 #[path = "standin/auth_and_paging.rs"]
 mod auth_and_paging;
 #[path = "standin/automatic.rs"]

@@ -116,6 +116,7 @@ pub fn fetch(
     };
     let named_process = process_to_names(&process, &project.name, &directory)
         .map_err(|ids| unnamed("process", ids))?;
+    let templates = super::templates::document(client, &process, &directory)?;
     let project_set: VariableSet = client.get(&format!(
         "variables/{}",
         opt(
@@ -155,6 +156,7 @@ pub fn fetch(
     secrets.extend(sensitive_properties(&process, &project.name));
     let (packages, external) = download_packages(client, &release, &process, folder)?;
     let mut documents = vec![source_document(client)?];
+    documents.extend(templates);
     if let Some((tenants, tenant_secrets)) =
         super::tenants::read(client, &project, &libraries, &directory)?
     {

@@ -7,6 +7,7 @@
 //!               ──GET──> environments, channels, feeds, worker pools, teams (ids -> names)
 //!               ──GET──> each selected package, streamed to disk, SHA-1 checked against the feed
 //!   names::process_to_names / variables_to_names ──> process.json, variables/*.json
+//!   each step template the process uses, at its version ──> step-templates.json
 //!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
 //!               ──GET──> tenants connected to the project, their values (live) ──> tenants.json
 //!   scan::refuse_ids: anything still shaped like an Octopus id ──> refused (`id-leak`)
@@ -17,3 +18,4 @@ pub mod fetch;
 pub mod folder;
 pub mod scan;
 pub mod tenants;
+pub mod templates;

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! tenants    PUT tenants/{id}, PUT its values' route         connections and values that differ
+//! templates  POST / PUT actiontemplates                      each step template to create or update
+//!              -> the process's template ids and versions
 //! process    PUT deploymentprocesses/{id} (its Version)      if it differs
 //!              -> the action ids of new actions, for variable scopes
 //! variables  GET variables/{id}, merge, PUT (its Version)    library sets, then the project's
@@ -33,6 +35,7 @@ use super::refuse::refused;
 use super::release;
 use super::resolve::OwnerKind;
 use super::target::{ProjectState, process_id};
+use super::templates;
 use super::variables::merge;
 
 /// What the writes produced.
@@ -52,7 +55,10 @@ pub fn apply(
     writes: &mut Writes,
 ) -> anyhow::Result<Applied> {
     let mut audit = Vec::new();
-    let project = &state.project.name;
+    // The templates written change what the process and the release refer to.
+    let mut state = state.clone();
+    let mut desired = work.desired.clone();
+    let project = &state.project.name.clone();
     let version = &work.spec.version;
     if work.existing.is_none() {
         super::tenants::apply(
@@ -63,7 +69,14 @@ pub fn apply(
             writes,
             &mut audit,
         )?;
-        let actions = write_process(client, work, state, writes, &mut audit)?;
+        let written = templates::write(client, &work.templates, version, writes, &mut audit)?;
+        written.register(&mut state.directory.step_templates);
+        written.patch_named(&mut desired.process);
+        let mut process = work.process.clone();
+        if let Some(process) = &mut process {
+            written.patch_steps(&mut process.steps);
+        }
+        let actions = write_process(client, process.as_ref(), work, &state, writes, &mut audit)?;
         write_variables(client, work, &actions, writes, &mut audit)?;
     }
     for check in &work.packages {
@@ -106,9 +119,7 @@ pub fn apply(
             created
         }
     };
-    if let Some(difference) =
-        release::difference(client, &release, &work.spec, &work.desired, state)?
-    {
+    if let Some(difference) = release::difference(client, &release, &work.spec, &desired, &state)? {
         return Err(refused(
             "import-mismatch",
             format!(
@@ -129,16 +140,18 @@ pub fn apply(
     Ok(Applied { release, audit })
 }
 
-/// Writes the process if it differs; returns the action table with the target's real ids.
+/// Writes `process` (the plan's, pointed at the templates written) if the plan found that it
+/// differs; returns the action table with the target's real ids.
 fn write_process(
     client: &Client,
+    process: Option<&DeploymentProcess>,
     work: &Work,
     state: &ProjectState,
     writes: &mut Writes,
     audit: &mut Vec<AuditStep>,
 ) -> anyhow::Result<Table> {
     let project = &state.project.name;
-    let (table, action) = match &work.process {
+    let (table, action) = match process {
         Some(process) => {
             let written: DeploymentProcess = client.put(
                 &format!("deploymentprocesses/{}", process_id(&state.project)),

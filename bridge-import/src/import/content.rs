@@ -41,12 +41,10 @@ pub struct ReleaseContent<'a> {
     pub packages: Vec<StagedPackage>,
     /// The release's other documents (`file` entries) by entry path, read on demand with
     /// [`ReleaseContent::document`].
-    #[allow(dead_code)] // LEAD: remove once a document is read
     pub documents: BTreeMap<String, StagedDocument>,
 }
 
 /// A `file` entry of the bundle in the staging folder.
-#[allow(dead_code)] // LEAD: remove once a document is read
 #[derive(Debug, Clone)]
 pub struct StagedDocument {
     /// The file.
@@ -55,7 +53,6 @@ pub struct StagedDocument {
     pub size: u64,
 }
 
-#[allow(dead_code)] // LEAD: remove once a document is read
 impl ReleaseContent<'_> {
     /// The document `name` (`step-templates.json`) parsed as `T`, bounded by
     /// [`MAX_JSON_BYTES`]; `None` when the bundle does not carry it (a bundle from an older

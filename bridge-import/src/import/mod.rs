@@ -9,6 +9,7 @@
 //!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
 //!  ── connect to the target ──────────────────────── reads only from here ──────────────
 //!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs
+//!  step templates: create, update, use, or refuse a conflict ──> TemplateWork  templates.rs
 //!  environments, channels, feeds, worker pools, teams, actions ──> Resolved   resolve.rs
 //!    │ every unresolved name listed in one refusal
 //!  stored sensitive action properties: kept, never set/replaced/cleared        properties.rs
@@ -23,8 +24,8 @@
 //!    │ every one listed in one refusal (automatic-start), unless --allow-automatic-start
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
-//!  tenants -> process -> library variable sets -> project variables -> packages -> release
-//!                                                                              apply.rs
+//!  tenants -> step templates -> process -> library variable sets -> project variables
+//!    -> packages -> release                                                    apply.rs
 //!    (packages after process and variables: a built-in feed trigger that fires on the
 //!     upload snapshots the new process, never the old one)
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
@@ -58,4 +59,5 @@ pub mod shadow;
 pub mod source_version;
 pub mod target;
 pub mod tenants;
+pub mod templates;
 pub mod variables;

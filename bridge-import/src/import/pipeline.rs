@@ -18,7 +18,7 @@ use super::report::Report;
 use super::secrets::SecretsFile;
 use super::{
     apply, automatic, content, plan, properties, requirements, resolve, shadow, source_version,
-    target, tenants,
+    target, templates, tenants,
 };
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
@@ -125,7 +125,7 @@ fn verified(
     {
         report.gap = Some(format!("{first_skipped} to {last_skipped}"));
     }
-    let content = content::read(staged)?;
+    let mut content = content::read(staged)?;
     let client = Client::connect(settings.endpoint.clone())?;
     let target = format!("{} (space {})", client.server(), client.space_id());
     report.target = Some(target.clone());
@@ -145,12 +145,13 @@ fn verified(
             &settings.map,
         ))
     })?;
-    let state = target::load(
+    let mut state = target::load(
         &client,
         &owners.project,
         &owners.variable_set_ids(),
         &content.release.version,
     )?;
+    let templates = templates::plan(&client, &mut content, &settings.map, &mut state, &target)?;
     let tenant_document = content.document::<TenantsDocument>(TENANTS_DOCUMENT)?;
     let (tenant_plan, tenant_unresolved) = tenants::prepare(
         &client,
@@ -174,7 +175,9 @@ fn verified(
     let others = shadow::other_sets(&client, &catalog, &state)?;
     shadow::check(&resolved, &state, &others)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets, &tenant_plan)?;
-    let mut work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
+    let mut work = plan::prepare(
+        &client, &content, &owners, &state, resolved, sources, templates,
+    )?;
     work.tenants = tenant_plan.work;
     // Only an import that creates the release or pushes a package can set anything off.
     let starts = if work.existing.is_none() || work.packages.iter().any(|p| !p.present) {

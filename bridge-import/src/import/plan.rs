@@ -19,6 +19,7 @@ use super::requirements::SecretSources;
 use super::resolve::{Owner, Owners, Resolved};
 use super::target::ProjectState;
 use super::tenants::TenantWork;
+use super::templates::{Outcome, TemplateWork};
 use super::variables::{Merged, merge};
 
 /// Everything an import will do, with what it needs to do it.
@@ -47,12 +48,14 @@ pub struct Work {
     pub secrets: SecretSources,
     /// The tenants' connections and values (`tenants.json`).
     pub tenants: Vec<TenantWork>,
+    /// The library step templates the process uses, each decided.
+    pub templates: Vec<TemplateWork>,
 }
 
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `external`, `tenant`, `process`, `variables` or `release`.
+    /// `package`, `external`, `tenant`, `step-template`, `process`, `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
@@ -87,6 +90,7 @@ pub fn prepare(
     state: &ProjectState,
     resolved: Resolved,
     secrets: SecretSources,
+    templates: Vec<TemplateWork>,
 ) -> anyhow::Result<Work> {
     let mut process = resolved.process.clone();
     for (slot, value) in &secrets.properties {
@@ -187,6 +191,7 @@ pub fn prepare(
         desired,
         secrets,
         tenants: Vec::new(),
+        templates,
     })
 }
 
@@ -237,6 +242,21 @@ impl Work {
                     skipped.clone()
                 } else {
                     tenant.detail()
+                },
+            });
+        }
+        for template in &self.templates {
+            steps.push(PlanStep {
+                step: "step-template",
+                subject: format!("{:?}", template.target_name),
+                action: match (skip, template.outcome) {
+                    (true, Outcome::Create | Outcome::Update) => "skip",
+                    (_, outcome) => outcome.action(),
+                },
+                detail: if skip {
+                    skipped.clone()
+                } else {
+                    template.detail()
                 },
             });
         }

@@ -11,6 +11,7 @@
 //! | `secrets-missing` | secrets neither stored on the target nor in the secrets file |
 //! | `variable-conflict` | a target secret would become a plain value, or two variables collide |
 //! | `sensitive-property` | the bundle would set, replace or clear a sensitive action property the target stores, or carries a sensitive value |
+//! | `step-template-conflict` | a step template of the bundle differs from the target's of the same or a newer version |
 //! | `secret-shadowed` | a plain variable of the bundle would take precedence over a secret the target stores |
 //! | `external-package-missing` | a package version of an external feed is not on the target's feed, or that feed is of another type (every one listed) |
 //! | `automatic-start` | the target would deploy or create releases by itself (automatic lifecycle phases, triggers, automatic release creation); every one listed |

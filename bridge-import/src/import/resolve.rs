@@ -241,10 +241,12 @@ pub fn project_independent(
             &format!("secret {} of {:?}", secret.name, secret.owner),
         );
     }
+    // Channels are the project's; step templates are decided once the project is known (a
+    // template the bundle carries is created when missing).
     resolver
         .unresolved()
         .iter()
-        .filter(|u| u.kind != Some(NameKind::Channel))
+        .filter(|u| !matches!(u.kind, Some(NameKind::Channel | NameKind::StepTemplate)))
         .map(ToString::to_string)
         .collect()
 }
@@ -425,7 +427,7 @@ fn lines_of(unresolved: &[Unresolved]) -> Vec<String> {
 }
 
 /// The one refusal that lists every name that did not resolve.
-fn unresolved_error(lines: &[String], target: &str, hint: &str) -> anyhow::Error {
+pub(super) fn unresolved_error(lines: &[String], target: &str, hint: &str) -> anyhow::Error {
     let count = lines.len();
     let noun = if count == 1 { "name" } else { "names" };
     let mut message = format!(

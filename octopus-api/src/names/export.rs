@@ -49,10 +49,10 @@ pub struct SecretRequirement {
 
 /// Collects ids that have no name, so every one is reported at once.
 #[derive(Default)]
-struct Unnamed(BTreeSet<String>);
+pub(super) struct Unnamed(BTreeSet<String>);
 
 impl Unnamed {
-    fn name(&mut self, table: &Table, what: &str, id: &str) -> String {
+    pub(super) fn name(&mut self, table: &Table, what: &str, id: &str) -> String {
         match table.name_of(id) {
             Some(name) => name.to_owned(),
             None => {
@@ -77,7 +77,7 @@ impl Unnamed {
         }
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
+    pub(super) fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
         if self.0.is_empty() {
             Ok(value)
         } else {
@@ -153,7 +153,7 @@ pub fn process_to_names(
 
 /// Properties with id values replaced by names. A sensitive property keeps its wire form
 /// `{"HasValue": .., "NewValue": null}`: its value never travels.
-fn properties(
+pub(super) fn properties(
     props: &BTreeMap<String, PropertyValue>,
     directory: &Directory,
     unnamed: &mut Unnamed,

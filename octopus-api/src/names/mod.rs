@@ -12,9 +12,10 @@
 //! | package reference `FeedId` | `Feed` (name; a variable expression such as `#{Kubernetes.Feed}` as written) |
 //! | action `Environments`, `ExcludedEnvironments`, `Channels` | names |
 //! | variable `Scope` values | names; `Action` holds the action's name |
-//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`, `Octopus.Action.Azure.AccountId`, `Octopus.Action.DeployRelease.ProjectId`) | the name(s) |
+//! | action properties whose value is an id (`Octopus.Action.Package.FeedId`, `Octopus.Action.Manual.ResponsibleTeamIds`, `Octopus.Action.Azure.AccountId`, `Octopus.Action.DeployRelease.ProjectId`, `Octopus.Action.Template.Id`) | the name(s) |
 //! | action `Container.FeedId`, `GitDependencies[].GitCredentialId`, ids in step-package `Inputs` | names (see `references`) |
 //! | variable values of type `Certificate`, `WorkerPool`, `*Account`; scopes `Tenant`, `Project`, `ProcessOwner` | names |
+//! | the library step templates the process uses | `step-templates.json` (see `templates`) |
 //!
 //! An id with no name in the directory is an error that lists every such id at once: a bundle
 //! never carries an id the other side could mistake for one of its own.
@@ -63,6 +64,7 @@ mod model;
 mod references;
 pub mod source;
 mod tenants;
+mod templates;
 
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
@@ -79,4 +81,8 @@ pub use model::{
 };
 pub use tenants::{
     NamedTenant, NamedTenantValue, TENANT_SENSITIVE, TENANTS_DOCUMENT, TenantsDocument,
+};
+pub use templates::{
+    NamedParameter, NamedStepTemplate, STEP_TEMPLATES_FILE, StepTemplates, TEMPLATE_ID,
+    TEMPLATE_VERSION, TemplateUse, template_difference, template_to_names, template_uses,
 };

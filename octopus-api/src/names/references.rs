@@ -30,6 +30,7 @@ pub(crate) const ID_PROPERTIES: &[(&str, NameKind)] = &[
     ("Octopus.Action.Manual.ResponsibleTeamIds", NameKind::Team),
     ("Octopus.Action.Azure.AccountId", NameKind::Account),
     ("Octopus.Action.DeployRelease.ProjectId", NameKind::Project),
+    (super::templates::TEMPLATE_ID, NameKind::StepTemplate),
 ];
 
 /// The kind of id a property holds, if it holds one.

@@ -14,6 +14,7 @@ mod task;
 mod tolerant;
 mod trigger;
 mod tenant_values;
+mod template;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ pub use tenant_values::{
     TenantValue, TenantValues, ValueChange, ValueState, VariableTemplate, tenant_environments,
     tenant_tags,
 };
+pub use template::{ActionTemplate, ActionTemplateParameter};
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

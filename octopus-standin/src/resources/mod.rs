@@ -2,6 +2,7 @@
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
 pub mod automatic;
+pub mod action_templates;
 pub mod deployments;
 pub mod feeds;
 pub mod interruptions;
@@ -68,6 +69,7 @@ pub fn create(
         }
         Kind::ProjectTrigger => app.write(|s| triggers::create(s, space, body))?,
         Kind::TagSet => app.write(|s| tagsets::create(s, space, body))?,
+        Kind::ActionTemplate => app.write(|s| action_templates::create(s, space, body))?,
         Kind::Deployment => {
             let doc = app.write(|s| deployments::create(s, space, body))?;
             app.wake.notify_one();
@@ -97,6 +99,7 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         }
         Kind::ProjectTrigger => app.write(|s| triggers::update(s, space, id, body)),
         Kind::TagSet => app.write(|s| tagsets::update(s, space, id, body)),
+        Kind::ActionTemplate => app.write(|s| action_templates::update(s, space, id, body)),
         _ => Err(not_writable(kind, "changed")),
     }
 }
@@ -135,6 +138,7 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
             Ok(())
         }),
         Kind::Project => app.write(|s| projects::delete(s, space, id)),
+        Kind::ActionTemplate => app.write(|s| action_templates::delete(s, space, id)),
         Kind::Package => packages::delete(app, space, id),
         _ => Err(not_writable(kind, "deleted")),
     }

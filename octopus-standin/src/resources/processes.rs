@@ -173,6 +173,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
                 action.insert("Slug".into(), json!(super::projects::slug(&name)));
             }
             default_text(&mut action, "Condition", "Success");
+            super::action_templates::check_action(store, space, &action, &name, &mut errors);
             let mut packages = Vec::new();
             for package in action
                 .get("Packages")

@@ -237,6 +237,11 @@ async fn scoped(
         (&Method::GET, ["projectgroups", id, "projects"]) => {
             collection::children(app, space, Kind::ProjectGroup, id, "projects", path, params)
         }
+        (&Method::GET, ["actiontemplates", id, "versions", version]) => {
+            ok(Value::Object(app.read(|s| {
+                resources::action_templates::at_version(s, space, id, version)
+            })?))
+        }
         (&Method::GET, ["tasks", id, "details"]) => ok(resources::tasks::details(app, id)?),
         (&Method::GET, ["tasks", id, "raw"]) => resources::tasks::raw(app, id),
         (&Method::GET, ["interruptions", id, "responsible"]) => {

@@ -41,6 +41,9 @@ pub struct Store {
     blobs: BTreeMap<String, String>,
     /// Task id -> the root of its activity log.
     logs: BTreeMap<String, LogNode>,
+    /// Every version a document with a history had (step templates), by its id, oldest first.
+    #[serde(default)]
+    history: BTreeMap<String, Vec<Doc>>,
 }
 
 impl Store {
@@ -181,6 +184,16 @@ impl Store {
     /// A task's activity log, for appending.
     pub fn log_mut(&mut self, task_id: &str) -> Option<&mut LogNode> {
         self.logs.get_mut(task_id)
+    }
+
+    /// Records a version of a document that keeps its history (a step template).
+    pub fn push_history(&mut self, id: &str, doc: Doc) {
+        self.history.entry(id.to_owned()).or_default().push(doc);
+    }
+
+    /// Every recorded version of a document, oldest first.
+    pub fn history(&self, id: &str) -> &[Doc] {
+        self.history.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// Sets a task's activity log.

@@ -453,7 +453,7 @@ impl<'a> Resolver<'a> {
 
     /// Properties with id-valued ones resolved; sensitive ones without a value (see
     /// [`Resolver::process`] for what becomes of them).
-    fn properties(
+    pub(crate) fn properties(
         &mut self,
         properties: &BTreeMap<String, PropertyValue>,
         used_in: &str,
