@@ -11,6 +11,8 @@ mod swagger;
 
 #[path = "standin/auth_and_paging.rs"]
 mod auth_and_paging;
+#[path = "standin/channel_rules.rs"]
+mod channel_rules;
 #[path = "standin/contract.rs"]
 mod contract;
 #[path = "standin/contract_fixtures.rs"]

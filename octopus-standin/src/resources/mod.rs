@@ -1,6 +1,7 @@
 //! The write side of each resource kind: what a create (`POST`) or replace (`PUT`) takes,
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
+pub mod channel_rules;
 pub mod deployments;
 pub mod interruptions;
 pub mod library_sets;

@@ -1,6 +1,7 @@
 //! Releases: creating one freezes the project's current process and variables (and those of
 //! its library variable sets) into snapshots, checks the selected package versions against
-//! the process, and refuses a version the project already has.
+//! the process and against the channel's version rules (unless `IgnoreChannelRules`), and
+//! refuses a version the project already has.
 
 use std::sync::Arc;
 
@@ -56,10 +57,13 @@ pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> 
     let process_id = format!("deploymentprocess-{project_id}");
     let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
     let selected = check_packages(&process, &doc)?;
-    doc.insert("SelectedPackages".into(), Value::Array(selected));
     if let Some(ignore) = params.flag("ignoreChannelRules")? {
         doc.insert("IgnoreChannelRules".into(), json!(ignore));
     }
+    if doc.get("IgnoreChannelRules") != Some(&Value::Bool(true)) {
+        super::channel_rules::check_release(store.require(Kind::Channel, &channel)?, &selected)?;
+    }
+    doc.insert("SelectedPackages".into(), Value::Array(selected));
     let process_snapshot = super::processes::snapshot(store, Kind::DeploymentProcess, &process_id)?;
     let variables_snapshot = super::processes::snapshot(
         store,
@@ -133,6 +137,9 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
         .to_owned();
     let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
     let selected = check_packages(&process, &doc)?;
+    if doc.get("IgnoreChannelRules") != Some(&Value::Bool(true)) {
+        super::channel_rules::check_release(store.require(Kind::Channel, &channel)?, &selected)?;
+    }
     doc.insert("SelectedPackages".into(), Value::Array(selected));
     doc.insert(
         "Assembled".into(),
