@@ -15,9 +15,12 @@ use super::hook::Writes;
 use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
-use super::{apply, content, plan, properties, requirements, resolve, shadow, target};
+use super::{
+    apply, channel_rules, content, create, plan, properties, requirements, resolve, shadow, target,
+};
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
+use octopus_api::names::{NamedChannelRule, NamedProject, PROJECT_DOCUMENT};
 
 /// An import, its arguments checked.
 #[derive(Debug)]
@@ -36,6 +39,8 @@ pub struct Settings {
     pub endpoint: Endpoint,
     /// Verify, resolve, check and plan only.
     pub dry_run: bool,
+    /// Create what the target lacks of the release's project (`--create-missing`).
+    pub create_missing: bool,
 }
 
 /// Runs an import. Every refusal is recorded in the ledger with its reason (not on a dry run):
@@ -123,7 +128,37 @@ fn verified(
     let client = Client::connect(settings.endpoint.clone())?;
     let target = format!("{} (space {})", client.server(), client.space_id());
     report.target = Some(target.clone());
-    let catalog = target::catalog(&client)?;
+    let mut catalog = target::catalog(&client)?;
+    let project_doc: Option<NamedProject> = content.document(PROJECT_DOCUMENT)?;
+    let selections = channel_rules::selections(&content.process, &content.packages);
+    let mut creation = create::Creation::default();
+    if let Some(doc) = &project_doc {
+        creation = create::plan(
+            &client,
+            doc,
+            &content.release.channel,
+            &catalog,
+            &settings.map,
+            settings.create_missing,
+            &target,
+        )?;
+        channel_rules::check(
+            &client,
+            &content.release.channel,
+            &bundle_rules(doc, &content.release.channel),
+            &selections,
+        )?;
+    }
+    let mut created = Vec::new();
+    if !creation.is_empty() {
+        if settings.dry_run {
+            report.outcome = "dry-run";
+            report.plan = Some(creation_only_plan(&creation, &content.release.version));
+            return Ok(report);
+        }
+        created = create::apply(&client, &creation, writes)?;
+        catalog = target::catalog(&client)?;
+    }
     let owners = resolve::owners(&content, &catalog, &settings.map, &target, || {
         let directory = Directory::load(&client, None)?;
         Ok(resolve::project_independent(
@@ -139,12 +174,26 @@ fn verified(
         &content.release.version,
     )?;
     let resolved = resolve::names(&content, &owners, &state, &settings.map, &target)?;
+    if project_doc.is_none() {
+        // An older exporter's bundle: the target channel's own rules.
+        let channel: octopus_api::resources::Channel =
+            client.get(&format!("channels/{}", resolved.channel.0))?;
+        let rules: Vec<NamedChannelRule> = channel
+            .other
+            .get("Rules")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        channel_rules::check(&client, &resolved.channel.1, &rules, &selections)?;
+    }
     properties::check(&content.process, &state.process)?;
     let others = shadow::other_sets(&client, &catalog, &state)?;
     shadow::check(&resolved, &state, &others)?;
     let sources = requirements::check(&resolved, &owners, &state, &settings.secrets)?;
     let work = plan::prepare(&client, &content, &owners, &state, resolved, sources)?;
-    report.plan = Some(work.plan());
+    let mut plan = work.plan();
+    plan.steps.splice(0..0, creation.plan());
+    report.plan = Some(plan);
     if settings.dry_run {
         report.outcome = "dry-run";
         report.release_id = work.existing.as_ref().and_then(|r| r.id.clone());
@@ -160,10 +209,40 @@ fn verified(
             version: content.release.version.clone(),
             target: manifest.target_zone.clone(),
         },
-        steps: applied.audit,
+        steps: created.into_iter().chain(applied.audit).collect(),
     };
     gate.record_import(&imported, writes)?;
     report.outcome = "imported";
     report.writes = writes.count();
     Ok(report)
+}
+
+/// The rules of the bundle's channel `name` (none if `project.json` does not list it).
+fn bundle_rules(doc: &NamedProject, name: &str) -> Vec<NamedChannelRule> {
+    doc.channels
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| c.rules.clone())
+        .unwrap_or_default()
+}
+
+/// A dry run that would create things first: what it would create, then the release. The
+/// rest (names, secrets, packages, variables) needs what does not exist yet, so it is checked
+/// when the import runs, before the release is written.
+fn creation_only_plan(creation: &create::Creation, version: &str) -> plan::Plan {
+    let mut steps = creation.plan();
+    steps.push(plan::PlanStep {
+        step: "release",
+        subject: version.to_owned(),
+        action: "create",
+        detail: "after what is created above; names, secrets, packages and variables are checked then, before the release is written".to_owned(),
+    });
+    plan::Plan {
+        steps,
+        skipped_variables: Vec::new(),
+        skipped_secrets: Vec::new(),
+        secrets_stored: 0,
+        secrets_from_file: 0,
+        secrets_file_unused: Vec::new(),
+    }
 }

@@ -49,6 +49,7 @@ mod directory;
 mod export;
 mod import;
 mod model;
+mod project;
 
 pub use directory::{Directory, Table};
 pub use export::{
@@ -61,4 +62,8 @@ pub use import::{
 };
 pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
+};
+pub use project::{
+    ActionPackage, NamedChannel, NamedChannelRule, NamedLibrarySet, NamedProject, PROJECT_DOCUMENT,
+    ProjectNames, project_to_names,
 };
