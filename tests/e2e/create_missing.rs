@@ -61,6 +61,22 @@ fn without_the_flag_every_missing_thing_is_listed_and_nothing_written() -> TestR
     let zones = Zones::new();
     without_fraud_rules(&zones);
     zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
+    // The project travels by name: no development-zone id of it is in the bundle.
+    let plain = crate::results::decompressed(&zones.site.path("fraud.zb"));
+    let text = String::from_utf8_lossy(&plain);
+    assert!(
+        text.contains("\"ProjectGroup\": \"Risk\""),
+        "no project.json"
+    );
+    for id in [
+        "ProjectGroups-",
+        "Lifecycles-",
+        "Channels-",
+        "LibraryVariableSets-",
+        "Projects-",
+    ] {
+        assert!(!text.contains(id), "{id} in the bundle");
+    }
     let before = zones.secure_state();
     let run = zones.import("fraud.zb").args(["--json"]).expect(1);
     assert_eq!(run.json()["error"]["code"], "missing-on-target");
@@ -217,5 +233,85 @@ fn a_release_breaking_its_channels_version_rule_is_refused_with_nothing_written(
         json!([]),
         "{pci_channels}"
     );
+    Ok(())
+}
+
+/// How many of each the secure side has: projects named Fraud Rules, library variable sets
+/// named Common Settings, Fraud Rules' channels and included sets, releases of it.
+fn created_counts(zones: &Zones) -> Value {
+    let projects = zones.pci.get("/api/Spaces-1/projects/all");
+    let fraud: Vec<&Value> = projects
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["Name"] == "Fraud Rules")
+        .collect();
+    let libraries = zones.pci.get("/api/Spaces-1/libraryvariablesets/all");
+    let common = libraries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["Name"] == "Common Settings")
+        .count();
+    let (channels, included, releases) = match fraud.first() {
+        Some(project) => {
+            let id = project["Id"].as_str().unwrap_or("");
+            (
+                zones
+                    .pci
+                    .get(&format!("/api/Spaces-1/projects/{id}/channels"))["TotalResults"]
+                    .clone(),
+                project["IncludedLibraryVariableSetIds"].clone(),
+                zones
+                    .pci
+                    .get(&format!("/api/Spaces-1/projects/{id}/releases"))["TotalResults"]
+                    .clone(),
+            )
+        }
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    json!({
+        "projects": fraud.len(), "libraries": common, "channels": channels,
+        "included": included.as_array().map(Vec::len), "releases": releases,
+    })
+}
+
+#[test]
+fn a_crash_while_creating_leaves_what_a_rerun_completes_exactly_once() -> TestResult {
+    let mut points = 0;
+    for n in 1.. {
+        let zones = Zones::new();
+        without_fraud_rules(&zones);
+        zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
+        let killed = zones
+            .import("fraud.zb")
+            .args(["--create-missing"])
+            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
+            .run();
+        assert_eq!(
+            killed.code, -1,
+            "run {n} should have been killed:\n{}",
+            killed.stderr
+        );
+        points += 1;
+        // The creations are the import's first writes (library set, project, inclusion);
+        // after them a kill lands in the usual import, which crash.rs covers.
+        let creations_done = killed.stderr.contains("(project libraries)");
+        zones.import("fraud.zb").args(["--create-missing"]).ok();
+        assert_eq!(
+            created_counts(&zones),
+            json!({"projects": 1, "libraries": 1, "channels": 1, "included": 1, "releases": 1}),
+            "after a kill at write {n}"
+        );
+        zones
+            .import("fraud.zb")
+            .args(["--create-missing"])
+            .ok()
+            .stdout_has("already imported");
+        if creations_done {
+            break;
+        }
+    }
+    assert_eq!(points, 3, "library set, project, inclusion");
     Ok(())
 }

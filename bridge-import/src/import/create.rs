@@ -562,3 +562,60 @@ fn create_channel(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use octopus_api::names::NamedChannelRule;
+    use serde_json::json;
+
+    use super::*;
+
+    fn named(rules: serde_json::Value) -> Result<NamedChannel, serde_json::Error> {
+        serde_json::from_value(json!({"Name": "Default", "IsDefault": true, "Rules": rules}))
+    }
+
+    fn target(rules: serde_json::Value) -> Result<Channel, serde_json::Error> {
+        serde_json::from_value(json!({"Id": "Channels-1", "Name": "Default", "Rules": rules}))
+    }
+
+    #[test]
+    fn rules_compare_by_what_they_demand() -> Result<(), serde_json::Error> {
+        let a = json!([
+            {"Id": "r1", "VersionRange": "[1.0,2.0)", "Tag": "^$", "ActionPackages": [
+                {"DeploymentAction": "Deploy", "PackageReference": ""},
+                {"DeploymentAction": "Migrate"}]}
+        ]);
+        // Other rule ids, other order of references, other case of action names, a null tag
+        // for an empty one: the same demand.
+        let same = json!([
+            {"Id": "r9", "VersionRange": "[1.0,2.0)", "Tag": "^$", "ActionPackages": [
+                {"DeploymentAction": "migrate", "PackageReference": null},
+                {"DeploymentAction": "DEPLOY", "PackageReference": ""}]}
+        ]);
+        assert!(same_rules(&rules_of(&target(same)?), &named(a.clone())?));
+        for other in [
+            json!([]),
+            json!([{"VersionRange": "[1.0,3.0)", "Tag": "^$", "ActionPackages": [{"DeploymentAction": "Deploy"}, {"DeploymentAction": "Migrate"}]}]),
+            json!([{"VersionRange": "[1.0,2.0)", "Tag": "", "ActionPackages": [{"DeploymentAction": "Deploy"}, {"DeploymentAction": "Migrate"}]}]),
+            json!([{"VersionRange": "[1.0,2.0)", "Tag": "^$", "ActionPackages": [{"DeploymentAction": "Deploy"}]}]),
+        ] {
+            assert!(
+                !same_rules(&rules_of(&target(other.clone())?), &named(a.clone())?),
+                "{other}"
+            );
+        }
+        let none = named(json!([]))?;
+        assert_eq!(rules_text(&none), "none");
+        let rules: Vec<NamedChannelRule> = named(a)?.rules;
+        let text = rules_text(&NamedChannel { rules, ..none });
+        assert_eq!(text, "Deploy, Migrate: range \"[1.0,2.0)\", tag \"^$\"");
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_creation_plans_and_writes_nothing() {
+        let creation = Creation::default();
+        assert!(creation.is_empty());
+        assert!(creation.plan().is_empty());
+    }
+}

@@ -46,7 +46,7 @@ impl Version {
         }
         let pre = match pre {
             None => Vec::new(),
-            Some(p) if p.is_empty() => return None,
+            Some("") => return None,
             Some(p) => p.split('.').map(str::to_owned).collect(),
         };
         Some(Version { numbers, pre })
