@@ -315,3 +315,51 @@ fn a_crash_while_creating_leaves_what_a_rerun_completes_exactly_once() -> TestRe
     assert_eq!(points, 3, "library set, project, inclusion");
     Ok(())
 }
+
+#[test]
+fn a_missing_channel_of_an_existing_project_is_named_then_created() -> TestResult {
+    let zones = Zones::new();
+    // The secure Fraud Rules has its default channel under another name.
+    let project = zones.pci.get("/api/Spaces-1/projects/fraud-rules");
+    let id = project["Id"].as_str().unwrap_or("").to_owned();
+    let mut channel = zones
+        .pci
+        .get(&format!("/api/Spaces-1/projects/{id}/channels"))["Items"][0]
+        .clone();
+    channel["Name"] = json!("Mainline");
+    let channel_id = channel["Id"].as_str().unwrap_or("").to_owned();
+    zones
+        .pci
+        .put(&format!("/api/Spaces-1/channels/{channel_id}"), &channel);
+    zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
+    let before = zones.secure_state();
+    let refused = zones.import("fraud.zb").expect(1);
+    refused.stderr_has("lacks what release channel \"Default\" of project \"Fraud Rules\" needs; nothing was written:\n  - channel \"Default\"\nHint: pass --create-missing");
+    assert!(zones.secure_state() == before, "the instance changed");
+    let report = zones
+        .import("fraud.zb")
+        .args(["--create-missing", "--json"])
+        .ok()
+        .json();
+    assert_eq!(report["outcome"], "imported", "{report}");
+    assert_eq!(
+        report["plan"]["steps"][0],
+        json!({"step": "channel", "subject": "channel \"Default\"", "action": "create", "detail": "0 version rule(s)"})
+    );
+    let channels = zones
+        .pci
+        .get(&format!("/api/Spaces-1/projects/{id}/channels"));
+    let names: Vec<(&str, bool)> = channels["Items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| (c["Name"].as_str().unwrap_or(""), c["IsDefault"] == true))
+        .collect();
+    assert_eq!(names, vec![("Mainline", false), ("Default", true)]);
+    let release = zones
+        .pci
+        .get(&format!("/api/Spaces-1/projects/{id}/releases/3.13.0"));
+    let default = channels["Items"][1]["Id"].clone();
+    assert_eq!(release["ChannelId"], default);
+    Ok(())
+}

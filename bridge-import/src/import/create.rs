@@ -160,6 +160,56 @@ fn same_rules(a: &[octopus_api::names::NamedChannelRule], b: &NamedChannel) -> b
     left == right
 }
 
+/// Checks that `project.json` describes the release's project consistently: its name is the
+/// release's project, it lists the release's channel, and no channel or library variable set
+/// appears twice (ignoring case), nor two default channels. A bundle can verify and still be
+/// inconsistent; creating from it would make something other than what the release needs.
+pub fn validate(doc: &NamedProject, project: &str, channel: &str) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    if !doc.name.eq_ignore_ascii_case(project) {
+        problems.push(format!(
+            "project.json describes project {:?}, the release belongs to {project:?}",
+            doc.name
+        ));
+    }
+    if !doc
+        .channels
+        .iter()
+        .any(|c| c.name.eq_ignore_ascii_case(channel))
+    {
+        problems.push(format!(
+            "project.json does not list the release's channel {channel:?}"
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in doc.channels.iter().map(|c| &c.name) {
+        if !seen.insert(name.to_lowercase()) {
+            problems.push(format!("project.json lists channel {name:?} twice"));
+        }
+    }
+    if doc.channels.iter().filter(|c| c.is_default).count() > 1 {
+        problems.push("project.json has more than one default channel".to_owned());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in doc.library_variable_sets.iter().map(|l| &l.name) {
+        if !seen.insert(name.to_lowercase()) {
+            problems.push(format!(
+                "project.json lists library variable set {name:?} twice"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(refused(
+        "release-invalid",
+        format!(
+            "the bundle's release cannot be imported:{}\nHint: the bundle verified, so it is what the development zone sent; report it to the sender",
+            bridge_cli::safe::bullets(&problems)
+        ),
+    ))
+}
+
 /// Finds what the target lacks of `doc`'s project for a release in channel `release_channel`;
 /// refuses, before anything is written, what cannot or may not be created.
 pub fn plan(
@@ -609,6 +659,69 @@ mod tests {
         let rules: Vec<NamedChannelRule> = named(a)?.rules;
         let text = rules_text(&NamedChannel { rules, ..none });
         assert_eq!(text, "Deploy, Migrate: range \"[1.0,2.0)\", tag \"^$\"");
+        Ok(())
+    }
+
+    fn doc(value: serde_json::Value) -> Result<NamedProject, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn an_inconsistent_project_json_is_refused_naming_every_problem()
+    -> Result<(), serde_json::Error> {
+        let good = json!({
+            "Name": "Fraud Rules", "ProjectGroup": "Risk", "Lifecycle": "Dev",
+            "Channels": [{"Name": "Default", "IsDefault": true}, {"Name": "Hotfix"}],
+            "LibraryVariableSets": [{"Name": "Common"}]
+        });
+        assert!(validate(&doc(good.clone())?, "fraud rules", "DEFAULT").is_ok());
+        let cases = [
+            (
+                good.clone(),
+                "Payments API",
+                "Default",
+                "describes project \"Fraud Rules\", the release belongs to \"Payments API\"",
+            ),
+            (
+                good.clone(),
+                "Fraud Rules",
+                "Nightly",
+                "does not list the release's channel \"Nightly\"",
+            ),
+            (
+                json!({"Name": "Fraud Rules", "ProjectGroup": "Risk", "Lifecycle": "Dev",
+                "Channels": [{"Name": "Default"}, {"Name": "default"}]}),
+                "Fraud Rules",
+                "Default",
+                "lists channel \"default\" twice",
+            ),
+            (
+                json!({"Name": "Fraud Rules", "ProjectGroup": "Risk", "Lifecycle": "Dev",
+                "Channels": [{"Name": "Default", "IsDefault": true}, {"Name": "Hotfix", "IsDefault": true}]}),
+                "Fraud Rules",
+                "Default",
+                "more than one default channel",
+            ),
+            (
+                json!({"Name": "Fraud Rules", "ProjectGroup": "Risk", "Lifecycle": "Dev",
+                "Channels": [{"Name": "Default"}],
+                "LibraryVariableSets": [{"Name": "Common"}, {"Name": "COMMON"}]}),
+                "Fraud Rules",
+                "Default",
+                "lists library variable set \"COMMON\" twice",
+            ),
+        ];
+        for (value, project, channel, words) in cases {
+            let err = validate(&doc(value)?, project, channel)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(words), "{words}: {err}");
+            assert!(err.contains("Hint: "), "{err}");
+        }
+        // A project.json that is not the model at all is refused when it is read
+        // (`content.document`, release-invalid): a missing ProjectGroup, say.
+        assert!(doc(json!({"Name": "Fraud Rules", "Lifecycle": "Dev"})).is_err());
         Ok(())
     }
 

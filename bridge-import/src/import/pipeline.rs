@@ -133,6 +133,7 @@ fn verified(
     let selections = channel_rules::selections(&content.process, &content.packages);
     let mut creation = create::Creation::default();
     if let Some(doc) = &project_doc {
+        create::validate(doc, &content.release.project, &content.release.channel)?;
         creation = create::plan(
             &client,
             doc,
