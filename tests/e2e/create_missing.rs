@@ -334,7 +334,7 @@ fn a_missing_channel_of_an_existing_project_is_named_then_created() -> TestResul
     zones.export("Fraud Rules", "3.13.0", "fraud.zb").ok();
     let before = zones.secure_state();
     let refused = zones.import("fraud.zb").expect(1);
-    refused.stderr_has("lacks what release channel \"Default\" of project \"Fraud Rules\" needs; nothing was written:\n  - channel \"Default\"\nHint: pass --create-missing");
+    refused.stderr_has("lacks what release channel \"Default\" of project \"Fraud Rules\" needs; nothing was written:\n  - channel \"Default\": not on the target\nHint: pass --create-missing");
     assert!(zones.secure_state() == before, "the instance changed");
     let report = zones
         .import("fraud.zb")

@@ -160,6 +160,18 @@ fn same_rules(a: &[octopus_api::names::NamedChannelRule], b: &NamedChannel) -> b
     left == right
 }
 
+/// One line of the missing list: `project "X": not on the target`, or, renamed by the
+/// mapping file, what it was renamed to (as the other unresolved names say it).
+fn missing_line(kind: NameKind, bundle: &str, target: &str) -> String {
+    if bundle.eq_ignore_ascii_case(target) {
+        format!("{kind} {bundle:?}: not on the target")
+    } else {
+        format!(
+            "{kind} {bundle:?}: the mapping file renames it to {target:?}, which the target does not have"
+        )
+    }
+}
+
 /// Checks that `project.json` describes the release's project consistently: its name is the
 /// release's project, it lists the release's channel, and no channel or library variable set
 /// appears twice (ignoring case), nor two default channels. A bundle can verify and still be
@@ -211,7 +223,8 @@ pub fn validate(doc: &NamedProject, project: &str, channel: &str) -> anyhow::Res
 }
 
 /// Finds what the target lacks of `doc`'s project for a release in channel `release_channel`;
-/// refuses, before anything is written, what cannot or may not be created.
+/// refuses, before anything is written, what cannot or may not be created. A refusal for what
+/// is missing also lists what `others` finds (the names that do not depend on the project).
 pub fn plan(
     client: &Client,
     doc: &NamedProject,
@@ -220,6 +233,7 @@ pub fn plan(
     map: &NameMap,
     create_missing: bool,
     target: &str,
+    others: impl FnOnce() -> anyhow::Result<Vec<String>>,
 ) -> anyhow::Result<Creation> {
     let project_name = map.target_name(NameKind::Project, &doc.name);
     let project = catalog
@@ -232,7 +246,7 @@ pub fn plan(
     };
     let mut missing = Vec::new();
     if project.is_none() {
-        missing.push(format!("project {project_name:?}"));
+        missing.push(missing_line(NameKind::Project, &doc.name, project_name));
     }
     for library in &doc.library_variable_sets {
         let name = map.target_name(NameKind::LibraryVariableSet, &library.name);
@@ -242,7 +256,11 @@ pub fn plan(
             .find(|l| l.name.eq_ignore_ascii_case(name))
         {
             None => {
-                missing.push(format!("library variable set {name:?}"));
+                missing.push(missing_line(
+                    NameKind::LibraryVariableSet,
+                    &library.name,
+                    name,
+                ));
                 creation
                     .libraries
                     .push(octopus_api::names::NamedLibrarySet {
@@ -277,7 +295,7 @@ pub fn plan(
             .find(|c| c.name.eq_ignore_ascii_case(name))
         {
             None if create_missing || is_release_channel || project.is_none() => {
-                missing.push(format!("channel {name:?}"));
+                missing.push(missing_line(NameKind::Channel, &channel.name, name));
                 creation.channels.push((renamed, None));
             }
             None => {}
@@ -299,10 +317,18 @@ pub fn plan(
         }
     }
     if !create_missing && !missing.is_empty() {
+        // One run names everything it can: the names that do not depend on the project too.
+        let others = others()?;
+        let mut hint = "Hint: pass --create-missing to create them from the bundle's project.json (project groups and lifecycles must exist), or create them on the target, or rename them in the mapping file ([projects], [channels], [library_variable_sets])".to_owned();
+        if !others.is_empty() {
+            hint.push('\n');
+            hint.push_str(super::resolve::NAMES_HINT);
+        }
+        missing.extend(others);
         return Err(refused(
             "missing-on-target",
             format!(
-                "the target {target} lacks what release channel {release_channel:?} of project {:?} needs; nothing was written:{}\nHint: pass --create-missing to create them from the bundle's project.json (project groups and lifecycles must exist), or create them on the target, or rename them in the mapping file ([projects], [channels], [library_variable_sets])",
+                "the target {target} lacks what release channel {release_channel:?} of project {:?} needs; nothing was written:{}\n{hint}",
                 doc.name,
                 bridge_cli::safe::bullets(&missing)
             ),

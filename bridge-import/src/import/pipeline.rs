@@ -142,6 +142,14 @@ fn verified(
             &settings.map,
             settings.create_missing,
             &target,
+            || {
+                let directory = Directory::load(&client, None)?;
+                Ok(resolve::project_independent(
+                    &content,
+                    &directory,
+                    &settings.map,
+                ))
+            },
         )?;
         channel_rules::check(
             &client,
