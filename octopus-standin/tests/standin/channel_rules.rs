@@ -1,6 +1,8 @@
 //! Channel version rules: a channel refuses rules that name no package step or do not parse;
 //! a release whose package versions break its channel's rules is refused (400) unless it asks
-//! to ignore them; `channels/rule-test` answers as Octopus's does.
+//! to ignore them; `channels/rule-test` answers as Octopus's does. Projects and channels refuse
+//! references to groups, lifecycles, projects and library variable sets that do not exist
+//! (what `import --create-missing` relies on).
 
 use serde_json::{Value, json};
 
@@ -178,5 +180,61 @@ fn rule_test_answers_with_octopus_fields() -> TestResult {
         "{bad}"
     );
     expect(standin.get("/api/Spaces-1/channels/rule-test")?, 400)?;
+    Ok(())
+}
+
+#[test]
+fn projects_and_channels_refuse_references_to_what_does_not_exist() -> TestResult {
+    let standin = Standin::start()?;
+    let project = standin.project("Payments API", "Lifecycles-1")?;
+    let cases = [
+        (
+            "/api/Spaces-1/projects",
+            json!({"Name": "A", "ProjectGroupId": "ProjectGroups-99", "LifecycleId": "Lifecycles-1"}),
+            "ProjectGroupId refers to",
+            "ProjectGroups-99",
+        ),
+        (
+            "/api/Spaces-1/projects",
+            json!({"Name": "B", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-42"}),
+            "LifecycleId refers to",
+            "Lifecycles-42",
+        ),
+        (
+            "/api/Spaces-1/projects",
+            json!({"Name": "C", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1", "IncludedLibraryVariableSetIds": ["LibraryVariableSets-7"]}),
+            "IncludedLibraryVariableSetIds refers to",
+            "LibraryVariableSets-7",
+        ),
+        (
+            "/api/Spaces-1/channels",
+            json!({"Name": "Hotfix", "ProjectId": "Projects-404"}),
+            "ProjectId refers to",
+            "Projects-404",
+        ),
+        (
+            "/api/Spaces-1/channels",
+            json!({"Name": "Hotfix", "ProjectId": project, "LifecycleId": "Lifecycles-13"}),
+            "LifecycleId refers to",
+            "Lifecycles-13",
+        ),
+    ];
+    for (path, body, field, id) in cases {
+        let refused = expect(standin.post(path, &body)?, 400)?;
+        let text = refused.to_string();
+        assert!(
+            text.contains(field) && text.contains(id),
+            "{body}: {refused}"
+        );
+    }
+    // A project without its group or lifecycle is refused too, as both are required.
+    for body in [
+        json!({"Name": "D", "LifecycleId": "Lifecycles-1"}),
+        json!({"Name": "E", "ProjectGroupId": "ProjectGroups-1"}),
+    ] {
+        expect(standin.post("/api/Spaces-1/projects", &body)?, 400)?;
+    }
+    let projects = standin.ok("/api/Spaces-1/projects")?;
+    assert_eq!(projects["TotalResults"], 1, "{projects}");
     Ok(())
 }
