@@ -150,6 +150,34 @@ fn create_missing_imports_and_deploys_and_a_rerun_is_a_no_op() -> TestResult {
         json!([common["Id"]]),
         "{project}"
     );
+    // Each creation is in the audit trail, with what was created.
+    let ledger = ::ledger::Ledger::open_existing(zones.site.path("import.ledger"))?;
+    let created: Vec<Value> = ledger
+        .audit_entries()?
+        .into_iter()
+        .filter(|e| e.event == "import.create")
+        .map(|e| e.detail_json())
+        .collect::<Result<_, _>>()?;
+    let kinds: Vec<(&str, &str, &str)> = created
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or(""),
+                d["name"].as_str().unwrap_or(""),
+                d["action"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("library variable set", "Common Settings", "created"),
+            ("project", "Fraud Rules", "created"),
+            ("project", "Fraud Rules", "library variable sets included"),
+        ],
+        "{created:?}"
+    );
+    assert_eq!(created[1]["id"], project["Id"]);
     // The created project's release deploys on the secure side.
     let deployed = trip
         .deploy("Fraud Rules", "3.13.0", "PCI Staging", "result.zb")
