@@ -11,6 +11,7 @@
 //! | `ReleaseCreationStrategy.ChannelId` | `ReleaseCreationStrategy.Channel` (name) |
 //! | `DeploymentProcessId`, `VariableSetId`, `ClonedFromProjectId`, `AutoDeployReleaseOverrides`, `VersionControlSettings`, `PersistenceSettings` and [`super::INSTANCE_FIELDS`] | dropped (they mean something only on the instance that wrote them) |
 //! | channel `LifecycleId` | `Lifecycle` (name, or absent: the project's) |
+//! | channel `ParentEnvironmentId` (ephemeral environments) | dropped |
 //! | channel rule `ActionPackages` | as they are: Octopus names the action (`DeploymentAction`) and the package reference |
 //!
 //! Every other field is kept as it is (`other`), so settings this crate does not know about
@@ -265,6 +266,9 @@ fn channel_to_names(channel: &Channel, lifecycle: Option<String>) -> NamedChanne
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default();
     other.remove("LifecycleId");
+    // The parent of a channel's ephemeral environments (2025 servers) is an environment id of
+    // this instance; ephemeral environments are not promoted, so it does not travel.
+    other.remove("ParentEnvironmentId");
     NamedChannel {
         name: channel.name.clone(),
         description,
@@ -357,6 +361,7 @@ mod tests {
         serde_json::from_value(json!({
             "Id": "Channels-7", "Name": "Default", "ProjectId": "Projects-3", "IsDefault": true,
             "LifecycleId": "Lifecycles-2", "Description": "main", "TenantTags": ["Tier/Gold"],
+            "ParentEnvironmentId": "Environments-9",
             "Rules": [{"Id": "rule-1", "VersionRange": "[3.0,4.0)", "Tag": null,
                 "ActionPackages": [{"DeploymentAction": "Deploy", "PackageReference": ""}],
                 "Links": {}}],
