@@ -160,6 +160,17 @@ fn same_rules(a: &[octopus_api::names::NamedChannelRule], b: &NamedChannel) -> b
     left == right
 }
 
+/// How [`plan`] decides.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The mapping file's renames.
+    pub map: &'a NameMap,
+    /// `--create-missing`.
+    pub create_missing: bool,
+    /// The target, for messages.
+    pub target: &'a str,
+}
+
 /// One line of the missing list: `project "X": not on the target`, or, renamed by the
 /// mapping file, what it was renamed to (as the other unresolved names say it).
 fn missing_line(kind: NameKind, bundle: &str, target: &str) -> String {
@@ -230,11 +241,14 @@ pub fn plan(
     doc: &NamedProject,
     release_channel: &str,
     catalog: &Catalog,
-    map: &NameMap,
-    create_missing: bool,
-    target: &str,
+    options: Options<'_>,
     others: impl FnOnce() -> anyhow::Result<Vec<String>>,
 ) -> anyhow::Result<Creation> {
+    let Options {
+        map,
+        create_missing,
+        target,
+    } = options;
     let project_name = map.target_name(NameKind::Project, &doc.name);
     let project = catalog
         .projects

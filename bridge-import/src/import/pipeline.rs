@@ -139,9 +139,11 @@ fn verified(
             doc,
             &content.release.channel,
             &catalog,
-            &settings.map,
-            settings.create_missing,
-            &target,
+            create::Options {
+                map: &settings.map,
+                create_missing: settings.create_missing,
+                target: &target,
+            },
             || {
                 let directory = Directory::load(&client, None)?;
                 Ok(resolve::project_independent(
