@@ -127,3 +127,63 @@ pub fn check(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use bundle_format::manifest::PackageRef;
+    use bundle_format::names::{Digest, EntryPath, Sha1Digest};
+    use serde_json::json;
+
+    use super::*;
+
+    fn package(id: &str, version: &str) -> Result<StagedPackage, Box<dyn std::error::Error>> {
+        let path = format!("packages/{id}.{version}.zip");
+        Ok(StagedPackage {
+            reference: PackageRef {
+                id: id.into(),
+                version: version.into(),
+                path: EntryPath::new(&path)?,
+                size: 1,
+                sha256: Digest::of(b"x"),
+                sha1: Sha1Digest::from_bytes([0xab; 20]),
+            },
+            file: path.into(),
+            sha1: "ab".repeat(20),
+        })
+    }
+
+    #[test]
+    fn selections_are_the_versions_the_release_will_select()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let process: NamedProcess = serde_json::from_value(json!({
+            "Project": "Payments API",
+            "Steps": [
+                {"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
+                    "Packages": [{"Name": "", "PackageId": "Payments.Api", "Feed": "Octopus Server (built-in)"},
+                                 {"Name": "tools", "PackageId": "Tools", "Feed": "Octopus Server (built-in)"}]}]},
+                {"Name": "Old", "Actions": [{"Name": "Old", "ActionType": "Octopus.TentaclePackage", "IsDisabled": true,
+                    "Packages": [{"Name": "", "PackageId": "Payments.Api", "Feed": "Octopus Server (built-in)"}]}]},
+                {"Name": "Twice", "Actions": [{"Name": "Twice", "ActionType": "Octopus.TentaclePackage",
+                    "Packages": [{"Name": "", "PackageId": "Ambiguous", "Feed": "Octopus Server (built-in)"}]}]}
+            ]
+        }))?;
+        let packages = [
+            package("Payments.Api", "1.4.1")?,
+            package("Tools", "2.0.0-beta")?,
+            package("Ambiguous", "1.0.0")?,
+            package("Ambiguous", "2.0.0")?,
+        ];
+        let found = selections(&process, &packages);
+        let found: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|s| (s.action.as_str(), s.reference.as_str(), s.version.as_str()))
+            .collect();
+        // The disabled action is not selected; the ambiguous package is left to the
+        // package-unselectable refusal.
+        assert_eq!(
+            found,
+            vec![("Deploy", "", "1.4.1"), ("Deploy", "tools", "2.0.0-beta")]
+        );
+        Ok(())
+    }
+}
