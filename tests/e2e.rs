@@ -16,6 +16,8 @@ mod automatic;
 mod channels;
 #[path = "e2e/crash.rs"]
 mod crash;
+#[path = "e2e/create_missing.rs"]
+mod create_missing;
 #[path = "e2e/deploy_crash.rs"]
 mod deploy_crash;
 #[path = "e2e/deploy_first.rs"]

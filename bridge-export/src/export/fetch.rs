@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use bridge_cli::failure::Refused;
 use octopus_api::names::{
     Directory, EXTERNAL_PACKAGES, ExternalPackage, ExternalPackages, NamedProcess,
-    NamedVariableSet, OwnerType, SecretRequirement, Table, is_expression, process_to_names,
-    secret_requirements, variables_to_names,
+    NamedVariableSet, OwnerType, PROJECT_DOCUMENT, ProjectNames, SecretRequirement, Table,
+    is_expression, process_to_names, project_to_names, secret_requirements, variables_to_names,
 };
 use octopus_api::resources::{
     Channel, DeploymentProcess, Feed, LibraryVariableSet, Package, Project, PropertyValue, Release,
@@ -155,7 +155,10 @@ pub fn fetch(
         variables.iter().flat_map(secret_requirements).collect();
     secrets.extend(sensitive_properties(&process, &project.name));
     let (packages, external) = download_packages(client, &release, &process, folder)?;
-    let mut documents = vec![source_document(client)?];
+    let mut documents = vec![
+        source_document(client)?,
+        project_document(client, &project, &release.version)?,
+    ];
     documents.extend(templates);
     if let Some((tenants, tenant_secrets)) =
         super::tenants::read(client, &project, &libraries, &directory)?
@@ -204,6 +207,45 @@ fn source_document(client: &Client) -> anyhow::Result<Document> {
     Ok(Document {
         file: octopus_api::names::source::SOURCE_DOCUMENT,
         json,
+    })
+}
+
+/// `project.json`: the project, its channels and the library variable sets it includes, named
+/// (see [`octopus_api::names::project_to_names`]).
+fn project_document(client: &Client, project: &Project, version: &str) -> anyhow::Result<Document> {
+    let channels: Vec<Channel> = client.get_all(&format!("projects/{}/channels", project.id))?;
+    let mut libraries = Vec::new();
+    for id in &project.included_library_variable_set_ids {
+        let library: LibraryVariableSet = client.get(&format!("libraryvariablesets/{id}"))?;
+        libraries.push(library);
+    }
+    let table = |items: Vec<serde_json::Value>| {
+        let pairs: Vec<(String, String)> = items
+            .iter()
+            .filter_map(|i| {
+                Some((
+                    i.get("Id")?.as_str()?.to_owned(),
+                    i.get("Name")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        Table::new(pairs.iter().map(|(id, name)| (id.as_str(), name.as_str())))
+    };
+    let names = ProjectNames {
+        lifecycles: table(client.get_all("lifecycles")?),
+        project_groups: table(client.get_all("projectgroups")?),
+        channels: Table::new(channels.iter().map(|c| (c.id.as_str(), c.name.as_str()))),
+    };
+    let named = project_to_names(project, &channels, &libraries, &names).map_err(|ids| Refused {
+        code: "unnamed-ids",
+        message: format!(
+            "the project of release {version} refers to ids that have no name on this instance: {}\nHint: the resource was deleted or is not readable with this API key",
+            ids.join(", ")
+        ),
+    })?;
+    Ok(Document {
+        file: PROJECT_DOCUMENT,
+        json: serde_json::to_value(&named)?,
     })
 }
 

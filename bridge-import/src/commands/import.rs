@@ -50,6 +50,14 @@ pub struct ImportArgs {
     /// neither follows nor reports those deployments.
     #[arg(long)]
     pub allow_automatic_start: bool,
+    /// Create what this instance lacks of the release's project, from the bundle's
+    /// project.json: the project (its project group and lifecycle must exist: [project_groups],
+    /// [lifecycles] in the mapping file), its channels with their version rules, and the
+    /// library variable sets it includes, with their templates. Existing channels get the
+    /// bundle's version rules. Without it, an import that needs any of them is refused,
+    /// naming every one.
+    #[arg(long)]
+    pub create_missing: bool,
     /// After the import, deploy the release to this environment (a name on this instance) and
     /// write its result bundle, as `deploy` does.
     #[arg(long, value_name = "ENVIRONMENT", conflicts_with = "dry_run")]
@@ -84,6 +92,7 @@ fn settings(args: &ImportArgs) -> anyhow::Result<Settings> {
         endpoint,
         dry_run: args.dry_run,
         allow_automatic_start: args.allow_automatic_start,
+        create_missing: args.create_missing,
     })
 }
 

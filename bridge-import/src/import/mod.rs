@@ -8,6 +8,11 @@
 //!    │ replay = already imported; rollback, chain broken, gap, skipped: refused
 //!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
 //!  ── connect to the target ──────────────────────── reads only from here ──────────────
+//!  project.json: project, channels, library sets missing? ──> Creation        create.rs
+//!    │ missing without --create-missing, group/lifecycle missing: refused
+//!  package versions against the channel's version rules (server's rule-test)   channel_rules.rs
+//!    │ --dry-run with something to create: print the creation plan, stop
+//!  --create-missing: create project, library sets, channels (found by name first) create.rs
 //!  project, library variable sets (by name, mapping file) ──> Owners           resolve.rs
 //!  step templates: create, update, use, or refuse a conflict ──> TemplateWork  templates.rs
 //!  environments, channels, feeds, worker pools, teams, actions ──> Resolved   resolve.rs
@@ -38,8 +43,10 @@
 
 pub mod apply;
 pub mod automatic;
+pub mod channel_rules;
 pub mod compare;
 pub mod content;
+pub mod create;
 pub mod external;
 pub mod files;
 pub mod hook;

@@ -17,11 +17,12 @@ use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
 use super::{
-    apply, automatic, content, plan, properties, requirements, resolve, shadow, source_version,
-    target, templates, tenants,
+    apply, automatic, channel_rules, content, create, plan, properties, requirements, resolve,
+    shadow, source_version, target, templates, tenants,
 };
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
+use octopus_api::names::{NamedChannelRule, NamedProject, PROJECT_DOCUMENT};
 
 /// An import, its arguments checked.
 #[derive(Debug)]
@@ -42,6 +43,8 @@ pub struct Settings {
     pub dry_run: bool,
     /// Go on although the target would start deployments or releases by itself.
     pub allow_automatic_start: bool,
+    /// Create what the target lacks of the release's project (`--create-missing`).
+    pub create_missing: bool,
 }
 
 /// Runs an import. Every refusal is recorded in the ledger with its reason (not on a dry run):
@@ -135,7 +138,48 @@ fn verified(
     {
         eprintln!("warning: {warning}");
     }
-    let catalog = target::catalog(&client)?;
+    let mut catalog = target::catalog(&client)?;
+    let project_doc: Option<NamedProject> = content.document(PROJECT_DOCUMENT)?;
+    let selections = channel_rules::selections(&content.process, &content.packages);
+    let mut creation = create::Creation::default();
+    if let Some(doc) = &project_doc {
+        create::validate(doc, &content.release.project, &content.release.channel)?;
+        creation = create::plan(
+            &client,
+            doc,
+            &content.release.channel,
+            &catalog,
+            create::Options {
+                map: &settings.map,
+                create_missing: settings.create_missing,
+                target: &target,
+            },
+            || {
+                let directory = Directory::load(&client, None)?;
+                Ok(resolve::project_independent(
+                    &content,
+                    &directory,
+                    &settings.map,
+                ))
+            },
+        )?;
+        channel_rules::check(
+            &client,
+            &content.release.channel,
+            &bundle_rules(doc, &content.release.channel),
+            &selections,
+        )?;
+    }
+    let mut created = Vec::new();
+    if !creation.is_empty() {
+        if settings.dry_run {
+            report.outcome = "dry-run";
+            report.plan = Some(creation_only_plan(&creation, &content.release.version));
+            return Ok(report);
+        }
+        created = create::apply(&client, &creation, writes)?;
+        catalog = target::catalog(&client)?;
+    }
     let owners = resolve::owners(&content, &catalog, &settings.map, &target, || {
         let directory = Directory::load(&client, None)?;
         bridge_cli::octopus::warn_denied(&directory);
@@ -171,6 +215,18 @@ fn verified(
         &target,
         tenant_unresolved,
     )?;
+    if project_doc.is_none() {
+        // An older exporter's bundle: the target channel's own rules.
+        let channel: octopus_api::resources::Channel =
+            client.get(&format!("channels/{}", resolved.channel.0))?;
+        let rules: Vec<NamedChannelRule> = channel
+            .other
+            .get("Rules")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        channel_rules::check(&client, &resolved.channel.1, &rules, &selections)?;
+    }
     properties::check(&content.process, &state.process)?;
     let others = shadow::other_sets(&client, &catalog, &state)?;
     shadow::check(&resolved, &state, &others)?;
@@ -204,7 +260,9 @@ fn verified(
             bridge_cli::safe::bullets(&starts)
         );
     }
-    report.plan = Some(work.plan());
+    let mut plan = work.plan();
+    plan.steps.splice(0..0, creation.plan());
+    report.plan = Some(plan);
     if settings.dry_run {
         report.outcome = "dry-run";
         report.release_id = work.existing.as_ref().and_then(|r| r.id.clone());
@@ -229,10 +287,40 @@ fn verified(
             version: content.release.version.clone(),
             target: manifest.target_zone.clone(),
         },
-        steps: applied.audit,
+        steps: created.into_iter().chain(applied.audit).collect(),
     };
     gate.record_import(&imported, writes)?;
     report.outcome = "imported";
     report.writes = writes.count();
     Ok(report)
+}
+
+/// The rules of the bundle's channel `name` (none if `project.json` does not list it).
+fn bundle_rules(doc: &NamedProject, name: &str) -> Vec<NamedChannelRule> {
+    doc.channels
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| c.rules.clone())
+        .unwrap_or_default()
+}
+
+/// A dry run that would create things first: what it would create, then the release. The
+/// rest (names, secrets, packages, variables) needs what does not exist yet, so it is checked
+/// when the import runs, before the release is written.
+fn creation_only_plan(creation: &create::Creation, version: &str) -> plan::Plan {
+    let mut steps = creation.plan();
+    steps.push(plan::PlanStep {
+        step: "release",
+        subject: version.to_owned(),
+        action: "create",
+        detail: "after what is created above; names, secrets, packages and variables are checked then, before the release is written".to_owned(),
+    });
+    plan::Plan {
+        steps,
+        skipped_variables: Vec::new(),
+        skipped_secrets: Vec::new(),
+        secrets_stored: 0,
+        secrets_from_file: 0,
+        secrets_file_unused: Vec::new(),
+    }
 }

@@ -7,6 +7,9 @@
 //! | `release-invalid` | the verified bundle's release is inconsistent |
 //! | `replay`, `rollback`, `chain-broken`, `gap`, `skipped` | the channel's order (bundle spec 9.2, 9.3) |
 //! | `version-controlled` | the target project keeps its process in Git |
+//! | `missing-on-target` | the project, library variable sets or the release's channel are missing and `--create-missing` was not given (every one listed) |
+//! | `channel-rule` | a package version breaks a version rule of the release's channel |
+//! | `channel-rules-differ` | the release's channel has other version rules on the target than in the bundle |
 //! | `unresolved-names` | names the target does not have (every one listed) |
 //! | `secrets-missing` | secrets neither stored on the target nor in the secrets file |
 //! | `variable-conflict` | a target secret would become a plain value, or two variables collide |

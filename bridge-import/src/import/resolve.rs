@@ -209,7 +209,8 @@ pub fn owners(
 
 const OWNERS_HINT: &str = "Hint: rename projects and library variable sets in the mapping file (--map FILE) under [projects] and [library_variable_sets]; include library variable sets in the project on the target";
 
-const NAMES_HINT: &str = "Hint: rename them in a mapping file (--map FILE), one table per kind, such as [environments] \"Staging\" = \"PCI Staging\"; to leave environments, channels or deployment targets the target does not have out of scopes and filters, add [unmapped] environments = \"drop\"";
+/// The hint of a refusal for names the target lacks.
+pub const NAMES_HINT: &str = "Hint: rename them in a mapping file (--map FILE), one table per kind, such as [environments] \"Staging\" = \"PCI Staging\"; to leave environments, channels or deployment targets the target does not have out of scopes and filters, add [unmapped] environments = \"drop\"";
 
 /// The names that do not depend on the project (everything but channels), resolved against
 /// `directory` with a new process: what pass 2 would also report, for a refusal in pass 1.

@@ -65,6 +65,7 @@ mod references;
 pub mod source;
 mod tenants;
 mod templates;
+mod project;
 
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
@@ -85,4 +86,8 @@ pub use tenants::{
 pub use templates::{
     NamedParameter, NamedStepTemplate, STEP_TEMPLATES_FILE, StepTemplates, TEMPLATE_ID,
     TEMPLATE_VERSION, TemplateUse, template_difference, template_to_names, template_uses,
+};
+pub use project::{
+    ActionPackage, NamedChannel, NamedChannelRule, NamedLibrarySet, NamedProject, PROJECT_DOCUMENT,
+    ProjectNames, project_to_names,
 };

@@ -3,6 +3,7 @@
 
 pub mod automatic;
 pub mod action_templates;
+pub mod channel_rules;
 pub mod deployments;
 pub mod feeds;
 pub mod interruptions;

@@ -1,6 +1,7 @@
 //! Releases: creating one freezes the project's current process and variables (and those of
 //! its library variable sets) into snapshots, checks the selected package versions against
-//! the process, and refuses a version the project already has.
+//! the process and against the channel's version rules (unless `IgnoreChannelRules`), and
+//! refuses a version the project already has.
 
 use std::sync::Arc;
 
@@ -57,10 +58,13 @@ pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> 
     let process = store.require(Kind::DeploymentProcess, &process_id)?.clone();
     let selected = check_packages(&process, &doc)?;
     check_feed_versions(store, space, &process, &selected)?;
-    doc.insert("SelectedPackages".into(), Value::Array(selected));
     if let Some(ignore) = params.flag("ignoreChannelRules")? {
         doc.insert("IgnoreChannelRules".into(), json!(ignore));
     }
+    if doc.get("IgnoreChannelRules") != Some(&Value::Bool(true)) {
+        super::channel_rules::check_release(store.require(Kind::Channel, &channel)?, &selected)?;
+    }
+    doc.insert("SelectedPackages".into(), Value::Array(selected));
     let process_snapshot = super::processes::snapshot(store, Kind::DeploymentProcess, &process_id)?;
     let variables_snapshot = super::processes::snapshot(
         store,

@@ -182,6 +182,7 @@ pub fn update_channel(store: &mut Store, space: &str, id: &str, body: &Value) ->
 pub fn save_channel(store: &mut Store, space: &str, id: &str, mut doc: Doc) -> ApiResult<Doc> {
     let name = fields::required_text(&doc, "Name")?;
     let project = fields::required_text(&doc, "ProjectId")?;
+    super::channel_rules::check_rules(&doc)?;
     must_exist(store, Kind::Project, space, "ProjectId", &project)?;
     if let Some(lifecycle) = text(&doc, "LifecycleId") {
         must_exist(store, Kind::Lifecycle, space, "LifecycleId", lifecycle)?;

@@ -12,6 +12,7 @@
 //! /api[/{spaceId}]/{collection}       paged list (GET), create (POST)
 //! /api[/{spaceId}]/{collection}/all   bare array
 //! /api[/{spaceId}]/{collection}/{id}  one resource (GET, PUT, DELETE)
+//! /api[/{spaceId}]/channels/rule-test  a version against a channel rule (GET, POST)
 //! ... and the sub-resources listed in `scoped`.
 //! ```
 
@@ -241,6 +242,13 @@ async fn scoped(
             ok(Value::Object(app.read(|s| {
                 resources::action_templates::at_version(s, space, id, version)
             })?))
+        }
+        (&Method::GET, ["channels", "rule-test"]) => {
+            ok(resources::channel_rules::rule_test(params, None)?)
+        }
+        (&Method::POST, ["channels", "rule-test"]) => {
+            let body = json_body(req).await?;
+            ok(resources::channel_rules::rule_test(params, Some(&body))?)
         }
         (&Method::GET, ["tasks", id, "details"]) => ok(resources::tasks::details(app, id)?),
         (&Method::GET, ["tasks", id, "raw"]) => resources::tasks::raw(app, id),
