@@ -26,6 +26,8 @@ mod deploy_first;
 mod deploy_modes;
 #[path = "e2e/export.rs"]
 mod export;
+#[path = "e2e/card_vault.rs"]
+mod card_vault;
 #[path = "e2e/external_feeds.rs"]
 mod external_feeds;
 #[path = "e2e/hostile_notes.rs"]

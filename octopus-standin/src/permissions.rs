@@ -106,6 +106,18 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("DELETE", "packages/*", Some("BuiltInFeedAdminister")),
     // Releases, deployments, tasks, interruptions.
     ("GET", "releases/*/deployments", Some("DeploymentView")),
+    // The preview is what a client reads to prepare a deployment (its form of prompted
+    // variables): the stand-in asks for what creating one needs.
+    (
+        "GET",
+        "releases/*/deployments/preview/*",
+        Some("DeploymentCreate"),
+    ),
+    (
+        "GET",
+        "releases/*/deployments/preview/*/*",
+        Some("DeploymentCreate"),
+    ),
     ("GET", "releases", Some("ReleaseView")),
     ("GET", "releases/*", Some("ReleaseView")),
     ("POST", "releases", Some("ReleaseCreate")),

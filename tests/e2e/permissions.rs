@@ -19,6 +19,9 @@ const EXPORT: &[&str] = &[
     "FeedView",
     "BuiltInFeedDownload",
     "LibraryVariableSetView",
+    "LifecycleView",
+    "ProjectGroupView",
+    "TenantView",
 ];
 
 /// `bridge-import import --dry-run`: read what the import would change.
@@ -30,23 +33,27 @@ const IMPORT_DRY_RUN: &[&str] = &[
     "EnvironmentView",
     "FeedView",
     "LibraryVariableSetView",
+    "LifecycleView",
+    "TriggerView",
 ];
 
-/// `bridge-import import`: the dry run's reads, then packages, process, variables, release.
-/// (`BuiltInFeedPush` first: the test drops each in turn, and an import refused later, for a
-/// missing edit permission, has already uploaded the packages.)
+/// `bridge-import import`: the dry run's reads, then process, variables, packages, release.
+/// (The writes in the order the import makes them, `ProcessEdit` first: the test drops each
+/// in turn, and an import refused for a later write has already made the earlier ones.)
 const IMPORT: &[&str] = &[
-    "BuiltInFeedPush",
+    "ProcessEdit",
     "ProjectView",
     "ProcessView",
-    "ProcessEdit",
     "VariableView",
-    "VariableEdit",
     "ReleaseView",
-    "ReleaseCreate",
     "EnvironmentView",
     "FeedView",
     "LibraryVariableSetView",
+    "LifecycleView",
+    "TriggerView",
+    "VariableEdit",
+    "BuiltInFeedPush",
+    "ReleaseCreate",
 ];
 
 /// `bridge-import deploy`: find the release, start the deployment, follow its task. (A
@@ -219,9 +226,9 @@ fn one_permission_less_is_refused_naming_it() {
             .env("OCTOPUS_API_KEY", &key(IMPORT_KEY, p))
             .run();
         refused_naming(&run, p);
-        // Reads and the first write (the upload) are refused before anything is written; a
+        // Reads and the first write (the process) are refused before anything is written; a
         // later write leaves what the writes before it did, for the next import to complete.
-        if !["ProcessEdit", "VariableEdit", "ReleaseCreate"].contains(p) {
+        if !["VariableEdit", "BuiltInFeedPush", "ReleaseCreate"].contains(p) {
             assert_eq!(zones.secure_state(), before, "{p}: nothing written");
         }
     }

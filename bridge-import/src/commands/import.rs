@@ -31,8 +31,10 @@ pub struct ImportArgs {
     pub policy: PathBuf,
     /// Mapping file (TOML): renames from development-zone names to this instance's
     /// ([environments] "Staging" = "PCI Staging", and [channels], [feeds], [worker_pools],
-    /// [teams], [machines], [projects], [library_variable_sets]), and [unmapped]
-    /// environments = "drop" to leave names this instance lacks out of scopes.
+    /// [teams], [machines], [projects], [library_variable_sets], [accounts], [certificates],
+    /// [git_credentials], [tenants], [tenant_tags], [runbooks], [step_templates],
+    /// [lifecycles], [project_groups]), and [unmapped] environments = "drop" to leave names
+    /// this instance lacks out of scopes.
     #[arg(long = "map", value_name = "MAPPING")]
     pub map: Option<PathBuf>,
     /// Secrets file (TOML, mode 0600): values for sensitive variables this instance does not

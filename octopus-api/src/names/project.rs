@@ -195,6 +195,9 @@ pub fn project_to_names(
         .filter(|(k, _)| !PROJECT_INSTANCE_FIELDS.contains(&k.as_str()))
         .filter(|(k, _)| !matches!(k.as_str(), "Name" | "Description"))
         .collect();
+    if let Some(Value::Array(templates)) = settings.get_mut("Templates") {
+        drop_template_ids(templates);
+    }
     if let Some(Value::Object(strategy)) = settings.get_mut("VersioningStrategy") {
         strategy.remove("DonorPackageStepId");
     }
@@ -286,6 +289,16 @@ fn channel_to_names(channel: &Channel, lifecycle: Option<String>) -> NamedChanne
     }
 }
 
+/// Variable templates travel by name: their ids (GUIDs the development instance gave them)
+/// mean nothing on the secure one, which gives its own when it creates them.
+fn drop_template_ids(templates: &mut [Value]) {
+    for template in templates {
+        if let Value::Object(template) = template {
+            template.remove("Id");
+        }
+    }
+}
+
 fn library_to_names(library: &LibraryVariableSet) -> NamedLibrarySet {
     let mut other = super::without_instance_fields(&library.other);
     other.remove("VariableSetId");
@@ -293,10 +306,11 @@ fn library_to_names(library: &LibraryVariableSet) -> NamedLibrarySet {
         .remove("Description")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let templates = match other.remove("Templates") {
+    let mut templates = match other.remove("Templates") {
         Some(Value::Array(templates)) => templates,
         _ => Vec::new(),
     };
+    drop_template_ids(&mut templates);
     NamedLibrarySet {
         name: library.name.clone(),
         description,
@@ -401,6 +415,10 @@ mod tests {
         assert_eq!(named.channels[0].rules[0].version_range, "[3.0,4.0)");
         assert_eq!(named.channels[0].rules[0].tag, "");
         assert_eq!(named.library_variable_sets[0].name, "Common Settings");
+        assert_eq!(
+            named.library_variable_sets[0].templates,
+            [json!({"Name": "Region", "DefaultValue": "eu"})]
+        );
         let text = serde_json::to_string(&named)?;
         for id in [
             "Projects-",
@@ -411,6 +429,7 @@ mod tests {
             "Spaces-",
             "Environments-",
             "rule-1",
+            "5b0a",
             "\"Links\"",
         ] {
             assert!(!text.contains(id), "{id} in {text}");
