@@ -12,6 +12,8 @@ mod standins;
 mod approvals;
 #[path = "e2e/automatic.rs"]
 mod automatic;
+#[path = "e2e/card_vault.rs"]
+mod card_vault;
 #[path = "e2e/channels.rs"]
 mod channels;
 #[path = "e2e/crash.rs"]
@@ -26,8 +28,6 @@ mod deploy_first;
 mod deploy_modes;
 #[path = "e2e/export.rs"]
 mod export;
-#[path = "e2e/card_vault.rs"]
-mod card_vault;
 #[path = "e2e/external_feeds.rs"]
 mod external_feeds;
 #[path = "e2e/hostile_notes.rs"]
@@ -50,10 +50,10 @@ mod policy;
 mod pretrust;
 #[path = "e2e/promote.rs"]
 mod promote;
-#[path = "e2e/references.rs"]
-mod references;
 #[path = "e2e/prompted.rs"]
 mod prompted;
+#[path = "e2e/references.rs"]
+mod references;
 #[path = "e2e/refusals.rs"]
 mod refusals;
 #[path = "e2e/results.rs"]

@@ -109,7 +109,8 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
 
     // The bundle: no development-zone id, no secret, whatever file it is in.
     zones.export("Card Vault", "2.4.0", "card-vault.zb").ok();
-    let text = String::from_utf8_lossy(&decompressed(&zones.site.path("card-vault.zb"))).into_owned();
+    let text =
+        String::from_utf8_lossy(&decompressed(&zones.site.path("card-vault.zb"))).into_owned();
     let secure_ids = {
         let mut ids = BTreeSet::new();
         for collection in COLLECTIONS {
@@ -123,7 +124,10 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
         .into_iter()
         .filter(|id| holds_token(&text, id))
         .collect();
-    assert!(leaked.is_empty(), "development ids in the bundle: {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "development ids in the bundle: {leaked:?}"
+    );
     for secret in [
         "dev-vault-token-DO-NOT-CROSS",
         "https://hooks.slack.example/dev-SECRET",
@@ -132,7 +136,13 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
     ] {
         assert!(!text.contains(secret), "{secret} is in the bundle");
     }
-    for document in ["step-templates.json", "tenants.json", "external-packages.json", "project.json", "source.json"] {
+    for document in [
+        "step-templates.json",
+        "tenants.json",
+        "external-packages.json",
+        "project.json",
+        "source.json",
+    ] {
         assert!(text.contains(document), "the bundle has no {document}");
     }
     assert!(!secure_ids.is_empty());
@@ -149,7 +159,8 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
     let taken = trip.results("card-vault-result.zb").ok().json();
     assert_eq!(taken["state"], "success", "{taken}");
     assert!(
-        trip.dev_notes("card-vault", "2.4.0").contains("PCI Staging"),
+        trip.dev_notes("card-vault", "2.4.0")
+            .contains("PCI Staging"),
         "the development release's notes say nothing of the deployment"
     );
 
@@ -175,9 +186,20 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
         "/api/Spaces-1/variables/{}",
         project["VariableSetId"].as_str().unwrap_or("")
     ));
-    let one = |name: &str| variables(&set, name).first().map(|v| (*v).clone()).unwrap_or(Value::Null);
-    assert_eq!(one("Vault.AwsAccount")["Value"], id_of(pci, "accounts", "AWS Card Vault").as_str());
-    assert_eq!(one("Vault.Certificate")["Value"], id_of(pci, "certificates", "Vault TLS").as_str());
+    let one = |name: &str| {
+        variables(&set, name)
+            .first()
+            .map(|v| (*v).clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        one("Vault.AwsAccount")["Value"],
+        id_of(pci, "accounts", "AWS Card Vault").as_str()
+    );
+    assert_eq!(
+        one("Vault.Certificate")["Value"],
+        id_of(pci, "certificates", "Vault TLS").as_str()
+    );
     assert_eq!(one("Vault.WorkerPool")["Value"], pool.as_str());
     assert_eq!(
         one("Vault.RotationWindow")["Scope"]["ProcessOwner"][0],
@@ -218,6 +240,9 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
         .into_iter()
         .filter(|id| !secure_ids.contains(id) && holds_token(&written, id))
         .collect();
-    assert!(dev_only.is_empty(), "development ids on the secure side: {dev_only:?}");
+    assert!(
+        dev_only.is_empty(),
+        "development ids on the secure side: {dev_only:?}"
+    );
     Ok(())
 }

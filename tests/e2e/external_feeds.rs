@@ -158,10 +158,7 @@ fn a_docker_image_and_a_helm_chart_cross_as_references_when_the_secure_feeds_hav
         ]})
     );
     let toml = std::fs::read_to_string(zones.site.path("folder/release.toml"))?;
-    assert!(
-        toml.contains("\"external-packages.json\"]"),
-        "{toml}"
-    );
+    assert!(toml.contains("\"external-packages.json\"]"), "{toml}");
     assert!(toml.contains("packages = []"), "{toml}");
     // No development-zone feed id anywhere in the decompressed bundle.
     let decompressed = Command::new("zstd")

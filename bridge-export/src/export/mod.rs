@@ -17,5 +17,5 @@
 pub mod fetch;
 pub mod folder;
 pub mod scan;
-pub mod tenants;
 pub mod templates;
+pub mod tenants;

@@ -65,6 +65,6 @@ pub mod secrets;
 pub mod shadow;
 pub mod source_version;
 pub mod target;
-pub mod tenants;
 pub mod templates;
+pub mod tenants;
 pub mod variables;

@@ -18,8 +18,8 @@ use super::release::{self, Desired, ReleaseSpec};
 use super::requirements::SecretSources;
 use super::resolve::{Owner, Owners, Resolved};
 use super::target::ProjectState;
-use super::tenants::TenantWork;
 use super::templates::{Outcome, TemplateWork};
+use super::tenants::TenantWork;
 use super::variables::{Merged, merge};
 
 /// Everything an import will do, with what it needs to do it.

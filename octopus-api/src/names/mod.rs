@@ -61,11 +61,11 @@ mod external;
 mod import;
 pub mod leak;
 mod model;
+mod project;
 mod references;
 pub mod source;
-mod tenants;
 mod templates;
-mod project;
+mod tenants;
 
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
@@ -80,14 +80,14 @@ pub use import::{
 pub use model::{
     NamedAction, NamedPackage, NamedProcess, NamedStep, NamedVariable, NamedVariableSet,
 };
-pub use tenants::{
-    NamedTenant, NamedTenantValue, TENANT_SENSITIVE, TENANTS_DOCUMENT, TenantsDocument,
+pub use project::{
+    ActionPackage, NamedChannel, NamedChannelRule, NamedLibrarySet, NamedProject, PROJECT_DOCUMENT,
+    ProjectNames, project_to_names,
 };
 pub use templates::{
     NamedParameter, NamedStepTemplate, STEP_TEMPLATES_FILE, StepTemplates, TEMPLATE_ID,
     TEMPLATE_VERSION, TemplateUse, template_difference, template_to_names, template_uses,
 };
-pub use project::{
-    ActionPackage, NamedChannel, NamedChannelRule, NamedLibrarySet, NamedProject, PROJECT_DOCUMENT,
-    ProjectNames, project_to_names,
+pub use tenants::{
+    NamedTenant, NamedTenantValue, TENANT_SENSITIVE, TENANTS_DOCUMENT, TenantsDocument,
 };

@@ -11,10 +11,10 @@ mod process;
 mod project;
 mod release;
 mod task;
+mod template;
+mod tenant_values;
 mod tolerant;
 mod trigger;
-mod tenant_values;
-mod template;
 mod variables;
 
 use std::collections::BTreeMap;
@@ -35,12 +35,12 @@ pub use task::{
     ActivityElement, Deployment, GUIDANCE_TITLE_SUFFIX, Interruption, InterruptionKind, Task,
     TaskDetails, Tenant,
 };
-pub use trigger::ProjectTrigger;
+pub use template::{ActionTemplate, ActionTemplateParameter};
 pub use tenant_values::{
     TenantValue, TenantValues, ValueChange, ValueState, VariableTemplate, tenant_environments,
     tenant_tags,
 };
-pub use template::{ActionTemplate, ActionTemplateParameter};
+pub use trigger::ProjectTrigger;
 pub use variables::{ReferenceDataItem, ScopeValues, Variable, VariableSet};
 
 /// Fields a type does not name, kept for writing back.

@@ -1,8 +1,8 @@
 //! The write side of each resource kind: what a create (`POST`) or replace (`PUT`) takes,
 //! checks and derives, with Octopus's rules. Reads are generic (`routes::collection`).
 
-pub mod automatic;
 pub mod action_templates;
+pub mod automatic;
 pub mod channel_rules;
 pub mod deployments;
 pub mod feeds;
@@ -12,8 +12,8 @@ pub mod lifecycles;
 pub mod packages;
 pub mod processes;
 pub mod projects;
-pub mod references;
 pub mod prompted;
+pub mod references;
 pub mod releases;
 pub mod simple;
 pub mod tagsets;

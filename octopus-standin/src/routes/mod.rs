@@ -206,9 +206,14 @@ async fn scoped(
         (&Method::GET, ["projects", id, "releases", version]) => {
             ok(resources::releases::by_version(app, space, id, version)?)
         }
-        (&Method::GET, ["projects", id, sub @ ("releases" | "channels" | "runbooks" | "triggers")]) => {
-            collection::children(app, space, Kind::Project, id, sub, path, params)
-        }
+        (
+            &Method::GET,
+            [
+                "projects",
+                id,
+                sub @ ("releases" | "channels" | "runbooks" | "triggers"),
+            ],
+        ) => collection::children(app, space, Kind::Project, id, sub, path, params),
         (&Method::GET, ["channels", id, "releases"]) => {
             collection::children(app, space, Kind::Channel, id, "releases", path, params)
         }
