@@ -1,6 +1,8 @@
 //! The plumbing: a stand-in started on a loopback port (`test-support` builds it once with the
 //! test's profile), and a client connected to it.
 
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,4 +57,28 @@ pub fn fast_retries(attempts: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
     }
+}
+
+/// One request read from a connection of a scripted test server: method, path and body (as
+/// long as its `Content-Length` says). `None` when the connection breaks first.
+pub fn read_request(stream: &TcpStream) -> Option<(String, String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("").to_owned();
+    Some((method, path, body))
 }

@@ -2,7 +2,7 @@
 //! `Retry-After` asks (seconds or an HTTP date) within the bound, and a server under a virtual
 //! directory (`/octopus/api/...`) whose `Page.Next` links are followed.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use octopus_api::{ApiKey, Client, Endpoint, OctopusError, RateLimitPolicy, SpaceRef};
 use serde_json::{Value, json};
 
-use crate::harness::{KEY, TestResult, fast_retries};
+use crate::harness::{KEY, TestResult, fast_retries, read_request};
 
 const ROOT: &str = r#"{"Application": "Octopus Deploy", "Version": "2024.1.0", "ApiVersion": "3.0.0", "Links": {}}"#;
 const SPACES: &str = r#"[{"Id": "Spaces-1", "Name": "Default", "IsDefault": true}]"#;
@@ -36,27 +36,10 @@ impl Scripted {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let Ok(clone) = stream.try_clone() else {
+                let Some((_, path, _)) = read_request(&stream) else {
                     continue;
                 };
-                let mut reader = BufReader::new(clone);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut length = 0usize;
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0u8; length];
-                let _ = reader.read_exact(&mut body);
-                let path = request_line.split_whitespace().nth(1).unwrap_or("");
+                let path = path.as_str();
                 // The same answers under the virtual directory `/octopus`.
                 let path = path.strip_prefix("/octopus").unwrap_or(path);
                 let (status, headers, text) = match path {

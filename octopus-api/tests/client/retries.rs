@@ -2,7 +2,7 @@
 //! refused connections, a server that is not Octopus. Only connection failures and 5xx answers
 //! are tried again; a 4xx answer is final at once.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use octopus_api::{ApiKey, Client, Endpoint, OctopusError, SpaceRef};
 use serde_json::Value;
 
-use crate::harness::{TestResult, fast_retries};
+use crate::harness::{TestResult, fast_retries, read_request};
 
 const ROOT: &str = r#"{"Application": "Octopus Deploy", "Version": "2020.5.0", "ApiVersion": "3.0.0", "Links": {}}"#;
 const SPACES: &str = r#"[{"Id": "Spaces-1", "Name": "Default", "IsDefault": true}]"#;
@@ -35,27 +35,10 @@ impl Scripted {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(match stream.try_clone() {
-                    Ok(s) => s,
-                    Err(_) => continue,
-                });
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
+                let Some((_, path, _)) = read_request(&stream) else {
                     continue;
-                }
-                let mut length = 0usize;
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0u8; length];
-                let _ = reader.read_exact(&mut body);
-                let path = request_line.split_whitespace().nth(1).unwrap_or("");
+                };
+                let path = path.as_str();
                 let (status, text) = match path {
                     "/api" => (200, root),
                     "/api/spaces/all" => (200, SPACES),

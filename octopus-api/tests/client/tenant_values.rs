@@ -4,7 +4,7 @@
 //! changed values replaced and a stored sensitive value sent as read (which keeps it). The
 //! stand-in serves both forms, so this older server is scripted here.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +12,7 @@ use octopus_api::resources::{TenantValues, ValueChange, ValueState};
 use octopus_api::{ApiKey, Client, Endpoint, SpaceRef};
 use serde_json::{Value, json};
 
-use crate::harness::TestResult;
+use crate::harness::{TestResult, read_request};
 
 const ROOT: &str = r#"{"Application": "Octopus Deploy", "Version": "2023.2.0", "ApiVersion": "3.0.0", "Links": {}}"#;
 const SPACES: &str = r#"[{"Id": "Spaces-1", "Name": "Default", "IsDefault": true}]"#;
@@ -30,29 +30,9 @@ fn older_server(combined: Value) -> Result<(String, Seen), Box<dyn std::error::E
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let Ok(clone) = stream.try_clone() else {
+            let Some((method, path, body)) = read_request(&stream) else {
                 continue;
             };
-            let mut reader = BufReader::new(clone);
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut length = 0usize;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            let mut parts = request_line.split_whitespace();
-            let method = parts.next().unwrap_or("").to_owned();
-            let path = parts.next().unwrap_or("").to_owned();
             let body = String::from_utf8_lossy(&body).into_owned();
             let (status, text) = match (method.as_str(), path.as_str()) {
                 (_, "/api") => (200, ROOT.to_owned()),

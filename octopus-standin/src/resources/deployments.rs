@@ -206,17 +206,7 @@ fn check_lifecycle(
             .iter()
             .filter(|t| succeeded_in(store, release_id, t))
             .collect();
-        let minimum = phase
-            .get("MinimumEnvironmentsBeforePromotion")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let needed = if minimum == 0 {
-            targets.len()
-        } else {
-            usize::try_from(minimum)
-                .unwrap_or(usize::MAX)
-                .min(targets.len())
-        };
+        let needed = needed_in(&phase, targets.len());
         if succeeded.len() < needed {
             let missing: Vec<String> = targets
                 .iter()
@@ -259,6 +249,20 @@ pub fn lifecycle_of(store: &Store, release: &Doc) -> Option<Doc> {
     store.get(Kind::Lifecycle, id).cloned()
 }
 
+/// How many of a phase's `targets` environments need a successful deployment before the
+/// phase is complete: `MinimumEnvironmentsBeforePromotion`, or all of them when it is 0.
+fn needed_in(phase: &Doc, targets: usize) -> usize {
+    let minimum = phase
+        .get("MinimumEnvironmentsBeforePromotion")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if minimum == 0 {
+        targets
+    } else {
+        usize::try_from(minimum).unwrap_or(usize::MAX).min(targets)
+    }
+}
+
 /// Whether a phase lets a release go on to the next one: optional, or enough of its
 /// environments have a successful deployment of the release (the rule of [`check_lifecycle`]).
 pub fn phase_complete(store: &Store, release: &str, phase: &Doc) -> bool {
@@ -271,16 +275,5 @@ pub fn phase_complete(store: &Store, release: &str, phase: &Doc) -> bool {
         .iter()
         .filter(|t| succeeded_in(store, release, t))
         .count();
-    let minimum = phase
-        .get("MinimumEnvironmentsBeforePromotion")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    let needed = if minimum == 0 {
-        targets.len()
-    } else {
-        usize::try_from(minimum)
-            .unwrap_or(usize::MAX)
-            .min(targets.len())
-    };
-    succeeded >= needed
+    succeeded >= needed_in(phase, targets.len())
 }

@@ -27,7 +27,7 @@ use super::{find, templates};
 use crate::error::{ApiError, ApiResult};
 use crate::kind::Kind;
 use crate::params::Params;
-use crate::store::{Doc, Store, items, strings, text};
+use crate::store::{Doc, Store, items, string_lists, strings, text};
 
 /// Which templates a value belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,26 +98,7 @@ fn tenant(store: &Store, space: &str, id: &str) -> ApiResult<Doc> {
 
 /// Project id -> the environment ids it is connected in.
 fn connections(tenant: &Doc) -> Vec<(String, Vec<String>)> {
-    tenant
-        .get("ProjectEnvironments")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(p, envs)| {
-                    let envs = envs
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (p.clone(), envs)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    string_lists(tenant, "ProjectEnvironments")
 }
 
 /// The library variable sets the tenant's projects include, in first-seen order.

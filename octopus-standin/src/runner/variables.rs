@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::kind::Kind;
-use crate::store::{Store, items, text};
+use crate::store::{Store, items, string_lists, text};
 
 /// The most bytes of variable values one substitution adds (see [`Variables::substitute`]).
 pub const MAX_SUBSTITUTED_BYTES: usize = 4 * 1024 * 1024;
@@ -93,26 +93,7 @@ impl Variables {
                 } else {
                     text(v, "Value").unwrap_or("").to_owned()
                 };
-                let scope = v
-                    .get("Scope")
-                    .and_then(Value::as_object)
-                    .map(|s| {
-                        s.iter()
-                            .map(|(k, ids)| {
-                                let ids = ids
-                                    .as_array()
-                                    .map(|a| {
-                                        a.iter()
-                                            .filter_map(Value::as_str)
-                                            .map(str::to_owned)
-                                            .collect()
-                                    })
-                                    .unwrap_or_default();
-                                (k.clone(), ids)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let scope = string_lists(v, "Scope");
                 vars.candidates
                     .entry(name.to_lowercase())
                     .or_default()

@@ -246,6 +246,19 @@ pub fn strings(doc: &Doc, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `field` of `doc` as an object of string lists (a variable's scope, a tenant's project
+/// environments): each key with its strings, in key order; anything else is empty.
+pub fn string_lists<C: FromIterator<(String, Vec<String>)>>(
+    doc: &(impl Fields + ?Sized),
+    field: &str,
+) -> C {
+    doc.field(field)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|lists| lists.keys().map(|key| (key.clone(), strings(lists, key))))
+        .collect()
+}
+
 /// The current time as Octopus writes it: `2017-03-20T21:00:17.205+00:00` (fixture `task.json`).
 pub fn now() -> String {
     format_time(time::OffsetDateTime::now_utc())
