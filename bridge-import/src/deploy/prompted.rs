@@ -115,35 +115,17 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// Reads `--prompted-file`: refused unless only its owner can read it.
 pub fn read_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    use anyhow::Context as _;
-    let (file, _) = bundle_format::regular_file::open_nonempty(path)
-        .with_context(|| format!("cannot read the prompted-values file {}", path.display()))?;
-    let mode = file_mode(&file)
-        .with_context(|| format!("cannot read the prompted-values file {}", path.display()))?;
-    if mode & 0o077 != 0 {
-        return Err(config_error(
-            path,
-            "a private prompted-values file",
-            format!(
-                "other users may read or change it (mode {:03o}); it may hold sensitive values\nHint: run `chmod 600 {}`",
-                mode & 0o777,
-                path.display()
-            ),
-        ));
-    }
-    let text = crate::import::files::read_open(file, path, MAX_FILE_BYTES, EXPECTED)?;
+    let text = crate::import::files::read_private(
+        path,
+        MAX_FILE_BYTES,
+        &crate::import::files::PrivateFile {
+            name: "the prompted-values file",
+            expected: EXPECTED,
+            private: "a private prompted-values file",
+            why: "it may hold sensitive values",
+        },
+    )?;
     parse_file(&text).map_err(|detail| config_error(path, EXPECTED, detail))
-}
-
-#[cfg(unix)]
-fn file_mode(file: &std::fs::File) -> std::io::Result<u32> {
-    use std::os::unix::fs::PermissionsExt as _;
-    Ok(file.metadata()?.permissions().mode())
-}
-
-#[cfg(not(unix))]
-fn file_mode(_file: &std::fs::File) -> std::io::Result<u32> {
-    Ok(0o600)
 }
 
 /// Parses the file's text; an error names the line, never its value.

@@ -1,5 +1,5 @@
-//! The operator's files (mapping file, secrets file): read with a size bound, and refused as
-//! configuration (exit 3) when they are not what they should be.
+//! The operator's files (mapping file, secrets file, prompted values): read with a size bound,
+//! and refused as configuration (exit 3) when they are not what they should be.
 
 use std::io::Read as _;
 use std::path::Path;
@@ -43,6 +43,53 @@ pub fn read_open(
     }
     String::from_utf8(bytes)
         .map_err(|_| config_error(path, expected, "it is not UTF-8 text".to_owned()))
+}
+
+/// What a file that may hold secret values is called, in its messages.
+#[derive(Debug, Clone, Copy)]
+pub struct PrivateFile {
+    /// How an I/O error names it: "the secrets file".
+    pub name: &'static str,
+    /// What reading it expects, for size and UTF-8 refusals: "a secrets file".
+    pub expected: &'static str,
+    /// What it should be, for the mode refusal: "a private secrets file".
+    pub private: &'static str,
+    /// The end of the mode refusal's first line: "refusing to use it".
+    pub why: &'static str,
+}
+
+/// A file that may hold secret values (the secrets file, prompted values) read as text of at
+/// most `limit` bytes, like [`read_bounded`], but refused unless only its owner can read or
+/// change it; the mode checked is the mode of the handle that is read.
+pub fn read_private(path: &Path, limit: u64, kind: &PrivateFile) -> anyhow::Result<String> {
+    // A FIFO, device, socket, directory or empty file is refused at once, never waited on.
+    let cannot = || format!("cannot read {} {}", kind.name, path.display());
+    let (file, _) = bundle_format::regular_file::open_nonempty(path).with_context(cannot)?;
+    let mode = file_mode(&file).with_context(cannot)?;
+    if mode & 0o077 != 0 {
+        return Err(config_error(
+            path,
+            kind.private,
+            format!(
+                "other users may read or change it (mode {:03o}); {}\nHint: run `chmod 600 {}`",
+                mode & 0o777,
+                kind.why,
+                path.display()
+            ),
+        ));
+    }
+    read_open(file, path, limit, kind.expected)
+}
+
+#[cfg(unix)]
+fn file_mode(file: &std::fs::File) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Ok(file.metadata()?.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_file: &std::fs::File) -> std::io::Result<u32> {
+    Ok(0o600)
 }
 
 /// The 1-based line of byte `offset` in `text`.

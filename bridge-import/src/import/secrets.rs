@@ -42,7 +42,7 @@ use octopus_api::names::{scope_key, scope_text};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::files::{config_error, line_of, read_open};
+use super::files::{PrivateFile, config_error, line_of, read_private};
 
 /// The largest secrets file read.
 pub const MAX_SECRETS_BYTES: u64 = 1024 * 1024;
@@ -181,36 +181,17 @@ pub fn read_optional(path: Option<&Path>) -> anyhow::Result<SecretsFile> {
 
 /// Reads the secrets file at `path`: refused unless only its owner can read it.
 pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
-    use anyhow::Context as _;
-    // A FIFO, device, socket, directory or empty file is refused at once, never waited on.
-    let (file, _) = bundle_format::regular_file::open_nonempty(path)
-        .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
-    let mode = file_mode(&file)
-        .with_context(|| format!("cannot read the secrets file {}", path.display()))?;
-    if mode & 0o077 != 0 {
-        return Err(config_error(
-            path,
-            "a private secrets file",
-            format!(
-                "other users may read or change it (mode {:03o}); refusing to use it\nHint: run `chmod 600 {}`",
-                mode & 0o777,
-                path.display()
-            ),
-        ));
-    }
-    let text = read_open(file, path, MAX_SECRETS_BYTES, "a secrets file")?;
+    let text = read_private(
+        path,
+        MAX_SECRETS_BYTES,
+        &PrivateFile {
+            name: "the secrets file",
+            expected: "a secrets file",
+            private: "a private secrets file",
+            why: "refusing to use it",
+        },
+    )?;
     parse(&text).map_err(|detail| config_error(path, EXPECTED, detail))
-}
-
-#[cfg(unix)]
-fn file_mode(file: &std::fs::File) -> std::io::Result<u32> {
-    use std::os::unix::fs::PermissionsExt as _;
-    Ok(file.metadata()?.permissions().mode())
-}
-
-#[cfg(not(unix))]
-fn file_mode(_file: &std::fs::File) -> std::io::Result<u32> {
-    Ok(0o600)
 }
 
 /// Parses a secrets file's text. Errors name the line and never quote the file.
