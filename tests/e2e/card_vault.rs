@@ -111,19 +111,8 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
     zones.export("Card Vault", "2.4.0", "card-vault.zb").ok();
     let text =
         String::from_utf8_lossy(&decompressed(&zones.site.path("card-vault.zb"))).into_owned();
-    let secure_ids = {
-        let mut ids = BTreeSet::new();
-        for collection in COLLECTIONS {
-            for doc in all(pci, collection) {
-                ids.insert(doc["Id"].as_str().unwrap_or("").to_owned());
-            }
-        }
-        ids
-    };
-    let leaked: Vec<String> = dev_ids(dev)
-        .into_iter()
-        .filter(|id| holds_token(&text, id))
-        .collect();
+    let dev_ids = dev_ids(dev);
+    let leaked: Vec<&String> = dev_ids.iter().filter(|id| holds_token(&text, id)).collect();
     assert!(
         leaked.is_empty(),
         "development ids in the bundle: {leaked:?}"
@@ -145,7 +134,6 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
     ] {
         assert!(text.contains(document), "the bundle has no {document}");
     }
-    assert!(!secure_ids.is_empty());
 
     // Promoted and deployed to PCI Staging, then the result comes home.
     let report = zones
@@ -236,9 +224,9 @@ fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_
         .filter_map(|doc| doc["Id"].as_str().map(str::to_owned))
         .collect();
     let written = format!("{process}{set}{tenant}");
-    let dev_only: Vec<String> = dev_ids(dev)
-        .into_iter()
-        .filter(|id| !secure_ids.contains(id) && holds_token(&written, id))
+    let dev_only: Vec<&String> = dev_ids
+        .iter()
+        .filter(|id| !secure_ids.contains(*id) && holds_token(&written, id))
         .collect();
     assert!(
         dev_only.is_empty(),
