@@ -84,7 +84,12 @@ pub fn install(json: bool) {
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
+                // A service's first signal asks it to finish what is in hand and stop.
+                if crate::service::stop::in_service_mode() && crate::service::stop::request_stop()
+                {
+                    continue;
+                }
                 let registry = registry();
                 let removed = registry.paths.values().filter(|p| remove(p)).count();
                 let (name, code) = if signal == SIGTERM {

@@ -12,6 +12,8 @@
 //! - [`receive`]: a bundle verified into private staging, then placed on its channel.
 //! - [`signing`]: `--key` files read once, the same key twice refused.
 //! - [`octopus`]: how a command reaches an Octopus instance (`--server`, `--api-key`, ...).
+//! - [`service`]: what the long-running commands share: logs as text or JSON lines, a
+//!   graceful stop on the first SIGTERM.
 //! - [`commands`]: `keygen`, `policy init`, `policy trust` and `inspect`, offered by both.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -28,6 +30,7 @@ pub mod output;
 pub mod progress;
 pub mod receive;
 pub mod safe;
+pub mod service;
 pub mod signing;
 pub mod time_arg;
 pub mod view;

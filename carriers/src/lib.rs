@@ -1,0 +1,11 @@
+//! How bundles move between zones, apart from what is in them (ARCHITECTURE.md, "Carriers"):
+//!
+//! - [`outbox_name`]: the names bundles get in an outbox, which sort by channel and sequence.
+//! - [`publish`]: a file appears in an outbox only complete (staged beside it, synced, renamed).
+//! - [`metrics`]: the services' metrics file, in Prometheus's text format.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod metrics;
+pub mod outbox_name;
+pub mod publish;
