@@ -13,7 +13,7 @@
 //! only the newest of the two.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bridge_cli::atomic::{parent_dir, refuse_existing};
@@ -26,7 +26,8 @@ use bridge_cli::time_arg::{SOURCE_DATE_EPOCH, creation_time, format_rfc3339, par
 use bundle_format::channel::Channel;
 use bundle_format::manifest::BundleKind;
 use bundle_format::names::ZoneId;
-use bundle_format::pack::BundleHeader;
+use bundle_format::keys::SigningKey;
+use bundle_format::pack::{BundleHeader, SealedBundle};
 use bundle_format::release_dir::ReleaseDir;
 use bundle_format::staging::temp_name;
 use octopus_api::Client;
@@ -130,28 +131,134 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
     let mut ledger = ledger::Ledger::open(&ledger_path)
         .with_context(|| format!("cannot open the ledger {}", ledger_path.display()))?;
     let client = Client::connect(args.octopus.endpoint()?)?;
+    let exported = export_release(
+        &ExportJob {
+            client: &client,
+            keys: &keys,
+            project: &args.project,
+            version: &args.release,
+            source_zone: &args.source_zone,
+            target_zone: &args.target_zone,
+            created,
+            expires: args.expires,
+            work_beside: parent_dir(&args.out),
+            keep_folder: args.keep_folder.as_deref(),
+            commit: Commit {
+                fsync: !args.no_fsync,
+                replace: args.force,
+            },
+        },
+        &mut ledger,
+        &mut ToFile(&args.out),
+        out,
+    )?;
+    report(
+        &exported.release,
+        &exported.sealed,
+        &keys,
+        exported.shown,
+        &exported.out,
+    )
+}
 
-    cleanup::sweep(parent_dir(&args.out));
+/// One release to export: what `export` and `run` both hand to [`export_release`].
+#[derive(Debug)]
+pub(crate) struct ExportJob<'a> {
+    /// The development-zone Octopus.
+    pub client: &'a Client,
+    /// The signing keys.
+    pub keys: &'a [SigningKey],
+    /// The project, by name, slug or id.
+    pub project: &'a str,
+    /// The release version.
+    pub version: &'a str,
+    /// This side's zone.
+    pub source_zone: &'a ZoneId,
+    /// The zone the bundle is for.
+    pub target_zone: &'a ZoneId,
+    /// The bundle's creation time.
+    pub created: OffsetDateTime,
+    /// Its expiry, if any.
+    pub expires: Option<OffsetDateTime>,
+    /// Where the working folder goes (the same filesystem as the bundle).
+    pub work_beside: &'a Path,
+    /// Keep the release folder there (`--keep-folder`).
+    pub keep_folder: Option<&'a Path>,
+    /// How the bundle file is made to appear.
+    pub commit: Commit,
+}
+
+/// Where an exported bundle goes: the file it is written to, once its channel position and
+/// release are known, and how it is then placed, before the ledger records it.
+pub(crate) trait Placement {
+    /// The file to write the bundle to.
+    fn path(&mut self, channel: &Channel, sequence: u64, project: &str, version: &str)
+    -> PathBuf;
+    /// Makes the written bundle available (`export`: it already is; `run`: into the outbox).
+    /// Returns where it is now.
+    fn place(&mut self, written: &Path, sealed: &SealedBundle) -> anyhow::Result<PathBuf>;
+}
+
+/// `export --out FILE`: the bundle is written where it stays.
+#[derive(Debug)]
+struct ToFile<'a>(&'a Path);
+
+impl Placement for ToFile<'_> {
+    fn path(&mut self, _: &Channel, _: u64, _: &str, _: &str) -> PathBuf {
+        self.0.to_owned()
+    }
+
+    fn place(&mut self, written: &Path, _: &SealedBundle) -> anyhow::Result<PathBuf> {
+        Ok(written.to_owned())
+    }
+}
+
+/// What [`export_release`] made.
+#[derive(Debug)]
+pub(crate) struct Exported {
+    /// The release folder's description (project, version, files).
+    pub release: ReleaseDir,
+    /// The bundle written.
+    pub sealed: SealedBundle,
+    /// Where it is, as shown to people.
+    pub shown: String,
+    /// Where it is now (after [`Placement::place`]).
+    pub path: PathBuf,
+    /// The output to report on.
+    pub out: Output,
+}
+
+/// Exports one release: reads it from Octopus into a working folder, refuses leftover ids,
+/// takes the next position on its channel from the ledger, writes the signed bundle where
+/// `placement` says, lets it place the bundle, then records it in the ledger. The bundle
+/// appears before the ledger records it (module docs).
+pub(crate) fn export_release(
+    job: &ExportJob<'_>,
+    ledger: &mut ledger::Ledger,
+    placement: &mut dyn Placement,
+    out: &Output,
+) -> anyhow::Result<Exported> {
+    cleanup::sweep(job.work_beside);
     let work = tempfile::Builder::new()
         .prefix(&temp_name::own_prefix())
         .suffix(&format!(".{}", temp_name::Purpose::Work.suffix()))
-        .tempdir_in(parent_dir(&args.out))
+        .tempdir_in(job.work_beside)
         .with_context(|| {
             format!(
-                "cannot create a working folder beside {}",
-                args.out.display()
+                "cannot create a working folder in {}",
+                job.work_beside.display()
             )
         })?;
     let tracked = cleanup::track(work.path());
-    let fetched = fetch::fetch(&client, &args.project, &args.release, work.path())?;
+    let fetched = fetch::fetch(job.client, job.project, job.version, work.path())?;
     scan::refuse_ids(&fetched)?;
     folder::write(&fetched, work.path())?;
     let release = ReleaseDir::open(work.path())
         .context("the release read from Octopus does not make a valid release folder")?;
 
     let channel = Channel {
-        source: args.source_zone.clone(),
-        target: args.target_zone.clone(),
+        source: job.source_zone.clone(),
+        target: job.target_zone.clone(),
         kind: BundleKind::Release,
     };
     let last = ledger.channel_state(&channel)?;
@@ -161,43 +268,54 @@ pub fn run(args: &ExportArgs, out: &Output) -> anyhow::Result<()> {
     };
     let header = BundleHeader {
         kind: BundleKind::Release,
-        source_zone: args.source_zone.clone(),
-        target_zone: args.target_zone.clone(),
+        source_zone: job.source_zone.clone(),
+        target_zone: job.target_zone.clone(),
         sequence,
         previous,
-        created,
-        expires: args.expires,
+        created: job.created,
+        expires: job.expires,
         bundle_id: None,
     };
     let threads = std::thread::available_parallelism()
         .map(|n| u32::try_from(n.get()).unwrap_or(1).min(256))
         .unwrap_or(1);
+    let path = placement.path(&channel, sequence, &fetched.project, &fetched.version);
     let (sealed, out, shown) = write_bundle(
         &release,
         header,
-        &keys,
+        job.keys,
         threads,
-        &Destination::File(args.out.clone()),
-        Commit {
-            fsync: !args.no_fsync,
-            replace: args.force,
-        },
+        &Destination::File(path.clone()),
+        job.commit,
         out,
     )?;
+    let placed = placement.place(&path, &sealed)?;
     let record = ledger::BundleRecord::from_manifest(&sealed.manifest, sealed.digest);
     ledger
         .record_exported(&record, last.as_ref())
         .with_context(|| {
             format!(
                 "the bundle {} was written, but the ledger could not record it",
-                args.out.display()
+                placed.display()
             )
         })?;
-    if let Some(dir) = &args.keep_folder {
+    if let Some(dir) = job.keep_folder {
         tracked
             .publish(|| std::fs::rename(work.path(), dir))
             .with_context(|| format!("cannot move the release folder to {}", dir.display()))?;
         drop(work.keep());
     }
-    report(&release, &sealed, &keys, shown, &out)
+    let shown = if placed == path {
+        shown
+    } else {
+        placed.display().to_string()
+    };
+    Ok(Exported {
+        release,
+        sealed,
+        shown,
+        path: placed,
+        out,
+    })
 }
+
