@@ -11,8 +11,10 @@ use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
 use crate::commands::export::ExportArgs;
+use crate::commands::health::HealthArgs;
 use crate::commands::pack::PackArgs;
 use crate::commands::results::ResultsArgs;
+use crate::commands::run::RunArgs;
 use crate::commands::sign::SignArgs;
 use crate::commands::status::StatusArgs;
 
@@ -54,6 +56,16 @@ pub enum Command {
     /// where and how, and bundles never answered.
     #[command(after_help = EXIT_CODES_HELP)]
     Status(StatusArgs),
+    /// The scheduled export: every release the carry file's rules qualify and the ledger has
+    /// not seen go, oldest first, each as its own bundle into the outbox. With --once, now;
+    /// without, as a service on the carry file's schedule (SIGTERM: finish the release in
+    /// hand, exit 0). --once exits 1 when a release failed (the others were exported).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Show the scheduled export's health: last run, last success, next run, what the last
+    /// run exported and what failed, and why.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Health(HealthArgs),
     /// Show what a bundle claims, WITHOUT verifying it.
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),

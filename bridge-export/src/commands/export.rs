@@ -24,9 +24,9 @@ use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
 use bridge_cli::time_arg::{SOURCE_DATE_EPOCH, creation_time, format_rfc3339, parse_rfc3339};
 use bundle_format::channel::Channel;
+use bundle_format::keys::SigningKey;
 use bundle_format::manifest::BundleKind;
 use bundle_format::names::ZoneId;
-use bundle_format::keys::SigningKey;
 use bundle_format::pack::{BundleHeader, SealedBundle};
 use bundle_format::release_dir::ReleaseDir;
 use bundle_format::staging::temp_name;
@@ -192,8 +192,7 @@ pub(crate) struct ExportJob<'a> {
 /// release are known, and how it is then placed, before the ledger records it.
 pub(crate) trait Placement {
     /// The file to write the bundle to.
-    fn path(&mut self, channel: &Channel, sequence: u64, project: &str, version: &str)
-    -> PathBuf;
+    fn path(&mut self, channel: &Channel, sequence: u64, project: &str, version: &str) -> PathBuf;
     /// Makes the written bundle available (`export`: it already is; `run`: into the outbox).
     /// Returns where it is now.
     fn place(&mut self, written: &Path, sealed: &SealedBundle) -> anyhow::Result<PathBuf>;
@@ -318,4 +317,3 @@ pub(crate) fn export_release(
         out,
     })
 }
-
