@@ -14,6 +14,8 @@ mod approvals;
 mod automatic;
 #[path = "e2e/card_vault.rs"]
 mod card_vault;
+#[path = "e2e/carry.rs"]
+mod carry;
 #[path = "e2e/channels.rs"]
 mod channels;
 #[path = "e2e/crash.rs"]

@@ -78,7 +78,7 @@ pub struct Problem {
     pub project: Option<String>,
     /// The release version, if the problem is one release's.
     pub version: Option<String>,
-    /// A stable code (`gate-unknown-environment`, `project-not-found`, `octopus`, ...).
+    /// A stable code (`gate-unknown-environment`, `project-not-found`, `permission-denied`, ...).
     pub code: &'static str,
     /// What happened, and the fix.
     pub reason: String,
@@ -212,7 +212,7 @@ pub fn select(
                         continue;
                     }
                     Err(e) => {
-                        selection.problems.push(octopus_problem(rule, None, &e));
+                        selection.problems.push(octopus_problem(rule, None, e));
                         continue;
                     }
                 }
@@ -230,20 +230,33 @@ pub fn select(
                 }
                 Err(e) => selection
                     .problems
-                    .push(octopus_problem(rule, Some(&project.name), &e)),
+                    .push(octopus_problem(rule, Some(&project.name), e)),
             }
         }
     }
     Ok(selection)
 }
 
-fn octopus_problem(rule: &Rule, project: Option<&str>, e: &OctopusError) -> Problem {
+/// What Octopus answered, classified as `export` would be (`permission-denied`,
+/// `octopus-unavailable`, ...), with the hint its message carries.
+fn octopus_problem(rule: &Rule, project: Option<&str>, e: OctopusError) -> Problem {
+    let err = anyhow::Error::from(e);
+    let (code, reason) = match bridge_cli::failure::Failure::from_error(&err) {
+        Some(failure) => {
+            let hint = failure
+                .hint
+                .map(|h| format!("\nHint: {h}"))
+                .unwrap_or_default();
+            (failure.code, format!("{}{hint}", failure.message))
+        }
+        None => ("octopus", format!("{err:#}")),
+    };
     Problem {
         rule: rule.index,
         project: project.map(str::to_owned),
         version: None,
-        code: "octopus",
-        reason: format!("{}: {e}", rule.name()),
+        code,
+        reason: format!("{}: {reason}", rule.name()),
     }
 }
 
