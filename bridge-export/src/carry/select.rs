@@ -12,9 +12,10 @@
 //! ```
 //!
 //! These are the routes and filters Octopus's own clients use: OctopusClients
-//! `DeploymentRepository.FindBy(projects, environments)` and go-octopusdeploy
-//! `DeploymentsQuery{Projects, Environments}` (`/api/{space}/deployments{?projects,environments}`,
-//! api-root link template `Deployments`), `TaskResource.State`/`FinishedSuccessfully`.
+//! `IDeploymentRepository.FindAll(projects, environments, skip, take)` and `GetTask(deployment)`,
+//! go-octopusdeploy `DeploymentsQuery{Projects, Environments}` (api-root link template
+//! `Deployments{?...,projects,environments,...}`), `TaskResource.State` and
+//! `FinishedSuccessfully`.
 //!
 //! Whatever the server answers is checked again here (fail closed): a deployment of another
 //! project or environment, or of a release that is not the project's, never opens the gate,
