@@ -646,3 +646,42 @@ fn what_octopus_answers_to_the_gate_reads_is_reported_per_rule() -> TestResult {
     assert_eq!(health["last_success"], Value::Null);
     Ok(())
 }
+
+#[test]
+fn a_deployment_that_waits_or_failed_does_not_open_the_gate() -> TestResult {
+    let zone = Zone::new();
+    let ledger_worker = zone.release_id(LEDGER_WORKER, "2.0.3");
+    assert_eq!(zone.deploy(&ledger_worker, DEVELOPMENT), "Success");
+    assert_eq!(zone.deploy(&ledger_worker, "Environments-2"), "Success");
+    // In Staging the finance sign-off (a manual intervention) waits for a person.
+    let deployment = zone.dev.post(
+        "/api/Spaces-1/deployments",
+        &json!({"ReleaseId": ledger_worker, "EnvironmentId": "Environments-3"}),
+    );
+    let task = text(&deployment["TaskId"]);
+    let start = Instant::now();
+    loop {
+        let state = zone.dev.get(&format!("/api/Spaces-1/tasks/{task}"));
+        if state["HasPendingInterruptions"] == Value::Bool(true) {
+            assert_eq!(state["State"], "Executing");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "{state}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let fraud = zone.release_id(FRAUD_RULES, "3.14.0");
+    assert_eq!(zone.deploy(&fraud, DEVELOPMENT), "Failed");
+    zone.carry(
+        "\"0 30 1 * * *\"",
+        "[[carry]]\ntarget_zone = \"pci\"\nprojects = [\"Ledger Worker\"]\ngate = { environment = \"Staging\" }\n\
+         [[carry]]\ntarget_zone = \"dr\"\nprojects = [\"Ledger Worker\"]\ngate = { environment = \"Test\" }\n\
+         [[carry]]\ntarget_zone = \"qa\"\nprojects = [\"Fraud Rules\"]\ngate = { environment = \"Development\" }\n",
+    );
+    zone.once().ok();
+    assert_eq!(
+        zone.outbox(),
+        ["dev~dr~release~000000000001~ledger-worker-2.0.3.zb"],
+        "only the deployment that ended well opens its gate"
+    );
+    Ok(())
+}

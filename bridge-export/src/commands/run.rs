@@ -122,7 +122,7 @@ fn serve(setup: &mut Setup, health: &mut Health, out: &Output) -> anyhow::Result
                 .into());
             };
             health.next_run = Some(format_rfc3339(next));
-            publish_health(setup, health)?;
+            logged(publish_health(setup, health));
             tracing::info!(next_run = %format_rfc3339(next), "waiting for the next run");
             let wait = Duration::try_from(next - now).unwrap_or_default();
             if !stop::sleep(wait) {
@@ -135,7 +135,9 @@ fn serve(setup: &mut Setup, health: &mut Health, out: &Output) -> anyhow::Result
         let (summary, _) = run_once(setup, out);
         let next = schedule::next_run(&setup.carry.schedule, OffsetDateTime::now_utc());
         health.next_run = next.map(format_rfc3339);
-        finish_run(setup, health, summary)?;
+        // A full disk must not stop the exports: the failure is logged, and retried after the
+        // next run.
+        logged(finish_run(setup, health, summary));
         if stop::stopping() {
             break;
         }
@@ -144,6 +146,13 @@ fn serve(setup: &mut Setup, health: &mut Health, out: &Output) -> anyhow::Result
     publish_health(setup, health)?;
     tracing::info!("scheduled export stopped");
     Ok(())
+}
+
+/// Logs a failure to write the health or metrics file (the service goes on).
+fn logged(result: anyhow::Result<()>) {
+    if let Err(err) = result {
+        tracing::error!(reason = %format!("{err:#}"), "cannot write the health or metrics file");
+    }
 }
 
 /// Writes the health file and the metrics file.
