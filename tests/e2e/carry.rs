@@ -281,7 +281,10 @@ fn the_flood_guard_takes_only_the_newest_releases_on_a_first_run() -> TestResult
         "[[carry]]\ntarget_zone = \"pci\"\nprojects = [\"Fraud *\"]\nchannels = [\"Default\"]\nnewest = 2\n\
          [[carry]]\ntarget_zone = \"dr\"\nprojects = [\"Payments API\"]\nsince = \"2100-01-01T00:00:00Z\"\n",
     );
-    zone.once().ok();
+    let run = zone.once().args(["--json"]).ok().json();
+    assert_eq!(run["ok"], true, "{run}");
+    assert_eq!(run["run"]["exported"][1]["version"], "3.14.0", "{run}");
+    assert_eq!(run["run"]["exported"].as_array().map(Vec::len), Some(2));
     assert_eq!(
         zone.outbox(),
         [
@@ -622,6 +625,20 @@ fn what_octopus_answers_to_the_gate_reads_is_reported_per_rule() -> TestResult {
         "[[carry]]\ntarget_zone = \"pci\"\nprojects = [\"Fraud Rules\"]\ngate = { environment = \"Development\" }\n\
          [[carry]]\ntarget_zone = \"dr\"\nprojects = [\"Fraud Rules\"]\ngate = { environment = \"Staging \" }\n\
          [[carry]]\ntarget_zone = \"qa\"\nprojects = [\"fraud rules\", \"Nope *\"]\n",
+    );
+    let json = zone.once().args(["--json"]).expect(1).json();
+    assert_eq!(json["ok"], false);
+    let codes: Vec<&str> = json["run"]["failed"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|i| i["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        codes,
+        [
+            "permission-denied",
+            "gate-unknown-environment",
+            "project-not-found"
+        ]
     );
     let run = zone.once().expect(1);
     run.stdout_has("[permission-denied]")

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bridge_cli::commands::ledger::{LedgerArg, Side};
-use bridge_cli::failure::{ConfigError, Failure, Refused};
-use bridge_cli::output::Output;
+use bridge_cli::failure::{ConfigError, ExitWith, Failure, Refused};
+use bridge_cli::output::{Output, write_json};
 use bridge_cli::service::logging::{self, LogFormat};
 use bridge_cli::service::stop;
 use bridge_cli::time_arg::format_rfc3339;
@@ -384,8 +384,22 @@ fn exported_by_zone(ledger: &Ledger, carry: &CarryFile) -> anyhow::Result<Vec<(S
 }
 
 /// `--once`: prints the run's summary; a run that left something behind is an error (exit 1
-/// when releases failed, the run's own code when the run failed).
+/// when releases failed, the run's own code when the run failed). With `--json` the summary is
+/// the one document on standard output, `{"ok": ..., "run": {...}}`, and only the exit code
+/// says more.
 fn report(summary: &RunSummary, error: Option<anyhow::Error>, out: &Output) -> anyhow::Result<()> {
+    if out.json() {
+        let document = serde_json::json!({"ok": summary.ok, "run": summary});
+        write_json(&mut std::io::stdout().lock(), &document)?;
+        if let Some(err) = error {
+            let code = Failure::from_error(&err).map_or(bridge_cli::exit::IO, |f| f.exit);
+            return Err(ExitWith(code).into());
+        }
+        if !summary.failed.is_empty() {
+            return Err(ExitWith(bridge_cli::exit::REFUSED).into());
+        }
+        return Ok(());
+    }
     out.success(summary, |w| {
         for item in &summary.recovered {
             writeln!(w, "recovered  {item}")?;
