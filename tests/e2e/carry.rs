@@ -365,6 +365,10 @@ fn the_scheduled_service_exports_a_newly_qualifying_release_and_stops_on_sigterm
         zone.outbox(),
         ["dev~pci~release~000000000001~fraud-rules-3.13.0.zb"]
     );
+    // A timer's --once while the service runs is refused: two runs would take one sequence.
+    zone.once()
+        .expect(4)
+        .stderr_has("another bridge-export run of this carry file is running");
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
     let exported = stderr
@@ -554,6 +558,17 @@ fn hostile_carry_files_are_refused_with_the_key_and_the_fix() -> TestResult {
             "merge the two rules",
         ],
     );
+    // How to reach Octopus left out.
+    refused(
+        &zone,
+        &good.replace(&format!("server = \"{}\"\n", zone.dev.url), ""),
+        &["[octopus] server is missing", "OCTOPUS_URL"],
+    );
+    refused(
+        &zone,
+        &good.replace("api_key_file = \"api-key\"\n", ""),
+        &["[octopus] api_key_file is missing"],
+    );
     // The outbox missing, or not a folder.
     refused(
         &zone,
@@ -700,5 +715,40 @@ fn a_deployment_that_waits_or_failed_does_not_open_the_gate() -> TestResult {
         ["dev~dr~release~000000000001~ledger-worker-2.0.3.zb"],
         "only the deployment that ended well opens its gate"
     );
+    Ok(())
+}
+
+#[test]
+fn a_bundle_whose_sequence_went_to_another_is_withdrawn_from_the_outbox() -> TestResult {
+    let zone = Zone::new();
+    let rule = |project: &str| {
+        format!("[[carry]]\ntarget_zone = \"pci\"\nprojects = [\"{project}\"]\nnewest = 1\n")
+    };
+    zone.carry("\"0 30 1 * * *\"", &rule("Payments API"));
+    zone.once().ok();
+    let loser = "dev~pci~release~000000000001~payments-api-1.4.1.zb";
+    let bytes = std::fs::read(zone.site.path("outbox").join(loser))?;
+    // Another ledger, in which bundle 1 is another release's: what a second process exporting
+    // at the same moment leaves (the ledger recorded the other one).
+    for file in ["export.ledger", "export.ledger-wal", "export.ledger-shm"] {
+        let _ = std::fs::remove_file(zone.site.path(file));
+    }
+    std::fs::remove_file(zone.site.path("outbox").join(loser))?;
+    zone.carry("\"0 30 1 * * *\"", &rule("Fraud Rules"));
+    zone.once().ok();
+    let winner = "dev~pci~release~000000000001~fraud-rules-3.14.0.zb";
+    assert_eq!(zone.outbox(), [winner]);
+    // The loser was published, and marked, before its ledger refused it.
+    std::fs::write(zone.site.path("outbox").join(loser), &bytes)?;
+    std::fs::write(
+        zone.site
+            .path(".outbox.partial")
+            .join(format!("{loser}.sent")),
+        &bytes,
+    )?;
+    let run = zone.once().ok();
+    run.stderr_has("withdrawn from the outbox");
+    assert_eq!(zone.outbox(), [winner], "the loser is taken back");
+    assert!(listing(&zone.site.path(".outbox.partial")).is_empty());
     Ok(())
 }

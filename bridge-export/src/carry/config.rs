@@ -579,8 +579,21 @@ fn octopus_args(
         }
     };
     let api_key_file = file(&raw.api_key_file, "octopus.api_key_file")?;
+    let server = raw.server.clone().or_else(|| env.url.clone());
+    if server.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        return Err(
+            "[octopus] server is missing\nHint: add server = \"https://octopus.dev.example.com\" under [octopus], or set OCTOPUS_URL in the service's environment"
+                .to_owned(),
+        );
+    }
+    if api_key_file.is_none() && env.api_key.is_none() {
+        return Err(
+            "[octopus] api_key_file is missing, and OCTOPUS_API_KEY is not set\nHint: add api_key_file = \"/etc/zonebridge/octopus-api-key\" (a file only its owner can read) under [octopus]"
+                .to_owned(),
+        );
+    }
     Ok(OctopusArgs {
-        server: raw.server.clone().or_else(|| env.url.clone()),
+        server,
         // A key in the file itself is not offered: the file is readable by operators.
         api_key: if api_key_file.is_some() {
             None
@@ -778,6 +791,39 @@ newest = 3
             "{e}"
         );
         assert!(parsed(&GOOD.replace("newest = 3", "since = \"2026-01-01T00:00:00Z\"")).is_ok());
+    }
+
+    #[test]
+    fn octopus_settings_come_from_the_file_or_the_environment() -> Result<(), String> {
+        let e = refused(&GOOD.replace("server = \"https://octopus.dev.example.com\"\n", ""));
+        assert!(
+            e.starts_with("[octopus] server is missing") && e.contains("OCTOPUS_URL"),
+            "{e}"
+        );
+        let e = refused(&GOOD.replace("api_key_file = \"api-key\"\n", ""));
+        assert!(e.starts_with("[octopus] api_key_file is missing"), "{e}");
+        let dir = site().map_err(|e| e.to_string())?;
+        let env = Env {
+            url: Some("https://from.env.example.com".into()),
+            api_key: Some("API-FROMENV".into()),
+            space: Some("Spaces-2".into()),
+        };
+        let bare = GOOD
+            .replace("server = \"https://octopus.dev.example.com\"\n", "")
+            .replace("api_key_file = \"api-key\"\n", "");
+        let carry = parse(&bare, dir.path(), &env)?;
+        assert_eq!(
+            carry.octopus.server.as_deref(),
+            Some("https://from.env.example.com")
+        );
+        assert_eq!(carry.octopus.api_key.as_deref(), Some("API-FROMENV"));
+        assert_eq!(carry.octopus.space, "Spaces-2");
+        let e = refused(&GOOD.replace("[octopus]\n", "[octopus]\nrequest_timeout = 0\n"));
+        assert!(
+            e.contains("octopus.request_timeout = 0 is out of range"),
+            "{e}"
+        );
+        Ok(())
     }
 
     #[test]

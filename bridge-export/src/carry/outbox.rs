@@ -16,9 +16,10 @@
 //! bundle that follows the ledger's channel state is ADOPTED: put back in the outbox under its
 //! name if it is no longer there (the same bytes: a receiver that already took it treats the
 //! copy as the same bundle, a no-op) and recorded in the ledger as it would have been. One the
-//! ledger already has is just cleared. One that follows nothing the ledger knows stops the
-//! run for its channel (fail closed) with a hint. A staged `NAME.zb` without `.sent` never
-//! reached the outbox and is removed.
+//! ledger already has is just cleared. One whose sequence the ledger gave to another bundle
+//! (another process exported in between) is taken back out of the outbox if still there. One
+//! that follows nothing the ledger knows stops the run for its channel (fail closed) with a
+//! hint. A staged `NAME.zb` without `.sent` never reached the outbox and is removed.
 
 use std::fs;
 use std::io;
@@ -103,6 +104,28 @@ fn remove_if_there(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Takes `name` out of the outbox if it is still there and is the bundle `digest` (and not
+/// another file that took the name since); true if it was removed.
+fn withdraw(
+    outbox: &Path,
+    name: &str,
+    digest: &bundle_format::names::Digest,
+) -> anyhow::Result<bool> {
+    let path = outbox.join(name);
+    let Ok(file) = fs::File::open(&path) else {
+        return Ok(false);
+    };
+    let same =
+        bundle_format::inspect::read_unverified(io::BufReader::new(file), &Limits::default())
+            .is_ok_and(|head| head.digest == *digest);
+    if same {
+        remove_if_there(&path)?;
+        carriers::publish::sync_dir(outbox)
+            .with_context(|| format!("cannot flush {}", outbox.display()))?;
+    }
+    Ok(same)
+}
+
 /// What [`recover`] did with one leftover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recovered {
@@ -116,6 +139,9 @@ pub enum Recovered {
     },
     /// The ledger had it already; the mark was cleared.
     Cleared(String),
+    /// The ledger gave its sequence to another bundle (another process exported in between):
+    /// it was taken back out of the outbox, if it was still there, and its mark cleared.
+    Withdrawn(String),
     /// A staged bundle that never reached the outbox was removed.
     Removed(String),
 }
@@ -178,9 +204,17 @@ fn adopt(
         .as_ref()
         .is_some_and(|s| s.sequence >= manifest.sequence);
     if recorded {
+        let ours = ledger
+            .bundle(&head.digest, ledger::Verdict::Exported)?
+            .is_some();
+        let withdrawn = !ours && withdraw(outbox, name, &head.digest)?;
         remove_if_there(&sent)?;
         remove_if_there(&staging.join(name))?;
-        return Ok(Recovered::Cleared(name.to_owned()));
+        return Ok(if withdrawn || !ours {
+            Recovered::Withdrawn(name.to_owned())
+        } else {
+            Recovered::Cleared(name.to_owned())
+        });
     }
     let follows = match &state {
         None => manifest.sequence == 1 && manifest.previous.is_none(),

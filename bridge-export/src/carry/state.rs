@@ -168,6 +168,40 @@ pub fn write_last_run(state: &Path, started: OffsetDateTime) -> anyhow::Result<(
     Ok(())
 }
 
+/// The lock file's name in the state folder.
+pub const LOCK_FILE: &str = "run.lock";
+
+/// Takes the state folder's lock for as long as the returned file is open: two runs of one
+/// carry file (a timer's `--once` while the service runs) would take the same sequence
+/// numbers, and the loser's bundle could reach the outbox before the ledger refused it.
+pub fn lock(state: &Path) -> anyhow::Result<fs::File> {
+    let path = state.join(LOCK_FILE);
+    let mut options = fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(anyhow::Error::new(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            "it is locked",
+        ))
+        .context(format!(
+            "another bridge-export run of this carry file is running (it holds {})\nHint: let it finish; a timer's --once and the service must not both run one carry file",
+            path.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Creates the state folder (mode 0700: it names releases and failures).
 pub fn ensure_dir(state: &Path) -> anyhow::Result<()> {
     let mut builder = fs::DirBuilder::new();

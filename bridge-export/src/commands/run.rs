@@ -66,6 +66,7 @@ pub fn run(args: &RunArgs, out: &Output) -> anyhow::Result<()> {
         )
     })?;
     state::ensure_dir(&carry.state)?;
+    let _lock = state::lock(&carry.state)?;
     let ledger_path = match &carry.ledger {
         Some(path) => path.clone(),
         None => LedgerArg { ledger: None }.path(Side::Export)?,
@@ -227,6 +228,10 @@ fn run_steps(setup: &mut Setup, out: &Output, summary: &mut RunSummary) -> anyho
                 },
             ),
             Recovered::Cleared(name) => (name, "already recorded"),
+            Recovered::Withdrawn(name) => (
+                name,
+                "withdrawn from the outbox: the ledger gave its sequence to another bundle",
+            ),
             Recovered::Removed(name) => (name, "never published; removed from staging"),
         };
         tracing::warn!(bundle = %name, "{what}");
@@ -330,8 +335,13 @@ fn run_steps(setup: &mut Setup, out: &Output, summary: &mut RunSummary) -> anyho
                 });
             }
             // The ledger's refusal is the channel's, not the release's: the next release
-            // would meet it too.
-            Err(err) if err.chain().any(|c| c.is::<LedgerError>()) => return Err(err),
+            // would meet it too. A bundle already published is settled at once (recover).
+            Err(err) if err.chain().any(|c| c.is::<LedgerError>()) => {
+                if let Err(e) = outbox::recover(&carry.outbox, ledger) {
+                    tracing::error!(reason = %format!("{e:#}"), "cannot settle the outbox");
+                }
+                return Err(err);
+            }
             Err(err) => {
                 let failure = Failure::from_error(&err);
                 let code = failure.as_ref().map_or("io", |f| f.code).to_owned();
