@@ -752,3 +752,41 @@ fn a_bundle_whose_sequence_went_to_another_is_withdrawn_from_the_outbox() -> Tes
     assert!(listing(&zone.site.path(".outbox.partial")).is_empty());
     Ok(())
 }
+
+#[test]
+fn a_marked_bundle_that_follows_nothing_the_ledger_knows_stops_the_run() -> TestResult {
+    let zone = Zone::new();
+    zone.carry(
+        "\"0 30 1 * * *\"",
+        "[[carry]]\ntarget_zone = \"pci\"\nprojects = [\"Payments API\"]\n",
+    );
+    zone.once().ok();
+    let second = "dev~pci~release~000000000002~payments-api-1.4.1.zb";
+    // Bundle 2 marked as being published, and a ledger that has never seen bundle 1.
+    for file in ["export.ledger", "export.ledger-wal", "export.ledger-shm"] {
+        let _ = std::fs::remove_file(zone.site.path(file));
+    }
+    std::fs::rename(
+        zone.site.path("outbox").join(second),
+        zone.site
+            .path(".outbox.partial")
+            .join(format!("{second}.sent")),
+    )?;
+    let before = zone.outbox();
+    let run = zone.once().expect(1);
+    run.stderr_has("was being published on dev->pci/release as bundle 2, but the ledger's channel is at nothing")
+        .stderr_has("Hint: check whether the transfer carried it");
+    assert_eq!(
+        zone.outbox(),
+        before,
+        "no bundle made while the channel is in doubt"
+    );
+    assert!(
+        zone.site
+            .path(".outbox.partial")
+            .join(format!("{second}.sent"))
+            .exists(),
+        "the mark is kept for the operator"
+    );
+    Ok(())
+}
