@@ -583,6 +583,15 @@ fn hostile_carry_files_are_refused_with_the_key_and_the_fix() -> TestResult {
         &good.replace("outbox = \"outbox\"", "outbox = \"api-key\""),
         &["outbox = \"api-key\" is not a folder"],
     );
+    // A metrics file in a folder that does not exist.
+    refused(
+        &zone,
+        &good.replace(
+            "[octopus]",
+            "metrics = \"no/such/folder/export.prom\"\n[octopus]",
+        ),
+        &["metrics = \"no/such/folder/export.prom\" is a folder, or its folder does not exist"],
+    );
     // An unreadable key file: readable by others, or not a key.
     chmod(&zone.site.path("signer.key"), 0o644);
     refused(&zone, &good, &["keys", "readable by others", "chmod 600"]);

@@ -312,6 +312,16 @@ pub fn parse(text: &str, base: &Path, env: &Env) -> Result<CarryFile, String> {
         .as_ref()
         .map(|m| path_of(m, "metrics"))
         .transpose()?;
+    if let (Some(path), Some(raw_metrics)) = (&metrics, &raw.metrics) {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if path.is_dir() || folder.is_some_and(|f| !f.is_dir()) {
+            return Err(format!(
+                "{}: metrics = {:?} is a folder, or its folder does not exist\nHint: name a file in an existing folder, such as /var/lib/zonebridge/metrics/export.prom (node_exporter's textfile folder)",
+                at(raw_metrics.span().start),
+                raw_metrics.get_ref()
+            ));
+        }
+    }
     let schedule = match &raw.schedule {
         None => Vec::new(),
         Some(list) => {
@@ -824,6 +834,19 @@ newest = 3
             "{e}"
         );
         Ok(())
+    }
+
+    #[test]
+    fn the_metrics_file_must_be_in_an_existing_folder() {
+        let with = |m: &str| GOOD.replace("schedule =", &format!("metrics = \"{m}\"\nschedule ="));
+        assert!(parsed(&with("export.prom")).is_ok());
+        for bad in ["missing/export.prom", "outbox"] {
+            let e = refused(&with(bad));
+            assert!(
+                e.starts_with("line 5: metrics = ") && e.contains("Hint: "),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -94,8 +94,9 @@ pub fn run(args: &RunArgs, out: &Output) -> anyhow::Result<()> {
     if args.once {
         health.next_run = None;
         let (summary, error) = run_once(&mut setup, out);
-        finish_run(&setup, &mut health, summary.clone())?;
-        return report(&summary, error, out);
+        // The summary is shown even if the health or metrics file cannot be written.
+        let written = finish_run(&setup, &mut health, summary.clone());
+        return report(&summary, error, out).and(written);
     }
     serve(&mut setup, &mut health, out)
 }
