@@ -58,6 +58,8 @@ mod references;
 mod refusals;
 #[path = "e2e/results.rs"]
 mod results;
+#[path = "e2e/results_watch.rs"]
+mod results_watch;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;
 #[path = "e2e/secrets_stay.rs"]

@@ -11,10 +11,12 @@ use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
 use crate::commands::export::ExportArgs;
+use crate::commands::health::HealthArgs;
 use crate::commands::pack::PackArgs;
 use crate::commands::results::ResultsArgs;
 use crate::commands::sign::SignArgs;
 use crate::commands::status::StatusArgs;
+use crate::commands::watch::WatchArgs;
 
 /// Zonebridge, development zone: export a release from Octopus (or pack a release folder) into
 /// a signed bundle for a secure zone, add approvals (signatures), take deployment results
@@ -54,6 +56,13 @@ pub enum Command {
     /// where and how, and bundles never answered.
     #[command(after_help = EXIT_CODES_HELP)]
     Status(StatusArgs),
+    /// Take result bundles in as they arrive in a results inbox, as `results` takes them: a
+    /// service (SIGTERM finishes the bundle in hand), or `--once`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Watch(Box<WatchArgs>),
+    /// Show the health of the results watch (`--inbox DIR`).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Health(HealthArgs),
     /// Show what a bundle claims, WITHOUT verifying it.
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod export;
 mod results;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ impl App for Cli {
             Command::Sign(args) => commands::sign::run(&args, out),
             Command::Results(args) => commands::results::run(&args, out),
             Command::Status(args) => commands::status::run(&args, out),
+            Command::Watch(args) => commands::watch::run(&args, out),
+            Command::Health(args) => commands::health::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Export, out),

@@ -2,7 +2,9 @@
 //! `bridge-cli`.
 
 pub mod export;
+pub mod health;
 pub mod pack;
 pub mod results;
 pub mod sign;
 pub mod status;
+pub mod watch;
