@@ -72,7 +72,9 @@ elif command -v systemd-sysusers >/dev/null 2>&1 && command -v systemd-tmpfiles 
     # The owners and modes packaging/README.md promises.
     for want in "3770 zonebridge zonebridge-carry /var/spool/zonebridge/inbox" \
         "2770 zonebridge zonebridge-carry /var/spool/zonebridge/outbox" \
-        "0700 zonebridge zonebridge /var/spool/zonebridge/.outbox.partial" \
+        "2700 zonebridge zonebridge-carry /var/spool/zonebridge/.outbox.partial" \
+        "2700 zonebridge zonebridge-carry /var/spool/zonebridge/.results-outbox.partial" \
+        "0700 zonebridge zonebridge /var/spool/zonebridge/inbox/done" \
         "0750 root zonebridge /etc/zonebridge/keys" "0711 zonebridge zonebridge /var/lib/zonebridge"; do
         read -r mode user group path <<<"$want"
         # stat names owners from this machine's users, not the root's: compare numbers.
