@@ -509,3 +509,92 @@ fn the_watch_refuses_settings_it_cannot_run_with() -> TestResult {
     assert!(!site.path("inbox/.watch").exists());
     Ok(())
 }
+
+#[test]
+fn a_result_recorded_but_never_noted_is_noted_when_the_watch_takes_it_again() -> TestResult {
+    // What a kill between recording a result and writing its note leaves: the ledger has the
+    // result, the release notes do not, and the file is still in the inbox.
+    let trip = Trip::new();
+    trip.promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "r1.zb", &[])
+        .ok();
+    let site = &trip.zones.site;
+    site.export()
+        .args(["results", "r1.zb", "--policy", "dev.toml", "--no-note"])
+        .args(["--ledger", "export.ledger"])
+        .ok();
+    assert!(
+        !trip
+            .dev_notes("payments-api", "1.4.1")
+            .contains("zonebridge:results")
+    );
+    drop_in(&trip, "r1.zb", "r1.zb")?;
+    let report = watch(&trip).ok().json();
+    assert_eq!(report["duplicates"], 1, "{report}");
+    assert_eq!(accepted_results(site.root())?.len(), 1, "recorded once");
+    let notes = trip.dev_notes("payments-api", "1.4.1");
+    assert!(
+        notes.contains("| pci | PCI Staging |  | success |"),
+        "{notes}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_watch_killed_at_random_moments_and_restarted_ends_with_each_result_recorded_once()
+-> TestResult {
+    let trip = Trip::new();
+    three_results(&trip);
+    let site = &trip.zones.site;
+    for (from, name) in [
+        ("r3.zb", "r3.zb"),
+        ("r1.zb", "r1.zb"),
+        ("r2.zb", "r2.zb"),
+        ("r1.zb", "r1-again.zb"),
+    ] {
+        drop_in(&trip, from, name)?;
+    }
+    let zones = &trip.zones;
+    // Seeded, so that a failure can be replayed: kills from 0 to 2.5 s after the start,
+    // around the 1 s settle time, when files are being taken in.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..6 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let delay = std::time::Duration::from_millis((seed >> 33) % 2500);
+        let mut watch = Running(
+            site.export()
+                .args(["watch", "--inbox", "inbox", "--policy", "dev.toml"])
+                .args(["--ledger", "export.ledger", "--settle", "1s"])
+                .args(["--server", zones.dev.url.as_str()])
+                .env("OCTOPUS_API_KEY", &zones.dev.key)
+                .spawn(),
+        );
+        std::thread::sleep(delay);
+        watch.0.kill()?;
+        watch.0.wait()?;
+    }
+    let report = watch(&trip).ok().json();
+    assert_eq!(report["left"], 0, "{report}");
+    assert_eq!(
+        accepted_results(site.root())?,
+        vec![
+            (1, "Payments API".into(), "1.4.1".into()),
+            (2, "Fraud Rules".into(), "3.14.0".into()),
+            (3, "Payments API".into(), "1.4.1".into()),
+        ]
+    );
+    let inbox = site.path("inbox");
+    assert_eq!(
+        listing(&inbox.join("done")),
+        ["r1-again.zb", "r1.zb", "r2.zb", "r3.zb"]
+    );
+    assert!(listing(&inbox.join("quarantine")).is_empty());
+    let payments = trip.dev_notes("payments-api", "1.4.1");
+    assert!(payments.contains("result 3 |"), "{payments}");
+    assert!(
+        trip.dev_notes("fraud-rules", "3.14.0")
+            .contains("| failed |")
+    );
+    Ok(())
+}
