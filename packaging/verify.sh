@@ -60,6 +60,20 @@ for unit in "${services[@]}"; do
         fi
     done
 done
+# A staging folder and its outbox must share one read-write mount: systemd bind-mounts each
+# ReadWritePaths= entry on its own, and link/rename between two mounts fails with EXDEV even
+# on one filesystem, so a bundle could never move from .NAME.partial into NAME. Units list
+# the folder above both instead.
+for unit in "${services[@]}"; do
+    for path in $(sed -n 's/^ReadWritePaths=//p' "$unit"); do
+        case "$path" in
+        *.partial | */outbox | */results-outbox)
+            echo "$(basename "$unit"): ReadWritePaths=$path makes a mount of its own, apart from its staging folder or outbox (EXDEV); list /var/spool/zonebridge instead" >&2
+            fail=1
+            ;;
+        esac
+    done
+done
 # Applied for real in the root (chown needs root).
 if [ "$(id -u)" -ne 0 ]; then
     echo "not root: sysusers.d and tmpfiles.d were NOT applied" >&2
