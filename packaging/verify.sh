@@ -2,8 +2,9 @@
 # Checks the packaging against systemd's own tools, in a temporary root (nothing is installed
 # on this machine):
 #
-#   1. sysusers.d and tmpfiles.d apply (systemd-sysusers, systemd-tmpfiles --root), and every
-#      folder a unit may write (ReadWritePaths=) is one tmpfiles.d creates;
+#   1. sysusers.d and tmpfiles.d apply (systemd-sysusers, systemd-tmpfiles --root) with the
+#      owners and modes the README promises, every folder a unit may write (ReadWritePaths=)
+#      is one tmpfiles.d creates, and no outbox is a mount apart from its staging folder;
 #   2. `systemd-analyze verify` accepts every unit (the ExecStart binaries are installed in
 #      the root: built with cargo unless BIN_DIR holds them);
 #   3. `systemd-analyze security --offline=true` rates each service at most THRESHOLD
