@@ -74,3 +74,5 @@ mod tenants;
 mod terminal;
 #[path = "e2e/vectors.rs"]
 mod vectors;
+#[path = "e2e/watch.rs"]
+mod watch;
