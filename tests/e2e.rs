@@ -76,3 +76,5 @@ mod terminal;
 mod vectors;
 #[path = "e2e/watch.rs"]
 mod watch;
+#[path = "e2e/watch_kill.rs"]
+mod watch_kill;

@@ -129,10 +129,13 @@ impl WatchSite {
             .arg(&self.inbox)
             .args(["--policy", "pci.toml", "--ledger", "import.ledger"])
             .args(["--server", self.pci.url.as_str(), "--log", "json"])
-            .args(["--settle", "1s", "--rescan", "2s", "--retry", "1s"])
+            .args(["--rescan", "2s", "--retry", "1s"])
             .args(extra)
             .env("OCTOPUS_API_KEY", PCI_KEY)
             .env_remove("ZONEBRIDGE_LOG");
+        if !extra.contains(&"--settle") {
+            command.args(["--settle", "1s"]);
+        }
         command
     }
 
@@ -216,6 +219,7 @@ impl Seeded {
 }
 
 /// The burst's bundles: the valid ones per channel in sequence order, and the extras.
+#[derive(Clone)]
 pub struct Burst {
     /// (file name in the inbox, bundle file) of every valid bundle.
     pub valid: Vec<(String, PathBuf)>,
@@ -533,7 +537,7 @@ fn stop(mut child: Child) -> TestResult {
     Ok(())
 }
 
-fn all_done(ws: &WatchSite, burst: &Burst) -> bool {
+pub fn all_done(ws: &WatchSite, burst: &Burst) -> bool {
     let want = burst.valid.len() + burst.duplicates.len();
     fs::read_dir(ws.inbox.join("done")).map_or(0, Iterator::count) >= want
         && ws.health().is_some_and(|h| h.queue_length == 0)
