@@ -76,5 +76,7 @@ mod terminal;
 mod vectors;
 #[path = "e2e/watch.rs"]
 mod watch;
+#[path = "e2e/watch_hostile.rs"]
+mod watch_hostile;
 #[path = "e2e/watch_kill.rs"]
 mod watch_kill;

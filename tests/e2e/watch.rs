@@ -97,6 +97,18 @@ impl WatchSite {
     /// Exports `project` `version` from zone `zone` (`dev` or `qa`, signed by that zone's
     /// signer) into `bundles/OUT`.
     pub fn export(&self, zone: &str, project: &str, version: &str, out: &str) -> PathBuf {
+        self.export_with(zone, ("pci", "export.ledger"), project, version, out)
+    }
+
+    /// The same for target zone `target`, counting sequences in the export ledger `ledger`.
+    pub fn export_with(
+        &self,
+        zone: &str,
+        (target, ledger): (&str, &str),
+        project: &str,
+        version: &str,
+        out: &str,
+    ) -> PathBuf {
         let path = self.site.path(&format!("bundles/{out}"));
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
@@ -105,14 +117,9 @@ impl WatchSite {
             .export()
             .args(["export", "--project", project, "--release", version])
             .args(["--key", &format!("{zone}-signer.key")])
-            .args(["--source-zone", zone, "--target-zone", "pci", "--out"])
+            .args(["--source-zone", zone, "--target-zone", target, "--out"])
             .args([&path])
-            .args([
-                "--server",
-                self.dev.url.as_str(),
-                "--ledger",
-                "export.ledger",
-            ])
+            .args(["--server", self.dev.url.as_str(), "--ledger", ledger])
             .env("OCTOPUS_API_KEY", DEV_KEY)
             .ok();
         path
@@ -140,7 +147,7 @@ impl WatchSite {
     }
 
     /// Starts the watch in the background, its log (JSON lines) appended to `log`.
-    pub fn start_watch(&self, extra: &[&str], log: &Path) -> Child {
+    pub fn start_watch(&self, extra: &[&str], log: &Path) -> Running {
         let file = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -151,6 +158,7 @@ impl WatchSite {
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
+            .map(|child| Running(Some(child)))
             .unwrap_or_else(|e| panic!("cannot start the watch: {e}"))
     }
 
@@ -179,6 +187,30 @@ impl WatchSite {
             .args(["health", "--inbox"])
             .args([&self.inbox])
             .args(["--json"])
+    }
+}
+
+/// A watch running in the background; killed if the test ends before it stopped it.
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Sends `signal` (`-TERM`, `-KILL`) and waits for the end; the exit code (`None` if a
+    /// signal ended it).
+    pub fn signal(&mut self, signal: &str) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+        let mut child = self.0.take().ok_or("the watch was already stopped")?;
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()?;
+        Ok(child.wait()?.code())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -529,11 +561,8 @@ pub fn fix_late_project(ws: &WatchSite, burst: &Burst, log: &Path) {
     WatchSite::create_project(&ws.pci, LATE_PROJECT);
 }
 
-fn stop(mut child: Child) -> TestResult {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status()?;
-    let status = child.wait()?;
-    assert_eq!(status.code(), Some(0), "a graceful stop exits 0");
+fn stop(mut watch: Running) -> TestResult {
+    assert_eq!(watch.signal("-TERM")?, Some(0), "a graceful stop exits 0");
     Ok(())
 }
 

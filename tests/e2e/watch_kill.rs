@@ -4,7 +4,6 @@
 //! happens twice: one release, one deployment, one result bundle each.
 
 use std::fs;
-use std::process::Command;
 use std::time::Duration;
 
 use ::ledger::Ledger;
@@ -123,10 +122,7 @@ fn the_burst_with_the_watch_killed_at_random_moments_ends_the_same() -> TestResu
     let mut fixed = false;
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(300 + rng.below(1200)));
-        Command::new("kill")
-            .args(["-KILL", &child.id().to_string()])
-            .status()?;
-        child.wait()?;
+        child.signal("-KILL")?;
         if !fixed && log_events(&log, "refused for now; tried again later", &burst.late) > 0 {
             fix_late_project(&ws, &burst, &log);
             fixed = true;
@@ -140,10 +136,7 @@ fn the_burst_with_the_watch_killed_at_random_moments_ends_the_same() -> TestResu
     ws.wait_for("every bundle done", Duration::from_secs(90), |w| {
         crate::watch::all_done(w, &burst)
     });
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    assert_eq!(child.wait()?.code(), Some(0));
+    assert_eq!(child.signal("-TERM")?, Some(0));
     check_final_state(&ws, &burst)?;
     // The watch was really killed while it worked: more than one start logged.
     let starts = fs::read_to_string(&log)?
