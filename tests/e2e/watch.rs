@@ -579,7 +579,9 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     mapping(&ws);
     let burst = Burst::make(&ws);
     let log = ws.site.path("watch.log");
-    let child = ws.start_watch(BURST_ARGS, &log);
+    fs::create_dir_all(ws.site.path("metrics"))?;
+    let metrics_args = [BURST_ARGS, &["--metrics", "metrics/import.prom"]].concat();
+    let child = ws.start_watch(&metrics_args, &log);
     ws.wait_for("the watch's first round", Duration::from_secs(30), |w| {
         w.health().is_some()
     });
@@ -624,5 +626,74 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     assert_eq!(log_events(&log, "done", &burst.late), 1);
     let health = ws.health_command().ok().json();
     assert_eq!(health["stopped"], true, "{health}");
+    // The metrics file, as a scraper reads it.
+    let metrics = fs::read_to_string(ws.site.path("metrics/import.prom"))?;
+    for line in [
+        "# TYPE zonebridge_inbox_bundles_total counter",
+        "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"done\"} 18",
+        "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"duplicate\"} 2",
+        "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"quarantined\"} 1",
+        "zonebridge_inbox_queue_length{service=\"import\"} 0",
+        "zonebridge_inbox_quarantined_files{service=\"import\"} 1",
+        "zonebridge_inbox_done_files{service=\"import\"} 20",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("zonebridge_inbox_last_success_timestamp_seconds{service=\"import\"} ")
+    );
+    // The text form of health names the counts.
+    ws.site
+        .import()
+        .args(["health", "--inbox"])
+        .args([&ws.inbox])
+        .ok()
+        .stdout_has("quarantined: 1");
     Ok(())
+}
+
+#[test]
+fn health_without_a_watch_and_deploys_without_an_outbox_are_refused_with_a_hint() {
+    let site = Site::new();
+    fs::create_dir_all(site.path("inbox")).unwrap_or_else(|e| panic!("{e}"));
+    site.import()
+        .args(["health", "--inbox", "inbox"])
+        .expect(4)
+        .stderr_has("no health file in inbox/.watch")
+        .stderr_has("Hint: is the watch service running on this inbox?");
+    site.keygen("signer");
+    site.policy("pci.toml", "pci", &["signer"], 1);
+    let watch = |extra: &[&str]| {
+        site.import()
+            .args(["watch", "--inbox", "inbox", "--policy", "pci.toml"])
+            .args([
+                "--server",
+                "http://127.0.0.1:9",
+                "--ledger",
+                "import.ledger",
+            ])
+            .args(extra)
+            .env("OCTOPUS_API_KEY", "API-UNUSED")
+    };
+    watch(&[
+        "--deploy",
+        "Payments API=PCI Staging",
+        "--key",
+        "signer.key",
+    ])
+    .expect(2)
+    .stderr_has("--deploy writes result bundles: give --results-outbox DIR");
+    watch(&["--deploy", "Payments API"])
+        .expect(2)
+        .stderr_has("is not PROJECT=ENVIRONMENT");
+    watch(&[
+        "--deploy",
+        "Payments API=PCI Staging",
+        "--results-outbox",
+        "inbox",
+    ])
+    .expect(2)
+    .stderr_has("--deploy signs result bundles: give --key RESULT_SIGNER.key");
+    // Nothing was started: no state folder was made.
+    assert!(!site.path("inbox/.watch").exists());
 }

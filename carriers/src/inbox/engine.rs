@@ -237,7 +237,7 @@ impl Inbox {
             if let Some(at) = self.retry.values().map(|(_, at, _)| *at).min() {
                 deadline = deadline.min(at);
             }
-            self.wait(deadline.max(last_round + DEBOUNCE))?;
+            self.wait(deadline, last_round + DEBOUNCE);
         }
         let round = Round {
             waiting: self
@@ -267,19 +267,30 @@ impl Inbox {
         Ok(self.summary.clone())
     }
 
-    /// Sleeps until `deadline` or a signal; notes renames into the inbox.
-    fn wait(&mut self, deadline: Instant) -> Result<(), InboxError> {
+    /// Sleeps until `deadline` or a signal; notes renames into the inbox. Signals that come
+    /// sooner than `not_before` (a file written in many pieces) are gathered until then, so
+    /// that they make one round; a stop request ends the wait at once.
+    fn wait(&mut self, deadline: Instant, not_before: Instant) {
+        let mut signals = Vec::new();
         let now = Instant::now();
-        let first = match self
+        match self
             .rx
-            .recv_timeout(deadline.saturating_duration_since(now))
+            .recv_timeout(deadline.max(not_before).saturating_duration_since(now))
         {
-            Ok(signal) => Some(signal),
-            Err(RecvTimeoutError::Timeout) => None,
-            // We hold a sender ourselves, so this cannot happen; treat it as a timeout.
-            Err(RecvTimeoutError::Disconnected) => None,
-        };
-        let mut signals: Vec<Signal> = first.into_iter().collect();
+            Ok(signal) => signals.push(signal),
+            // Timeout; or no sender left, which cannot be since we hold one.
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+        }
+        while !signals.iter().any(|s| matches!(s, Signal::Wake)) {
+            let now = Instant::now();
+            if now >= not_before {
+                break;
+            }
+            match self.rx.recv_timeout(not_before - now) {
+                Ok(signal) => signals.push(signal),
+                Err(_) => break,
+            }
+        }
         signals.extend(self.rx.try_iter());
         for signal in signals {
             if let Signal::File {
@@ -292,7 +303,6 @@ impl Inbox {
                 self.settle.renamed_in(&name, stamp, Instant::now());
             }
         }
-        Ok(())
     }
 
     fn round(
