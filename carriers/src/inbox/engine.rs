@@ -517,12 +517,23 @@ impl Inbox {
         match outcome {
             Outcome::Done(detail) => self.done(&taken, detail, false),
             Outcome::AlreadyDone(detail) => self.done(&taken, detail, true),
-            Outcome::Refused(refusal) => {
-                if self.young_and_truncated(name, &refusal, stamp) {
-                    self.put_back(name, round);
-                    return None;
-                }
-                match codes::disposition(&refusal.code) {
+            Outcome::Refused(refusal) | Outcome::Quarantine(refusal) | Outcome::Retry(refusal)
+                if self.young_and_truncated(name, &refusal, stamp) =>
+            {
+                self.put_back(name, round);
+                None
+            }
+            outcome => {
+                let (refusal, disposition) = match outcome {
+                    Outcome::Quarantine(r) => (r, Disposition::Quarantine),
+                    Outcome::Retry(r) => (r, Disposition::Retry),
+                    Outcome::Refused(r) => {
+                        let disposition = codes::disposition(&r.code);
+                        (r, disposition)
+                    }
+                    Outcome::Done(_) | Outcome::AlreadyDone(_) => return None,
+                };
+                match disposition {
                     Disposition::Quarantine => self
                         .quarantine(name, stamp, Some((head, &taken.file_digest)), &refusal)
                         .err()
