@@ -697,3 +697,57 @@ fn health_without_a_watch_and_deploys_without_an_outbox_are_refused_with_a_hint(
     // Nothing was started: no state folder was made.
     assert!(!site.path("inbox/.watch").exists());
 }
+
+#[test]
+fn a_deploy_that_cannot_start_is_retried_and_its_result_written_once_it_can() -> TestResult {
+    let ws = WatchSite::new();
+    WatchSite::create_project(&ws.dev, DEV_PROJECT);
+    WatchSite::create_project(&ws.pci, DEV_PROJECT);
+    ws.create_release(DEV_PROJECT, "1.0.1");
+    let bundle = ws.export("dev", DEV_PROJECT, "1.0.1", "p.zb");
+    drop_renamed(&ws.inbox, &bundle, "p.zb");
+    let args = [
+        "--deploy",
+        "Burst Payments=PCI Canary",
+        "--key",
+        "result-signer.key",
+        "--results-outbox",
+        "spool/results-outbox",
+        "--once",
+    ];
+    let once = |ws: &WatchSite| -> TestResult {
+        let status = ws
+            .watch_command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        assert!(status.success(), "{status:?}");
+        Ok(())
+    };
+    once(&ws)?;
+    // Imported, but PCI Canary is no environment here: the file stays, to be retried.
+    assert!(ws.inbox.join("p.zb").is_file());
+    let health = ws.health_command().ok().json();
+    assert_eq!(health["last_error"]["code"], "not-found", "{health}");
+    assert!(
+        health["oldest_waiting"]["waiting_for"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("retry after not-found")),
+        "{health}"
+    );
+    assert_eq!(names(&ws.outbox).len(), 0);
+    ws.pci
+        .post("/api/Spaces-1/environments", &json!({"Name": "PCI Canary"}));
+    once(&ws)?;
+    assert!(ws.inbox.join("done/p.zb").is_file());
+    let results = names(&ws.outbox);
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        results[0].ends_with("~burst-payments-1.0.1-pci-canary.zb"),
+        "{results:?}"
+    );
+    let ledger = Ledger::open(ws.site.path("import.ledger"))?;
+    let accepted = ledger.bundles(Some(BundleKind::Release), Some(Verdict::Accepted), None)?;
+    assert_eq!(accepted.len(), 1);
+    Ok(())
+}

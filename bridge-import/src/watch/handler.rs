@@ -175,8 +175,9 @@ impl ImportWatch {
         Ok(format!("{} to {environment} ({state})", deployed.outcome))
     }
 
-    fn handle_bundle(&mut self, bundle: &Taken) -> anyhow::Result<(Report, Vec<String>)> {
-        let report = self.import(&bundle.path)?;
+    /// Deploys `report`'s release where `--deploy` says and publishes the results; an error
+    /// here is never the bundle's fault (it was verified and imported), so it is retried.
+    fn deploy_all(&mut self, report: &Report) -> anyhow::Result<Vec<String>> {
         let rules: Vec<DeployRule> = self
             .deploys
             .iter()
@@ -185,10 +186,10 @@ impl ImportWatch {
             .collect();
         let mut deployed = Vec::new();
         for rule in rules {
-            deployed.push(self.deploy(&report, &rule.environment)?);
+            deployed.push(self.deploy(report, &rule.environment)?);
         }
         self.publish_recorded()?;
-        Ok((report, deployed))
+        Ok(deployed)
     }
 }
 
@@ -209,8 +210,12 @@ impl Handler for ImportWatch {
     }
 
     fn handle(&mut self, bundle: &Taken) -> Outcome {
-        match self.handle_bundle(bundle) {
-            Ok((report, deployed)) => {
+        let report = match self.import(&bundle.path) {
+            Ok(report) => report,
+            Err(err) => return Outcome::Refused(refusal(&err)),
+        };
+        match self.deploy_all(&report) {
+            Ok(deployed) => {
                 let mut detail = format!(
                     "{} {} {} (bundle {} on {})",
                     report.outcome, report.project, report.version, report.sequence, report.channel
@@ -225,7 +230,7 @@ impl Handler for ImportWatch {
                     Outcome::Done(detail)
                 }
             }
-            Err(err) => Outcome::Refused(refusal(&err)),
+            Err(err) => Outcome::Retry(refusal(&err)),
         }
     }
 

@@ -14,6 +14,8 @@
 //!        followed to its end), result bundle written in the results outbox's
 //!        staging folder under its outbox name                                   results.rs
 //!      publish every staged result the ledger recorded into the results outbox  results.rs
+//!        a deploy or publish that fails: Retry (the bundle is fine, it was imported;
+//!        the next attempt's import is a no-op and the deploy goes on)
 //!    ──> Done / AlreadyDone: the engine moves the file to done/
 //! ```
 //!
