@@ -76,3 +76,9 @@ mod tenants;
 mod terminal;
 #[path = "e2e/vectors.rs"]
 mod vectors;
+#[path = "e2e/watch.rs"]
+mod watch;
+#[path = "e2e/watch_hostile.rs"]
+mod watch_hostile;
+#[path = "e2e/watch_kill.rs"]
+mod watch_kill;

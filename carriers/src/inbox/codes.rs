@@ -25,9 +25,10 @@ pub enum Disposition {
     Unknown,
 }
 
-/// Refusals that quarantine: the bundle is wrong whatever this side does.
+/// Refusals that quarantine: the bundle's bytes are wrong whatever this side does.
 pub const PERMANENT: &[&str] = &[
-    // Not a bundle, or a damaged one (spec 12).
+    // Not a bundle, or a damaged one (spec 12); `truncated` only once the file is no longer
+    // young (a young one may still be arriving, and settles again).
     "not-a-bundle",
     "empty-file",
     "unexpected-frame",
@@ -46,31 +47,27 @@ pub const PERMANENT: &[&str] = &[
     "entry-not-in-manifest",
     "entry-missing",
     "entry-size-mismatch",
-    // Signatures and digests.
+    // Signatures and digests: tampered or damaged.
     "signature-block-invalid",
     "duplicate-signer",
     "signature-invalid",
     "hash-mismatch",
-    // Addressed elsewhere, stale, or out of place on its channel.
+    // Addressed to another zone, stale, or out of place on its channel for good.
     "wrong-target-zone",
     "bundle-expired",
     "rollback",
     "chain-broken",
     "skipped",
+    // Not what this inbox takes, or a release that contradicts itself.
     "wrong-kind",
-    "kind-mismatch",
-    // What the bundle carries cannot be imported as it is.
     "release-invalid",
-    "version-controlled",
-    "package-conflict",
-    "release-conflict",
-    "release-mismatch",
-    "already-accepted",
+    "package-unselectable",
 ];
 
-/// Refusals that are tried again: this zone's configuration or the target's state.
+/// Refusals that are tried again: this zone's configuration or the target's state, which
+/// an operator can change.
 pub const RETRY: &[&str] = &[
-    // The trust policy may be changed to trust the signer.
+    // The trust policy may be changed to trust the signer (`policy trust`).
     "signer-unknown",
     "signer-wrong-role",
     "signer-zone-not-allowed",
@@ -78,28 +75,50 @@ pub const RETRY: &[&str] = &[
     "threshold-not-met",
     // The channel waits for an earlier bundle (the engine orders, but the ledger decides).
     "gap",
-    // What the target lacks or refuses until someone fixes it.
-    "project-missing",
+    // What the target lacks, or holds differently, until someone fixes it there or in the
+    // mapping, secrets or prompted-values files.
+    "missing-on-target",
     "unresolved-names",
     "secrets-missing",
     "automatic-start",
-    "channel-rules",
-    "external-feed",
-    "octopus-refused",
-    "permission-denied",
-    "deploy-target-missing",
+    "channel-rule",
+    "channel-rules-differ",
+    "external-package-missing",
+    "variable-conflict",
+    "sensitive-property",
+    "step-template-conflict",
+    "secret-shadowed",
+    "package-conflict",
+    "release-conflict",
+    "import-mismatch",
+    "version-controlled",
+    "target-older",
+    "not-imported",
+    "prompted-variable-missing",
+    "prompted-variable-unknown",
     "not-found",
-    // Reaching the target or the local files.
+    // Reaching the target.
     "octopus-unavailable",
     "octopus-unauthorized",
     "octopus-config",
+    "octopus-refused",
+    "permission-denied",
     "rate-limited",
+    // This side's own files: configuration, keys, the ledger.
     "config-invalid",
     "policy-invalid",
     "policy-permissions",
     "key-invalid",
     "key-permissions",
     "ledger-busy",
+    "ledger-invalid",
+    "ledger-chain-broken",
+    "ledger-state-mismatch",
+    "already-accepted",
+    "sequence-not-newer",
+    "channel-moved",
+    "exists",
+    "not-a-file",
     "io",
 ];
 
@@ -135,7 +154,13 @@ mod tests {
         ] {
             assert_eq!(disposition(code), Disposition::Quarantine, "{code}");
         }
-        for code in ["secrets-missing", "unresolved-names", "octopus-unavailable"] {
+        for code in [
+            "secrets-missing",
+            "unresolved-names",
+            "missing-on-target",
+            "octopus-unavailable",
+            "signer-unknown",
+        ] {
             assert_eq!(disposition(code), Disposition::Retry, "{code}");
         }
         assert_eq!(disposition("something-new"), Disposition::Unknown);

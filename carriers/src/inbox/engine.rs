@@ -237,7 +237,7 @@ impl Inbox {
             if let Some(at) = self.retry.values().map(|(_, at, _)| *at).min() {
                 deadline = deadline.min(at);
             }
-            self.wait(deadline.max(last_round + DEBOUNCE))?;
+            self.wait(deadline, last_round + DEBOUNCE);
         }
         let round = Round {
             waiting: self
@@ -267,19 +267,30 @@ impl Inbox {
         Ok(self.summary.clone())
     }
 
-    /// Sleeps until `deadline` or a signal; notes renames into the inbox.
-    fn wait(&mut self, deadline: Instant) -> Result<(), InboxError> {
+    /// Sleeps until `deadline` or a signal; notes renames into the inbox. Signals that come
+    /// sooner than `not_before` (a file written in many pieces) are gathered until then, so
+    /// that they make one round; a stop request ends the wait at once.
+    fn wait(&mut self, deadline: Instant, not_before: Instant) {
+        let mut signals = Vec::new();
         let now = Instant::now();
-        let first = match self
+        match self
             .rx
-            .recv_timeout(deadline.saturating_duration_since(now))
+            .recv_timeout(deadline.max(not_before).saturating_duration_since(now))
         {
-            Ok(signal) => Some(signal),
-            Err(RecvTimeoutError::Timeout) => None,
-            // We hold a sender ourselves, so this cannot happen; treat it as a timeout.
-            Err(RecvTimeoutError::Disconnected) => None,
-        };
-        let mut signals: Vec<Signal> = first.into_iter().collect();
+            Ok(signal) => signals.push(signal),
+            // Timeout; or no sender left, which cannot be since we hold one.
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+        }
+        while !signals.iter().any(|s| matches!(s, Signal::Wake)) {
+            let now = Instant::now();
+            if now >= not_before {
+                break;
+            }
+            match self.rx.recv_timeout(not_before - now) {
+                Ok(signal) => signals.push(signal),
+                Err(_) => break,
+            }
+        }
         signals.extend(self.rx.try_iter());
         for signal in signals {
             if let Signal::File {
@@ -292,7 +303,6 @@ impl Inbox {
                 self.settle.renamed_in(&name, stamp, Instant::now());
             }
         }
-        Ok(())
     }
 
     fn round(
@@ -360,7 +370,7 @@ impl Inbox {
                         .push((name, None, format!("unreadable: {err}")));
                 }
                 Err(PeekError::Refused(refusal)) => {
-                    if self.young_and_truncated(&refusal, &stamp) {
+                    if self.young_and_truncated(&name, &refusal, &stamp) {
                         self.put_back(&name, &mut round);
                         continue;
                     }
@@ -449,15 +459,23 @@ impl Inbox {
         }
     }
 
-    fn young_and_truncated(&self, refusal: &Refusal, stamp: &Stamp) -> bool {
+    /// Whether a refusal says the file may still be arriving: truncated (or empty) and
+    /// modified less than [`Config::young`] ago. A modification time in the future (a
+    /// sender's clock ahead of ours) is not trusted: the time since this watch first saw the
+    /// file counts instead, so such a file is not put back forever.
+    fn young_and_truncated(&self, name: &str, refusal: &Refusal, stamp: &Stamp) -> bool {
         // An empty file is what a copy looks like before its first write.
         if refusal.code != "truncated" && stamp.size != 0 {
             return false;
         }
+        let seen_for = self
+            .first_seen
+            .get(name)
+            .map_or(Duration::ZERO, |(at, _)| at.elapsed());
         let age = stamp
             .modified
             .and_then(|m| SystemTime::now().duration_since(m).ok())
-            .unwrap_or(Duration::ZERO);
+            .unwrap_or(seen_for);
         age < self.config.young
     }
 
@@ -499,12 +517,23 @@ impl Inbox {
         match outcome {
             Outcome::Done(detail) => self.done(&taken, detail, false),
             Outcome::AlreadyDone(detail) => self.done(&taken, detail, true),
-            Outcome::Refused(refusal) => {
-                if self.young_and_truncated(&refusal, stamp) {
-                    self.put_back(name, round);
-                    return None;
-                }
-                match codes::disposition(&refusal.code) {
+            Outcome::Refused(refusal) | Outcome::Quarantine(refusal) | Outcome::Retry(refusal)
+                if self.young_and_truncated(name, &refusal, stamp) =>
+            {
+                self.put_back(name, round);
+                None
+            }
+            outcome => {
+                let (refusal, disposition) = match outcome {
+                    Outcome::Quarantine(r) => (r, Disposition::Quarantine),
+                    Outcome::Retry(r) => (r, Disposition::Retry),
+                    Outcome::Refused(r) => {
+                        let disposition = codes::disposition(&r.code);
+                        (r, disposition)
+                    }
+                    Outcome::Done(_) | Outcome::AlreadyDone(_) => return None,
+                };
+                match disposition {
                     Disposition::Quarantine => self
                         .quarantine(name, stamp, Some((head, &taken.file_digest)), &refusal)
                         .err()
@@ -845,6 +874,208 @@ mod tests {
         // A second watch on the same inbox is refused while the first holds it.
         let second = Inbox::open(config);
         assert!(matches!(second, Err(InboxError::Busy(_))), "{second:?}");
+        Ok(())
+    }
+
+    /// A signed release bundle on `source->pci/release` at `sequence` (nothing in it is
+    /// checked by the engine but its head).
+    fn bundle(source: &str, sequence: u64) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        use bundle_format::container::writer::PayloadWriter;
+        use bundle_format::keys::SigningKey;
+        use bundle_format::manifest::{BundleKind, EntryRole, ReleaseDescription};
+        use bundle_format::names::EntryPath;
+        use bundle_format::pack::{BundleHeader, Description, seal};
+
+        let process = br#"{"Steps":[]}"#;
+        let mut payload = PayloadWriter::new(tempfile::tempfile()?, 1)?;
+        payload.append(
+            EntryPath::new("process.json")?,
+            EntryRole::Process,
+            process.len() as u64,
+            &mut &process[..],
+            &mut |_| {},
+        )?;
+        let (mut spool, entries) = payload.finish()?;
+        let header = BundleHeader {
+            kind: BundleKind::Release,
+            source_zone: source.parse()?,
+            target_zone: "pci".parse()?,
+            sequence,
+            previous: (sequence > 1).then(|| bundle_format::names::Digest::of(b"previous")),
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            expires: None,
+            bundle_id: None,
+        };
+        let description = ReleaseDescription {
+            project: "P".into(),
+            version: format!("1.0.{sequence}"),
+            channel: "Default".into(),
+            notes: None,
+            packages: Vec::new(),
+            secrets: Vec::new(),
+        };
+        let mut out = Vec::new();
+        seal(
+            header,
+            entries,
+            Description::Release(description),
+            &[SigningKey::generate()?],
+            &mut spool,
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    /// A handler that accepts each channel's bundles in order only, refuses a bundle once
+    /// with `first_refusal` if asked, and records what it was handed.
+    #[derive(Debug, Default)]
+    struct InOrder {
+        next: BTreeMap<String, u64>,
+        handed: Vec<(String, String, u64)>,
+        refuse_once: Option<(String, &'static str)>,
+    }
+
+    impl Handler for InOrder {
+        fn next_expected(&mut self, channel: &Channel) -> Result<u64, Refusal> {
+            Ok(*self.next.get(&channel.to_string()).unwrap_or(&1))
+        }
+        fn handle(&mut self, bundle: &Taken) -> Outcome {
+            let channel = bundle.channel.to_string();
+            self.handed
+                .push((bundle.name.clone(), channel.clone(), bundle.sequence));
+            if let Some((name, code)) = self.refuse_once.take() {
+                if name == bundle.name {
+                    return Outcome::Refused(Refusal::new(code, "not now\nHint: fix it"));
+                }
+                self.refuse_once = Some((name, code));
+            }
+            let next = self.next.entry(channel).or_insert(1);
+            if bundle.sequence < *next {
+                Outcome::AlreadyDone("seen".into())
+            } else if bundle.sequence == *next {
+                *next += 1;
+                Outcome::Done("imported".into())
+            } else {
+                Outcome::Refused(Refusal::new("gap", "handed out of order"))
+            }
+        }
+    }
+
+    fn inbox_with(
+        files: &[(&str, &str, u64)],
+    ) -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for (name, source, sequence) in files {
+            fs::write(dir.path().join(name), bundle(source, *sequence)?)?;
+        }
+        Ok(dir)
+    }
+
+    #[test]
+    fn each_channel_is_handed_in_sequence_order_whatever_the_names()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = inbox_with(&[
+            ("a-third.zb", "dev", 3),
+            ("b-first.zb", "dev", 1),
+            ("c-second.zb", "dev", 2),
+            ("d-copy-of-first.zb", "dev", 1),
+            ("e-qa-second.zb", "qa", 2),
+            ("f-qa-first.zb", "qa", 1),
+            ("g-fifth-without-fourth.zb", "dev", 5),
+        ])?;
+        let mut config = Config::new(dir.path()).with_settle(Duration::ZERO);
+        config.once = true;
+        let mut handler = InOrder::default();
+        let summary = Inbox::open(config)?.run(&mut handler, &|| false)?;
+        let dev: Vec<&str> = handler
+            .handed
+            .iter()
+            .filter(|(_, c, _)| c == "dev->pci/release")
+            .map(|(n, _, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            dev,
+            [
+                "b-first.zb",
+                "d-copy-of-first.zb",
+                "c-second.zb",
+                "a-third.zb"
+            ]
+        );
+        let qa: Vec<&str> = handler
+            .handed
+            .iter()
+            .filter(|(_, c, _)| c == "qa->pci/release")
+            .map(|(n, _, _)| n.as_str())
+            .collect();
+        assert_eq!(qa, ["f-qa-first.zb", "e-qa-second.zb"]);
+        assert_eq!((summary.done, summary.duplicates, summary.left), (6, 1, 1));
+        let health = Health::read(dir.path())?;
+        let waiting = health.oldest_waiting.ok_or("nothing waits")?;
+        assert_eq!(waiting.file, "g-fifth-without-fourth.zb");
+        assert_eq!(
+            waiting.waiting_for,
+            "waiting for bundle 4 on channel dev->pci/release"
+        );
+        assert!(dir.path().join("g-fifth-without-fourth.zb").is_file());
+        Ok(())
+    }
+
+    #[test]
+    fn a_refusal_this_side_can_fix_is_retried_and_its_channel_waits()
+    -> Result<(), Box<dyn std::error::Error>> {
+        for (code, unknown) in [("secrets-missing", false), ("brand-new-code", true)] {
+            let dir = inbox_with(&[("one.zb", "dev", 1), ("two.zb", "dev", 2)])?;
+            let mut config = Config::new(dir.path()).with_settle(Duration::ZERO);
+            config.retry = Duration::from_millis(50);
+            let mut handler = InOrder {
+                refuse_once: Some(("one.zb".into(), code)),
+                ..InOrder::default()
+            };
+            let done = dir.path().join("done");
+            let stop = || fs::read_dir(&done).map_or(0, Iterator::count) == 2;
+            let mut inbox = Inbox::open(config)?;
+            let summary = inbox.run(&mut handler, &stop)?;
+            let names: Vec<&str> = handler.handed.iter().map(|(n, _, _)| n.as_str()).collect();
+            // Refused, not quarantined; two never handed before one; one handed again.
+            assert_eq!(names, ["one.zb", "one.zb", "two.zb"], "{code}");
+            assert_eq!(
+                (summary.retried, summary.quarantined, summary.done),
+                (1, 0, 2)
+            );
+            let health = inbox.health();
+            assert_eq!(
+                health.unknown_codes.contains(&code.to_owned()),
+                unknown,
+                "{code}"
+            );
+            assert_eq!(
+                health.last_error.as_ref().map(|e| e.code.as_str()),
+                Some(code)
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_permanent_refusal_quarantines_with_the_heads_claims_in_the_note()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = inbox_with(&[("one.zb", "dev", 1)])?;
+        let mut config = Config::new(dir.path()).with_settle(Duration::ZERO);
+        config.once = true;
+        let mut handler = InOrder {
+            refuse_once: Some(("one.zb".into(), "signature-invalid")),
+            ..InOrder::default()
+        };
+        Inbox::open(config)?.run(&mut handler, &|| false)?;
+        let note: Note =
+            serde_json::from_slice(&fs::read(dir.path().join("quarantine/one.zb.json"))?)?;
+        assert_eq!(note.code, "signature-invalid");
+        assert_eq!(note.message, "not now");
+        assert_eq!(note.hint.as_deref(), Some("fix it"));
+        assert_eq!(note.channel.as_deref(), Some("dev->pci/release"));
+        assert_eq!(note.sequence, Some(1));
+        assert!(dir.path().join("quarantine/one.zb").is_file());
         Ok(())
     }
 }

@@ -216,6 +216,10 @@ pub enum Outcome {
     AlreadyDone(String),
     /// Refused: the code decides between quarantine and retry ([`codes::disposition`]).
     Refused(Refusal),
+    /// Refused for good whatever the code says: quarantine it.
+    Quarantine(Refusal),
+    /// Refused for now whatever the code says: leave it and try again after `--retry`.
+    Retry(Refusal),
 }
 
 /// What the binary does with each bundle; the engine does the rest.
