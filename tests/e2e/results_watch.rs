@@ -598,3 +598,34 @@ fn the_watch_killed_at_random_moments_and_restarted_ends_with_each_result_record
     );
     Ok(())
 }
+
+#[test]
+fn a_result_for_a_release_this_ledger_never_exported_waits_until_the_right_ledger_is_given()
+-> TestResult {
+    let trip = Trip::new();
+    trip.promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "r1.zb", &[])
+        .ok();
+    let site = &trip.zones.site;
+    drop_in(&trip, "r1.zb", "r1.zb")?;
+    // A watch given another ledger (a fresh one) than the export wrote.
+    let wrong = site
+        .export()
+        .args(["watch", "--inbox", "inbox", "--policy", "dev.toml"])
+        .args(["--ledger", "other.ledger", "--settle", "1s", "--once"])
+        .args(["--no-note", "--json"])
+        .ok()
+        .json();
+    assert_eq!(wrong["quarantined"], 0, "{wrong}");
+    assert_eq!(wrong["left"], 1, "{wrong}");
+    let waiting = health(&trip);
+    let why = waiting["oldest_waiting"]["waiting_for"]
+        .as_str()
+        .unwrap_or("");
+    assert!(why.contains("unknown-release"), "{waiting}");
+    assert!(site.path("inbox/r1.zb").is_file());
+    // The right ledger takes it.
+    let right = watch(&trip).ok().json();
+    assert_eq!(right["done"], 1, "{right}");
+    assert_eq!(accepted_results(site.root())?.len(), 1);
+    Ok(())
+}

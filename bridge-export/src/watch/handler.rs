@@ -41,6 +41,20 @@ pub fn refusal(err: &anyhow::Error) -> Refusal {
     }
 }
 
+/// What the engine does with a refused result. The codes only `results` gives are decided
+/// here, since the engine's table does not know them: `answers-mismatch` (the result names a
+/// release bundle this side exported but contradicts it: wrong for good) is quarantined;
+/// `unknown-release` (this ledger never exported that release: most often the watch was
+/// given another side's ledger, which an operator fixes) is tried again. Every other code is
+/// left to the engine's table.
+pub fn decide(refusal: Refusal) -> Outcome {
+    match refusal.code.as_str() {
+        "answers-mismatch" => Outcome::Quarantine(refusal),
+        "unknown-release" => Outcome::Retry(refusal),
+        _ => Outcome::Refused(refusal),
+    }
+}
+
 /// The line the engine logs and keeps in health for a bundle taken in.
 fn describe(received: &Received) -> String {
     let taken = &received.taken;
@@ -82,7 +96,7 @@ impl Handler for ResultsHandler<'_> {
     fn handle(&mut self, bundle: &Taken) -> Outcome {
         let policy = match load_policy(&self.policy) {
             Ok(policy) => policy,
-            Err(err) => return Outcome::Refused(refusal(&err)),
+            Err(err) => return decide(refusal(&err)),
         };
         let input = BundleInput::File(bundle.path.clone());
         match receive(
@@ -97,7 +111,7 @@ impl Handler for ResultsHandler<'_> {
                 Outcome::Done(describe(&received))
             }
             Ok(received) => Outcome::AlreadyDone(describe(&received)),
-            Err(err) => Outcome::Refused(refusal(&err)),
+            Err(err) => decide(refusal(&err)),
         }
     }
 
@@ -128,6 +142,18 @@ mod tests {
         assert_eq!(refusal.code, "answers-mismatch");
         assert!(refusal.message.contains("does not match"), "{refusal:?}");
         assert_eq!(refusal.hint.as_deref(), Some("check the ledger"));
+    }
+
+    #[test]
+    fn the_codes_only_results_gives_are_decided_here_and_the_rest_left_to_the_engine() {
+        let mismatch = Refusal::new("answers-mismatch", "does not match what was exported");
+        assert_eq!(decide(mismatch.clone()), Outcome::Quarantine(mismatch));
+        let unknown = Refusal::new("unknown-release", "never exported");
+        assert_eq!(decide(unknown.clone()), Outcome::Retry(unknown));
+        for code in ["hash-mismatch", "signer-unknown", "octopus-unavailable"] {
+            let other = Refusal::new(code, "x");
+            assert_eq!(decide(other.clone()), Outcome::Refused(other), "{code}");
+        }
     }
 
     #[test]
