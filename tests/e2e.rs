@@ -60,6 +60,8 @@ mod references;
 mod refusals;
 #[path = "e2e/results.rs"]
 mod results;
+#[path = "e2e/results_watch.rs"]
+mod results_watch;
 #[path = "e2e/roundtrip.rs"]
 mod roundtrip;
 #[path = "e2e/secrets_stay.rs"]
@@ -76,3 +78,9 @@ mod tenants;
 mod terminal;
 #[path = "e2e/vectors.rs"]
 mod vectors;
+#[path = "e2e/watch.rs"]
+mod watch;
+#[path = "e2e/watch_hostile.rs"]
+mod watch_hostile;
+#[path = "e2e/watch_kill.rs"]
+mod watch_kill;

@@ -17,6 +17,7 @@ use crate::commands::results::ResultsArgs;
 use crate::commands::run::RunArgs;
 use crate::commands::sign::SignArgs;
 use crate::commands::status::StatusArgs;
+use crate::commands::watch::WatchArgs;
 
 /// Zonebridge, development zone: export a release from Octopus (or pack a release folder) into
 /// a signed bundle for a secure zone, add approvals (signatures), take deployment results
@@ -62,8 +63,13 @@ pub enum Command {
     /// hand, exit 0). --once exits 1 when a release failed (the others were exported).
     #[command(after_help = EXIT_CODES_HELP)]
     Run(RunArgs),
-    /// Show the scheduled export's health: last run, last success, next run, what the last
-    /// run exported and what failed, and why.
+    /// Take result bundles in as they arrive in a results inbox, as `results` takes them: a
+    /// service (SIGTERM finishes the bundle in hand), or `--once`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Watch(Box<WatchArgs>),
+    /// Show the health of the scheduled export (`--config carry.toml`: last run, last
+    /// success, next run, what the last run exported and what failed, and why) or of the
+    /// results watch (`--inbox DIR`).
     #[command(after_help = EXIT_CODES_HELP)]
     Health(HealthArgs),
     /// Show what a bundle claims, WITHOUT verifying it.

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod export;
 mod results;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ impl App for Cli {
             Command::Results(args) => commands::results::run(&args, out),
             Command::Status(args) => commands::status::run(&args, out),
             Command::Run(args) => commands::run::run(&args, out),
+            Command::Watch(args) => commands::watch::run(&args, out),
             Command::Health(args) => commands::health::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),

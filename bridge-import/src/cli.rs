@@ -11,9 +11,11 @@ use bridge_cli::output::GlobalArgs;
 use clap::{Parser, Subcommand};
 
 use crate::commands::deploy::DeployArgs;
+use crate::commands::health::HealthArgs;
 use crate::commands::import::ImportArgs;
 use crate::commands::unpack::UnpackArgs;
 use crate::commands::verify::VerifyArgs;
+use crate::commands::watch::WatchArgs;
 
 /// Zonebridge, secure zone: verify bundles against this zone's trust policy, unpack them,
 /// import releases into the secure-zone Octopus (never writing anything unverified outside a
@@ -54,6 +56,16 @@ pub enum Command {
     /// release came from. Exit 5: the deployment failed; 6: it waits (run deploy again later).
     #[command(after_help = EXIT_CODES_HELP)]
     Deploy(Box<DeployArgs>),
+    /// Run as a service on an inbox folder: import every bundle dropped there, in channel
+    /// order, once it is complete; deploy where --deploy says and put the result bundles in
+    /// --results-outbox; move each file to done/, or to quarantine/ beside a note saying why.
+    /// The first SIGTERM finishes the bundle in hand, then exits 0.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Watch(Box<WatchArgs>),
+    /// Show the health of the watch on an inbox: last success, queue length, the oldest
+    /// waiting bundle and what it waits for, counts, the last error.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Health(HealthArgs),
     /// Make or change this side's trust policy (the secure side trusts release signers).
     #[command(subcommand)]
     Policy(PolicyCommand),

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod deploy;
 mod import;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ impl App for Cli {
             Command::Unpack(args) => commands::unpack::run(&args, out),
             Command::Import(args) => commands::import::run(&args, out),
             Command::Deploy(args) => commands::deploy::run(&args, out),
+            Command::Watch(args) => commands::watch::run(&args, out),
+            Command::Health(args) => commands::health::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Import, out),
             Command::Channel(command) => channel::run(&command, Side::Import, out),

@@ -1,36 +1,64 @@
-//! `health --config carry.toml`: the scheduled export's health, from its state folder's
-//! `health.json` (last run, last success, next run, what the last run exported and what
-//! failed, and why).
+//! `health`: the health of one of this side's services.
+//!
+//! - `--config carry.toml`: the scheduled export's, from its state folder's `health.json`
+//!   (last run, last success, next run, what the last run exported and what failed, and why).
+//! - `--inbox DIR`: the results watch's, as it last wrote it in `DIR/.watch/health.json`
+//!   (last success, queue length, the oldest waiting bundle and what it waits for, counts done
+//!   and quarantined, the last error).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use bridge_cli::failure::Refused;
 use bridge_cli::output::Output;
 use bridge_cli::view::field;
+use carriers::inbox::health::Health;
 
 use crate::carry::{config, state};
 
-/// Arguments of `health`.
+/// Arguments of `health`: which service.
 #[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true)))]
 pub struct HealthArgs {
     /// The carry file of the scheduled export (`run --config`): its state folder holds the
     /// health file.
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+    #[arg(long, value_name = "FILE", group = "what")]
+    pub config: Option<PathBuf>,
+    /// The results inbox the `watch` service runs on.
+    #[arg(long, value_name = "DIR", group = "what")]
+    pub inbox: Option<PathBuf>,
 }
 
-/// Shows the health file.
+/// Shows the health file of the service asked for.
 pub fn run(args: &HealthArgs, out: &Output) -> anyhow::Result<()> {
-    let carry = config::read(&args.config)?;
+    match (&args.config, &args.inbox) {
+        (Some(config), _) => carry_health(config, out),
+        (None, Some(inbox)) => watch_health(inbox, out),
+        (None, None) => Err(bridge_cli::failure::UsageError(
+            "give --config carry.toml (the scheduled export) or --inbox DIR (the results watch)"
+                .into(),
+        )
+        .into()),
+    }
+}
+
+fn watch_health(inbox: &Path, out: &Output) -> anyhow::Result<()> {
+    let health = Health::read(inbox)
+        .with_context(|| format!("cannot read the health of the inbox {}", inbox.display()))?;
+    out.success(&health, |w| write!(w, "{health}"))
+}
+
+fn carry_health(config: &Path, out: &Output) -> anyhow::Result<()> {
+    let carry = config::read(config)?;
     let Some(health) = state::read_health(&carry.state)? else {
         return Err(Refused {
             code: "no-health",
             message: format!(
                 "the scheduled export of {} has not run yet (no {} in {})\nHint: start the service, or run bridge-export run --config {} --once",
-                args.config.display(),
+                config.display(),
                 state::HEALTH_FILE,
                 carry.state.display(),
-                args.config.display()
+                config.display()
             ),
         }
         .into());

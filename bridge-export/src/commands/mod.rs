@@ -8,3 +8,4 @@ pub mod results;
 pub mod run;
 pub mod sign;
 pub mod status;
+pub mod watch;

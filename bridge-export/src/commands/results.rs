@@ -12,13 +12,11 @@ use bridge_cli::output::Output;
 use bridge_cli::receive::verify::load_policy;
 use bridge_cli::time_arg::format_rfc3339;
 use bridge_cli::view::field;
-use ledger::{Ledger, Verdict};
-use octopus_api::resources::{Project, Release};
-use octopus_api::{Client, segment};
+use ledger::Ledger;
 use serde::Serialize;
 
-use crate::results::note;
-use crate::results::take::{Taken, take};
+use crate::results::receive::receive;
+use crate::results::take::Taken;
 
 /// Arguments of `results`.
 #[derive(Debug, Clone, clap::Args)]
@@ -71,7 +69,7 @@ struct Report<'a> {
 
 /// Takes the result in, writes the note, reports.
 pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
-    let client = if args.no_note {
+    let endpoint = if args.no_note {
         None
     } else if args.octopus.server.is_none() {
         return Err(UsageError(
@@ -86,64 +84,15 @@ pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
     let mut ledger = Ledger::open(&ledger_path)
         .with_context(|| format!("cannot open the ledger {}", ledger_path.display()))?;
     let input = BundleInput::from_arg(&args.file);
-    let taken = take(&input, &policy, &mut ledger, args.log_out.as_deref(), out)?;
-    let note = match client {
-        Some(endpoint) => Some(
-            write_note(&Client::connect(endpoint)?, &ledger, &taken).with_context(|| {
-                format!(
-                    "the result was recorded, but the note on release {} {} could not be written; take the same result in again to retry the note",
-                    taken.result.project, taken.result.version
-                )
-            })?,
-        ),
-        None => None,
-    };
-    report(&taken, note, &ledger_path, args, out)
-}
-
-/// Replaces the results block in the release's notes; returns where it was written.
-fn write_note(client: &Client, ledger: &Ledger, taken: &Taken) -> anyhow::Result<String> {
-    let result = &taken.result;
-    let project = client
-        .find_by_name("projects", &result.project, |p: &Project| &p.name)?
-        .with_context(|| {
-            format!(
-                "project {:?} is not on the development instance",
-                result.project
-            )
-        })?;
-    let path = format!(
-        "projects/{}/releases/{}",
-        project.id,
-        segment(&result.version)
-    );
-    let mut release: Release = client.get(&path)?;
-    let id = release
-        .id
-        .clone()
-        .with_context(|| format!("release {} has no id", result.version))?;
-    let mut deployments = Vec::new();
-    for record in ledger.deployments(Some(&result.project))? {
-        if record.key.version != result.version {
-            continue;
-        }
-        let label = match record.result_bundle {
-            Some(digest) => ledger
-                .bundle(&digest, Verdict::Accepted)?
-                .map(|b| format!("{} {}", b.channel, b.sequence)),
-            None => None,
-        };
-        deployments.push((record, label));
-    }
-    let notes = note::update(release.release_notes.as_deref().unwrap_or(""), &deployments);
-    if release.release_notes.as_deref() != Some(notes.as_str()) {
-        release.release_notes = Some(notes);
-        let _: Release = client.put(&format!("releases/{}", segment(&id)), &release)?;
-    }
-    Ok(format!(
-        "release notes of {} {} ({id})",
-        project.name, result.version
-    ))
+    let received = receive(
+        &input,
+        &policy,
+        &mut ledger,
+        endpoint.as_ref(),
+        args.log_out.as_deref(),
+        out,
+    )?;
+    report(&received.taken, received.note, &ledger_path, args, out)
 }
 
 fn report(

@@ -16,7 +16,11 @@
 //!  note on the release in the development instance (unless --no-note)            note.rs
 //!    every cell escaped: result text is hostile even when signed                markdown.rs
 //! ```
+//!
+//! [`receive::receive`] is the whole of it for one bundle, called by `results FILE` and, for
+//! each file of a results inbox, by `watch`.
 
 pub mod markdown;
 pub mod note;
+pub mod receive;
 pub mod take;

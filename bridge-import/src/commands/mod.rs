@@ -2,6 +2,8 @@
 //! `bridge-cli`.
 
 pub mod deploy;
+pub mod health;
 pub mod import;
 pub mod unpack;
 pub mod verify;
+pub mod watch;

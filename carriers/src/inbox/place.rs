@@ -1,0 +1,142 @@
+//! Moving a handled file out of the inbox: to `done/` or `quarantine/`, under its own name
+//! or, when that is taken, with a suffix before `.zb` (`x.zb`, `x.1.zb`, `x.2.zb`, ...).
+//! Never overwrites. The order of the steps is the crash-point analysis of the module doc.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::note::Note;
+use crate::publish::{sync_dir, write_atomically};
+
+/// The longest run of suffixes tried before giving up (a folder with that many copies of one
+/// name is a flood, and the file then stays in the inbox).
+const MAX_SUFFIX: u32 = 10_000;
+
+fn suffixed(name: &str, n: u32) -> String {
+    if n == 0 {
+        return name.to_owned();
+    }
+    match name.strip_suffix(".zb") {
+        Some(stem) => format!("{stem}.{n}.zb"),
+        None => format!("{name}.{n}"),
+    }
+}
+
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Moves `from` into `folder` under `name` or the first free suffixed name; returns the
+/// final path.
+pub(crate) fn to_done(from: &Path, folder: &Path, name: &str) -> io::Result<PathBuf> {
+    for n in 0..MAX_SUFFIX {
+        let target = folder.join(suffixed(name, n));
+        if !exists(&target) {
+            fs::rename(from, &target)?;
+            sync_dir(folder)?;
+            return Ok(target);
+        }
+    }
+    Err(io::Error::other(format!(
+        "{MAX_SUFFIX} files named {name} are already in {}",
+        folder.display()
+    )))
+}
+
+/// Writes `note` and moves `from` into `folder` beside it: the note first, as `FINAL.json`
+/// for the first name `FINAL` that is free (or whose note, left by a kill before the move,
+/// has the same digest and no file), then the file.
+pub(crate) fn to_quarantine(
+    from: &Path,
+    folder: &Path,
+    name: &str,
+    note: &Note,
+) -> io::Result<PathBuf> {
+    for n in 0..MAX_SUFFIX {
+        let final_name = suffixed(name, n);
+        let target = folder.join(&final_name);
+        let note_name = format!("{final_name}.json");
+        let note_path = folder.join(&note_name);
+        if exists(&target) {
+            continue;
+        }
+        if exists(&note_path) && !is_orphan_note_of(&note_path, &note.digest) {
+            continue;
+        }
+        let text = serde_json::to_vec_pretty(note).map_err(io::Error::other)?;
+        write_atomically(folder, &note_name, &text).map_err(io::Error::other)?;
+        fs::rename(from, &target)?;
+        sync_dir(folder)?;
+        return Ok(target);
+    }
+    Err(io::Error::other(format!(
+        "{MAX_SUFFIX} files named {name} are already in {}",
+        folder.display()
+    )))
+}
+
+/// Whether the note at `path` was written for a file of `digest` that never arrived beside
+/// it (the service was killed between the two steps).
+fn is_orphan_note_of(path: &Path, digest: &str) -> bool {
+    let Ok(bytes) = fs::read(path) else {
+        return false;
+    };
+    serde_json::from_slice::<Note>(&bytes).is_ok_and(|old| old.digest == digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(digest: &str) -> Note {
+        Note {
+            at: "2026-01-01T00:00:00Z".into(),
+            file: "a.zb".into(),
+            digest: digest.into(),
+            channel: None,
+            sequence: None,
+            code: "not-a-bundle".into(),
+            message: "m".into(),
+            hint: None,
+        }
+    }
+
+    #[test]
+    fn names_taken_get_a_suffix() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let done = dir.path().join("done");
+        fs::create_dir(&done)?;
+        for i in 0..3 {
+            let from = dir.path().join("a.zb");
+            fs::write(&from, [i])?;
+            to_done(&from, &done, "a.zb")?;
+        }
+        assert_eq!(fs::read(done.join("a.zb"))?, [0]);
+        assert_eq!(fs::read(done.join("a.1.zb"))?, [1]);
+        assert_eq!(fs::read(done.join("a.2.zb"))?, [2]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_note_left_by_a_kill_is_taken_over() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let q = dir.path().join("quarantine");
+        fs::create_dir(&q)?;
+        // A kill after the note, before the move.
+        fs::write(q.join("a.zb.json"), serde_json::to_vec(&note("d1"))?)?;
+        let from = dir.path().join("a.zb");
+        fs::write(&from, b"x")?;
+        let placed = to_quarantine(&from, &q, "a.zb", &note("d1"))?;
+        assert_eq!(placed, q.join("a.zb"));
+        // Another file of that name with another digest gets its own pair.
+        fs::write(q.join("b.zb.json"), serde_json::to_vec(&note("d1"))?)?;
+        let from = dir.path().join("b.zb");
+        fs::write(&from, b"y")?;
+        let placed = to_quarantine(&from, &q, "b.zb", &note("d2"))?;
+        assert_eq!(placed, q.join("b.1.zb"));
+        assert!(q.join("b.1.zb.json").exists());
+        assert_eq!(fs::read_dir(&q)?.count(), 5);
+        Ok(())
+    }
+}
