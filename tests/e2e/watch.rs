@@ -373,7 +373,7 @@ impl Burst {
     }
 }
 
-/// Writes `from` to `to` in eight pieces, 400 ms apart (under the 1 s settle time, so a
+/// Writes `from` to `to` in eight pieces, 400 ms apart (well under the settle time, so a
 /// correct watch never takes it before the last piece).
 pub fn write_slowly(from: &Path, to: &Path) {
     use std::io::Write as _;
@@ -580,7 +580,12 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     let burst = Burst::make(&ws);
     let log = ws.site.path("watch.log");
     fs::create_dir_all(ws.site.path("metrics"))?;
-    let metrics_args = [BURST_ARGS, &["--metrics", "metrics/import.prom"]].concat();
+    // Settle 2 s against pieces 400 ms apart: a margin for a loaded machine.
+    let metrics_args = [
+        BURST_ARGS,
+        &["--metrics", "metrics/import.prom", "--settle", "2s"],
+    ]
+    .concat();
     let child = ws.start_watch(&metrics_args, &log);
     ws.wait_for("the watch's first round", Duration::from_secs(30), |w| {
         w.health().is_some()
