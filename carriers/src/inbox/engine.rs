@@ -135,6 +135,7 @@ impl Inbox {
         let state = state_dir(inbox);
         for dir in [&done_dir, &quarantine_dir, &state] {
             fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+            place::ensure_real_folder(dir).map_err(io_error("use", dir))?;
         }
         let lock_path = state.join("lock");
         let lock = fs::OpenOptions::new()
@@ -692,6 +693,7 @@ impl Inbox {
         self.health.updated = now_rfc3339();
         self.health.stopped = stopped;
         let state = state_dir(&self.config.inbox);
+        place::ensure_real_folder(&state).map_err(io_error("use", &state))?;
         let text = serde_json::to_vec_pretty(&self.health)
             .map_err(|e| io_error("write health to", &state)(io::Error::other(e)))?;
         crate::publish::write_atomically(&state, health::FILE, &text)
