@@ -262,3 +262,30 @@ fn a_permanent_refusal_quarantines_with_the_heads_claims_in_the_note()
     assert!(dir.path().join("quarantine/one.zb").is_file());
     Ok(())
 }
+
+#[test]
+fn a_flood_of_junk_is_quarantined_file_by_file_and_counted()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    for i in 0..300 {
+        fs::write(
+            dir.path().join(format!("junk-{i:03}.zb")),
+            format!("junk {i}"),
+        )?;
+    }
+    // The same name again after the first round: a suffix, never an overwrite.
+    let mut config = Config::new(dir.path()).with_settle(Duration::ZERO);
+    config.once = true;
+    let summary = Inbox::open(config.clone())?.run(&mut Never, &|| false)?;
+    assert_eq!(summary.quarantined, 300);
+    fs::write(dir.path().join("junk-000.zb"), "junk again")?;
+    Inbox::open(config)?.run(&mut Never, &|| false)?;
+    let q = dir.path().join("quarantine");
+    assert_eq!(fs::read(q.join("junk-000.zb"))?, b"junk 0");
+    assert_eq!(fs::read(q.join("junk-000.1.zb"))?, b"junk again");
+    assert_eq!(fs::read_dir(&q)?.count(), 602);
+    let health = Health::read(dir.path())?;
+    assert_eq!(health.counts.quarantined, 301);
+    assert_eq!(health.queue_length, 0);
+    Ok(())
+}
