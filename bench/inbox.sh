@@ -16,20 +16,30 @@ rm -rf "$work"
 mkdir -p "$work"
 [ -n "${BENCH_SKIP_BUILD:-}" ] || cargo build --release -q -p bridge-export -p bridge-import -p octopus-standin
 bin=$PWD/${CARGO_TARGET_DIR:-target}/release
+export BENCH_DIR=$PWD/bench
 
 . "$PWD/bench/lib.sh"
 
+throughput_runs=${BENCH_THROUGHPUT_RUNS:-3}
 start dev API-BENCHDEV; dev=$url
-start pci API-BENCHPCI; pci=$url
 total=$((count + 2 * latency_runs))
-python3 - "$dev" "$pci" "$total" <<'PY'
+setup_target() { # URL KEY: the project the bundles go to, on a secure stand-in
+    python3 - "$1" "$2" <<'PY'
+import os
 import sys
-sys.path.insert(0, "bench")
+sys.path.insert(0, os.environ["BENCH_DIR"])
 from standin_api import call
-dev, pci, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for url, key in ((dev, "API-BENCHDEV"), (pci, "API-BENCHPCI")):
-    call(url, key, "POST", "/api/Spaces-1/projects",
-         {"Name": "Bench Inbox", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"})
+call(sys.argv[1], sys.argv[2], "POST", "/api/Spaces-1/projects",
+     {"Name": "Bench Inbox", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1"})
+PY
+}
+setup_target "$dev" API-BENCHDEV
+python3 - "$dev" "$total" <<'PY'
+import os
+import sys
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from standin_api import call
+dev, total = sys.argv[1], int(sys.argv[2])
 pid = call(dev, "API-BENCHDEV", "GET", "/api/Spaces-1/projects/bench-inbox")["Id"]
 for i in range(1, total + 1):
     call(dev, "API-BENCHDEV", "POST", "/api/Spaces-1/releases",
@@ -39,7 +49,7 @@ cd "$work"
 "$bin/bridge-export" keygen --out release --quiet
 "$bin/bridge-import" policy init --zone pci --out pci.toml --quiet
 "$bin/bridge-import" policy trust pci.toml release.pub --role release --zone dev --quiet
-mkdir -p bundles inbox
+mkdir -p bundles
 for i in $(seq "$total"); do
     OCTOPUS_API_KEY=API-BENCHDEV "$bin/bridge-export" export --project "Bench Inbox" --release "1.0.$i" \
         --key release.key --source-zone dev --target-zone pci --out "bundles/$(printf '%04d' "$i").zb" \
@@ -47,22 +57,36 @@ for i in $(seq "$total"); do
 done
 size=$(stat -c %s bundles/0001.zb)
 export OCTOPUS_API_KEY=API-BENCHPCI
-watch_args=(--inbox inbox --policy pci.toml --server "$pci" --ledger import.ledger --log json)
 
-# Throughput: COUNT bundles in the inbox (renamed in beforehand), one `watch --once` (start-up
-# included; --settle 0s, as the files are whole before it starts).
-for i in $(seq "$count"); do
-    f=$(printf '%04d' "$i").zb
-    cp "bundles/$f" "inbox/.$f" && mv "inbox/.$f" "inbox/$f"
+# Throughput: COUNT bundles in a fresh inbox (renamed in beforehand), one `watch --once`
+# (start-up included; --settle 0s, as the files are whole before it starts), each run against
+# a fresh secure stand-in and ledger.
+rows=()
+for run in $(seq "$throughput_runs"); do
+    start "pci-$run" API-BENCHPCI; pci=$url
+    setup_target "$pci" API-BENCHPCI
+    mkdir -p "inbox-$run"
+    for i in $(seq "$count"); do
+        f=$(printf '%04d' "$i").zb
+        cp "bundles/$f" "inbox-$run/.$f" && mv "inbox-$run/.$f" "inbox-$run/$f"
+    done
+    rows+=("$(timed "$bin/bridge-import" watch --inbox "inbox-$run" --policy pci.toml --server "$pci" \
+        --ledger "import-$run.ledger" --log json --once --settle 0s)")
+    imported=$(find "inbox-$run/done" -name '*.zb' | wc -l)
+    [ "$imported" = "$count" ] || { echo "only $imported of $count imported" >&2; exit 1; }
 done
-read -r wall rss < <(timed "$bin/bridge-import" watch "${watch_args[@]}" --once --settle 0s)
-imported=$(find inbox/done -name '*.zb' | wc -l)
-[ "$imported" = "$count" ] || { echo "only $imported of $count imported" >&2; exit 1; }
+col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{ print $c }'; }
+wall=$(col 1 | median)
+rss=$(col 2 | sort -n | tail -1)
+walls=$(col 1 | sort -n | paste -sd ' ')
 per_minute=$(awk -v n="$count" -v s="$wall" 'BEGIN { printf "%.0f", n * 60 / s }')
+mv "inbox-$throughput_runs" inbox
+mv "import-$throughput_runs.ledger" import.ledger
+watch_args=(--inbox inbox --policy pci.toml --server "$pci" --ledger import.ledger --log json)
 
 # Latency: the watch running (default --settle 5s), bundles given one at a time; the delay
 # is from just before the rename (or the copy) to the "done" line of the watch's log.
-"$bin/bridge-import" watch "${watch_args[@]}" 2> watch.log &
+"$bin/bridge-import" watch "${watch_args[@]}" > /dev/null 2> watch.log &
 watch_pid=$!
 pids+=("$watch_pid")
 until [ -s inbox/.watch/health.json ] && grep -q '"updated"' inbox/.watch/health.json; do sleep 0.1; done
@@ -102,7 +126,7 @@ wait "$watch_pid" || true
 stat_line() { awk '{ a[NR] = $1 } END { printf "%.3f | %.3f | %.3f", a[1], a[int((NR + 1) / 2)], a[NR] }'; }
 echo "| measure | result |"
 echo "|---|---|"
-echo "| throughput, $count bundles of $size bytes, \`watch --once --settle 0s\` (import only) | $wall s, **$per_minute bundles/minute**, peak RSS $(mib "$rss") MiB |"
+echo "| throughput, $count bundles of $size bytes, \`watch --once --settle 0s\` (import only), median of $throughput_runs | $wall s (runs: $walls), **$per_minute bundles/minute**, peak RSS $(mib "$rss") MiB |"
 echo
 echo "| delay from a complete file to its release imported, $latency_runs bundles | min s | median s | max s |"
 echo "|---|---|---|---|"

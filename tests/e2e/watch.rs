@@ -373,7 +373,22 @@ impl Burst {
     }
 }
 
-/// Writes `from` to `to` in eight pieces, 400 ms apart (under the 1 s settle time, so a
+/// The same bundle given twice under the same name: once everything is done, the first
+/// bundle of the burst arrives again as `payments-1.0.1.zb` and must end in `done/` beside
+/// the first, suffixed, as a duplicate.
+pub fn give_first_again(ws: &WatchSite, burst: &Burst) {
+    let (name, path) = &burst.valid[0];
+    drop_renamed(&ws.inbox, path, name);
+    ws.wait_for("the second copy done", Duration::from_secs(30), |w| {
+        w.inbox.join("done").join(AGAIN).is_file()
+            && w.health().is_some_and(|h| h.queue_length == 0)
+    });
+}
+
+/// The name the second copy of the first bundle gets in `done/`.
+pub const AGAIN: &str = "payments-1.0.1.1.zb";
+
+/// Writes `from` to `to` in eight pieces, 400 ms apart (well under the settle time, so a
 /// correct watch never takes it before the last piece).
 pub fn write_slowly(from: &Path, to: &Path) {
     use std::io::Write as _;
@@ -460,6 +475,7 @@ pub fn check_final_state(ws: &WatchSite, burst: &Burst) -> TestResult {
     // done/: every valid bundle and the duplicates; quarantine/: the tampered one and its note.
     let mut done_want: Vec<String> = burst.valid.iter().map(|(n, _)| n.clone()).collect();
     done_want.extend(burst.duplicates.iter().map(|(n, _)| n.clone()));
+    done_want.push(AGAIN.to_owned());
     done_want.sort();
     assert_eq!(names(&ws.inbox.join("done")), done_want);
     let q = ws.inbox.join("quarantine");
@@ -580,7 +596,12 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     let burst = Burst::make(&ws);
     let log = ws.site.path("watch.log");
     fs::create_dir_all(ws.site.path("metrics"))?;
-    let metrics_args = [BURST_ARGS, &["--metrics", "metrics/import.prom"]].concat();
+    // Settle 2 s against pieces 400 ms apart: a margin for a loaded machine.
+    let metrics_args = [
+        BURST_ARGS,
+        &["--metrics", "metrics/import.prom", "--settle", "2s"],
+    ]
+    .concat();
     let child = ws.start_watch(&metrics_args, &log);
     ws.wait_for("the watch's first round", Duration::from_secs(30), |w| {
         w.health().is_some()
@@ -590,6 +611,7 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     ws.wait_for("every bundle done", Duration::from_secs(90), |w| {
         all_done(w, &burst)
     });
+    give_first_again(&ws, &burst);
 
     // Health while running: nothing waits, counts add up.
     let health = ws.health_command().ok().json();
@@ -597,10 +619,10 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     assert_eq!(health["counts"]["quarantined"], 1, "{health}");
     assert_eq!(
         health["counts"]["done"],
-        (burst.valid.len() + burst.duplicates.len()) as u64,
+        (burst.valid.len() + burst.duplicates.len() + 1) as u64,
         "{health}"
     );
-    assert_eq!(health["counts"]["duplicates"], 2, "{health}");
+    assert_eq!(health["counts"]["duplicates"], 3, "{health}");
     assert_eq!(health["stopped"], false);
     stop(child)?;
 
@@ -631,11 +653,11 @@ fn a_burst_out_of_order_is_imported_once_in_channel_order() -> TestResult {
     for line in [
         "# TYPE zonebridge_inbox_bundles_total counter",
         "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"done\"} 18",
-        "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"duplicate\"} 2",
+        "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"duplicate\"} 3",
         "zonebridge_inbox_bundles_total{service=\"import\",outcome=\"quarantined\"} 1",
         "zonebridge_inbox_queue_length{service=\"import\"} 0",
         "zonebridge_inbox_quarantined_files{service=\"import\"} 1",
-        "zonebridge_inbox_done_files{service=\"import\"} 20",
+        "zonebridge_inbox_done_files{service=\"import\"} 21",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }

@@ -226,7 +226,9 @@ fn files_still_arriving_or_replaced_while_settling_are_taken_only_whole() -> Tes
     let qa1 = ws.export("qa", QA_PROJECT, "2.0.1", "q1.zb");
     let qa2 = ws.export("qa", QA_PROJECT, "2.0.2", "q2.zb");
     let log = ws.site.path("watch.log");
-    let mut watch = ws.start_watch(&[], &log);
+    // Settle 2 s, so young is 6 s: the second half comes 3 s after the first, with a margin
+    // either way for a loaded machine.
+    let mut watch = ws.start_watch(&["--settle", "2s"], &log);
     ws.wait_for("the watch's first round", Duration::from_secs(30), |w| {
         w.health().is_some()
     });
@@ -237,7 +239,7 @@ fn files_still_arriving_or_replaced_while_settling_are_taken_only_whole() -> Tes
     let whole = fs::read(&dev1)?;
     let (first, rest) = whole.split_at(whole.len() / 2);
     fs::write(inbox.join("arriving.zb"), first)?;
-    std::thread::sleep(Duration::from_millis(1600));
+    std::thread::sleep(Duration::from_millis(3000));
     {
         use std::io::Write as _;
         let mut file = fs::OpenOptions::new()
@@ -322,5 +324,52 @@ fn a_bundle_from_a_signer_not_trusted_yet_waits_and_is_imported_once_trusted() -
     once(&ws);
     assert!(ws.inbox.join("done/stranger.zb").is_file());
     assert_eq!(accepted_versions(&ws), ["1.0.1"]);
+    Ok(())
+}
+
+#[test]
+fn a_bundle_after_a_refused_one_says_what_it_waits_for() -> TestResult {
+    let ws = WatchSite::new();
+    WatchSite::create_project(&ws.dev, DEV_PROJECT);
+    WatchSite::create_project(&ws.dev, QA_PROJECT);
+    // The secure side lacks the first bundle's project.
+    WatchSite::create_project(&ws.pci, DEV_PROJECT);
+    ws.create_release(QA_PROJECT, "2.0.1");
+    ws.create_release(DEV_PROJECT, "1.0.2");
+    let first = ws.export("dev", QA_PROJECT, "2.0.1", "first.zb");
+    let second = ws.export("dev", DEV_PROJECT, "1.0.2", "second.zb");
+    drop_renamed(&ws.inbox, &second, "second.zb");
+    drop_renamed(&ws.inbox, &first, "first.zb");
+    once(&ws);
+    let health = ws.health_command().ok().json();
+    let waiting = health["waiting"].as_array().cloned().unwrap_or_default();
+    let of = |file: &str| {
+        waiting
+            .iter()
+            .find(|w| w["file"] == file)
+            .and_then(|w| w["waiting_for"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        of("first.zb").starts_with("retry after missing-on-target: "),
+        "{health}"
+    );
+    let second_waits = of("second.zb");
+    assert!(
+        second_waits.starts_with(
+            "waiting for bundle 1 on channel dev->pci/release (bundle 1 was refused: at "
+        ),
+        "{health}"
+    );
+    assert!(second_waits.contains("missing-on-target"), "{health}");
+    assert_eq!(health["queue_length"], 2);
+    // The text form says the same.
+    ws.site
+        .import()
+        .args(["health", "--inbox"])
+        .args([&ws.inbox])
+        .ok()
+        .stdout_has("waiting for bundle 1 on channel dev->pci/release");
     Ok(())
 }

@@ -165,4 +165,20 @@ mod tests {
         }
         assert_eq!(disposition("something-new"), Disposition::Unknown);
     }
+
+    #[test]
+    fn the_operator_guide_lists_every_code_as_the_table_does() -> Result<(), std::io::Error> {
+        let guide = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operator-guide.md"),
+        )?;
+        for (row, codes) in [("| quarantine |", PERMANENT), ("| retry |", RETRY)] {
+            let line = guide
+                .lines()
+                .find(|l| l.trim_start().starts_with(row))
+                .unwrap_or_default();
+            let listed: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+            assert_eq!(listed, codes, "the guide's {row} row");
+        }
+        Ok(())
+    }
 }

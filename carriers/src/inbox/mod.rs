@@ -90,6 +90,7 @@ pub mod note;
 mod candidate;
 mod engine;
 mod events;
+mod measures;
 mod peek;
 mod place;
 mod settle;

@@ -27,9 +27,24 @@ fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
+/// Refuses a `done/` or `quarantine/` that is not a real folder: whoever can write the inbox
+/// could otherwise replace it with a link and have the watch move files elsewhere.
+pub(crate) fn ensure_real_folder(folder: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(folder)?;
+    if meta.file_type().is_dir() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "{} is not a folder (a link or a file was put in its place); nothing is moved there",
+            folder.display()
+        )))
+    }
+}
+
 /// Moves `from` into `folder` under `name` or the first free suffixed name; returns the
 /// final path.
 pub(crate) fn to_done(from: &Path, folder: &Path, name: &str) -> io::Result<PathBuf> {
+    ensure_real_folder(folder)?;
     for n in 0..MAX_SUFFIX {
         let target = folder.join(suffixed(name, n));
         if !exists(&target) {
@@ -53,6 +68,7 @@ pub(crate) fn to_quarantine(
     name: &str,
     note: &Note,
 ) -> io::Result<PathBuf> {
+    ensure_real_folder(folder)?;
     for n in 0..MAX_SUFFIX {
         let final_name = suffixed(name, n);
         let target = folder.join(&final_name);
@@ -115,6 +131,24 @@ mod tests {
         assert_eq!(fs::read(done.join("a.zb"))?, [0]);
         assert_eq!(fs::read(done.join("a.1.zb"))?, [1]);
         assert_eq!(fs::read(done.join("a.2.zb"))?, [2]);
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn nothing_is_moved_into_a_link_put_in_place_of_a_folder()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere)?;
+        let done = dir.path().join("done");
+        std::os::unix::fs::symlink(&elsewhere, &done)?;
+        let from = dir.path().join("a.zb");
+        fs::write(&from, b"x")?;
+        assert!(to_done(&from, &done, "a.zb").is_err());
+        assert!(to_quarantine(&from, &done, "a.zb", &note("d")).is_err());
+        assert!(from.is_file(), "the file stays in the inbox");
+        assert_eq!(fs::read_dir(&elsewhere)?.count(), 0);
         Ok(())
     }
 
