@@ -4,7 +4,9 @@
 # ledger and the Octopus calls of an import, import only), and the delay from a complete file
 # renamed into the inbox to its release imported (the file moved to done/ right after the
 # ledger records the import), with the watch already running. For comparison, the delay of a
-# file copied in place (the settle rule: --settle, default 5s, then the import).
+# file copied in place (the settle rule: --settle, default 5s, then the import). The
+# throughput is compared, in the same run, with the obvious alternative: a shell loop of
+# `bridge-import import FILE`, one process per bundle.
 #
 #   bench/inbox.sh [COUNT]        # COUNT bundles for the throughput (default 100); data in bench/work/inbox/
 set -euo pipefail
@@ -62,6 +64,7 @@ export OCTOPUS_API_KEY=API-BENCHPCI
 # (start-up included; --settle 0s, as the files are whole before it starts), each run against
 # a fresh secure stand-in and ledger.
 rows=()
+loops=()
 for run in $(seq "$throughput_runs"); do
     start "pci-$run" API-BENCHPCI; pci=$url
     setup_target "$pci" API-BENCHPCI
@@ -74,12 +77,25 @@ for run in $(seq "$throughput_runs"); do
         --ledger "import-$run.ledger" --log json --once --settle 0s)")
     imported=$(find "inbox-$run/done" -name '*.zb' | wc -l)
     [ "$imported" = "$count" ] || { echo "only $imported of $count imported" >&2; exit 1; }
+    # The obvious alternative, in the same run: what an operator scripts without the watch,
+    # one `bridge-import import` per file in name order, moved aside once imported.
+    start "loop-$run" API-BENCHPCI; loop=$url
+    setup_target "$loop" API-BENCHPCI
+    mkdir -p "loop-$run/done"
+    for i in $(seq "$count"); do cp "bundles/$(printf '%04d' "$i").zb" "loop-$run/"; done
+    loops+=("$(timed bash -c 'for f in "$1"/*.zb; do "$2" import "$f" --policy pci.toml --server "$3" --ledger "$4" --quiet && mv "$f" "$1/done/" || exit 1; done' \
+        _ "loop-$run" "$bin/bridge-import" "$loop" "loop-$run.ledger")")
+    imported=$(find "loop-$run/done" -name '*.zb' | wc -l)
+    [ "$imported" = "$count" ] || { echo "the loop imported only $imported of $count" >&2; exit 1; }
 done
 col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{ print $c }'; }
 wall=$(col 1 | median)
 rss=$(col 2 | sort -n | tail -1)
 walls=$(col 1 | sort -n | paste -sd ' ')
 per_minute=$(awk -v n="$count" -v s="$wall" 'BEGIN { printf "%.0f", n * 60 / s }')
+loop_wall=$(printf '%s\n' "${loops[@]}" | awk '{ print $1 }' | median)
+loop_walls=$(printf '%s\n' "${loops[@]}" | awk '{ print $1 }' | sort -n | paste -sd ' ')
+loop_per_minute=$(awk -v n="$count" -v s="$loop_wall" 'BEGIN { printf "%.0f", n * 60 / s }')
 mv "inbox-$throughput_runs" inbox
 mv "import-$throughput_runs.ledger" import.ledger
 watch_args=(--inbox inbox --policy pci.toml --server "$pci" --ledger import.ledger --log json)
@@ -127,6 +143,8 @@ stat_line() { awk '{ a[NR] = $1 } END { printf "%.3f | %.3f | %.3f", a[1], a[int
 echo "| measure | result |"
 echo "|---|---|"
 echo "| throughput, $count bundles of $size bytes, \`watch --once --settle 0s\` (import only), median of $throughput_runs | $wall s (runs: $walls), **$per_minute bundles/minute**, peak RSS $(mib "$rss") MiB |"
+echo "| the same bundles by a shell loop of \`bridge-import import FILE\` (one process a bundle), median of $throughput_runs | $loop_wall s (runs: $loop_walls), **$loop_per_minute bundles/minute** |"
+echo "| watch / loop throughput | **$(ratio "$per_minute" "$loop_per_minute")x** |"
 echo
 echo "| delay from a complete file to its release imported, $latency_runs bundles | min s | median s | max s |"
 echo "|---|---|---|---|"
