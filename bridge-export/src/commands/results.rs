@@ -13,6 +13,7 @@ use bridge_cli::receive::verify::load_policy;
 use bridge_cli::time_arg::format_rfc3339;
 use bridge_cli::view::field;
 use ledger::Ledger;
+use octopus_api::Endpoint;
 use serde::Serialize;
 
 use crate::results::receive::receive;
@@ -69,16 +70,11 @@ struct Report<'a> {
 
 /// Takes the result in, writes the note, reports.
 pub fn run(args: &ResultsArgs, out: &Output) -> anyhow::Result<()> {
-    let endpoint = if args.no_note {
-        None
-    } else if args.octopus.server.is_none() {
-        return Err(UsageError(
-            "results writes a note on the release in the development instance: give --server (or OCTOPUS_URL) and its API key, or --no-note".into(),
-        )
-        .into());
-    } else {
-        Some(args.octopus.endpoint()?)
-    };
+    let endpoint = note_endpoint(
+        "results writes a note on the release",
+        args.no_note,
+        &args.octopus,
+    )?;
     let policy = load_policy(&args.policy)?;
     let ledger_path = args.ledger.path(Side::Export)?;
     let mut ledger = Ledger::open(&ledger_path)
@@ -186,4 +182,23 @@ fn report(
         }
         Ok(())
     })
+}
+
+/// The development instance the notes on releases are written to: none with `--no-note`,
+/// else the Octopus flags, which must then name a server (`doing` says what needs it).
+pub fn note_endpoint(
+    doing: &str,
+    no_note: bool,
+    octopus: &OctopusArgs,
+) -> anyhow::Result<Option<Endpoint>> {
+    if no_note {
+        return Ok(None);
+    }
+    if octopus.server.is_none() {
+        return Err(UsageError(format!(
+            "{doing} in the development instance: give --server (or OCTOPUS_URL) and its API key, or --no-note"
+        ))
+        .into());
+    }
+    Ok(Some(octopus.endpoint()?))
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use bridge_cli::failure::Failure;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::Output;
 use bridge_cli::receive::verify::load_policy;
+use bridge_cli::service::inbox::refusal;
 use bridge_cli::time_arg::format_rfc3339;
 use bundle_format::channel::Channel;
 use carriers::inbox::{Handler, Outcome, Refusal, Taken};
@@ -25,20 +25,6 @@ pub struct ResultsHandler<'a> {
     pub octopus: Option<Endpoint>,
     /// Where progress would go (the services run without a terminal).
     pub out: &'a Output,
-}
-
-/// What the engine records for a failed `receive`: the stable code, message and hint every
-/// command reports for the same error.
-pub fn refusal(err: &anyhow::Error) -> Refusal {
-    match Failure::from_error(err) {
-        Some(failure) => Refusal {
-            code: failure.code.to_owned(),
-            message: failure.message,
-            hint: failure.hint,
-        },
-        // A broken pipe: nothing to do with the bundle; tried again.
-        None => Refusal::new("io", format!("{err:#}")),
-    }
 }
 
 /// What the engine does with a refused result. The codes only `results` gives are decided
@@ -154,12 +140,5 @@ mod tests {
             let other = Refusal::new(code, "x");
             assert_eq!(decide(other.clone()), Outcome::Refused(other), "{code}");
         }
-    }
-
-    #[test]
-    fn an_unclassified_failure_is_an_io_problem_tried_again() {
-        let refusal = refusal(&anyhow::anyhow!("disk on fire"));
-        assert_eq!(refusal.code, "io");
-        assert!(refusal.message.contains("disk on fire"));
     }
 }

@@ -13,11 +13,11 @@ use bridge_cli::failure::UsageError;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::output::Output;
 use bridge_cli::receive::verify::load_policy;
-use bridge_cli::service::logging::{self, LogFormat};
-use bridge_cli::service::stop;
+use bridge_cli::service::inbox::{self, InboxArgs};
+use bridge_cli::service::logging;
 use bridge_cli::signing::read_keys;
 use bridge_cli::time_arg::parse_duration;
-use carriers::inbox::{Config, Inbox, Summary};
+use carriers::inbox::Config;
 
 use crate::import::hook::Writes;
 use crate::import::{mapping, secrets};
@@ -27,10 +27,9 @@ use crate::watch::results::ResultsOutbox;
 /// Arguments of `watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
-    /// The inbox folder: bundles (`*.zb`) dropped here are imported in channel order, then
-    /// moved to DIR/done/, or to DIR/quarantine/ beside a JSON note saying why.
-    #[arg(long, value_name = "DIR")]
-    pub inbox: PathBuf,
+    /// The inbox and how it is watched.
+    #[command(flatten)]
+    pub watch: InboxArgs,
     /// This zone's trust policy (TOML).
     #[arg(long, value_name = "POLICY")]
     pub policy: PathBuf,
@@ -60,30 +59,10 @@ pub struct WatchArgs {
     /// As for `import`: import even though the target would start work by itself.
     #[arg(long)]
     pub allow_automatic_start: bool,
-    /// Take a file once its size and modification time stayed the same this long (a file
-    /// renamed into the inbox is taken at once).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
-    pub settle: Duration,
-    /// List the inbox again this often, for filesystems where inotify sees nothing (NFS, SMB).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub rescan: Duration,
-    /// Try a bundle refused for a reason this side can fix (a missing project, secret or
-    /// name, Octopus unreachable) again this often; its channel waits meanwhile.
-    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
-    pub retry: Duration,
     /// How long to follow one deployment; one still running then gets a `waiting` result
     /// (follow it later with `deploy`).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub deploy_timeout: Duration,
-    /// Write metrics (Prometheus text format) to this file after every round.
-    #[arg(long, value_name = "FILE")]
-    pub metrics: Option<PathBuf>,
-    /// Log format on standard error: text, or JSON lines for a SIEM.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log: LogFormat,
-    /// Handle what the inbox holds now (waiting for files to settle), then exit.
-    #[arg(long)]
-    pub once: bool,
     /// This side's ledger.
     #[command(flatten)]
     pub ledger: LedgerArg,
@@ -111,12 +90,6 @@ fn parse_deploy(text: &str) -> Result<DeployRule, String> {
 
 /// Checks every argument and file before the watch starts.
 fn watch_settings(args: &WatchArgs) -> anyhow::Result<(Config, ImportWatch)> {
-    if args.settle > Duration::from_secs(3600) || args.retry.is_zero() || args.rescan.is_zero() {
-        return Err(UsageError(
-            "--settle must be at most 1h, --rescan and --retry more than 0\nHint: the defaults are --settle 5s --rescan 30s --retry 1m".into(),
-        )
-        .into());
-    }
     let (keys, results) = if args.deploys.is_empty() {
         (Vec::new(), None)
     } else {
@@ -152,63 +125,21 @@ fn watch_settings(args: &WatchArgs) -> anyhow::Result<(Config, ImportWatch)> {
         deploy_timeout: args.deploy_timeout,
         writes: Writes::from_env()?,
     };
-    let mut config = Config::new(&args.inbox).with_settle(args.settle);
-    config.rescan = args.rescan;
-    config.retry = args.retry;
-    config.once = args.once;
-    config.metrics.clone_from(&args.metrics);
-    config.service = "import";
-    Ok((config, handler))
+    Ok((args.watch.config("import"), handler))
 }
 
 /// Runs the watch until SIGTERM or SIGINT (the bundle in hand is finished first), or with
 /// `--once` until the inbox holds nothing more it can take now.
 pub fn run(args: &WatchArgs, out: &Output) -> anyhow::Result<()> {
-    logging::init(args.log)?;
+    logging::init(args.watch.log)?;
     let (config, mut handler) = watch_settings(args)?;
-    let mut inbox = Inbox::open(config)?;
-    stop::enter_service_mode();
-    let waker = inbox.waker();
-    std::thread::Builder::new()
-        .name("stop".into())
-        .spawn(move || {
-            while stop::sleep(Duration::from_secs(3600)) {}
-            waker.wake();
-        })?;
-    // Results recorded but not yet published when the last run was killed.
-    if let Err(err) = handler.publish_recorded() {
-        tracing::error!(error = %format!("{err:#}"), "cannot publish the staged result bundles");
-    }
-    let summary = inbox.run(&mut handler, &stop::stopping)?;
-    out.success(&SummaryReport::from(&summary), |w| {
-        writeln!(
-            w,
-            "watch stopped: {} done ({} duplicate), {} quarantined, {} left to retry, {} in the inbox",
-            summary.done, summary.duplicates, summary.quarantined, summary.retried, summary.left
-        )
-    })
-}
-
-/// What `watch` prints when it ends.
-#[derive(Debug, serde::Serialize)]
-struct SummaryReport {
-    done: u64,
-    duplicates: u64,
-    quarantined: u64,
-    retried: u64,
-    left: u64,
-}
-
-impl From<&Summary> for SummaryReport {
-    fn from(s: &Summary) -> Self {
-        Self {
-            done: s.done,
-            duplicates: s.duplicates,
-            quarantined: s.quarantined,
-            retried: s.retried,
-            left: s.left,
+    inbox::watch(config, &mut handler, |handler| {
+        // Results recorded but not yet published when the last run was killed.
+        if let Err(err) = handler.publish_recorded() {
+            tracing::error!(error = %format!("{err:#}"), "cannot publish the staged result bundles");
         }
-    }
+    })?
+    .print(out)
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bridge_cli::failure::Failure;
 use bridge_cli::input::BundleInput;
 use bridge_cli::output::{GlobalArgs, Output};
 use bridge_cli::receive::verify::load_policy;
+use bridge_cli::service::inbox::refusal;
 use bundle_format::channel::Channel;
 use bundle_format::keys::SigningKey;
 use bundle_format::manifest::BundleKind;
@@ -65,19 +65,6 @@ pub struct ImportWatch {
     pub deploy_timeout: Duration,
     /// The crash-safety test hook's write counter (`ZONEBRIDGE_TEST_KILL_AFTER_WRITES`).
     pub writes: Writes,
-}
-
-/// A refusal from an error of the import or deploy pipelines: its stable code, message and
-/// hint, as the command line would print them.
-fn refusal(err: &anyhow::Error) -> Refusal {
-    match Failure::from_error(err) {
-        Some(failure) => Refusal {
-            code: failure.code.to_owned(),
-            message: failure.message,
-            hint: failure.hint,
-        },
-        None => Refusal::new("io", format!("{err:#}")),
-    }
 }
 
 impl ImportWatch {
