@@ -62,6 +62,21 @@ pub struct FailedItem {
     pub reason: String,
 }
 
+impl std::fmt::Display for FailedItem {
+    /// `PROJECT VERSION -> ZONE: [CODE] first line of the reason`, as `run` and `health` show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} -> {}: [{}] {}",
+            self.project.as_deref().unwrap_or("-"),
+            self.version.as_deref().unwrap_or("-"),
+            self.target_zone,
+            self.code,
+            self.reason.lines().next().unwrap_or_default()
+        )
+    }
+}
+
 /// One run, as `health` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {

@@ -90,18 +90,7 @@ fn carry_health(config: &Path, out: &Output) -> anyhow::Result<()> {
                     )?;
                 }
                 for item in &run.failed {
-                    field(
-                        w,
-                        "  failed",
-                        format!(
-                            "{} {} -> {}: [{}] {}",
-                            item.project.as_deref().unwrap_or("-"),
-                            item.version.as_deref().unwrap_or("-"),
-                            item.target_zone,
-                            item.code,
-                            item.reason.lines().next().unwrap_or_default()
-                        ),
-                    )?;
+                    field(w, "  failed", item)?;
                 }
                 if let Some(error) = &run.error {
                     field(w, "run error", error.lines().next().unwrap_or_default())?;

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use bridge_cli::commands::ledger::{LedgerArg, Side};
 use bridge_cli::failure::{ConfigError, ExitWith, Failure, Refused};
 use bridge_cli::output::{Output, write_json};
+use bridge_cli::safe::Shown;
 use bridge_cli::service::logging::{self, LogFormat};
 use bridge_cli::service::stop;
 use bridge_cli::time_arg::format_rfc3339;
@@ -413,25 +414,18 @@ fn report(summary: &RunSummary, error: Option<anyhow::Error>, out: &Output) -> a
     }
     out.success(summary, |w| {
         for item in &summary.recovered {
-            writeln!(w, "recovered  {item}")?;
+            writeln!(w, "recovered  {}", Shown(item))?;
         }
         for item in &summary.exported {
-            writeln!(
-                w,
-                "exported   {} {} -> {} as {}",
+            // Names come from Octopus: nothing in them may reach the terminal raw.
+            let line = format!(
+                "{} {} -> {} as {}",
                 item.project, item.version, item.target_zone, item.bundle
-            )?;
+            );
+            writeln!(w, "exported   {}", Shown(line))?;
         }
         for item in &summary.failed {
-            writeln!(
-                w,
-                "failed     {} {} -> {}: [{}] {}",
-                item.project.as_deref().unwrap_or("-"),
-                item.version.as_deref().unwrap_or("-"),
-                item.target_zone,
-                item.code,
-                item.reason.lines().next().unwrap_or_default()
-            )?;
+            writeln!(w, "failed     {}", Shown(item))?;
         }
         if summary.exported.is_empty() && summary.failed.is_empty() && summary.error.is_none() {
             writeln!(w, "nothing to export")?;
