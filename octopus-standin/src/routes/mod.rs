@@ -79,11 +79,15 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
             if let Some(permission) = permissions::required(&method, scoped)
                 && !granted(permission)
             {
+                drain(req).await;
                 return crate::error::forbidden(permission);
             }
         }
         Key::Missing if anonymous => {}
-        Key::Missing | Key::Wrong => return ApiError::unauthorized().into_response(),
+        Key::Missing | Key::Wrong => {
+            drain(req).await;
+            return ApiError::unauthorized().into_response();
+        }
     }
     // Links the stand-in writes carry the path base it is served under (`--path-base`).
     let path = format!("{}{path}", app.config.path_base);
@@ -91,6 +95,19 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
+}
+
+/// The most of a refused request's body read before answering.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and drops what is left of a refused request's body before the answer goes out, as
+/// Octopus's web server (Kestrel) does for a request answered early: a client still writing
+/// an upload (a package pushed with a key that lacks the permission) then reads the 401 or
+/// 403 instead of a connection closed under it. A body beyond [`DRAIN_LIMIT`] is left, and
+/// the connection closes as before.
+async fn drain(req: Request) {
+    // Only the answer matters; a body that cannot be read changes nothing in it.
+    let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
 }
 
 enum Key {
