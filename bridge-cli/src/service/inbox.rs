@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use carriers::inbox::health::Health;
 use carriers::inbox::{Config, Handler, Inbox, Refusal};
 use serde::Serialize;
 
@@ -14,6 +15,7 @@ use super::logging::LogFormat;
 use super::stop;
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::safe::safe_block;
 use crate::time_arg::parse_duration;
 use crate::view::field;
 
@@ -154,6 +156,20 @@ impl WatchReport {
     }
 }
 
+/// Reads the health a watch last wrote for `inbox` and prints it (`--json`: the document as
+/// it is). File names in an inbox and messages quoting bundles come from outside: the text
+/// goes through the terminal escape.
+pub fn print_health(inbox: &std::path::Path, out: &Output) -> anyhow::Result<()> {
+    let health = Health::read(inbox)
+        .with_context(|| format!("cannot read the health of the inbox {}", inbox.display()))?;
+    out.success(&health, |w| write!(w, "{}", health_text(&health)))
+}
+
+/// The health as text for a terminal: every control and bidi character escaped.
+fn health_text(health: &Health) -> String {
+    safe_block(&health.to_string()).into_owned()
+}
+
 /// The refusal the engine records for an error of a handler: the stable code, message and
 /// hint the command line prints for the same error.
 pub fn refusal(err: &anyhow::Error) -> Refusal {
@@ -181,6 +197,37 @@ mod tests {
         assert_eq!(parse_settle("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_settle("1h"), Ok(MAX_SETTLE));
         assert!(parse_settle("2h").is_err_and(|e| e.contains("at most 1h")));
+    }
+
+    #[test]
+    fn names_from_the_inbox_reach_the_terminal_escaped() -> Result<(), Box<dyn std::error::Error>> {
+        let waiting = serde_json::json!({
+            "file": "evil\u{1b}]0;owned\u{7}\u{202e}.zb", "channel": "dev->pci/release",
+            "sequence": 3, "since": "2026-12-02T09:00:00Z", "age_seconds": 5,
+            "waiting_for": "bundle 2\u{1b}[2J",
+        });
+        let health: Health = serde_json::from_value(serde_json::json!({
+            "service": "import", "pid": 1, "started": "t", "updated": "t", "stopped": false,
+            "last_success": null, "queue_length": 1, "oldest_waiting": waiting,
+            "waiting": [waiting], "counts": {"done": 0, "duplicates": 0, "quarantined": 0,
+            "retried": 0, "ignored": 0},
+            "last_error": {"at": "t", "file": "x\r.zb", "code": "corrupt", "message": "m\u{1b}"},
+            "unknown_codes": [],
+        }))?;
+        let text = health_text(&health);
+        assert!(
+            health.to_string().contains('\u{1b}'),
+            "the raw text has them"
+        );
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}', '\r'] {
+            assert!(
+                !text.contains(raw),
+                "{raw:?} reached the terminal: {text:?}"
+            );
+        }
+        assert!(text.contains("oldest waiting: evil"), "{text}");
+        assert_eq!(text.lines().count(), health.to_string().lines().count());
+        Ok(())
     }
 
     #[test]

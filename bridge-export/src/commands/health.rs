@@ -8,11 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use bridge_cli::failure::Refused;
 use bridge_cli::output::Output;
+use bridge_cli::service::inbox::print_health;
 use bridge_cli::view::field;
-use carriers::inbox::health::Health;
 
 use crate::carry::{config, state};
 
@@ -33,19 +32,13 @@ pub struct HealthArgs {
 pub fn run(args: &HealthArgs, out: &Output) -> anyhow::Result<()> {
     match (&args.config, &args.inbox) {
         (Some(config), _) => carry_health(config, out),
-        (None, Some(inbox)) => watch_health(inbox, out),
+        (None, Some(inbox)) => print_health(inbox, out),
         (None, None) => Err(bridge_cli::failure::UsageError(
             "give --config carry.toml (the scheduled export) or --inbox DIR (the results watch)"
                 .into(),
         )
         .into()),
     }
-}
-
-fn watch_health(inbox: &Path, out: &Output) -> anyhow::Result<()> {
-    let health = Health::read(inbox)
-        .with_context(|| format!("cannot read the health of the inbox {}", inbox.display()))?;
-    out.success(&health, |w| write!(w, "{health}"))
 }
 
 fn carry_health(config: &Path, out: &Output) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use bridge_cli::output::Output;
-use carriers::inbox::health::Health;
+use bridge_cli::service::inbox::print_health;
 
 /// Arguments of `health`.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,6 +16,5 @@ pub struct HealthArgs {
 
 /// Prints the health as the watch last wrote it.
 pub fn run(args: &HealthArgs, out: &Output) -> anyhow::Result<()> {
-    let health = Health::read(&args.inbox)?;
-    out.success(&health, |w| write!(w, "{health}"))
+    print_health(&args.inbox, out)
 }
