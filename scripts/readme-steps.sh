@@ -18,13 +18,7 @@ cargo build --quiet --bins -p bridge-export -p bridge-import -p octopus-standin
 bin="${CARGO_TARGET_DIR:-$repo/target}/debug"
 
 work=$(mktemp -d -t zonebridge-readme.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "working folder kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+. "$repo/scripts/lib.sh"
 
 # The block: from the first ```sh after "Step by step" to its closing fence.
 awk '
@@ -45,11 +39,7 @@ for placeholder in https://octopus.dev.example.com https://octopus.pci.example.c
 done
 
 start() { # zone seed
-    "$bin/octopus-standin" --api-key 'API-...' --seed "octopus-standin/seeds/$2" > "$work/$1.url" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$work/$1.url" ] && return; sleep 0.1; done
-    echo "the $1 stand-in did not start" >&2
-    exit 1
+    start_standin "$1" "$bin/octopus-standin" --api-key 'API-...' --seed "octopus-standin/seeds/$2"
 }
 start dev dev.json
 start pci secure.json

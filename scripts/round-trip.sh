@@ -12,20 +12,9 @@ cargo build --quiet --bins -p bridge-export -p bridge-import -p octopus-standin
 export PATH="$repo/target/debug:$PATH"
 
 work=$(mktemp -d -t zonebridge-round-trip.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "working folder kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-step() { printf '\n== %s\n' "$*"; }
+. "$repo/scripts/lib.sh"
 start() { # zone key seed
-    octopus-standin --api-key "$2" --seed "octopus-standin/seeds/$3" > "$work/$1.url" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$work/$1.url" ] && return; sleep 0.1; done
-    echo "the $1 stand-in did not start" >&2
-    exit 1
+    start_standin "$1" octopus-standin --api-key "$2" --seed "octopus-standin/seeds/$3"
 }
 # Each side keeps its own files; only bundles cross, through media/.
 mkdir -p "$work/dev" "$work/pci" "$work/media"

@@ -14,20 +14,10 @@ cargo build --quiet -p octopus-standin
 bin="$repo/target/debug/octopus-standin"
 
 work=$(mktemp -d -t zonebridge-standins.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "state kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+. "$repo/scripts/lib.sh"
 
 start() { # zone key seed
-    "$bin" --api-key "$2" --data "$work/$1.json" --seed "octopus-standin/seeds/$3" > "$work/$1.url" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$work/$1.url" ] && return; sleep 0.1; done
-    echo "the $1 stand-in did not start" >&2
-    exit 1
+    start_standin "$1" "$bin" --api-key "$2" --data "$work/$1.json" --seed "octopus-standin/seeds/$3"
 }
 start dev API-DEVZONE dev.json
 start secure API-SECUREZONE secure.json
