@@ -340,6 +340,25 @@ pub fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The three zstd frames of a bundle: signatures, manifest, payload (all the rest), for tests
+/// that take a bundle apart to damage or forge one part.
+pub fn frames(bundle: &[u8]) -> Result<[Vec<u8>; 3], String> {
+    let mut at = 0;
+    let mut out: [Vec<u8>; 3] = Default::default();
+    for (n, frame) in out.iter_mut().enumerate() {
+        let rest = bundle.get(at..).ok_or("short bundle")?;
+        let len = if n == 2 {
+            rest.len()
+        } else {
+            zstd::zstd_safe::find_frame_compressed_size(rest)
+                .map_err(|code| format!("not a zstd frame: {code}"))?
+        };
+        *frame = rest.get(..len).ok_or("short frame")?.to_vec();
+        at += len;
+    }
+    Ok(out)
+}
+
 /// Writes a file (and its folders), or panics naming it.
 pub fn write(path: &Path, bytes: &[u8]) {
     if let Some(parent) = path.parent() {

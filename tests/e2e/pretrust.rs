@@ -9,25 +9,7 @@ use std::path::Path;
 use ::ledger::{EVENT_REFUSED_UNVERIFIED, Ledger, Verdict};
 use serde_json::Value;
 
-use crate::harness::{Cmd, Site, TestResult, write};
-
-/// The three zstd frames of a bundle: signatures, manifest, payload.
-fn frames(bundle: &[u8]) -> Result<[Vec<u8>; 3], String> {
-    let mut at = 0;
-    let mut out: [Vec<u8>; 3] = Default::default();
-    for (n, frame) in out.iter_mut().enumerate() {
-        let rest = bundle.get(at..).ok_or("short bundle")?;
-        let len = if n == 2 {
-            rest.len()
-        } else {
-            zstd::zstd_safe::find_frame_compressed_size(rest)
-                .map_err(|code| format!("not a zstd frame: {code}"))?
-        };
-        *frame = rest.get(..len).ok_or("short frame")?.to_vec();
-        at += len;
-    }
-    Ok(out)
-}
+use crate::harness::{Cmd, Site, TestResult, frames, write};
 
 /// `bundle` with its manifest's bytes changed by `edit` (same length, so the ustar record
 /// stays well formed); the signatures are left as they were, so they no longer verify.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{Cmd, TestResult, listing, write};
+use crate::harness::{Cmd, TestResult, frames, listing, write};
 use crate::results::Trip;
 
 /// The channel every result of these tests travels on.
@@ -24,24 +24,6 @@ fn three_results(trip: &Trip) {
     trip.deploy("Payments API", "1.4.1", "PCI Staging", "r3.zb")
         .args(["--redeploy"])
         .ok();
-}
-
-/// The three zstd frames of a bundle: signatures, manifest, payload (all the rest).
-fn frames(bundle: &[u8]) -> Result<[Vec<u8>; 3], String> {
-    let mut at = 0;
-    let mut out: [Vec<u8>; 3] = Default::default();
-    for (n, frame) in out.iter_mut().enumerate() {
-        let rest = bundle.get(at..).ok_or("short bundle")?;
-        let len = if n == 2 {
-            rest.len()
-        } else {
-            zstd::zstd_safe::find_frame_compressed_size(rest)
-                .map_err(|code| format!("not a zstd frame: {code}"))?
-        };
-        *frame = rest.get(..len).ok_or("short frame")?.to_vec();
-        at += len;
-    }
-    Ok(out)
 }
 
 /// Two tampered copies of the result bundle `from`: `flipped` with one compressed byte of its
