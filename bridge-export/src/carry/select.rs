@@ -434,63 +434,57 @@ mod tests {
 
     #[test]
     fn hostile_or_odd_answers_never_open_the_gate() -> Result<(), Box<dyn std::error::Error>> {
-        let cases: Vec<(&str, serde_json::Value, Task)> = vec![
+        // Each case is the good deployment of the test above with one field changed, or a
+        // task answer that must not count.
+        let good = json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
+            "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"});
+        let success = || task("ServerTasks-1", "Success", true);
+        let cases: Vec<(&str, (&str, &str), Task)> = vec![
             (
                 "a server that ignored the environments filter",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-1",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
-                task("ServerTasks-1", "Success", true),
+                ("EnvironmentId", "Environments-1"),
+                success(),
             ),
             (
                 "a deployment of another project",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-9", "TaskId": "ServerTasks-1"}),
-                task("ServerTasks-1", "Success", true),
+                ("ProjectId", "Projects-9"),
+                success(),
             ),
             (
                 "a release that is not a candidate",
-                json!({"ReleaseId": "Releases-7", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
-                task("ServerTasks-1", "Success", true),
+                ("ReleaseId", "Releases-7"),
+                success(),
             ),
-            (
-                "a deployment without a task",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": ""}),
-                task("ServerTasks-1", "Success", true),
-            ),
+            ("a deployment without a task", ("TaskId", ""), success()),
             (
                 "a failed task",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
+                ("TaskId", "ServerTasks-1"),
                 task("ServerTasks-1", "Failed", false),
             ),
             (
                 "a task still running",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
+                ("TaskId", "ServerTasks-1"),
                 task("ServerTasks-1", "Executing", false),
             ),
             (
                 "a cancelled task",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
+                ("TaskId", "ServerTasks-1"),
                 task("ServerTasks-1", "Canceled", false),
             ),
             (
                 "Success that did not finish successfully",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
+                ("TaskId", "ServerTasks-1"),
                 task("ServerTasks-1", "Success", false),
             ),
             (
                 "an answer for another task",
-                json!({"ReleaseId": "Releases-1", "EnvironmentId": "Environments-3",
-                    "ProjectId": "Projects-1", "TaskId": "ServerTasks-1"}),
+                ("TaskId", "ServerTasks-1"),
                 task("ServerTasks-2", "Success", true),
             ),
         ];
-        for (what, value, answer) in cases {
+        for (what, (field, changed), answer) in cases {
+            let mut value = good.clone();
+            value[field] = json!(changed);
             let tasks: Tasks = [("ServerTasks-1", answer)].into();
             assert!(
                 open_for(&[deployment(value)?], &tasks)?.is_empty(),
