@@ -7,6 +7,7 @@
 //! - [`atomic`]: output files that appear whole or not at all; [`input`]: `-` for stdin;
 //!   [`cleanup`]: temporary files removed on SIGINT and SIGTERM, and after a SIGKILL.
 //! - [`safe`]: text from outside (bundles, Octopus, file names) escaped for a terminal.
+//! - [`toml_lines`]: the line a refusal of an operator's TOML file names.
 //! - [`time_arg`]: RFC 3339 arguments and `SOURCE_DATE_EPOCH`; [`view`]: a manifest shown to
 //!   people and to `--json`.
 //! - [`receive`]: a bundle verified into private staging, then placed on its channel.
@@ -33,5 +34,6 @@ pub mod safe;
 pub mod service;
 pub mod signing;
 pub mod time_arg;
+pub mod toml_lines;
 pub mod view;
 pub mod write_progress;

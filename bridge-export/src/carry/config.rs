@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use bridge_cli::failure::ConfigError;
 use bridge_cli::octopus::OctopusArgs;
 use bridge_cli::time_arg::parse_rfc3339;
+use bridge_cli::toml_lines::{error_line, line_of};
 use bundle_format::names::ZoneId;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -219,26 +220,13 @@ impl Env {
     }
 }
 
-/// The 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .unwrap_or(text)
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        .saturating_add(1)
-}
-
 /// Parses and checks a carry file's text; relative paths are taken from `base`. Errors name
 /// the line and the key, and end with a hint.
 pub fn parse(text: &str, base: &Path, env: &Env) -> Result<CarryFile, String> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| format!("line {}: ", line_of(text, span.start)))
-            .unwrap_or_default();
         format!(
-            "{line}{}\nHint: the keys are source_zone, outbox, keys, ledger, state, metrics, schedule, [octopus] (server, api_key_file, space, ca_file, request_timeout) and [[carry]] rules (target_zone, projects, channels, gate, since, newest); see the operator guide, \"Scheduled export\"",
+            "{}{}\nHint: the keys are source_zone, outbox, keys, ledger, state, metrics, schedule, [octopus] (server, api_key_file, space, ca_file, request_timeout) and [[carry]] rules (target_zone, projects, channels, gate, since, newest); see the operator guide, \"Scheduled export\"",
+            error_line(text, &e),
             e.message().trim_end()
         )
     })?;

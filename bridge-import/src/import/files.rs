@@ -92,26 +92,9 @@ fn file_mode(_file: &std::fs::File) -> std::io::Result<u32> {
     Ok(0o600)
 }
 
-/// The 1-based line of byte `offset` in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .unwrap_or(text)
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        .saturating_add(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_count_from_one() {
-        assert_eq!(line_of("a\nb\nc", 0), 1);
-        assert_eq!(line_of("a\nb\nc", 2), 2);
-        assert_eq!(line_of("a\nb\nc", 99), 3);
-    }
 
     #[test]
     fn oversize_files_are_refused_before_parsing() -> Result<(), Box<dyn std::error::Error>> {

@@ -24,11 +24,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use bridge_cli::toml_lines::line_of;
 use octopus_api::names::{NameKind, NameMap, Unmapped};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::files::{config_error, line_of, read_bounded};
+use super::files::{config_error, read_bounded};
 
 /// The largest mapping file read.
 pub const MAX_MAPPING_BYTES: u64 = 1024 * 1024;

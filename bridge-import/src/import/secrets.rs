@@ -38,11 +38,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use bridge_cli::toml_lines::{error_line, line_of};
 use octopus_api::names::{scope_key, scope_text};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::files::{PrivateFile, config_error, line_of, read_private};
+use super::files::{PrivateFile, config_error, read_private};
 
 /// The largest secrets file read.
 pub const MAX_SECRETS_BYTES: u64 = 1024 * 1024;
@@ -197,12 +198,9 @@ pub fn read(path: &Path) -> anyhow::Result<SecretsFile> {
 /// Parses a secrets file's text. Errors name the line and never quote the file.
 pub fn parse(text: &str) -> Result<SecretsFile, String> {
     let file: SecretsToml = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| format!("line {}: ", line_of(text, span.start)))
-            .unwrap_or_default();
         format!(
-            "{line}{}\nHint: each [[secret]] has owner, name, scope (optional) and value",
+            "{}{}\nHint: each [[secret]] has owner, name, scope (optional) and value",
+            error_line(text, &e),
             e.message().trim_end()
         )
     })?;
