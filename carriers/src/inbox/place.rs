@@ -41,22 +41,28 @@ pub(crate) fn ensure_real_folder(folder: &Path) -> io::Result<()> {
     }
 }
 
+/// The first of `name`, `name` suffixed 1, 2, ... that `free` accepts; an error after
+/// [`MAX_SUFFIX`] tries.
+fn first_free(folder: &Path, name: &str, free: impl Fn(&str) -> bool) -> io::Result<String> {
+    (0..MAX_SUFFIX)
+        .map(|n| suffixed(name, n))
+        .find(|candidate| free(candidate))
+        .ok_or_else(|| {
+            io::Error::other(format!(
+                "{MAX_SUFFIX} files named {name} are already in {}",
+                folder.display()
+            ))
+        })
+}
+
 /// Moves `from` into `folder` under `name` or the first free suffixed name; returns the
 /// final path.
 pub(crate) fn to_done(from: &Path, folder: &Path, name: &str) -> io::Result<PathBuf> {
     ensure_real_folder(folder)?;
-    for n in 0..MAX_SUFFIX {
-        let target = folder.join(suffixed(name, n));
-        if !exists(&target) {
-            fs::rename(from, &target)?;
-            sync_dir(folder)?;
-            return Ok(target);
-        }
-    }
-    Err(io::Error::other(format!(
-        "{MAX_SUFFIX} files named {name} are already in {}",
-        folder.display()
-    )))
+    let target = folder.join(first_free(folder, name, |n| !exists(&folder.join(n)))?);
+    fs::rename(from, &target)?;
+    sync_dir(folder)?;
+    Ok(target)
 }
 
 /// Writes `note` and moves `from` into `folder` beside it: the note first, as `FINAL.json`
@@ -69,27 +75,18 @@ pub(crate) fn to_quarantine(
     note: &Note,
 ) -> io::Result<PathBuf> {
     ensure_real_folder(folder)?;
-    for n in 0..MAX_SUFFIX {
-        let final_name = suffixed(name, n);
-        let target = folder.join(&final_name);
-        let note_name = format!("{final_name}.json");
-        let note_path = folder.join(&note_name);
-        if exists(&target) {
-            continue;
-        }
-        if exists(&note_path) && !is_orphan_note_of(&note_path, &note.digest) {
-            continue;
-        }
-        let text = serde_json::to_vec_pretty(note).map_err(io::Error::other)?;
-        write_atomically(folder, &note_name, &text).map_err(io::Error::other)?;
-        fs::rename(from, &target)?;
-        sync_dir(folder)?;
-        return Ok(target);
-    }
-    Err(io::Error::other(format!(
-        "{MAX_SUFFIX} files named {name} are already in {}",
-        folder.display()
-    )))
+    let note_of = |final_name: &str| folder.join(format!("{final_name}.json"));
+    let final_name = first_free(folder, name, |candidate| {
+        let note_path = note_of(candidate);
+        !exists(&folder.join(candidate))
+            && (!exists(&note_path) || is_orphan_note_of(&note_path, &note.digest))
+    })?;
+    let text = serde_json::to_vec_pretty(note).map_err(io::Error::other)?;
+    write_atomically(folder, &format!("{final_name}.json"), &text).map_err(io::Error::other)?;
+    let target = folder.join(&final_name);
+    fs::rename(from, &target)?;
+    sync_dir(folder)?;
+    Ok(target)
 }
 
 /// Whether the note at `path` was written for a file of `digest` that never arrived beside
