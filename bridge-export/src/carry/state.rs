@@ -172,7 +172,11 @@ pub fn write_health(state: &Path, health: &Health) -> anyhow::Result<PathBuf> {
 
 /// The last run's start, if one was recorded (an unreadable file counts as none).
 pub fn read_last_run(state: &Path) -> Option<OffsetDateTime> {
-    let text = fs::read_to_string(state.join(LAST_RUN_FILE)).ok()?;
+    // One RFC 3339 time and a line feed; a longer file is not ours and counts as none.
+    let mut text = String::new();
+    fs::File::open(state.join(LAST_RUN_FILE))
+        .and_then(|f| f.take(128).read_to_string(&mut text))
+        .ok()?;
     parse_rfc3339(text.trim()).ok()
 }
 

@@ -13,6 +13,10 @@ use crate::publish::{sync_dir, write_atomically};
 /// name is a flood, and the file then stays in the inbox).
 const MAX_SUFFIX: u32 = 10_000;
 
+/// The most of an existing note read to see whether a kill left it (notes are far smaller;
+/// a cut one does not parse and counts as someone else's).
+const MAX_NOTE_BYTES: u64 = 64 * 1024;
+
 fn suffixed(name: &str, n: u32) -> String {
     if n == 0 {
         return name.to_owned();
@@ -92,9 +96,13 @@ pub(crate) fn to_quarantine(
 /// Whether the note at `path` was written for a file of `digest` that never arrived beside
 /// it (the service was killed between the two steps).
 fn is_orphan_note_of(path: &Path, digest: &str) -> bool {
-    let Ok(bytes) = fs::read(path) else {
+    use std::io::Read as _;
+    // A note is a few hundred bytes; anything much larger is not one of ours.
+    let mut bytes = Vec::new();
+    let read = fs::File::open(path).and_then(|f| f.take(MAX_NOTE_BYTES).read_to_end(&mut bytes));
+    if read.is_err() {
         return false;
-    };
+    }
     serde_json::from_slice::<Note>(&bytes).is_ok_and(|old| old.digest == digest)
 }
 
