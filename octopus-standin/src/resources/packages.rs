@@ -127,7 +127,13 @@ pub async fn upload(
     req: Request,
     params: &Params,
 ) -> ApiResult<Response> {
-    let mode = overwrite_mode(params)?;
+    let mode = match overwrite_mode(params) {
+        Ok(mode) => mode,
+        Err(err) => {
+            crate::routes::drain(req).await;
+            return Err(err);
+        }
+    };
     let mut multipart = Multipart::from_request(req, &())
         .await
         .map_err(|e| ApiError::invalid(format!("The request is not a multipart upload: {e}.")))?;
@@ -140,11 +146,13 @@ pub async fn upload(
         let Some(file_name) = field.file_name().map(str::to_owned) else {
             continue;
         };
-        let parsed = parse_file_name(&file_name).ok_or_else(|| {
-            ApiError::invalid(format!(
+        let Some(parsed) = parse_file_name(&file_name) else {
+            let read = drain_field(field, 0).await;
+            drain_multipart(&mut multipart, read).await;
+            return Err(ApiError::invalid(format!(
                 "The file name '{file_name}' is not of the form <PackageId>.<Version>.<ext> (for example Payments.Api.1.4.0.zip)."
-            ))
-        })?;
+            )));
+        };
         let tmp = tempfile::NamedTempFile::new_in(&app.config.blobs).map_err(|e| {
             ApiError::internal(format!("cannot create a temporary package file: {e}"))
         })?;
@@ -231,6 +239,27 @@ pub async fn upload(
     })?;
     app.wake.notify_one();
     Ok(json(status, Value::Object(doc)))
+}
+
+/// Reads and drops the rest of an upload refused before its file was read, up to
+/// [`crate::routes::DRAIN_LIMIT`], so the client reads the 400 rather than a connection
+/// closed under its upload (see [`crate::routes::drain`]). `read` is what was already read.
+async fn drain_multipart(multipart: &mut Multipart, mut read: usize) {
+    while read <= crate::routes::DRAIN_LIMIT
+        && let Ok(Some(field)) = multipart.next_field().await
+    {
+        read = drain_field(field, read).await;
+    }
+}
+
+/// Reads and drops one multipart field; returns the bytes read so far in the whole drain.
+async fn drain_field(mut field: axum::extract::multipart::Field<'_>, mut read: usize) -> usize {
+    while read <= crate::routes::DRAIN_LIMIT
+        && let Ok(Some(chunk)) = field.chunk().await
+    {
+        read = read.saturating_add(chunk.len());
+    }
+    read
 }
 
 /// `GET /api/{space}/packages/{id}/raw`: the file, streamed from disk.

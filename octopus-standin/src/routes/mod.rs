@@ -98,14 +98,14 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 /// The most of a refused request's body read before answering.
-const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+pub(crate) const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads and drops what is left of a refused request's body before the answer goes out, as
 /// Octopus's web server (Kestrel) does for a request answered early: a client still writing
 /// an upload (a package pushed with a key that lacks the permission) then reads the 401 or
 /// 403 instead of a connection closed under it. A body beyond [`DRAIN_LIMIT`] is left, and
 /// the connection closes as before.
-async fn drain(req: Request) {
+pub(crate) async fn drain(req: Request) {
     // Only the answer matters; a body that cannot be read changes nothing in it.
     let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
 }

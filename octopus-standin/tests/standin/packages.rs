@@ -108,6 +108,26 @@ fn overwrite_modes_fail_ignore_or_overwrite_an_existing_version() -> TestResult 
 }
 
 #[test]
+fn a_large_upload_refused_before_its_file_is_read_still_gets_its_400() -> TestResult {
+    // A client still writing the body must read the 400, not a connection closed under it.
+    let standin = Standin::start()?;
+    let big = vec![7u8; 4 * 1024 * 1024];
+    for _ in 0..3 {
+        let mode = expect(
+            standin.upload("Ledger.Worker.2.0.9.zip", &big, "?overwriteMode=Always")?,
+            400,
+        )?;
+        assert!(
+            mode.to_string().contains("overwriteMode 'Always'"),
+            "{mode}"
+        );
+        let name = expect(standin.upload("ledger-worker.zip", &big, "")?, 400)?;
+        assert!(name.to_string().contains("<PackageId>.<Version>"), "{name}");
+    }
+    Ok(())
+}
+
+#[test]
 fn uploads_without_a_versioned_name_or_content_are_refused() -> TestResult {
     let standin = Standin::start()?;
     let unnamed = expect(standin.upload("payments.zip", b"x", "")?, 400)?;
