@@ -23,7 +23,9 @@ pub struct Config {
     pub scratch: PathBuf,
     /// The longest a script may run before its task fails.
     pub script_timeout: std::time::Duration,
-    /// The version `GET /api` reports.
+    /// The Octopus Server it behaves as (`--profile`): routes and payload shapes.
+    pub profile: crate::profile::Profile,
+    /// The version `GET /api` reports: the profile's, unless `--server-version` overrides it.
     pub server_version: String,
     /// Keys whose role grants only some permissions (`--role-key`).
     pub role_keys: Vec<crate::permissions::RoleKey>,

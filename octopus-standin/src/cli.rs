@@ -47,10 +47,21 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", default_value = "")]
     pub path_base: String,
 
-    /// The Octopus Server version `GET /api` reports (default: the 2020.5.0 of the Swagger
-    /// spec the stand-in is held to), to test clients against older and newer servers.
-    #[arg(long, value_name = "VERSION", default_value = octopus_standin::routes::root::SERVER_VERSION)]
-    pub server_version: String,
+    /// The Octopus Server to behave as: `2025` (a current server, the default) or `2020.5`
+    /// (the version of the Swagger spec in fixtures/). It decides the version `GET /api`
+    /// reports, the routes served and the payload shapes sent.
+    #[arg(
+        long,
+        env = "OCTOPUS_STANDIN_PROFILE",
+        value_name = "2020.5|2025",
+        default_value_t = octopus_standin::profile::Profile::default()
+    )]
+    pub profile: octopus_standin::profile::Profile,
+
+    /// Report this version in `GET /api` instead of the profile's, to test a client's
+    /// version checks; the profile still decides what is served.
+    #[arg(long, value_name = "VERSION")]
+    pub server_version: Option<String>,
 
     /// Fail a deployment whose script runs longer than this many seconds.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]

@@ -20,6 +20,7 @@ pub mod fields;
 pub mod kind;
 pub mod params;
 pub mod permissions;
+pub mod profile;
 pub mod resources;
 pub mod routes;
 pub mod runner;

@@ -84,7 +84,11 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         scratch,
         script_timeout: Duration::from_secs(cli.script_timeout.max(1)),
         role_keys: cli.role_key.clone(),
-        server_version: cli.server_version.clone(),
+        profile: cli.profile,
+        server_version: cli
+            .server_version
+            .clone()
+            .unwrap_or_else(|| cli.profile.server_version().to_owned()),
         path_base,
     };
     let app = Arc::new(App::new(loaded.unwrap_or_else(fresh_store), config));

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::error::ApiResult;
 use crate::kind::Kind;
-use crate::routes::root::SERVER_VERSION;
 use crate::store::{Doc, Store, now, text};
 use crate::tasklog::LogNode;
 
@@ -128,7 +127,7 @@ pub fn details(app: &Arc<App>, id: &str) -> ApiResult<Value> {
     app.read(|s| {
         let task = s.require(Kind::Task, id)?;
         let log = s.log(id);
-        let raw_size = render_raw(task, log).len();
+        let raw_size = render_raw(task, log, &app.config.server_version).len();
         let done = task.get("IsCompleted") == Some(&Value::Bool(true));
         Ok(json!({
             "Id": id,
@@ -145,17 +144,17 @@ pub fn details(app: &Arc<App>, id: &str) -> ApiResult<Value> {
 pub fn raw(app: &Arc<App>, id: &str) -> ApiResult<Response> {
     let text = app.read(|s| -> ApiResult<String> {
         let task = s.require(Kind::Task, id)?;
-        Ok(render_raw(task, s.log(id)))
+        Ok(render_raw(task, s.log(id), &app.config.server_version))
     })?;
     Ok(crate::routes::text(text))
 }
 
 /// The raw log: a header (task id, status, times, server version) and the activity tree, in
 /// the layout Octopus prints (Calamari PR #63, OctopusDeploy/Issues #2028).
-fn render_raw(task: &Doc, log: Option<&LogNode>) -> String {
+fn render_raw(task: &Doc, log: Option<&LogNode>, server_version: &str) -> String {
     let field = |k: &str| text(task, k).unwrap_or("").to_owned();
     let mut out = format!(
-        "Task ID:        {}\nTask status:    {}\nTask queued:    {}\nTask started:   {}\nTask duration:  {}\nServer version: {SERVER_VERSION}\n\n",
+        "Task ID:        {}\nTask status:    {}\nTask queued:    {}\nTask started:   {}\nTask duration:  {}\nServer version: {server_version}\n\n",
         field("Id"),
         field("State"),
         display_time(&field("QueueTime")),

@@ -8,10 +8,6 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::store::DEFAULT_SPACE;
 
-/// The Octopus Server version the stand-in answers as by default (`--server-version`): the version of the Swagger spec it is
-/// held to (fixture `octopus_deploy.json`, `info.version` 2020.5.0).
-pub const SERVER_VERSION: &str = "2020.5.0";
-
 /// The collections in the space root's links: link name, path, template parameters.
 const SPACE_LINKS: &[(&str, &str, &str)] = &[
     ("Channels", "channels", "{/id}{?skip,take,ids,partialName}"),

@@ -42,7 +42,10 @@ fn the_root_document_is_served_without_a_key_and_names_its_version_and_links() -
         .send()?
         .json()?;
     assert_eq!(root["Application"], "Octopus Deploy");
-    assert_eq!(root["Version"], "2020.5.0");
+    assert_eq!(
+        root["Version"], "2025.1.5054",
+        "a current server by default"
+    );
     assert_eq!(root["ApiVersion"], "3.0.0");
     assert_eq!(
         root["Links"]["Environments"],

@@ -284,8 +284,15 @@ fn under_a_path_base_the_api_and_its_page_links_carry_it() -> TestResult {
 }
 
 #[test]
-fn the_reported_server_version_can_be_chosen() -> TestResult {
+fn the_reported_server_version_follows_the_profile_unless_chosen() -> TestResult {
     let standin = Standin::start_with(&["--server-version", "2024.1.100"])?;
     assert_eq!(standin.ok("/api")?["Version"], "2024.1.100");
+    let old = Standin::start_with(&["--profile", "2020.5"])?;
+    assert_eq!(old.ok("/api")?["Version"], "2020.5.0");
+    let current = Standin::start_with(&["--profile", "2025"])?;
+    assert_eq!(current.ok("/api")?["Version"], "2025.1.5054");
+    for bad in ["2024", "2020.5.0", "latest"] {
+        assert!(Standin::start_with(&["--profile", bad]).is_err(), "{bad}");
+    }
     Ok(())
 }
