@@ -58,11 +58,17 @@ pub enum Kind {
     TenantValue,
     /// `ActionTemplateResource`: a library step template.
     ActionTemplate,
+    /// `RunbookProcessResource`, live and frozen in runbook snapshots.
+    RunbookProcess,
+    /// `RunbookSnapshotResource`: a runbook's process and variables, frozen.
+    RunbookSnapshot,
+    /// `RunbookRunResource`: a runbook snapshot run in an environment.
+    RunbookRun,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 29] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -89,6 +95,9 @@ impl Kind {
         Kind::TagSet,
         Kind::TenantValue,
         Kind::ActionTemplate,
+        Kind::RunbookProcess,
+        Kind::RunbookSnapshot,
+        Kind::RunbookRun,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -120,6 +129,9 @@ impl Kind {
             Kind::TagSet => "tagsets",
             Kind::TenantValue => "tenantvariables",
             Kind::ActionTemplate => "actiontemplates",
+            Kind::RunbookProcess => "runbookProcesses",
+            Kind::RunbookSnapshot => "runbookSnapshots",
+            Kind::RunbookRun => "runbookRuns",
         }
     }
 
@@ -157,6 +169,9 @@ impl Kind {
             Kind::TagSet => "TagSets",
             Kind::TenantValue => "TenantVariables",
             Kind::ActionTemplate => "ActionTemplates",
+            Kind::RunbookProcess => "RunbookProcess",
+            Kind::RunbookSnapshot => "RunbookSnapshots",
+            Kind::RunbookRun => "RunbookRuns",
         }
     }
 
@@ -189,6 +204,9 @@ impl Kind {
             Kind::TagSet => "TagSet",
             Kind::TenantValue => "TenantVariable",
             Kind::ActionTemplate => "ActionTemplate",
+            Kind::RunbookProcess => "RunbookProcess",
+            Kind::RunbookSnapshot => "RunbookSnapshot",
+            Kind::RunbookRun => "RunbookRun",
         }
     }
 
@@ -221,6 +239,9 @@ impl Kind {
             Kind::TagSet => "tag set",
             Kind::TenantValue => "tenant variable",
             Kind::ActionTemplate => "step template",
+            Kind::RunbookProcess => "runbook process",
+            Kind::RunbookSnapshot => "runbook snapshot",
+            Kind::RunbookRun => "runbook run",
         }
     }
 }

@@ -186,6 +186,33 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "tagsets/*", None),
     ("POST", "tagsets", Some("TagSetCreate")),
     ("PUT", "tagsets/*", Some("TagSetEdit")),
+    // Runbooks: their processes, snapshots and runs (Octopus documentation, "Runbooks
+    // permissions"; a runbook process is edited with RunbookEdit, api-client
+    // `runbookProcess.js` `processResourcePermission`).
+    ("POST", "runbooks", Some("RunbookEdit")),
+    ("PUT", "runbooks/*", Some("RunbookEdit")),
+    ("POST", "projects/*/runbooks", Some("RunbookEdit")),
+    ("GET", "runbooks/*/runbookSnapshots", Some("RunbookView")),
+    ("GET", "runbookProcesses", Some("RunbookView")),
+    ("GET", "runbookProcesses/*", Some("RunbookView")),
+    ("PUT", "runbookProcesses/*", Some("RunbookEdit")),
+    ("GET", "projects/*/runbookProcesses/*", Some("RunbookView")),
+    ("PUT", "projects/*/runbookProcesses/*", Some("RunbookEdit")),
+    ("GET", "runbookSnapshots", Some("RunbookView")),
+    ("GET", "runbookSnapshots/*", Some("RunbookView")),
+    ("POST", "runbookSnapshots", Some("RunbookEdit")),
+    ("GET", "projects/*/runbookSnapshots", Some("RunbookView")),
+    ("GET", "projects/*/runbookSnapshots/*", Some("RunbookView")),
+    ("POST", "projects/*/runbookSnapshots", Some("RunbookEdit")),
+    (
+        "GET",
+        "runbookSnapshots/*/runbookRuns",
+        Some("RunbookRunView"),
+    ),
+    ("GET", "runbookRuns", Some("RunbookRunView")),
+    ("GET", "runbookRuns/*", Some("RunbookRunView")),
+    ("POST", "runbookRuns", Some("RunbookRunCreate")),
+    ("POST", "runbook-runs/create/v1", Some("RunbookRunCreate")),
 ];
 
 /// The permission ids a role key may be given: Octopus's `Permission` enum.

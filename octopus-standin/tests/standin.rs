@@ -43,6 +43,8 @@ mod processes;
 mod references;
 #[path = "standin/releases.rs"]
 mod releases;
+#[path = "standin/runbooks.rs"]
+mod runbooks;
 #[path = "standin/seeds.rs"]
 mod seeds;
 #[path = "standin/seeds_deploy.rs"]

@@ -15,6 +15,9 @@ pub mod projects;
 pub mod prompted;
 pub mod references;
 pub mod releases;
+pub mod runbook_executions;
+pub mod runbook_runs;
+pub mod runbook_snapshots;
 pub mod simple;
 pub mod tagsets;
 pub mod tasks;
@@ -76,6 +79,14 @@ pub fn create(
             app.wake.notify_one();
             doc
         }
+        Kind::RunbookSnapshot => {
+            app.write(|s| runbook_snapshots::create(s, space, body, None, false))?
+        }
+        Kind::RunbookRun => {
+            let doc = app.write(|s| runbook_runs::create(s, space, body))?;
+            app.wake.notify_one();
+            doc
+        }
         _ => return Err(not_writable(kind, "created")),
     };
     Ok(doc)
@@ -101,6 +112,9 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::ProjectTrigger => app.write(|s| triggers::update(s, space, id, body)),
         Kind::TagSet => app.write(|s| tagsets::update(s, space, id, body)),
         Kind::ActionTemplate => app.write(|s| action_templates::update(s, space, id, body)),
+        Kind::RunbookProcess => {
+            app.write(|s| processes::update_of(s, Kind::RunbookProcess, space, id, body))
+        }
         _ => Err(not_writable(kind, "changed")),
     }
 }

@@ -105,11 +105,58 @@ pub fn empty(id: &str, project: &str, space: &str) -> Doc {
     doc
 }
 
+/// The process a new runbook starts with (`RunbookProcess-{runbookId}`): no steps, `Version` 0.
+pub fn empty_runbook(runbook: &str, project: &str, space: &str) -> Doc {
+    let id = format!("RunbookProcess-{runbook}");
+    let mut doc = Map::new();
+    doc.insert("ProjectId".into(), json!(project));
+    doc.insert("RunbookId".into(), json!(runbook));
+    doc.insert("Steps".into(), json!([]));
+    doc.insert("Version".into(), json!(0));
+    doc.insert("LastSnapshotId".into(), Value::Null);
+    stamp(
+        &mut doc,
+        Kind::RunbookProcess,
+        &id,
+        space,
+        &[
+            ("Project", format!("/api/{space}/projects/{project}")),
+            ("Runbook", format!("/api/{space}/runbooks/{runbook}")),
+        ],
+    );
+    doc
+}
+
+/// The runbook process `id` of `project` (`projects/{projectId}/runbookProcesses/{id}`, the
+/// api-client's `runbookProcessRepository.js`): a process of another project is not found.
+pub fn runbook_process_in(store: &Store, space: &str, project: &str, id: &str) -> ApiResult<Doc> {
+    let project = find(store, Kind::Project, space, project)?;
+    let project_id = text(project, "Id").unwrap_or("");
+    find(store, Kind::RunbookProcess, space, id)
+        .ok()
+        .filter(|p| text(p, "ProjectId") == Some(project_id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(Kind::RunbookProcess.noun(), id))
+}
+
 /// `PUT /api/{space}/deploymentprocesses/{id}`.
 pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResult<Doc> {
-    let current = find(store, Kind::DeploymentProcess, space, id)?.clone();
-    refuse_frozen(store, Kind::DeploymentProcess, id)?;
-    check_version(&current, body, "deployment process")?;
+    update_of(store, Kind::DeploymentProcess, space, id, body)
+}
+
+/// `PUT` of a deployment process or a runbook process (`runbookProcesses/{id}`): the same
+/// steps and actions rules for both, as Octopus's `IProcess` (api-client
+/// `deploymentProcesses`) is one shape with a `RunbookId` added for runbooks.
+pub fn update_of(
+    store: &mut Store,
+    kind: Kind,
+    space: &str,
+    id: &str,
+    body: &Value,
+) -> ApiResult<Doc> {
+    let current = find(store, kind, space, id)?.clone();
+    refuse_frozen(store, kind, id)?;
+    check_version(&current, body, kind.noun())?;
     super::variables::refuse_version_controlled(store, text(&current, "ProjectId"))?;
     let given = fields::object(body)?;
     let steps_in = match given.get("Steps") {
@@ -233,7 +280,7 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
     for (key, value) in secrets {
         store.set_secret(id, &key, Some(value));
     }
-    store.put(Kind::DeploymentProcess, doc.clone());
+    store.put(kind, doc.clone());
     Ok(doc)
 }
 
@@ -251,7 +298,8 @@ pub fn snapshot(store: &mut Store, kind: Kind, id: &str) -> ApiResult<String> {
         "Links".into(),
         json!({"Self": format!("/api/{space}/{}/{snapshot_id}", kind.segment())}),
     );
-    if kind == Kind::DeploymentProcess {
+    let process = matches!(kind, Kind::DeploymentProcess | Kind::RunbookProcess);
+    if process {
         doc.insert("LastSnapshotId".into(), Value::Null);
     }
     for (key, value) in store.secrets_of(id) {
@@ -259,10 +307,7 @@ pub fn snapshot(store: &mut Store, kind: Kind, id: &str) -> ApiResult<String> {
     }
     store.insert(kind, doc);
     store.freeze(&snapshot_id);
-    if let Some(live) = store
-        .get_mut(kind, id)
-        .filter(|_| kind == Kind::DeploymentProcess)
-    {
+    if let Some(live) = store.get_mut(kind, id).filter(|_| process) {
         live.insert("LastSnapshotId".into(), json!(snapshot_id));
     }
     Ok(snapshot_id)
@@ -271,8 +316,12 @@ pub fn snapshot(store: &mut Store, kind: Kind, id: &str) -> ApiResult<String> {
 /// A snapshot refuses every change.
 pub fn refuse_frozen(store: &Store, kind: Kind, id: &str) -> ApiResult<()> {
     if store.is_frozen(id) {
+        let (taken, owner) = match kind {
+            Kind::RunbookProcess => ("runbook snapshot", "runbook"),
+            _ => ("release", "project"),
+        };
         return Err(ApiError::bad_request(format!(
-            "The {} '{id}' is a snapshot taken when a release was created and cannot be modified. Change the project's {} instead; the change applies to releases created afterwards.",
+            "The {} '{id}' is a snapshot taken when a {taken} was created and cannot be modified. Change the {owner}'s {} instead; the change applies to {taken}s created afterwards.",
             kind.noun(),
             kind.noun()
         )));
@@ -295,7 +344,10 @@ pub fn check_version(current: &Doc, body: &Value, noun: &str) -> ApiResult<()> {
 /// Octopus's text for a stale `Version` (the Swagger spec's 400 descriptions of
 /// `PUT deploymentprocesses/{id}` and `PUT variables/{id}`).
 fn stale_message(noun: &str) -> String {
-    if noun == "variable set" {
+    if noun == "runbook process" {
+        // Octopus's text for a deployment process, said of the runbook's process.
+        "Changes to this runbook process could not be saved, because another user has made changes to the runbook process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.".to_owned()
+    } else if noun == "variable set" {
         "Changes to these variables could not be saved, because another user has made changes to the variables between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.".to_owned()
     } else {
         "Changes to this deployment process could not be saved, because another user has made changes to the deployment process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.".to_owned()

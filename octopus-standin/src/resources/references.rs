@@ -128,6 +128,31 @@ pub fn create(store: &mut Store, kind: Kind, space: &str, body: &Value) -> ApiRe
     save(store, kind, space, &id, body, None)
 }
 
+/// `POST /api/{space}/projects/{projectId}/runbooks` (api-client `runbookRepository.js`,
+/// 2025): a runbook of that project; a `ProjectId` in the body must name the same project.
+pub fn create_runbook_in(
+    store: &mut Store,
+    space: &str,
+    project: &str,
+    body: &Value,
+) -> ApiResult<Doc> {
+    let project_id = text(find(store, Kind::Project, space, project)?, "Id")
+        .unwrap_or(project)
+        .to_owned();
+    let mut body = fields::object(body)?.clone();
+    match body.get("ProjectId") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(given)) if *given == project_id => {}
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "ProjectId {other} is not the project of this route ({project_id})."
+            )));
+        }
+    }
+    body.insert("ProjectId".into(), json!(project_id));
+    create(store, Kind::Runbook, space, &Value::Object(body))
+}
+
 /// `PUT /api/{space}/{collection}/{id}`: secrets not sent again are kept as "has a value".
 pub fn update(
     store: &mut Store,
@@ -234,7 +259,13 @@ fn save(
                 "RunbookProcessId".into(),
                 json!(format!("RunbookProcess-{id}")),
             );
-            doc.insert("PublishedRunbookSnapshotId".into(), Value::Null);
+            let published = super::runbook_snapshots::published_on_save(
+                store,
+                id,
+                given.get("PublishedRunbookSnapshotId"),
+                current,
+            )?;
+            doc.insert("PublishedRunbookSnapshotId".into(), published);
             for (field, default) in [
                 ("EnvironmentScope", "All"),
                 ("MultiTenancyMode", "Untenanted"),
@@ -244,6 +275,7 @@ fn save(
                     doc.insert(field.into(), json!(default));
                 }
             }
+            check_runbook_enums(&doc)?;
             links.push(("Project", format!("/api/{space}/projects/{project}")));
         }
         _ => {}
@@ -255,7 +287,45 @@ fn save(
     }
     stamp(&mut doc, kind, id, space, &links);
     store.put(kind, doc.clone());
+    // A new runbook comes with its (empty) process, as in Octopus.
+    if kind == Kind::Runbook
+        && store
+            .get(Kind::RunbookProcess, &format!("RunbookProcess-{id}"))
+            .is_none()
+    {
+        let project = text(&doc, "ProjectId").unwrap_or("");
+        let process = super::processes::empty_runbook(id, project, space);
+        store.insert(Kind::RunbookProcess, process);
+    }
     Ok(doc)
+}
+
+/// The enumerations of `RunbookResource` (2020.5 Swagger; api-client
+/// `runbookEnvironmentScope.js`): a value outside them is refused, naming it.
+fn check_runbook_enums(doc: &Doc) -> ApiResult<()> {
+    for (field, allowed) in [
+        (
+            "EnvironmentScope",
+            &["All", "Specified", "FromProjectLifecycles"][..],
+        ),
+        (
+            "MultiTenancyMode",
+            &["Untenanted", "TenantedOrUntenanted", "Tenanted"][..],
+        ),
+        (
+            "DefaultGuidedFailureMode",
+            &["EnvironmentDefault", "Off", "On"][..],
+        ),
+    ] {
+        let value = text(doc, field).unwrap_or("");
+        if !allowed.contains(&value) {
+            return Err(ApiError::invalid(format!(
+                "The {field} '{value}' is not one of {}.",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn fields_of(kind: Kind) -> &'static [Field] {

@@ -256,7 +256,7 @@ pub fn selects(selected: &Doc, action: &str, reference: &str) -> bool {
 
 /// Every package reference of every enabled action needs exactly one selected version; a
 /// selection for a package the process does not have is refused.
-fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
+pub(crate) fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
     let mut given = Vec::new();
     for selected in items(release, "SelectedPackages") {
         given.push(fields::take(selected, SELECTED)?);
@@ -321,7 +321,7 @@ fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
 /// seeded versions: see [`super::feeds`]); each missing one is named. Packages of the built-in
 /// feed are checked when a deployment acquires them, and a feed given as a variable expression
 /// is bound only then.
-fn check_feed_versions(
+pub(crate) fn check_feed_versions(
     store: &Store,
     space: &str,
     process: &Doc,

@@ -18,14 +18,28 @@ pub const SERVER_NODE: &str = "STANDIN";
 
 /// Adds a queued `Deploy` task for a deployment, with the root of its activity log.
 pub fn queue(store: &mut Store, space: &str, id: &str, deployment: &str, description: &str) {
+    let arguments = json!({"DeploymentId": deployment});
+    queue_as(store, space, id, "Deploy", arguments, description);
+}
+
+/// Adds a queued task named `name` (`Deploy`, `RunbookRun`) with its `Arguments` (the
+/// document it carries out), and the root of its activity log.
+pub fn queue_as(
+    store: &mut Store,
+    space: &str,
+    id: &str,
+    name: &str,
+    arguments: Value,
+    description: &str,
+) {
     let mut doc = Doc::new();
     let queued = now();
     for (k, v) in [
         ("Id", json!(id)),
         ("SpaceId", json!(space)),
-        ("Name", json!("Deploy")),
+        ("Name", json!(name)),
         ("Description", json!(description)),
-        ("Arguments", json!({"DeploymentId": deployment})),
+        ("Arguments", arguments),
         ("State", json!("Queued")),
         ("Completed", Value::Null),
         ("QueueTime", json!(queued)),
@@ -109,16 +123,19 @@ pub fn finish_with(store: &mut Store, id: &str, error: Option<&str>, warnings: b
         };
         root.ended = Some(ended);
     }
-    let deployment = store
-        .all(Kind::Deployment)
-        .iter()
-        .find(|d| text(d, "TaskId") == Some(id))
-        .and_then(|d| text(d, "Id").map(str::to_owned));
-    if let Some(d) = deployment
-        .filter(|_| error.is_some())
-        .and_then(|d| store.get_mut(Kind::Deployment, &d))
-    {
-        d.insert("FailureEncountered".into(), json!(true));
+    // The deployment or runbook run the task carried out records the failure.
+    for kind in [Kind::Deployment, Kind::RunbookRun] {
+        let execution = store
+            .all(kind)
+            .iter()
+            .find(|d| text(d, "TaskId") == Some(id))
+            .and_then(|d| text(d, "Id").map(str::to_owned));
+        if let Some(d) = execution
+            .filter(|_| error.is_some())
+            .and_then(|d| store.get_mut(kind, &d))
+        {
+            d.insert("FailureEncountered".into(), json!(true));
+        }
     }
 }
 

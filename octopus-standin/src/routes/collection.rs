@@ -79,6 +79,9 @@ pub fn children(
             (Kind::Channel, "releases") => (Kind::Release, "ChannelId"),
             (Kind::Release, "deployments") => (Kind::Deployment, "ReleaseId"),
             (Kind::Project, "triggers") => (Kind::ProjectTrigger, "ProjectId"),
+            (Kind::Project, "runbookSnapshots") => (Kind::RunbookSnapshot, "ProjectId"),
+            (Kind::Runbook, "runbookSnapshots") => (Kind::RunbookSnapshot, "RunbookId"),
+            (Kind::RunbookSnapshot, "runbookRuns") => (Kind::RunbookRun, "RunbookSnapshotId"),
             _ => (Kind::Project, "ProjectGroupId"),
         };
         let docs = select(s, kind, Some(space), params)?
@@ -143,8 +146,10 @@ fn present(store: &Store, kind: Kind, doc: Doc) -> Doc {
 }
 
 fn is_snapshot(store: &Store, kind: Kind, doc: &Doc) -> bool {
-    matches!(kind, Kind::DeploymentProcess | Kind::VariableSet)
-        && text(doc, "Id").is_some_and(|id| store.is_frozen(id))
+    matches!(
+        kind,
+        Kind::DeploymentProcess | Kind::VariableSet | Kind::RunbookProcess
+    ) && text(doc, "Id").is_some_and(|id| store.is_frozen(id))
 }
 
 /// The filters of the `Links` templates in the root document (fixture `api-root`):
@@ -176,6 +181,19 @@ fn matches_kind_filters(store: &Store, kind: Kind, doc: &Doc, params: &Params) -
                             && field_in(d, "tenant", "TenantId")
                     }))
         }
+        // The api-client's `RunbookRunListArgs` (`runs/runbookRunRepository.d.ts`); `ids` and
+        // `partialName` are the generic filters.
+        Kind::RunbookRun => {
+            field_in(doc, "projects", "ProjectId")
+                && field_in(doc, "environments", "EnvironmentId")
+                && field_in(doc, "tenants", "TenantId")
+                && field_in(doc, "runbooks", "RunbookId")
+                && params.get("taskState").is_none_or(|state| {
+                    store
+                        .get(Kind::Task, text(doc, "TaskId").unwrap_or(""))
+                        .is_some_and(|t| text(t, "State") == Some(state))
+                })
+        }
         Kind::Interruption => params.get("regarding").is_none_or(|r| {
             text(doc, "TaskId") == Some(r)
                 || strings(doc, "RelatedDocumentIds").iter().any(|d| d == r)
@@ -189,9 +207,14 @@ fn matches_kind_filters(store: &Store, kind: Kind, doc: &Doc, params: &Params) -
     }
 }
 
-/// The deployment a task carries out (`Arguments.DeploymentId`).
+/// The deployment or runbook run a task carries out (`Arguments.DeploymentId`,
+/// `Arguments.RunbookRunId`).
 fn deployment_of_task<'a>(store: &'a Store, task: &Doc) -> Option<&'a Doc> {
-    let id = task.get("Arguments")?.get("DeploymentId")?.as_str()?;
+    let arguments = task.get("Arguments")?;
+    if let Some(run) = arguments.get("RunbookRunId").and_then(Value::as_str) {
+        return store.get(Kind::RunbookRun, run);
+    }
+    let id = arguments.get("DeploymentId")?.as_str()?;
     store.get(Kind::Deployment, id)
 }
 
@@ -208,6 +231,7 @@ fn sort(kind: Kind, docs: &mut [Doc]) {
         | Kind::LibraryVariableSet
         | Kind::Tenant => docs.sort_by_key(|d| text(d, "Name").unwrap_or("").to_lowercase()),
         Kind::Release | Kind::Deployment | Kind::Task | Kind::Interruption => docs.reverse(),
+        Kind::RunbookSnapshot | Kind::RunbookRun => docs.reverse(),
         _ => {}
     }
 }

@@ -315,6 +315,77 @@ async fn scoped(
             let body = json_body(req).await?;
             ok(app.write(|s| resources::tenant_values::put_form(s, space, id, form, &body))?)
         }
+        // Runbooks: snapshots, processes and runs beside the generic forms (resources::
+        // runbook_snapshots, runbook_runs, runbook_executions).
+        (&Method::GET, ["projects", id, "runbookSnapshots"]) => collection::children(
+            app,
+            space,
+            Kind::Project,
+            id,
+            "runbookSnapshots",
+            path,
+            params,
+        ),
+        (&Method::GET, ["projects", id, "runbookSnapshots", name]) => {
+            ok(Value::Object(app.read(|s| {
+                resources::runbook_snapshots::by_name(s, space, id, name)
+            })?))
+        }
+        (&Method::POST, ["projects", id, "runbookSnapshots"]) => {
+            current_only(app, path)?;
+            let publish = params.flag("publish")?.unwrap_or(false);
+            let body = json_body(req).await?;
+            let doc = app.write(|s| {
+                resources::runbook_snapshots::create(s, space, &body, Some(id), publish)
+            })?;
+            Ok(json(StatusCode::CREATED, Value::Object(doc)))
+        }
+        (&Method::POST, ["projects", id, "runbooks"]) => {
+            current_only(app, path)?;
+            let body = json_body(req).await?;
+            let doc =
+                app.write(|s| resources::references::create_runbook_in(s, space, id, &body))?;
+            Ok(json(StatusCode::CREATED, Value::Object(doc)))
+        }
+        (&Method::GET, ["projects", project, "runbookProcesses", id]) => {
+            current_only(app, path)?;
+            ok(Value::Object(app.read(|s| {
+                resources::processes::runbook_process_in(s, space, project, id)
+            })?))
+        }
+        (&Method::PUT, ["projects", project, "runbookProcesses", id]) => {
+            current_only(app, path)?;
+            let body = json_body(req).await?;
+            ok(Value::Object(app.write(|s| {
+                resources::processes::runbook_process_in(s, space, project, id)?;
+                resources::processes::update_of(s, Kind::RunbookProcess, space, id, &body)
+            })?))
+        }
+        (&Method::GET, ["runbooks", id, "runbookSnapshots"]) => collection::children(
+            app,
+            space,
+            Kind::Runbook,
+            id,
+            "runbookSnapshots",
+            path,
+            params,
+        ),
+        (&Method::GET, ["runbookSnapshots", id, "runbookRuns"]) => collection::children(
+            app,
+            space,
+            Kind::RunbookSnapshot,
+            id,
+            "runbookRuns",
+            path,
+            params,
+        ),
+        (&Method::POST, ["runbook-runs", "create", "v1"]) => {
+            current_only(app, path)?;
+            let body = json_body(req).await?;
+            let answer = app.write(|s| resources::runbook_executions::create(s, space, &body))?;
+            app.wake.notify_one();
+            Ok(json(StatusCode::OK, answer))
+        }
         // The generic forms.
         (&Method::GET, [seg]) => collection::list(app, kind(seg, path)?, sp, path, params),
         (&Method::GET, [seg, "all"]) => collection::all(app, kind(seg, path)?, sp, params),

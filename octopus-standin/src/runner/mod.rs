@@ -1,7 +1,10 @@
-//! The task runner: picks up queued deployment tasks and carries them out in the background,
-//! one tokio task each (Octopus runs several tasks at once too).
+//! The task runner: picks up queued tasks (deployments and runbook runs) and carries them out
+//! in the background, one tokio task each (Octopus runs several tasks at once too). Both run
+//! through the same engine: a runbook run is a frozen process with frozen variables, as a
+//! deployment is (see [`execution`]).
 //!
 //! ```text
+//! (POST runbookRuns queues its task the same way.)
 //! POST deployments ──> task Queued ──wake──> runner ──> Executing
 //!                                                       │ per step (Condition: Success, Failure, Always)
 //!                                                       │   per action (environment/channel filters, SkipActions)
@@ -121,13 +124,19 @@ fn take_queued(app: &App) -> Vec<String> {
     queued
 }
 
-/// Everything a deployment task needs, read once from the store.
+/// Everything a task needs, read once from the store. A deployment and a runbook run are
+/// carried out alike: steps of a frozen process, with frozen variables.
 struct Plan {
     space: String,
-    /// The deployment's `UseGuidedFailure`: a failed action asks a person what to do.
+    /// The execution's `UseGuidedFailure`: a failed action asks a person what to do.
     guided: bool,
+    /// The execution: a deployment, or a runbook run (`SkipActions`, `Id`, `FormValues`).
     deployment: Doc,
+    /// What the execution froze: the release, or the runbook snapshot (`SelectedPackages`,
+    /// `ProjectId`, variable snapshots).
     release: Doc,
+    /// Whether this is a deployment (not a runbook run): it may complete a lifecycle phase.
+    is_deployment: bool,
     steps: Vec<Value>,
     variables: Variables,
     context: Context,
@@ -136,31 +145,104 @@ struct Plan {
     feeds: BTreeMap<String, Doc>,
 }
 
-fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
-    let deployment = store
-        .all(Kind::Deployment)
-        .iter()
-        .find(|d| text(d, "TaskId") == Some(task_id))
-        .cloned()
-        .ok_or("the task has no deployment")?;
+/// What differs between a deployment and a runbook run: the documents, the process, the
+/// channel, and the system variables naming them.
+struct Execution {
+    kind: Kind,
+    doc: Doc,
+    frozen: Doc,
+    process: Doc,
+    channel: Option<Doc>,
+    system: Vec<(&'static str, String)>,
+}
+
+fn execution(store: &Store, task_id: &str) -> Result<Execution, String> {
     let get = |kind: Kind, id: &str| -> Result<Doc, String> {
         store
             .get(kind, id)
             .cloned()
             .ok_or_else(|| format!("the {} '{id}' no longer exists", kind.noun()))
     };
-    let release = get(Kind::Release, text(&deployment, "ReleaseId").unwrap_or(""))?;
+    let of_task = |kind: Kind| {
+        store
+            .all(kind)
+            .iter()
+            .find(|d| text(d, "TaskId") == Some(task_id))
+            .cloned()
+    };
+    let field = |doc: &Doc, name: &str| text(doc, name).unwrap_or("").to_owned();
+    if let Some(deployment) = of_task(Kind::Deployment) {
+        let release = get(Kind::Release, &field(&deployment, "ReleaseId"))?;
+        let channel = get(Kind::Channel, &field(&release, "ChannelId"))?;
+        let process = get(
+            Kind::DeploymentProcess,
+            &field(&release, "ProjectDeploymentProcessSnapshotId"),
+        )?;
+        let system = vec![
+            ("Octopus.Release.Number", field(&release, "Version")),
+            ("Octopus.Release.Id", field(&release, "Id")),
+            ("Octopus.Release.Notes", field(&release, "ReleaseNotes")),
+            ("Octopus.Channel.Name", field(&channel, "Name")),
+            ("Octopus.Channel.Id", field(&channel, "Id")),
+            ("Octopus.Deployment.Id", field(&deployment, "Id")),
+            ("Octopus.Deployment.Name", field(&deployment, "Name")),
+        ];
+        return Ok(Execution {
+            kind: Kind::Deployment,
+            doc: deployment,
+            frozen: release,
+            process,
+            channel: Some(channel),
+            system,
+        });
+    }
+    let run = of_task(Kind::RunbookRun).ok_or("the task has no deployment or runbook run")?;
+    let snapshot = get(Kind::RunbookSnapshot, &field(&run, "RunbookSnapshotId"))?;
+    let runbook = get(Kind::Runbook, &field(&run, "RunbookId"))?;
+    let process = get(
+        Kind::RunbookProcess,
+        &field(&snapshot, "FrozenRunbookProcessId"),
+    )?;
+    // Octopus's runbook system variables (documentation, "System variables": Runbook).
+    let system = vec![
+        ("Octopus.Runbook.Id", field(&runbook, "Id")),
+        ("Octopus.Runbook.Name", field(&runbook, "Name")),
+        ("Octopus.RunbookRun.Id", field(&run, "Id")),
+        ("Octopus.RunbookRun.Name", field(&run, "Name")),
+        ("Octopus.RunbookSnapshot.Id", field(&snapshot, "Id")),
+        ("Octopus.RunbookSnapshot.Name", field(&snapshot, "Name")),
+    ];
+    Ok(Execution {
+        kind: Kind::RunbookRun,
+        doc: run,
+        frozen: snapshot,
+        process,
+        channel: None,
+        system,
+    })
+}
+
+fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
+    let Execution {
+        kind,
+        doc: deployment,
+        frozen: release,
+        process,
+        channel,
+        system,
+    } = execution(store, task_id)?;
+    let get = |kind: Kind, id: &str| -> Result<Doc, String> {
+        store
+            .get(kind, id)
+            .cloned()
+            .ok_or_else(|| format!("the {} '{id}' no longer exists", kind.noun()))
+    };
     let project = get(Kind::Project, text(&release, "ProjectId").unwrap_or(""))?;
     let environment = get(
         Kind::Environment,
         text(&deployment, "EnvironmentId").unwrap_or(""),
     )?;
-    let channel = get(Kind::Channel, text(&release, "ChannelId").unwrap_or(""))?;
-    let process = get(
-        Kind::DeploymentProcess,
-        text(&release, "ProjectDeploymentProcessSnapshotId").unwrap_or(""),
-    )?;
-    // The deployment's prompted values, by variable id (sensitive ones kept as secrets).
+    // The execution's prompted values, by variable id (sensitive ones kept as secrets).
     let mut prompted: BTreeMap<String, String> = deployment
         .get("FormValues")
         .and_then(Value::as_object)
@@ -178,24 +260,20 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
         &prompted,
     );
     let space = text(&deployment, "SpaceId").unwrap_or("").to_owned();
+    for (name, value) in system {
+        variables.set_system(name, &value);
+    }
     for (name, value) in [
-        ("Octopus.Release.Number", text(&release, "Version")),
-        ("Octopus.Release.Id", text(&release, "Id")),
-        ("Octopus.Release.Notes", text(&release, "ReleaseNotes")),
         ("Octopus.Project.Name", text(&project, "Name")),
         ("Octopus.Project.Id", text(&project, "Id")),
         ("Octopus.Environment.Name", text(&environment, "Name")),
         ("Octopus.Environment.Id", text(&environment, "Id")),
-        ("Octopus.Channel.Name", text(&channel, "Name")),
-        ("Octopus.Channel.Id", text(&channel, "Id")),
-        ("Octopus.Deployment.Id", text(&deployment, "Id")),
-        ("Octopus.Deployment.Name", text(&deployment, "Name")),
         ("Octopus.Task.Id", Some(task_id)),
         ("Octopus.Space.Id", Some(space.as_str())),
     ] {
         variables.set_system(name, value.unwrap_or(""));
     }
-    // A tenanted deployment's tenant (Calamari `SpecialVariables.Deployment.Tenant`); an
+    // A tenanted execution's tenant (Calamari `SpecialVariables.Deployment.Tenant`); an
     // untenanted one has neither variable.
     if let Some(tenant) = text(&deployment, "TenantId") {
         let tenant = get(Kind::Tenant, tenant)?;
@@ -222,7 +300,12 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
         feeds,
         context: Context {
             environment: text(&environment, "Id").unwrap_or("").to_owned(),
-            channel: text(&channel, "Id").unwrap_or("").to_owned(),
+            // A runbook has no channel: its actions' channel filters do not apply.
+            channel: channel
+                .as_ref()
+                .and_then(|c| text(c, "Id"))
+                .unwrap_or("")
+                .to_owned(),
             action: None,
             project: text(&project, "Id").unwrap_or("").to_owned(),
         },
@@ -233,6 +316,7 @@ fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default(),
+        is_deployment: kind == Kind::Deployment,
         deployment,
         release,
         variables,
@@ -276,7 +360,7 @@ async fn run_task(app: Arc<App>, task_id: String) {
         tasks::finish_with(s, &task_id, ended.failure.as_deref(), ended.warnings);
         // A successful deployment may complete a phase: the next one's automatic targets
         // are deployed now (`resources::automatic`).
-        if ended.failure.is_none() {
+        if ended.failure.is_none() && plan.is_deployment {
             crate::resources::automatic::deploy_due(
                 s,
                 &plan.space,
@@ -452,7 +536,7 @@ fn skip_reason(plan: &Plan, action: &Doc) -> Option<String> {
         return Some("it is excluded from this environment".to_owned());
     }
     let channels = strings(action, "Channels");
-    if !channels.is_empty() && !channels.contains(&plan.context.channel) {
+    if plan.is_deployment && !channels.is_empty() && !channels.contains(&plan.context.channel) {
         return Some("it does not run in this channel".to_owned());
     }
     None

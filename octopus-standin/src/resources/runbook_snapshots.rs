@@ -1,0 +1,184 @@
+//! Runbook snapshots: a runbook's process and the project's variables frozen, as a release
+//! freezes a deployment process (`processes::snapshot`), with the package versions the
+//! runbook's steps use (`releases::check_packages`).
+//!
+//! Created by `POST runbookSnapshots` (2020.5 Swagger, `RunbookSnapshotResource`) or the
+//! api-client's `POST projects/{projectId}/runbookSnapshots{?publish}` (api-client
+//! `runbookSnapshotRepository.js`; 2025 only), where `publish=true` makes the new snapshot the
+//! runbook's `PublishedRunbookSnapshotId`. A snapshot can also be published by a `PUT` of the
+//! runbook naming it (OctopusDeploy/cli PR #343: "Publishing an existing snapshot requires
+//! ... an update to the `PublishedRunbookSnapshotId` property").
+//!
+//! Names are unique per runbook ("a runbook can have many snapshots, each with a unique
+//! name", Octopus documentation, "Runbooks permissions"); the text of the refusal is the
+//! stand-in's own.
+
+use serde_json::{Value, json};
+
+use super::{find, stamp};
+use crate::error::{ApiError, ApiResult};
+use crate::fields::{self, Field, Ty};
+use crate::kind::Kind;
+use crate::store::{Doc, Store, now, strings, text};
+
+/// The writable fields of `RunbookSnapshotResource`.
+const SNAPSHOT: &[Field] = &[
+    ("ProjectId", Ty::Str),
+    ("RunbookId", Ty::Str),
+    ("Name", Ty::Str),
+    ("Notes", Ty::Str),
+    ("SelectedPackages", Ty::Array),
+];
+
+/// `POST runbookSnapshots` and `POST projects/{projectId}/runbookSnapshots`: `project` is the
+/// route's project (the body's `ProjectId` must then agree), `publish` the `?publish` flag.
+pub fn create(
+    store: &mut Store,
+    space: &str,
+    body: &Value,
+    project: Option<&str>,
+    publish: bool,
+) -> ApiResult<Doc> {
+    let mut doc = fields::take(body, SNAPSHOT)?;
+    let runbook_id = fields::required_text(&doc, "RunbookId")?;
+    let runbook = find(store, Kind::Runbook, space, &runbook_id)
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "RunbookId refers to runbook '{runbook_id}', which does not exist in {space}."
+            ))
+        })?
+        .clone();
+    let project_id = text(&runbook, "ProjectId").unwrap_or("").to_owned();
+    if let Some(route_project) = project {
+        let route_project = find(store, Kind::Project, space, route_project)?;
+        if text(route_project, "Id") != Some(project_id.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "The runbook '{runbook_id}' does not belong to project '{}'.",
+                text(route_project, "Id").unwrap_or("")
+            )));
+        }
+    }
+    if let Some(given) = text(&doc, "ProjectId")
+        && given != project_id
+    {
+        return Err(ApiError::invalid(format!(
+            "ProjectId '{given}' is not the project of runbook '{runbook_id}' ({project_id})."
+        )));
+    }
+    let name = fields::required_text(&doc, "Name")?;
+    let clash = store.all(Kind::RunbookSnapshot).iter().any(|s| {
+        text(s, "RunbookId") == Some(runbook_id.as_str())
+            && text(s, "Name").is_some_and(|n| n.eq_ignore_ascii_case(&name))
+    });
+    if clash {
+        return Err(ApiError::invalid(format!(
+            "A runbook snapshot with the name '{name}' already exists for this runbook. Please choose a different name."
+        )));
+    }
+    let project_doc = store.require(Kind::Project, &project_id)?.clone();
+    let process_id = text(&runbook, "RunbookProcessId").unwrap_or("").to_owned();
+    let process = store.require(Kind::RunbookProcess, &process_id)?.clone();
+    let selected = super::releases::check_packages(&process, &doc)?;
+    super::releases::check_feed_versions(store, space, &process, &selected)?;
+    let frozen_process = super::processes::snapshot(store, Kind::RunbookProcess, &process_id)?;
+    let variables = super::processes::snapshot(
+        store,
+        Kind::VariableSet,
+        &format!("variableset-{project_id}"),
+    )?;
+    let mut library = Vec::new();
+    for set in strings(&project_doc, "IncludedLibraryVariableSetIds") {
+        let set_id = format!("variableset-{set}");
+        library.push(json!(super::processes::snapshot(
+            store,
+            Kind::VariableSet,
+            &set_id
+        )?));
+    }
+    doc.insert("ProjectId".into(), json!(project_id));
+    doc.insert("Name".into(), json!(name));
+    if text(&doc, "Notes").is_none() {
+        doc.insert("Notes".into(), json!(""));
+    }
+    doc.insert("SelectedPackages".into(), Value::Array(selected));
+    doc.insert("FrozenRunbookProcessId".into(), json!(frozen_process));
+    doc.insert("FrozenProjectVariableSetId".into(), json!(variables));
+    // The field releases use, which the runner and the prompted-variable form read.
+    doc.insert("ProjectVariableSetSnapshotId".into(), json!(variables));
+    doc.insert(
+        "LibraryVariableSetSnapshotIds".into(),
+        Value::Array(library),
+    );
+    doc.insert("Assembled".into(), json!(now()));
+    let id = store.next_id(Kind::RunbookSnapshot);
+    stamp(
+        &mut doc,
+        Kind::RunbookSnapshot,
+        &id,
+        space,
+        &[
+            ("Project", format!("/api/{space}/projects/{project_id}")),
+            ("Runbook", format!("/api/{space}/runbooks/{runbook_id}")),
+            (
+                "FrozenRunbookProcess",
+                format!("/api/{space}/runbookProcesses/{frozen_process}"),
+            ),
+            (
+                "RunbookRuns",
+                format!("/api/{space}/runbookSnapshots/{id}/runbookRuns{{?skip,take}}"),
+            ),
+        ],
+    );
+    store.insert(Kind::RunbookSnapshot, doc.clone());
+    if publish && let Some(r) = store.get_mut(Kind::Runbook, &runbook_id) {
+        r.insert("PublishedRunbookSnapshotId".into(), json!(id));
+    }
+    Ok(doc)
+}
+
+/// The `PublishedRunbookSnapshotId` a saved runbook keeps: the one given, which must be a
+/// snapshot of this runbook, else the one it had (none for a new runbook).
+pub fn published_on_save(
+    store: &Store,
+    runbook: &str,
+    given: Option<&Value>,
+    current: Option<&Doc>,
+) -> ApiResult<Value> {
+    match given {
+        Some(Value::String(snapshot)) if !snapshot.is_empty() => {
+            let ok = store
+                .get(Kind::RunbookSnapshot, snapshot)
+                .is_some_and(|s| text(s, "RunbookId") == Some(runbook));
+            if ok {
+                Ok(json!(snapshot))
+            } else {
+                Err(ApiError::invalid(format!(
+                    "PublishedRunbookSnapshotId refers to '{snapshot}', which is not a snapshot of runbook '{runbook}'."
+                )))
+            }
+        }
+        None | Some(Value::Null) | Some(Value::String(_)) => Ok(current
+            .and_then(|c| c.get("PublishedRunbookSnapshotId"))
+            .cloned()
+            .unwrap_or(Value::Null)),
+        Some(_) => Err(ApiError::invalid(
+            "The PublishedRunbookSnapshotId field must be a string.",
+        )),
+    }
+}
+
+/// `GET projects/{id}/runbookSnapshots/{name}`: a project's snapshot by name (or id).
+pub fn by_name(store: &Store, space: &str, project: &str, name: &str) -> ApiResult<Doc> {
+    let project = find(store, Kind::Project, space, project)?;
+    let project_id = text(project, "Id").unwrap_or("");
+    store
+        .all(Kind::RunbookSnapshot)
+        .iter()
+        .find(|s| {
+            text(s, "ProjectId") == Some(project_id)
+                && (text(s, "Id") == Some(name)
+                    || text(s, "Name").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        })
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("runbook snapshot", name))
+}
