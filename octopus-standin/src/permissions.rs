@@ -193,6 +193,16 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("PUT", "runbooks/*", Some("RunbookEdit")),
     ("POST", "projects/*/runbooks", Some("RunbookEdit")),
     ("GET", "runbooks/*/runbookSnapshots", Some("RunbookView")),
+    (
+        "GET",
+        "runbooks/*/runbookSnapshotTemplate",
+        Some("RunbookView"),
+    ),
+    (
+        "GET",
+        "runbookProcesses/*/runbookSnapshotTemplate",
+        Some("RunbookView"),
+    ),
     ("GET", "runbookProcesses", Some("RunbookView")),
     ("GET", "runbookProcesses/*", Some("RunbookView")),
     ("PUT", "runbookProcesses/*", Some("RunbookEdit")),

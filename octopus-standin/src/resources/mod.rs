@@ -80,7 +80,8 @@ pub fn create(
             doc
         }
         Kind::RunbookSnapshot => {
-            app.write(|s| runbook_snapshots::create(s, space, body, None, false))?
+            let publish = params.flag("publish")?.unwrap_or(false);
+            app.write(|s| runbook_snapshots::create(s, space, body, None, publish))?
         }
         Kind::RunbookRun => {
             let doc = app.write(|s| runbook_runs::create(s, space, body))?;

@@ -173,8 +173,12 @@ pub fn check(
     for (key, value) in &given {
         let Some(prompt) = prompts.iter().find(|p| &p.id == key) else {
             errors.push(format!(
-                "FormValues names '{key}', which is not a prompted variable of release {} in this environment.",
-                text(release, "Version").unwrap_or("")
+                "FormValues names '{key}', which is not a prompted variable of {} in this environment.",
+                // A release, or a runbook snapshot (which has a name, not a version).
+                match text(release, "Version") {
+                    Some(version) => format!("release {version}"),
+                    None => format!("runbook snapshot '{}'", text(release, "Name").unwrap_or("")),
+                }
             ));
             continue;
         };

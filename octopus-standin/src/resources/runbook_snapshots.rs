@@ -4,10 +4,12 @@
 //!
 //! Created by `POST runbookSnapshots` (2020.5 Swagger, `RunbookSnapshotResource`) or the
 //! api-client's `POST projects/{projectId}/runbookSnapshots{?publish}` (api-client
-//! `runbookSnapshotRepository.js`; 2025 only), where `publish=true` makes the new snapshot the
-//! runbook's `PublishedRunbookSnapshotId`. A snapshot can also be published by a `PUT` of the
-//! runbook naming it (OctopusDeploy/cli PR #343: "Publishing an existing snapshot requires
-//! ... an update to the `PublishedRunbookSnapshotId` property").
+//! `runbookSnapshotRepository.js`; 2025 only); on both, `publish=true` makes the new snapshot
+//! the runbook's `PublishedRunbookSnapshotId` (OctopusDeploy/docs, REST example "Create and
+//! publish a new runbook snapshot": `POST runbookSnapshots?publish=true`). A snapshot can also
+//! be published by a `PUT` of the runbook naming it (the same example; OctopusDeploy/cli PR
+//! #343). `runbookSnapshotTemplate` offers the next name and the packages a snapshot must
+//! select, as that example reads it.
 //!
 //! Names are unique per runbook ("a runbook can have many snapshots, each with a unique
 //! name", Octopus documentation, "Runbooks permissions"); the text of the refusal is the
@@ -19,7 +21,7 @@ use super::{find, stamp};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
-use crate::store::{Doc, Store, now, strings, text};
+use crate::store::{Doc, Store, items, now, random_suffix, strings, text};
 
 /// The writable fields of `RunbookSnapshotResource`.
 const SNAPSHOT: &[Field] = &[
@@ -181,4 +183,94 @@ pub fn by_name(store: &Store, space: &str, project: &str, name: &str) -> ApiResu
         })
         .cloned()
         .ok_or_else(|| ApiError::not_found("runbook snapshot", name))
+}
+
+/// `GET runbookProcesses/{id}/runbookSnapshotTemplate` and `runbooks/{id}/runbookSnapshotTemplate`
+/// (2020.5 Swagger, `RunbookSnapshotTemplateResource`): a fresh `NextNameIncrement`
+/// ("Snapshot XXXXXXX", unused by the runbook) and one `ReleaseTemplatePackage` per package of
+/// every enabled action, with the version the runbook's latest snapshot selected.
+pub fn template(store: &Store, space: &str, kind: Kind, id: &str) -> ApiResult<Doc> {
+    let (runbook, process) = match kind {
+        Kind::Runbook => {
+            let runbook = find(store, Kind::Runbook, space, id)?;
+            let process = text(runbook, "RunbookProcessId").unwrap_or("");
+            (runbook, find(store, Kind::RunbookProcess, space, process)?)
+        }
+        _ => {
+            let process = find(store, Kind::RunbookProcess, space, id)?;
+            if store.is_frozen(id) {
+                return Err(ApiError::not_found(Kind::RunbookProcess.noun(), id));
+            }
+            let runbook = text(process, "RunbookId").unwrap_or("");
+            (find(store, Kind::Runbook, space, runbook)?, process)
+        }
+    };
+    let runbook_id = text(runbook, "Id").unwrap_or("");
+    let snapshots: Vec<&Doc> = store
+        .all(Kind::RunbookSnapshot)
+        .iter()
+        .filter(|s| text(s, "RunbookId") == Some(runbook_id))
+        .collect();
+    let name = loop {
+        let candidate: String = format!("{}{}", random_suffix(), random_suffix())
+            .chars()
+            .take(7)
+            .collect();
+        let name = format!("Snapshot {candidate}");
+        if !snapshots
+            .iter()
+            .any(|s| text(s, "Name").is_some_and(|n| n.eq_ignore_ascii_case(&name)))
+        {
+            break name;
+        }
+    };
+    let last = snapshots.last();
+    let project_name = store
+        .get(Kind::Project, text(runbook, "ProjectId").unwrap_or(""))
+        .and_then(|p| text(p, "Name"))
+        .unwrap_or("");
+    let mut packages = Vec::new();
+    for step in items(process, "Steps").filter_map(Value::as_object) {
+        for action in items(step, "Actions").filter_map(Value::as_object) {
+            if action.get("IsDisabled") == Some(&Value::Bool(true)) {
+                continue;
+            }
+            let action_name = text(action, "Name").unwrap_or("");
+            for package in items(action, "Packages").filter_map(Value::as_object) {
+                let reference = text(package, "Name").unwrap_or("");
+                let feed_id = text(package, "FeedId").unwrap_or("");
+                let feed = store
+                    .get(Kind::Feed, feed_id)
+                    .filter(|f| text(f, "SpaceId").is_none_or(|s| s == space));
+                let last_version = last.and_then(|l| {
+                    items(*l, "SelectedPackages")
+                        .filter_map(Value::as_object)
+                        .find(|s| super::releases::selects(s, action_name, reference))
+                        .and_then(|s| text(s, "Version"))
+                });
+                packages.push(json!({
+                    "ActionName": action_name,
+                    "StepName": text(step, "Name"),
+                    "PackageId": text(package, "PackageId"),
+                    "PackageReferenceName": reference,
+                    "FeedId": feed_id,
+                    "FeedName": feed.and_then(|f| text(f, "Name")),
+                    "IsResolvable": feed.is_some(),
+                    "ProjectName": project_name,
+                    "VersionSelectedLastRelease": last_version,
+                }));
+            }
+        }
+    }
+    let process_id = text(process, "Id").unwrap_or("");
+    let mut doc = Doc::new();
+    doc.insert("RunbookId".into(), json!(runbook_id));
+    doc.insert("RunbookProcessId".into(), json!(process_id));
+    doc.insert("NextNameIncrement".into(), json!(name));
+    doc.insert("Packages".into(), Value::Array(packages));
+    doc.insert(
+        "Links".into(),
+        json!({"Self": format!("/api/{space}/runbookProcesses/{process_id}/runbookSnapshotTemplate")}),
+    );
+    Ok(doc)
 }

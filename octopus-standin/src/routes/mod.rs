@@ -361,6 +361,23 @@ async fn scoped(
                 resources::processes::update_of(s, Kind::RunbookProcess, space, id, &body)
             })?))
         }
+        (
+            &Method::GET,
+            [
+                seg @ ("runbooks" | "runbookProcesses"),
+                id,
+                "runbookSnapshotTemplate",
+            ],
+        ) => {
+            let kind = if *seg == "runbooks" {
+                Kind::Runbook
+            } else {
+                Kind::RunbookProcess
+            };
+            ok(Value::Object(app.read(|s| {
+                resources::runbook_snapshots::template(s, space, kind, id)
+            })?))
+        }
         (&Method::GET, ["runbooks", id, "runbookSnapshots"]) => collection::children(
             app,
             space,

@@ -839,6 +839,19 @@ fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() 
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
     assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
     assert!(s.raw_log(&task)?.contains("old server run"));
+    // Publishing on the 2020.5 routes: `?publish=true` and a PUT of the runbook.
+    let published = s.create(
+        &format!("{SPACE}/runbookSnapshots?publish=true"),
+        &json!({"RunbookId": runbook["Id"], "Name": "S0"}),
+    )?;
+    let path = format!("{SPACE}/runbooks/{}", id(&runbook)?);
+    let mut stored = s.ok(&path)?;
+    assert_eq!(stored["PublishedRunbookSnapshotId"], published["Id"]);
+    stored["PublishedRunbookSnapshotId"] = snap["Id"].clone();
+    assert_eq!(
+        expect(s.put(&path, &stored)?, 200)?["PublishedRunbookSnapshotId"],
+        snap["Id"]
+    );
     for path in [
         format!(
             "/api/runbookProcesses/{}",
@@ -880,7 +893,7 @@ fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() 
     // Nothing was created by the refused routes.
     assert_eq!(
         s.ok(&format!("{SPACE}/runbookSnapshots"))?["TotalResults"],
-        1
+        2
     );
     assert_eq!(s.ok(&format!("{SPACE}/runbookRuns"))?["TotalResults"], 1);
     Ok(())
@@ -947,5 +960,154 @@ fn a_runbook_consumer_key_runs_runbooks_but_cannot_edit_or_snapshot_them() -> Te
                 .ends_with("Missing permission: RunbookEdit")
         );
     }
+    Ok(())
+}
+
+#[test]
+fn the_snapshot_template_offers_a_fresh_name_and_the_packages_to_select() -> TestResult {
+    let s = Standin::start()?;
+    let env = s.environment("Production")?;
+    expect(s.upload("Ops.Tools.1.4.0.zip", b"tools", "")?, 201)?;
+    let (_, runbook) = runbook_with(
+        &s,
+        "Tooling",
+        json!([{"Name": "Fetch tools", "Actions": [{"Name": "Fetch tools", "ActionType": "Octopus.TentaclePackage",
+            "Packages": [{"Name": "", "PackageId": "Ops.Tools", "FeedId": "feeds-builtin"}]}]}]),
+        json!({}),
+    )?;
+    let runbook_id = id(&runbook)?;
+    let process = runbook["RunbookProcessId"].as_str().ok_or("no process")?;
+    let template = s.ok(&format!(
+        "{SPACE}/runbookProcesses/{process}/runbookSnapshotTemplate"
+    ))?;
+    conforms("RunbookSnapshotTemplateResource", &template)?;
+    let name = template["NextNameIncrement"].as_str().ok_or("no name")?;
+    assert!(name.starts_with("Snapshot ") && name.len() == 16, "{name}");
+    assert_eq!(template["RunbookId"], runbook_id.as_str());
+    let package = &template["Packages"][0];
+    assert_eq!(package["ActionName"], "Fetch tools");
+    assert_eq!(package["PackageId"], "Ops.Tools");
+    assert_eq!(package["IsResolvable"], true);
+    assert_eq!(package["VersionSelectedLastRelease"], Value::Null);
+    // A snapshot must select a version of every package, as a release must.
+    refused(
+        s.post(
+            &format!("{SPACE}/runbookSnapshots"),
+            &json!({"RunbookId": runbook_id, "Name": name}),
+        )?,
+        "No version was selected for package Ops.Tools",
+    )?;
+    // The docs' REST example: the template's name and packages, published with ?publish=true.
+    let snap = s.create(
+        &format!("{SPACE}/runbookSnapshots?publish=true"),
+        &json!({"ProjectId": runbook["ProjectId"], "RunbookId": runbook_id, "Name": name,
+                "SelectedPackages": [{"ActionName": "Fetch tools", "PackageReferenceName": "", "Version": "1.4.0"}]}),
+    )?;
+    assert_eq!(snap["SelectedPackages"][0]["Version"], "1.4.0");
+    assert_eq!(
+        s.ok(&format!("{SPACE}/runbooks/{runbook_id}"))?["PublishedRunbookSnapshotId"],
+        snap["Id"]
+    );
+    let again = s.ok(&format!(
+        "{SPACE}/runbooks/{runbook_id}/runbookSnapshotTemplate"
+    ))?;
+    assert_ne!(again["NextNameIncrement"], name);
+    assert_eq!(again["Packages"][0]["VersionSelectedLastRelease"], "1.4.0");
+    // The run acquires the frozen version from the built-in feed.
+    let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
+    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
+    assert!(s.raw_log(&task)?.contains("1.4.0"));
+    // A frozen process has no template; an unknown one is a 404.
+    let frozen = snap["FrozenRunbookProcessId"].as_str().ok_or("no frozen")?;
+    for path in [
+        format!("{SPACE}/runbookProcesses/{frozen}/runbookSnapshotTemplate"),
+        format!("{SPACE}/runbookProcesses/RunbookProcess-Runbooks-999/runbookSnapshotTemplate"),
+        format!("{SPACE}/runbooks/Runbooks-999/runbookSnapshotTemplate"),
+    ] {
+        expect(s.get(&path)?, 404)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestResult {
+    let s = Standin::start()?;
+    let env = s.environment("Production")?;
+    let (project, runbook) = runbook_with(
+        &s,
+        "Prompted",
+        json!([script_step(
+            "Use",
+            "echo \"ticket=#{Change.Ticket} token=#{Change.Token}\""
+        )]),
+        json!({}),
+    )?;
+    let set = s.set_variables(
+        &project,
+        json!([
+            {"Name": "Change.Ticket", "Value": "", "Prompt": {"Label": "Change ticket", "Required": true}},
+            {"Name": "Change.Token", "Value": null, "Type": "Sensitive", "IsSensitive": true,
+             "Prompt": {"Label": "Token", "Required": false}}
+        ]),
+    )?;
+    let ticket = set["Variables"][0]["Id"]
+        .as_str()
+        .ok_or("no id")?
+        .to_owned();
+    let token = set["Variables"][1]["Id"]
+        .as_str()
+        .ok_or("no id")?
+        .to_owned();
+    let snap = snapshot(&s, &runbook, "S1")?;
+    refused(
+        s.post(
+            &format!("{SPACE}/runbookRuns"),
+            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": env}),
+        )?,
+        "required prompted variables: Change.Ticket",
+    )?;
+    refused(
+        s.post(
+            &format!("{SPACE}/runbookRuns"),
+            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": env,
+                    "FormValues": {"nope": "x", ticket.as_str(): "CHG-1"}}),
+        )?,
+        "not a prompted variable of runbook snapshot 'S1'",
+    )?;
+    let run = start_run(
+        &s,
+        &snap,
+        &env,
+        json!({"FormValues": {ticket.as_str(): "CHG-1", token.as_str(): "tok-secret-77"}}),
+    )?;
+    // The sensitive value is kept out of the run.
+    assert!(!run.to_string().contains("tok-secret-77"), "{run}");
+    let task = task_of(&run)?;
+    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
+    let log = s.raw_log(&task)?;
+    assert!(log.contains("ticket=CHG-1 token=********"), "{log}");
+    assert!(!log.contains("tok-secret-77"), "{log}");
+    // The executions form takes them by name.
+    let answer = expect(
+        s.post(
+            &format!("{SPACE}/runbook-runs/create/v1"),
+            &json!({"ProjectName": "Prompted", "RunbookName": "Prompted runbook", "Snapshot": snap["Id"],
+                    "EnvironmentNames": ["Production"], "Variables": {"change.ticket": "CHG-2"}}),
+        )?,
+        200,
+    )?;
+    let task = answer["RunbookRunServerTasks"][0]["ServerTaskId"]
+        .as_str()
+        .ok_or("no task")?;
+    assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
+    assert!(s.raw_log(task)?.contains("ticket=CHG-2"));
+    refused(
+        s.post(
+            &format!("{SPACE}/runbook-runs/create/v1"),
+            &json!({"ProjectName": "Prompted", "RunbookName": "Prompted runbook", "Snapshot": "S1",
+                    "EnvironmentNames": ["Production"]}),
+        )?,
+        "required prompted variables: Change.Ticket",
+    )?;
     Ok(())
 }
