@@ -194,6 +194,7 @@ fn matches_kind_filters(store: &Store, kind: Kind, doc: &Doc, params: &Params) -
                         .is_some_and(|t| text(t, "State") == Some(state))
                 })
         }
+        Kind::Runbook => field_in(doc, "projectIds", "ProjectId"),
         Kind::Interruption => params.get("regarding").is_none_or(|r| {
             text(doc, "TaskId") == Some(r)
                 || strings(doc, "RelatedDocumentIds").iter().any(|d| d == r)

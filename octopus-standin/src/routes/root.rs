@@ -70,6 +70,28 @@ const SPACE_LINKS: &[(&str, &str, &str)] = &[
         "{/id}{?skip,projectId,name,take,ids,partialName}",
     ),
     ("Variables", "variables", "{/id}{?ids}"),
+    // Runbooks, as a 2023.1 server's root lists them (its root document quoted in
+    // mcasperson/OctopusRecommendationEngine's `TestLongTaskQueue`); `clone` is not served.
+    (
+        "RunbookProcesses",
+        "runbookProcesses",
+        "{/id}{?skip,take,ids}",
+    ),
+    (
+        "RunbookRuns",
+        "runbookRuns",
+        "{/id}{?skip,take,ids,projects,environments,tenants,runbooks,taskState,partialName}",
+    ),
+    (
+        "Runbooks",
+        "runbooks",
+        "{/id}{?skip,take,ids,partialName,projectIds}",
+    ),
+    (
+        "RunbookSnapshots",
+        "runbookSnapshots",
+        "{/id}{?skip,take,ids,publish}",
+    ),
 ];
 
 /// The space's links, under `base` (the `--path-base`, empty at the root).

@@ -1111,3 +1111,45 @@ fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestR
     )?;
     Ok(())
 }
+
+#[test]
+fn the_root_documents_link_the_runbook_collections_and_runbooks_filter_by_project() -> TestResult {
+    for profile in ["2020.5", "2025"] {
+        let s = Standin::start_with(&["--profile", profile])?;
+        for path in ["/api", "/api/Spaces-1"] {
+            let root = s.ok(path)?;
+            for (link, want) in [
+                (
+                    "RunbookProcesses",
+                    "/api/Spaces-1/runbookProcesses{/id}{?skip,take,ids}",
+                ),
+                (
+                    "RunbookRuns",
+                    "/api/Spaces-1/runbookRuns{/id}{?skip,take,ids,projects,environments,tenants,runbooks,taskState,partialName}",
+                ),
+                (
+                    "RunbookSnapshots",
+                    "/api/Spaces-1/runbookSnapshots{/id}{?skip,take,ids,publish}",
+                ),
+                (
+                    "Runbooks",
+                    "/api/Spaces-1/runbooks{/id}{?skip,take,ids,partialName,projectIds}",
+                ),
+            ] {
+                assert_eq!(root["Links"][link], want, "{profile} {path} {link}");
+            }
+        }
+    }
+    let s = Standin::start()?;
+    let (first, _) = runbook_with(&s, "First", json!([script_step("A", "echo a")]), json!({}))?;
+    runbook_with(&s, "Second", json!([script_step("B", "echo b")]), json!({}))?;
+    let page = s.ok(&format!("{SPACE}/runbooks?projectIds={first}"))?;
+    assert_eq!(page["TotalResults"], 1, "{page}");
+    assert_eq!(page["Items"][0]["ProjectId"], first.as_str());
+    assert_eq!(s.ok(&format!("{SPACE}/runbooks"))?["TotalResults"], 2);
+    assert_eq!(
+        s.ok(&format!("{SPACE}/runbooks?projectIds=Projects-999"))?["TotalResults"],
+        0
+    );
+    Ok(())
+}
