@@ -20,7 +20,8 @@ use crate::store::{Doc, text};
 /// How often a waiting task looks for the answer.
 const ANSWER_POLL: Duration = Duration::from_millis(100);
 
-/// The documents an interruption relates to: deployment, project, environment, task.
+/// The documents an interruption relates to: deployment (or runbook run), project, environment,
+/// task.
 pub fn related(plan: &Plan, task: &str) -> Vec<String> {
     vec![
         text(&plan.deployment, "Id").unwrap_or("").to_owned(),
@@ -104,7 +105,8 @@ pub async fn guidance(
     let (guidance, category, said) = match choice.as_str() {
         "Retry" => (Guidance::Retry, "Info", "retry the action"),
         "Ignore" => (Guidance::Ignore, "Warning", "ignore the failure and go on"),
-        _ => (Guidance::Fail, "Error", "fail the deployment"),
+        _ if plan.is_deployment => (Guidance::Fail, "Error", "fail the deployment"),
+        _ => (Guidance::Fail, "Error", "fail the runbook run"),
     };
     out.line(
         node,

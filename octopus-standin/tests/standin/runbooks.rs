@@ -275,6 +275,11 @@ fn a_failing_runbook_fails_its_task_and_guided_failure_asks_first() -> TestResul
         200,
     )?;
     assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Failed");
+    let log = s.raw_log(&task)?;
+    assert!(
+        log.contains("Guided failure: admin chose to fail the runbook run: not today"),
+        "{log}"
+    );
     Ok(())
 }
 
@@ -1150,6 +1155,69 @@ fn the_root_documents_link_the_runbook_collections_and_runbooks_filter_by_projec
     assert_eq!(
         s.ok(&format!("{SPACE}/runbooks?projectIds=Projects-999"))?["TotalResults"],
         0
+    );
+    Ok(())
+}
+
+#[test]
+fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("octopus.json");
+    let data_arg = data.to_str().ok_or("path is not UTF-8")?;
+    let (env, runbook, snap, run_id) = {
+        let s = Standin::start_with(&["--data", data_arg])?;
+        let env = s.environment("Production")?;
+        let (project, runbook) = runbook_with(
+            &s,
+            "Kept",
+            json!([script_step("A", "echo \"key=#{Api.Key}\"")]),
+            json!({}),
+        )?;
+        s.set_variables(
+            &project,
+            json!([{"Name": "Api.Key", "Value": "k-kept-1", "Type": "Sensitive"}]),
+        )?;
+        let snap = s.create(
+            &format!("{SPACE}/projects/{project}/runbookSnapshots?publish=true"),
+            &json!({"RunbookId": runbook["Id"], "Name": "S1"}),
+        )?;
+        let run = start_run(&s, &snap, &env, json!({}))?;
+        assert_eq!(s.wait_for_task(&task_of(&run)?, WAIT)?["State"], "Success");
+        s.kill()?;
+        (env, runbook, snap, id(&run)?)
+    };
+    let s = Standin::start_with(&["--data", data_arg])?;
+    let runbook_id = id(&runbook)?;
+    assert_eq!(
+        s.ok(&format!("{SPACE}/runbooks/{runbook_id}"))?["PublishedRunbookSnapshotId"],
+        snap["Id"]
+    );
+    assert_eq!(
+        s.ok(&format!("{SPACE}/runbookRuns/{run_id}"))?["RunbookSnapshotId"],
+        snap["Id"]
+    );
+    let frozen = snap["FrozenRunbookProcessId"].as_str().ok_or("no frozen")?;
+    let frozen_doc = s.ok(&format!("{SPACE}/runbookProcesses/{frozen}"))?;
+    expect(
+        s.put(&format!("{SPACE}/runbookProcesses/{frozen}"), &frozen_doc)?,
+        400,
+    )?;
+    // The frozen snapshot still runs, with its sensitive variable, masked in the log.
+    let answer = expect(
+        s.post(
+            &format!("{SPACE}/runbook-runs/create/v1"),
+            &json!({"ProjectName": "Kept", "RunbookName": "Kept runbook", "EnvironmentNames": [env]}),
+        )?,
+        200,
+    )?;
+    let task = answer["RunbookRunServerTasks"][0]["ServerTaskId"]
+        .as_str()
+        .ok_or("no task")?;
+    assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
+    let log = s.raw_log(task)?;
+    assert!(
+        log.contains("key=********") && !log.contains("k-kept-1"),
+        "{log}"
     );
     Ok(())
 }
