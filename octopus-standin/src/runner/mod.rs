@@ -1,7 +1,7 @@
 //! The task runner: picks up queued tasks (deployments and runbook runs) and carries them out
 //! in the background, one tokio task each (Octopus runs several tasks at once too). Both run
 //! through the same engine: a runbook run is a frozen process with frozen variables, as a
-//! deployment is (see [`execution`]).
+//! deployment is (see `execution`, which finds what a task carries out).
 //!
 //! ```text
 //! (POST runbookRuns queues its task the same way.)
@@ -24,6 +24,7 @@
 
 mod action;
 mod ask;
+mod execution;
 mod output;
 mod script;
 pub mod variables;
@@ -41,6 +42,7 @@ use crate::resources::tasks;
 use crate::store::{Doc, Store, items, now, strings, text};
 use action::Failure;
 use ask::Guidance;
+use execution::{Execution, execution};
 use output::Out;
 use variables::{Context, Variables};
 
@@ -143,83 +145,6 @@ struct Plan {
     packages: BTreeMap<String, Doc>,
     /// Every feed, by id, with the versions an external one lists (see `resources::feeds`).
     feeds: BTreeMap<String, Doc>,
-}
-
-/// What differs between a deployment and a runbook run: the documents, the process, the
-/// channel, and the system variables naming them.
-struct Execution {
-    kind: Kind,
-    doc: Doc,
-    frozen: Doc,
-    process: Doc,
-    channel: Option<Doc>,
-    system: Vec<(&'static str, String)>,
-}
-
-fn execution(store: &Store, task_id: &str) -> Result<Execution, String> {
-    let get = |kind: Kind, id: &str| -> Result<Doc, String> {
-        store
-            .get(kind, id)
-            .cloned()
-            .ok_or_else(|| format!("the {} '{id}' no longer exists", kind.noun()))
-    };
-    let of_task = |kind: Kind| {
-        store
-            .all(kind)
-            .iter()
-            .find(|d| text(d, "TaskId") == Some(task_id))
-            .cloned()
-    };
-    let field = |doc: &Doc, name: &str| text(doc, name).unwrap_or("").to_owned();
-    if let Some(deployment) = of_task(Kind::Deployment) {
-        let release = get(Kind::Release, &field(&deployment, "ReleaseId"))?;
-        let channel = get(Kind::Channel, &field(&release, "ChannelId"))?;
-        let process = get(
-            Kind::DeploymentProcess,
-            &field(&release, "ProjectDeploymentProcessSnapshotId"),
-        )?;
-        let system = vec![
-            ("Octopus.Release.Number", field(&release, "Version")),
-            ("Octopus.Release.Id", field(&release, "Id")),
-            ("Octopus.Release.Notes", field(&release, "ReleaseNotes")),
-            ("Octopus.Channel.Name", field(&channel, "Name")),
-            ("Octopus.Channel.Id", field(&channel, "Id")),
-            ("Octopus.Deployment.Id", field(&deployment, "Id")),
-            ("Octopus.Deployment.Name", field(&deployment, "Name")),
-        ];
-        return Ok(Execution {
-            kind: Kind::Deployment,
-            doc: deployment,
-            frozen: release,
-            process,
-            channel: Some(channel),
-            system,
-        });
-    }
-    let run = of_task(Kind::RunbookRun).ok_or("the task has no deployment or runbook run")?;
-    let snapshot = get(Kind::RunbookSnapshot, &field(&run, "RunbookSnapshotId"))?;
-    let runbook = get(Kind::Runbook, &field(&run, "RunbookId"))?;
-    let process = get(
-        Kind::RunbookProcess,
-        &field(&snapshot, "FrozenRunbookProcessId"),
-    )?;
-    // Octopus's runbook system variables (documentation, "System variables": Runbook).
-    let system = vec![
-        ("Octopus.Runbook.Id", field(&runbook, "Id")),
-        ("Octopus.Runbook.Name", field(&runbook, "Name")),
-        ("Octopus.RunbookRun.Id", field(&run, "Id")),
-        ("Octopus.RunbookRun.Name", field(&run, "Name")),
-        ("Octopus.RunbookSnapshot.Id", field(&snapshot, "Id")),
-        ("Octopus.RunbookSnapshot.Name", field(&snapshot, "Name")),
-    ];
-    Ok(Execution {
-        kind: Kind::RunbookRun,
-        doc: run,
-        frozen: snapshot,
-        process,
-        channel: None,
-        system,
-    })
 }
 
 fn plan(store: &Store, task_id: &str) -> Result<Plan, String> {
