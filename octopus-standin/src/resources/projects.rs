@@ -85,6 +85,14 @@ pub fn delete(store: &mut Store, space: &str, id: &str) -> ApiResult<()> {
             store.remove(kind, &doc);
         }
     }
+    // Its runbooks go with it, with their processes and snapshots (runs stay, as deployments
+    // do, beside their tasks).
+    for kind in [Kind::Runbook, Kind::RunbookProcess, Kind::RunbookSnapshot] {
+        let owned = store.ids_where(kind, |d| text(d, "ProjectId") == Some(id.as_str()));
+        for doc in owned {
+            store.remove(kind, &doc);
+        }
+    }
     Ok(())
 }
 

@@ -1221,3 +1221,34 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn deleting_a_project_deletes_its_runbooks_processes_and_snapshots() -> TestResult {
+    let s = Standin::start()?;
+    let (project, runbook) =
+        runbook_with(&s, "Gone", json!([script_step("A", "echo a")]), json!({}))?;
+    let (_, kept) = runbook_with(&s, "Kept", json!([script_step("B", "echo b")]), json!({}))?;
+    let snap = snapshot(&s, &runbook, "S1")?;
+    let kept_snap = snapshot(&s, &kept, "K1")?;
+    expect(
+        s.send("DELETE", &format!("{SPACE}/projects/{project}"), None)?,
+        200,
+    )?;
+    for path in [
+        format!("{SPACE}/runbooks/{}", id(&runbook)?),
+        format!(
+            "{SPACE}/runbookProcesses/{}",
+            runbook["RunbookProcessId"].as_str().unwrap_or("")
+        ),
+        format!("{SPACE}/runbookSnapshots/{}", id(&snap)?),
+    ] {
+        expect(s.get(&path)?, 404)?;
+    }
+    s.ok(&format!("{SPACE}/runbooks/{}", id(&kept)?))?;
+    s.ok(&format!("{SPACE}/runbookSnapshots/{}", id(&kept_snap)?))?;
+    assert_eq!(
+        s.ok(&format!("{SPACE}/runbookSnapshots"))?["TotalResults"],
+        1
+    );
+    Ok(())
+}
