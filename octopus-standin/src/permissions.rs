@@ -123,6 +123,18 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "releases", Some("ReleaseCreate")),
     ("PUT", "releases/*", Some("ReleaseEdit")),
     ("DELETE", "releases/*", Some("ReleaseDelete")),
+    // The executions API (2022.3+).
+    ("POST", "releases/create/v1", Some("ReleaseCreate")),
+    (
+        "POST",
+        "deployments/create/untenanted/v1",
+        Some("DeploymentCreate"),
+    ),
+    (
+        "POST",
+        "deployments/create/tenanted/v1",
+        Some("DeploymentCreate"),
+    ),
     ("GET", "deployments", Some("DeploymentView")),
     ("GET", "deployments/*", Some("DeploymentView")),
     ("POST", "deployments", Some("DeploymentCreate")),

@@ -27,6 +27,8 @@ mod contract_wire;
 mod deployment_lists;
 #[path = "standin/deployments.rs"]
 mod deployments;
+#[path = "standin/executions.rs"]
+mod executions;
 #[path = "standin/feeds.rs"]
 mod feeds;
 #[path = "standin/guided.rs"]

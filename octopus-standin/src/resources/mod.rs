@@ -5,6 +5,7 @@ pub mod action_templates;
 pub mod automatic;
 pub mod channel_rules;
 pub mod deployments;
+pub mod executions;
 pub mod feeds;
 pub mod interruptions;
 pub mod library_sets;

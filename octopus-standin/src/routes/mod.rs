@@ -182,6 +182,35 @@ async fn route(
         (&Method::GET, ["spaces"]) => collection::list(app, Kind::Space, None, path, &params),
         (&Method::GET, ["spaces", "all"]) => collection::all(app, Kind::Space, None, &params),
         (&Method::GET, ["spaces", id]) => collection::one(app, Kind::Space, None, id),
+        // The executions API (2022.3+): only under a space id, as its route requires one.
+        (&Method::POST, [space, "releases", "create", "v1"]) if is_space_id(space) => {
+            current_only(app, path)?;
+            app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
+            let body = json_body(req).await?;
+            ok(resources::executions::release::create(app, space, &body)?)
+        }
+        (
+            &Method::POST,
+            [
+                space,
+                "deployments",
+                "create",
+                form @ ("untenanted" | "tenanted"),
+                "v1",
+            ],
+        ) if is_space_id(space) => {
+            current_only(app, path)?;
+            app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
+            let body = json_body(req).await?;
+            let form = if *form == "tenanted" {
+                resources::executions::deploy::Form::Tenanted
+            } else {
+                resources::executions::deploy::Form::Untenanted
+            };
+            ok(resources::executions::deploy::create(
+                app, space, form, &body,
+            )?)
+        }
         (_, [space, rest @ ..]) if is_space_id(space) => {
             app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
             scoped(app, req, &method, space, rest, path, &params).await
