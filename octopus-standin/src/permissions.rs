@@ -44,6 +44,10 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("PUT", "projectgroups/*", Some("ProjectGroupEdit")),
     ("DELETE", "projectgroups/*", Some("ProjectGroupDelete")),
     // Projects and what hangs under them.
+    // Any valid key may read its own user.
+    ("GET", "users/me", None),
+    ("GET", "projects/*/deploymentprocesses", Some("ProcessView")),
+    ("PUT", "projects/*/deploymentprocesses", Some("ProcessEdit")),
     ("GET", "projects/*/channels", Some("ProcessView")),
     ("GET", "projects/*/releases", Some("ReleaseView")),
     ("GET", "projects/*/releases/*", Some("ReleaseView")),

@@ -23,6 +23,8 @@ mod contract;
 mod contract_fixtures;
 #[path = "standin/contract_wire.rs"]
 mod contract_wire;
+#[path = "standin/current_routes.rs"]
+mod current_routes;
 #[path = "standin/deployment_lists.rs"]
 mod deployment_lists;
 #[path = "standin/deployments.rs"]

@@ -23,6 +23,7 @@ pub mod templates;
 pub mod tenant_values;
 pub mod tenants;
 pub mod triggers;
+pub mod users;
 pub mod variables;
 
 use std::sync::Arc;

@@ -81,9 +81,20 @@ pub fn children(
             (Kind::Project, "triggers") => (Kind::ProjectTrigger, "ProjectId"),
             _ => (Kind::Project, "ProjectGroupId"),
         };
+        // `searchByVersion` (2022+, api-client `ReleaseRepository.listForProject`): releases
+        // whose version contains it, ignoring case; an older server ignores the parameter.
+        let search = params
+            .get("searchByVersion")
+            .filter(|_| kind == Kind::Release && app.config.profile.is_current())
+            .map(str::to_lowercase);
         let docs = select(s, kind, Some(space), params)?
             .into_iter()
             .filter(|d| text(d, field) == Some(parent_id.as_str()))
+            .filter(|d| {
+                search.as_ref().is_none_or(|want| {
+                    text(d, "Version").is_some_and(|v| v.to_lowercase().contains(want.as_str()))
+                })
+            })
             .collect();
         Ok((kind, docs))
     })?;
