@@ -25,6 +25,8 @@ mod contract_fixtures;
 mod contract_wire;
 #[path = "standin/current_routes.rs"]
 mod current_routes;
+#[path = "standin/current_shapes.rs"]
+mod current_shapes;
 #[path = "standin/deployment_lists.rs"]
 mod deployment_lists;
 #[path = "standin/deployments.rs"]

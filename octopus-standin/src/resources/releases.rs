@@ -144,6 +144,10 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
         "Assembled".into(),
         current.get("Assembled").cloned().unwrap_or(Value::Null),
     );
+    // Custom fields (2025, `releases/create/v1`) are not among the writable fields: kept.
+    if let Some(custom) = current.get("CustomFields") {
+        doc.insert("CustomFields".into(), custom.clone());
+    }
     let release_links = links(space, &id, &doc);
     stamp(&mut doc, Kind::Release, &id, space, &release_links);
     store.put(Kind::Release, doc.clone());

@@ -289,7 +289,12 @@ async fn scoped(
             )?))
         }
         (&Method::GET, ["projects", id, "releases", version]) => {
-            ok(resources::releases::by_version(app, space, id, version)?)
+            let release = resources::releases::by_version(app, space, id, version)?;
+            ok(crate::shapes::present_value(
+                app.config.profile,
+                Kind::Release,
+                release,
+            ))
         }
         (
             &Method::GET,
@@ -391,14 +396,18 @@ async fn scoped(
             let kind = kind(seg, path)?;
             let body = json_body(req).await?;
             let doc = resources::create(app, kind, space, &body, params)?;
+            let doc = crate::shapes::present(app.config.profile, kind, doc);
             Ok(json(StatusCode::CREATED, Value::Object(doc)))
         }
         (&Method::PUT, [seg, id]) => {
             let kind = kind(seg, path)?;
             let body = json_body(req).await?;
-            ok(Value::Object(resources::update(
-                app, kind, space, id, &body,
-            )?))
+            let doc = resources::update(app, kind, space, id, &body)?;
+            ok(Value::Object(crate::shapes::present(
+                app.config.profile,
+                kind,
+                doc,
+            )))
         }
         (&Method::DELETE, [seg, id]) => {
             resources::delete(app, kind(seg, path)?, space, id)?;
