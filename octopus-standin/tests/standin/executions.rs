@@ -740,3 +740,59 @@ fn a_role_key_needs_release_create_and_deployment_create() -> TestResult {
     assert_eq!(send("API-VIEWER", TENANTED, &deploy)?, 403);
     Ok(())
 }
+
+#[test]
+fn release_commands_keep_channel_rules_snapshots_and_automatic_deployments() -> TestResult {
+    let s = Standin::start()?;
+    let test = s.environment("Test")?;
+    let lifecycle = id(&s.create(
+        "/api/Spaces-1/lifecycles",
+        &json!({"Name": "Auto", "Phases": [{"Name": "Test", "AutomaticDeploymentTargets": [test], "OptionalDeploymentTargets": []}]}),
+    )?)?;
+    let project = s.project("Payments API", &lifecycle)?;
+    s.set_steps(&project, json!([package_step("Deploy", "Api")]))?;
+    s.create(
+        "/api/Spaces-1/channels",
+        &json!({"Name": "Stable", "ProjectId": project, "Rules": [{"VersionRange": "[1.0,2.0)", "Tag": "^$", "ActionPackages": [{"DeploymentAction": "Deploy", "PackageReference": ""}]}]}),
+    )?;
+    upload(&s, "Api", "2.5.0")?;
+    upload(&s, "Api", "1.5.0")?;
+    // The channel's rule refuses 2.5.0 (the feed's latest, taken by default) ...
+    let body = ts_release(
+        "Payments API",
+        json!({"ReleaseVersion": "1.0.0", "ChannelName": "Stable"}),
+    );
+    let text = reasons(s.post(CREATE_RELEASE, &body)?)?;
+    assert!(text.contains("2.5.0") && text.contains("Stable"), "{text}");
+    assert_eq!(
+        s.ok(&format!("/api/Spaces-1/projects/{project}/releases"))?["TotalResults"],
+        0
+    );
+    // ... unless told to ignore the rules, or given a version inside them.
+    let mut ignoring = body.clone();
+    ignoring["IgnoreChannelRules"] = json!(true);
+    expect(s.post(CREATE_RELEASE, &ignoring)?, 200)?;
+    let inside = expect(
+        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({"ReleaseVersion": "1.1.0", "ChannelName": "Stable", "Packages": ["Api:1.5.0"]})))?,
+        200,
+    )?;
+    let release = s.ok(&format!(
+        "/api/Spaces-1/releases/{}",
+        inside["ReleaseId"].as_str().ok_or("no id")?
+    ))?;
+    // Snapshots frozen as the classic route freezes them.
+    assert!(
+        release["ProjectDeploymentProcessSnapshotId"]
+            .as_str()
+            .is_some_and(|p| p.starts_with(&format!("deploymentprocess-{project}-s-"))),
+        "{release}"
+    );
+    // The release entered a phase with an automatic target: it is deployed there at once.
+    let deployments = s.ok(&format!(
+        "/api/Spaces-1/releases/{}/deployments",
+        inside["ReleaseId"].as_str().ok_or("no id")?
+    ))?;
+    assert_eq!(deployments["TotalResults"], 1, "{deployments}");
+    assert_eq!(deployments["Items"][0]["EnvironmentId"], test.as_str());
+    Ok(())
+}
