@@ -58,9 +58,12 @@ pub fn create(
         Kind::Release => {
             // A release entering a phase with automatic deployment targets is deployed there
             // at once (see `automatic`).
+            let custom = releases::custom_fields(app.config.profile, body)?;
             let doc = app.write(|s| {
-                let doc = releases::create(s, space, body, params)?;
-                automatic::deploy_due(s, space, text(&doc, "Id").unwrap_or(""));
+                let mut doc = releases::create(s, space, body, params)?;
+                let id = text(&doc, "Id").unwrap_or("").to_owned();
+                releases::set_custom_fields(s, &id, &mut doc, custom);
+                automatic::deploy_due(s, space, &id);
                 Ok(doc)
             })?;
             app.wake.notify_one();
@@ -95,7 +98,15 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::Project => app.write(|s| projects::update(s, space, id, body)),
         Kind::DeploymentProcess => app.write(|s| processes::update(s, space, id, body)),
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
-        Kind::Release => app.write(|s| releases::update(s, space, id, body)),
+        Kind::Release => {
+            let custom = releases::custom_fields(app.config.profile, body)?;
+            app.write(|s| {
+                let mut doc = releases::update(s, space, id, body)?;
+                let id = text(&doc, "Id").unwrap_or("").to_owned();
+                releases::set_custom_fields(s, &id, &mut doc, custom);
+                Ok(doc)
+            })
+        }
         Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
         k if references::KINDS.contains(&k) => {
             app.write(|s| references::update(s, kind, space, id, body))

@@ -186,3 +186,58 @@ fn the_root_document_links_the_current_user_on_both_profiles() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn custom_fields_through_the_classic_release_routes() -> TestResult {
+    let s = Standin::start()?;
+    let project = s.project("Payments API", "Lifecycles-1")?;
+    s.set_steps(&project, json!([script_step("Migrate", "echo hi")]))?;
+    let created = s.create(
+        "/api/Spaces-1/releases",
+        &json!({"ProjectId": project, "Version": "1.0.0", "CustomFields": {"Ticket": "CHG-1"}}),
+    )?;
+    assert_eq!(created["CustomFields"], json!({"Ticket": "CHG-1"}));
+    let path = format!("/api/Spaces-1/releases/{}", id(&created)?);
+    // A PUT that sends them changes them; one that leaves them out keeps them.
+    let mut edited = s.ok(&path)?;
+    edited["CustomFields"] = json!({"Ticket": "CHG-2", "Owner": "ops"});
+    let saved = expect(s.put(&path, &edited)?, 200)?;
+    assert_eq!(
+        saved["CustomFields"],
+        json!({"Ticket": "CHG-2", "Owner": "ops"})
+    );
+    let mut without = saved.clone();
+    if let Some(map) = without.as_object_mut() {
+        map.remove("CustomFields");
+    }
+    expect(s.put(&path, &without)?, 200)?;
+    assert_eq!(s.ok(&path)?["CustomFields"]["Owner"], "ops");
+    // Values must be strings; nothing is created or changed by a refused body.
+    for bad in [json!({"Ticket": 1}), json!(["CHG-1"]), json!("CHG-1")] {
+        let reply = s.post(
+            "/api/Spaces-1/releases",
+            &json!({"ProjectId": project, "Version": "2.0.0", "CustomFields": bad}),
+        )?;
+        let body = expect(reply, 400)?;
+        assert_eq!(
+            body["Errors"][0],
+            "The CustomFields field must be an object whose values are strings."
+        );
+        let mut changed = s.ok(&path)?;
+        changed["CustomFields"] = bad.clone();
+        assert_eq!(s.put(&path, &changed)?.status, 400);
+    }
+    assert_eq!(
+        s.ok(&format!("/api/Spaces-1/projects/{project}/releases"))?["TotalResults"],
+        1
+    );
+    // A 2020.5 server has no such field: dropped, as any unknown field.
+    let old = Standin::start_with(&["--profile", "2020.5"])?;
+    let project = old.project("Payments API", "Lifecycles-1")?;
+    let created = old.create(
+        "/api/Spaces-1/releases",
+        &json!({"ProjectId": project, "Version": "1.0.0", "CustomFields": {"Ticket": 1}}),
+    )?;
+    assert!(created.get("CustomFields").is_none(), "{created}");
+    Ok(())
+}

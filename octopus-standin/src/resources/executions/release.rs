@@ -8,7 +8,8 @@
 //! - `PackageVersion`, `Packages`: see [`super::packages`]; `ReleaseVersion`: see
 //!   [`super::version`] when absent.
 //! - `IgnoreIfAlreadyExists`: a version the project already has answers that release.
-//! - `IgnoreChannelRules`, `ReleaseNotes`, `CustomFields` (kept on the release).
+//! - `IgnoreChannelRules`, `ReleaseNotes`, `CustomFields` (passed on: the classic route keeps
+//!   them under a current profile).
 //! - `GitRef`, `GitCommit` are read and unused: a version-controlled project is refused by
 //!   the classic route, which the stand-in does not serve for such projects.
 
@@ -108,6 +109,8 @@ pub fn create(app: &Arc<App>, space: &str, body: &Value) -> ApiResult<Value> {
             "ReleaseNotes": notes,
             "IgnoreChannelRules": ignore_rules,
             "SelectedPackages": super::packages::selected(&slots),
+            // Kept by the classic route under a current profile (`releases::custom_fields`).
+            "CustomFields": if custom_fields.is_empty() { Value::Null } else { string_map(&custom_fields) },
         })))
     })?;
     let (id, version) = match plan {
@@ -116,14 +119,6 @@ pub fn create(app: &Arc<App>, space: &str, body: &Value) -> ApiResult<Value> {
             let doc =
                 crate::resources::create(app, Kind::Release, space, &body, &Params::default())?;
             let id = text(&doc, "Id").unwrap_or("").to_owned();
-            if !custom_fields.is_empty() {
-                app.write(|s| {
-                    if let Some(release) = s.get_mut(Kind::Release, &id) {
-                        release.insert("CustomFields".into(), string_map(&custom_fields));
-                    }
-                    Ok(())
-                })?;
-            }
             (id, text(&doc, "Version").unwrap_or("").to_owned())
         }
     };
