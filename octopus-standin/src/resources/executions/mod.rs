@@ -208,3 +208,55 @@ pub fn string_map(map: &BTreeMap<String, String>) -> Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn fields_match_without_regard_to_case_and_null_is_absent() -> ApiResult<()> {
+        let body = json!({"projectName": "Payments", "RELEASEVERSION": " 1.0 ", "ChannelName": null,
+                          "ignoreIfAlreadyExists": true, "environmentNames": ["Dev", " ", "Prod"],
+                          "variables": {"A": "1"}, "Unknown": 5});
+        let mut cmd = Command::new(&body)?;
+        assert_eq!(cmd.text("ProjectName").as_deref(), Some("Payments"));
+        assert_eq!(cmd.text("ReleaseVersion").as_deref(), Some("1.0"));
+        assert_eq!(cmd.text("ChannelName"), None);
+        assert_eq!(cmd.flag("IgnoreIfAlreadyExists"), Some(true));
+        assert_eq!(cmd.flag("IgnoreChannelRules"), None);
+        assert_eq!(cmd.list("EnvironmentNames"), ["Dev", "Prod"]);
+        assert_eq!(cmd.map("Variables").get("A").map(String::as_str), Some("1"));
+        cmd.finish()
+    }
+
+    #[test]
+    fn every_wrong_type_is_named_in_one_refusal() -> ApiResult<()> {
+        let body = json!({"ProjectName": 7, "IgnoreChannelRules": "true", "Packages": ["a", 1],
+                          "CustomFields": {"A": false}});
+        let mut cmd = Command::new(&body)?;
+        let _ = (cmd.text("ProjectName"), cmd.flag("IgnoreChannelRules"));
+        let _ = (cmd.list("Packages"), cmd.map("CustomFields"));
+        let refused = cmd.finish().err().map(|e| e.errors).unwrap_or_default();
+        assert_eq!(refused.len(), 4, "{refused:?}");
+        assert!(Command::new(&json!("text")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn the_space_may_be_named_by_id_or_name() {
+        let mut store = Store::default();
+        store.insert(
+            Kind::Space,
+            json!({"Id": "Spaces-1", "Name": "Default"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        assert!(check_space(&store, "Spaces-1", Some("spaces-1"), Some("default")).is_ok());
+        assert!(check_space(&store, "Spaces-1", None, Some("Spaces-1")).is_ok());
+        assert!(check_space(&store, "Spaces-1", Some("Spaces-2"), None).is_err());
+        assert!(check_space(&store, "Spaces-1", None, Some("Other")).is_err());
+    }
+}
