@@ -796,3 +796,63 @@ fn release_commands_keep_channel_rules_snapshots_and_automatic_deployments() -> 
     assert_eq!(deployments["Items"][0]["EnvironmentId"], test.as_str());
     Ok(())
 }
+
+#[test]
+fn guided_failure_defaults_to_the_project_then_the_environment() -> TestResult {
+    let s = Standin::start()?;
+    let careful = id(&s.create(
+        "/api/Spaces-1/environments",
+        &json!({"Name": "Careful", "UseGuidedFailure": true}),
+    )?)?;
+    s.environment("Plain")?;
+    let project = s.project("Payments API", "Lifecycles-1")?;
+    s.set_steps(&project, json!([script_step("Migrate", "echo hi")]))?;
+    expect(
+        s.post(
+            CREATE_RELEASE,
+            &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
+        )?,
+        200,
+    )?;
+    let guided = |extra: Value| -> Res<Vec<Value>> {
+        let mut body = json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Careful", "Plain"]});
+        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            map.extend(more.clone());
+        }
+        let created = expect(s.post(UNTENANTED, &body)?, 200)?;
+        let mut out = Vec::new();
+        for (deployment, _) in server_tasks(&created) {
+            let doc = s.ok(&format!("/api/Spaces-1/deployments/{deployment}"))?;
+            out.push(json!([doc["EnvironmentId"], doc["UseGuidedFailure"]]));
+        }
+        Ok(out)
+    };
+    let plain = s.ok("/api/Spaces-1/environments?name=Plain")?["Items"][0]["Id"].clone();
+    // EnvironmentDefault (a new project's mode): the environment's setting.
+    assert_eq!(
+        guided(json!({}))?,
+        [json!([careful, true]), json!([plain, false])]
+    );
+    // The command's own value wins.
+    assert_eq!(
+        guided(json!({"UseGuidedFailure": false}))?,
+        [json!([careful, false]), json!([plain, false])]
+    );
+    assert_eq!(
+        guided(json!({"useGuidedFailure": true}))?,
+        [json!([careful, true]), json!([plain, true])]
+    );
+    // The project's On / Off win over the environment.
+    let path = format!("/api/Spaces-1/projects/{project}");
+    for (mode, want) in [("On", true), ("Off", false)] {
+        let mut settings = s.ok(&path)?;
+        settings["DefaultGuidedFailureMode"] = json!(mode);
+        expect(s.put(&path, &settings)?, 200)?;
+        assert_eq!(
+            guided(json!({}))?,
+            [json!([careful, want]), json!([plain, want])],
+            "{mode}"
+        );
+    }
+    Ok(())
+}
