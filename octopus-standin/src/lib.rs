@@ -25,6 +25,7 @@ pub mod resources;
 pub mod routes;
 pub mod runner;
 pub mod seed;
+pub mod shapes;
 pub mod store;
 pub mod tasklog;
 

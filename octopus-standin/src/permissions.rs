@@ -44,6 +44,10 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("PUT", "projectgroups/*", Some("ProjectGroupEdit")),
     ("DELETE", "projectgroups/*", Some("ProjectGroupDelete")),
     // Projects and what hangs under them.
+    // Any valid key may read its own user.
+    ("GET", "users/me", None),
+    ("GET", "projects/*/deploymentprocesses", Some("ProcessView")),
+    ("PUT", "projects/*/deploymentprocesses", Some("ProcessEdit")),
     ("GET", "projects/*/channels", Some("ProcessView")),
     ("GET", "projects/*/releases", Some("ReleaseView")),
     ("GET", "projects/*/releases/*", Some("ReleaseView")),
@@ -123,6 +127,18 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "releases", Some("ReleaseCreate")),
     ("PUT", "releases/*", Some("ReleaseEdit")),
     ("DELETE", "releases/*", Some("ReleaseDelete")),
+    // The executions API (2022.3+).
+    ("POST", "releases/create/v1", Some("ReleaseCreate")),
+    (
+        "POST",
+        "deployments/create/untenanted/v1",
+        Some("DeploymentCreate"),
+    ),
+    (
+        "POST",
+        "deployments/create/tenanted/v1",
+        Some("DeploymentCreate"),
+    ),
     ("GET", "deployments", Some("DeploymentView")),
     ("GET", "deployments/*", Some("DeploymentView")),
     ("POST", "deployments", Some("DeploymentCreate")),

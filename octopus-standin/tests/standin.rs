@@ -23,10 +23,16 @@ mod contract;
 mod contract_fixtures;
 #[path = "standin/contract_wire.rs"]
 mod contract_wire;
+#[path = "standin/current_routes.rs"]
+mod current_routes;
+#[path = "standin/current_shapes.rs"]
+mod current_shapes;
 #[path = "standin/deployment_lists.rs"]
 mod deployment_lists;
 #[path = "standin/deployments.rs"]
 mod deployments;
+#[path = "standin/executions.rs"]
+mod executions;
 #[path = "standin/feeds.rs"]
 mod feeds;
 #[path = "standin/guided.rs"]

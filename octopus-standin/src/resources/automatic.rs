@@ -183,7 +183,7 @@ fn release_body(store: &Store, project: &Doc, package_id: &str, version: &str) -
 }
 
 /// The highest version of a package in the built-in feed.
-fn latest(store: &Store, package_id: &str) -> Option<String> {
+pub fn latest(store: &Store, package_id: &str) -> Option<String> {
     store
         .all(Kind::Package)
         .iter()

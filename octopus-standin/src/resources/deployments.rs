@@ -141,7 +141,7 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
 }
 
 /// Refuses an environment the release may not reach yet, naming the phase it waits for.
-fn check_lifecycle(
+pub fn check_lifecycle(
     store: &Store,
     release: &Doc,
     project: &Doc,

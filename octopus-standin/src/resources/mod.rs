@@ -5,6 +5,7 @@ pub mod action_templates;
 pub mod automatic;
 pub mod channel_rules;
 pub mod deployments;
+pub mod executions;
 pub mod feeds;
 pub mod interruptions;
 pub mod library_sets;
@@ -25,6 +26,7 @@ pub mod templates;
 pub mod tenant_values;
 pub mod tenants;
 pub mod triggers;
+pub mod users;
 pub mod variables;
 
 use std::sync::Arc;
@@ -59,9 +61,12 @@ pub fn create(
         Kind::Release => {
             // A release entering a phase with automatic deployment targets is deployed there
             // at once (see `automatic`).
+            let custom = releases::custom_fields(app.config.profile, body)?;
             let doc = app.write(|s| {
-                let doc = releases::create(s, space, body, params)?;
-                automatic::deploy_due(s, space, text(&doc, "Id").unwrap_or(""));
+                let mut doc = releases::create(s, space, body, params)?;
+                let id = text(&doc, "Id").unwrap_or("").to_owned();
+                releases::set_custom_fields(s, &id, &mut doc, custom);
+                automatic::deploy_due(s, space, &id);
                 Ok(doc)
             })?;
             app.wake.notify_one();
@@ -105,7 +110,15 @@ pub fn update(app: &Arc<App>, kind: Kind, space: &str, id: &str, body: &Value) -
         Kind::Project => app.write(|s| projects::update(s, space, id, body)),
         Kind::DeploymentProcess => app.write(|s| processes::update(s, space, id, body)),
         Kind::VariableSet => app.write(|s| variables::update(s, space, id, body)),
-        Kind::Release => app.write(|s| releases::update(s, space, id, body)),
+        Kind::Release => {
+            let custom = releases::custom_fields(app.config.profile, body)?;
+            app.write(|s| {
+                let mut doc = releases::update(s, space, id, body)?;
+                let id = text(&doc, "Id").unwrap_or("").to_owned();
+                releases::set_custom_fields(s, &id, &mut doc, custom);
+                Ok(doc)
+            })
+        }
         Kind::Tenant => app.write(|s| tenants::update(s, space, id, body)),
         k if references::KINDS.contains(&k) => {
             app.write(|s| references::update(s, kind, space, id, body))

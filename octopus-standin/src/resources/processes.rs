@@ -416,3 +416,13 @@ fn take_sensitive(
         }
     }
 }
+
+/// The id of the live deployment process of project `project` (an id or slug) in `space`, for
+/// `projects/{id}/deploymentprocesses`: the same document as `deploymentprocesses/{id}`.
+pub fn of_project(store: &Store, space: &str, project: &str) -> ApiResult<String> {
+    let project = find(store, Kind::Project, space, project)?;
+    Ok(format!(
+        "deploymentprocess-{}",
+        text(project, "Id").unwrap_or("")
+    ))
+}

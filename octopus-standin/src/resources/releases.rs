@@ -144,6 +144,10 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
         "Assembled".into(),
         current.get("Assembled").cloned().unwrap_or(Value::Null),
     );
+    // Custom fields (2025, `releases/create/v1`) are not among the writable fields: kept.
+    if let Some(custom) = current.get("CustomFields") {
+        doc.insert("CustomFields".into(), custom.clone());
+    }
     let release_links = links(space, &id, &doc);
     stamp(&mut doc, Kind::Release, &id, space, &release_links);
     store.put(Kind::Release, doc.clone());
@@ -368,5 +372,34 @@ pub(crate) fn check_feed_versions(
         Ok(())
     } else {
         Err(ApiError::invalid_all(errors))
+    }
+}
+
+/// A release's `CustomFields` as a current server takes them (`--profile 2025`; go-octopusdeploy
+/// `pkg/releases/release.go`, `CustomFields map[string]string`): `None` when the body has none
+/// or the profile's server has no such field (2020.5 drops it, as it drops any unknown field);
+/// anything but an object of strings is a 400.
+pub fn custom_fields(profile: crate::profile::Profile, body: &Value) -> ApiResult<Option<Value>> {
+    if !profile.is_current() {
+        return Ok(None);
+    }
+    match body.get("CustomFields") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => {
+            Ok(Some(Value::Object(map.clone())))
+        }
+        Some(_) => Err(ApiError::invalid(
+            "The CustomFields field must be an object whose values are strings.",
+        )),
+    }
+}
+
+/// Stores `custom` as the `CustomFields` of release `id` (and of `doc`, its answer).
+pub fn set_custom_fields(store: &mut Store, id: &str, doc: &mut Doc, custom: Option<Value>) {
+    if let Some(custom) = custom {
+        if let Some(stored) = store.get_mut(Kind::Release, id) {
+            stored.insert("CustomFields".into(), custom.clone());
+        }
+        doc.insert("CustomFields".into(), custom);
     }
 }

@@ -24,6 +24,7 @@ pub fn list(
     params: &Params,
 ) -> ApiResult<Response> {
     let docs = app.read(|s| select(s, kind, space, params))?;
+    let docs = shaped(app, kind, docs);
     Ok(json(
         StatusCode::OK,
         params::page(kind, path, docs, params)?,
@@ -38,6 +39,7 @@ pub fn all(
     params: &Params,
 ) -> ApiResult<Response> {
     let docs = app.read(|s| select(s, kind, space, params))?;
+    let docs = shaped(app, kind, docs);
     Ok(json(
         StatusCode::OK,
         Value::Array(docs.into_iter().map(Value::Object).collect()),
@@ -47,7 +49,15 @@ pub fn all(
 /// `GET /api/{space}/{collection}/{id}`. Projects also answer to their slug.
 pub fn one(app: &Arc<App>, kind: Kind, space: Option<&str>, id: &str) -> ApiResult<Response> {
     let doc = app.read(|s| find(s, kind, space, id).map(|d| present(s, kind, d.clone())))?;
+    let doc = crate::shapes::present(app.config.profile, kind, doc);
     Ok(json(StatusCode::OK, Value::Object(doc)))
+}
+
+/// The documents in the shape of the profile's server (`shapes`).
+fn shaped(app: &App, kind: Kind, docs: Vec<Doc>) -> Vec<Doc> {
+    docs.into_iter()
+        .map(|d| crate::shapes::present(app.config.profile, kind, d))
+        .collect()
 }
 
 /// A resource by id (or a project by slug), within the space when one is given.
@@ -84,12 +94,24 @@ pub fn children(
             (Kind::RunbookSnapshot, "runbookRuns") => (Kind::RunbookRun, "RunbookSnapshotId"),
             _ => (Kind::Project, "ProjectGroupId"),
         };
+        // `searchByVersion` (2022+, api-client `ReleaseRepository.listForProject`): releases
+        // whose version contains it, ignoring case; an older server ignores the parameter.
+        let search = params
+            .get("searchByVersion")
+            .filter(|_| kind == Kind::Release && app.config.profile.is_current())
+            .map(str::to_lowercase);
         let docs = select(s, kind, Some(space), params)?
             .into_iter()
             .filter(|d| text(d, field) == Some(parent_id.as_str()))
+            .filter(|d| {
+                search.as_ref().is_none_or(|want| {
+                    text(d, "Version").is_some_and(|v| v.to_lowercase().contains(want.as_str()))
+                })
+            })
             .collect();
         Ok((kind, docs))
     })?;
+    let docs = shaped(app, kind, docs);
     Ok(json(
         StatusCode::OK,
         params::page(kind, path, docs, params)?,

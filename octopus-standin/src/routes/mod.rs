@@ -62,9 +62,14 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
     let method = effective_method(&req);
     let anonymous = method == Method::GET
         && (segs.is_empty() || (segs.len() == 1 && segs.first().is_some_and(|s| is_space_id(s))));
+    let mut req = req;
     match key(&app, &req) {
-        Key::Admin => {}
+        Key::Admin => {
+            req.extensions_mut().insert(resources::users::Caller::Admin);
+        }
         Key::Role(index) => {
+            req.extensions_mut()
+                .insert(resources::users::Caller::Role(index));
             // The path after the optional space segment decides the permission.
             let scoped = match segs.split_first() {
                 Some((first, rest)) if is_space_id(first) => rest,
@@ -182,6 +187,50 @@ async fn route(
         (&Method::GET, ["spaces"]) => collection::list(app, Kind::Space, None, path, &params),
         (&Method::GET, ["spaces", "all"]) => collection::all(app, Kind::Space, None, &params),
         (&Method::GET, ["spaces", id]) => collection::one(app, Kind::Space, None, id),
+        // Not space-scoped; in the 2020.5 Swagger too.
+        (&Method::GET, ["users", "me"]) => {
+            let caller = req
+                .extensions()
+                .get::<resources::users::Caller>()
+                .copied()
+                .ok_or_else(ApiError::unauthorized)?;
+            let role_key = match caller {
+                resources::users::Caller::Role(i) => {
+                    app.config.role_keys.get(i).map(|r| r.key.as_str())
+                }
+                resources::users::Caller::Admin => None,
+            };
+            ok(resources::users::me(caller, role_key))
+        }
+        // The executions API (2022.3+): only under a space id, as its route requires one.
+        (&Method::POST, [space, "releases", "create", "v1"]) if is_space_id(space) => {
+            current_only(app, path)?;
+            app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
+            let body = json_body(req).await?;
+            ok(resources::executions::release::create(app, space, &body)?)
+        }
+        (
+            &Method::POST,
+            [
+                space,
+                "deployments",
+                "create",
+                form @ ("untenanted" | "tenanted"),
+                "v1",
+            ],
+        ) if is_space_id(space) => {
+            current_only(app, path)?;
+            app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
+            let body = json_body(req).await?;
+            let form = if *form == "tenanted" {
+                resources::executions::deploy::Form::Tenanted
+            } else {
+                resources::executions::deploy::Form::Untenanted
+            };
+            ok(resources::executions::deploy::create(
+                app, space, form, &body,
+            )?)
+        }
         (_, [space, rest @ ..]) if is_space_id(space) => {
             app.read(|s| s.require(Kind::Space, space).map(|_| ()))?;
             scoped(app, req, &method, space, rest, path, &params).await
@@ -220,8 +269,32 @@ async fn scoped(
             resources::feeds::versions(app, space, id, path, params)
         }
         // Sub-collections.
+        // A project's live process by the project (2022+; api-client
+        // `DeploymentProcessRepository.get`/`update`).
+        (&Method::GET, ["projects", id, "deploymentprocesses"]) => {
+            current_only(app, path)?;
+            let process = app.read(|s| resources::processes::of_project(s, space, id))?;
+            collection::one(app, Kind::DeploymentProcess, sp, &process)
+        }
+        (&Method::PUT, ["projects", id, "deploymentprocesses"]) => {
+            current_only(app, path)?;
+            let process = app.read(|s| resources::processes::of_project(s, space, id))?;
+            let body = json_body(req).await?;
+            ok(Value::Object(resources::update(
+                app,
+                Kind::DeploymentProcess,
+                space,
+                &process,
+                &body,
+            )?))
+        }
         (&Method::GET, ["projects", id, "releases", version]) => {
-            ok(resources::releases::by_version(app, space, id, version)?)
+            let release = resources::releases::by_version(app, space, id, version)?;
+            ok(crate::shapes::present_value(
+                app.config.profile,
+                Kind::Release,
+                release,
+            ))
         }
         (
             &Method::GET,
@@ -411,14 +484,18 @@ async fn scoped(
             let kind = kind(seg, path)?;
             let body = json_body(req).await?;
             let doc = resources::create(app, kind, space, &body, params)?;
+            let doc = crate::shapes::present(app.config.profile, kind, doc);
             Ok(json(StatusCode::CREATED, Value::Object(doc)))
         }
         (&Method::PUT, [seg, id]) => {
             let kind = kind(seg, path)?;
             let body = json_body(req).await?;
-            ok(Value::Object(resources::update(
-                app, kind, space, id, &body,
-            )?))
+            let doc = resources::update(app, kind, space, id, &body)?;
+            ok(Value::Object(crate::shapes::present(
+                app.config.profile,
+                kind,
+                doc,
+            )))
         }
         (&Method::DELETE, [seg, id]) => {
             resources::delete(app, kind(seg, path)?, space, id)?;

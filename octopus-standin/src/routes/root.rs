@@ -113,6 +113,8 @@ pub fn api_root(app: &App) -> Value {
     let mut links = space_links(base, DEFAULT_SPACE);
     links.insert("Self".into(), json!(format!("{base}/api")));
     links.insert("SpaceHome".into(), json!(format!("{base}/api/{{spaceId}}")));
+    // `users/me`, in both profiles (fixture `api-root.2019.7.12.json` has it too).
+    links.insert("CurrentUser".into(), json!(format!("{base}/api/users/me")));
     links.insert(
         "Spaces".into(),
         json!(format!(

@@ -21,7 +21,7 @@ fn assert_fields_of(what: &str, doc: &Value, fixture: &Value, except: &[&str]) {
 
 #[test]
 fn contract_tasks_and_deployments_behave_as_the_fixtures_show() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let mut c = Checker::new()?;
     let sc = build(&s, &mut c)?;
     let deployment_id = id(&sc.deployment)?;
@@ -110,7 +110,7 @@ fn contract_tasks_and_deployments_behave_as_the_fixtures_show() -> TestResult {
 
 #[test]
 fn contract_releases_and_snapshots_behave_as_the_fixtures_show() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let mut c = Checker::new()?;
     let sc = build(&s, &mut c)?;
     let project = &sc.project;
@@ -223,7 +223,7 @@ fn contract_releases_and_snapshots_behave_as_the_fixtures_show() -> TestResult {
 
 #[test]
 fn contract_sensitive_values_read_back_as_the_fixtures_show() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let mut c = Checker::new()?;
     let sc = build(&s, &mut c)?;
     let project = &sc.project;

@@ -10,7 +10,7 @@ use crate::swagger::{Spec, error_schema, fixture};
 
 #[test]
 fn contract_built_in_feed_packages_match_their_definitions() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let mut c = Checker::new()?;
     for (file, query) in [
         ("Acme.Web.1.0.0.zip", ""),
@@ -88,7 +88,7 @@ fn raw_request(
 
 #[test]
 fn contract_error_bodies_are_octopus_errors() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let spec = Spec::load()?;
     let project = s.project("Errors", "Lifecycles-1")?;
     let process = format!("{SPACE}/deploymentprocesses/deploymentprocess-{project}");
@@ -145,7 +145,7 @@ fn contract_error_bodies_are_octopus_errors() -> TestResult {
 
 #[test]
 fn contract_paging_envelope_matches_the_fixtures() -> TestResult {
-    let s = Standin::start()?;
+    let s = Standin::start_with(&["--profile", "2020.5"])?;
     let spec = Spec::load()?;
     for n in 1..=31 {
         s.environment(&format!("Environment {n:02}"))?;

@@ -223,7 +223,8 @@ fn a_deployed_release_takes_new_notes_but_keeps_its_snapshots() -> TestResult {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("octopus.json");
     let data = data.to_str().ok_or("path is not UTF-8")?;
-    let standin = Standin::start_with(&["--data", data])?;
+    // Held to the 2020.5 Swagger spec below (`conforms`), so behaving as that server.
+    let standin = Standin::start_with(&["--data", data, "--profile", "2020.5"])?;
     let env = standin.environment("Development")?;
     let project = standin.project("Fraud Rules", "Lifecycles-1")?;
     standin.set_steps(&project, json!([script_step("Validate", "echo valid")]))?;
