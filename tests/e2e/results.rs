@@ -25,6 +25,11 @@ impl Trip {
         Self::from_zones(Zones::new())
     }
 
+    /// The same with both stand-ins behaving as the Octopus Server `profile`.
+    pub fn on(profile: &str) -> Self {
+        Self::from_zones(Zones::on(profile))
+    }
+
     /// The same over zones made by the caller.
     pub fn from_zones(zones: Zones) -> Self {
         let site = &zones.site;
@@ -176,8 +181,18 @@ fn step_states(report: &Value) -> Vec<(String, String)> {
 }
 
 #[test]
-fn a_successful_deployment_comes_home_verified_with_its_steps_and_log() -> TestResult {
-    let trip = Trip::new();
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log_on_2020_5() -> TestResult {
+    a_successful_deployment_comes_home_verified_with_its_steps_and_log("2020.5")
+}
+
+#[test]
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log_on_2025() -> TestResult {
+    a_successful_deployment_comes_home_verified_with_its_steps_and_log("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log(profile: &str) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "result.zb", &[])
         .ok();
@@ -252,8 +267,22 @@ fn a_successful_deployment_comes_home_verified_with_its_steps_and_log() -> TestR
 }
 
 #[test]
-fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output() -> TestResult {
-    let trip = Trip::new();
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output_on_2020_5()
+-> TestResult {
+    a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output("2020.5")
+}
+
+#[test]
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output_on_2025()
+-> TestResult {
+    a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output(
+    profile: &str,
+) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy("Fraud Rules", "3.14.0", "PCI Staging", "failed.zb", &[])
         .expect(5);
@@ -287,8 +316,20 @@ fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output()
 }
 
 #[test]
-fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end() -> TestResult {
-    let trip = Trip::new();
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end_on_2020_5() -> TestResult {
+    a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end("2020.5")
+}
+
+#[test]
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end_on_2025() -> TestResult {
+    a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end(
+    profile: &str,
+) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy(
             "Ledger Worker",
