@@ -20,4 +20,5 @@ cd "$here"
 # Exactly the locked versions; npm ci refuses a lockfile out of step with package.json.
 npm ci --no-audit --no-fund --loglevel=error
 # One test file at a time: every test starts its own stand-in, and the machine may be small.
-exec node --test --test-concurrency=1 "${@:-test/}"
+if [ "$#" -eq 0 ]; then set -- test/*.test.js; fi
+exec node --test --test-concurrency=1 "$@"
