@@ -3,6 +3,8 @@
 // routes are in the 2020.5 Swagger spec (`packages/raw`, `build-information`), so both
 // profiles serve them.
 
+const fs = require('node:fs/promises');
+const path = require('node:path');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {
@@ -71,6 +73,23 @@ for (const profile of PROFILES) {
     await repository.push([other], OverwriteMode.OverwriteExisting);
     const listed = await repository.list({ nuGetPackageId: PACKAGE_ID, take: 10 });
     assert.equal(listed.Items.filter((p) => p.Version === '2.0.0').length, 1);
+  });
+
+  test(`refuses a file not named <PackageId>.<Version>.<ext> (${profile})`, async (t) => {
+    const { client } = await standinAndClient(t, { profile });
+    const zip = await buildZip(t, PACKAGE_ID, '3.0.0');
+    const repository = new PackageRepository(client, SPACE);
+    for (const name of [`${PACKAGE_ID}.zip`, `${PACKAGE_ID}.3.0.0.exe`, '.3.0.0.zip']) {
+      const renamed = path.join(path.dirname(zip), name);
+      await fs.copyFile(zip, renamed);
+      await assert.rejects(repository.push([renamed]), (err) => {
+        assert.match(err.message, /There was a problem with your request/);
+        assert.ok(err.message.includes(`The file name '${name}' is not of the form`), err.message);
+        return true;
+      });
+    }
+    const listed = await repository.list({ take: 10 });
+    assert.equal(listed.TotalResults, 0);
   });
 
   test(`pushes build information for the package (${profile})`, async (t) => {
