@@ -11,9 +11,17 @@ const {
   BuildInformationRepository,
   OverwriteMode,
   PackageRepository,
+  ReleaseRepository,
 } = require('@octopusdeploy/api-client');
 const { SPACE, standinAndClient } = require('../lib/standin');
-const { PACKAGE_ID, api, buildZip, pushPackage } = require('../lib/scenario');
+const {
+  PACKAGE_ID,
+  api,
+  buildScenario,
+  buildZip,
+  classicRelease,
+  pushPackage,
+} = require('../lib/scenario');
 
 const PROFILES = ['2025', '2020.5'];
 
@@ -109,6 +117,31 @@ for (const profile of PROFILES) {
         ['3f2c9a1e5b7d4c6a8e0f1b2d3c4e5f6a7b8c9d0e', 'Checkout: pay by card'],
         ['1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b', 'Basket: keep items'],
       ],
+    );
+  });
+
+  test(`the package and a release of it show its build information (${profile})`, async (t) => {
+    const { client } = await standinAndClient(t, { profile });
+    const s = await buildScenario(client);
+    await pushPackage(t, client, '1.4.0');
+    await new BuildInformationRepository(client, SPACE).push(buildInformation('1.4.0'));
+    // The package (PackageResource.PackageVersionBuildInformation in the Swagger spec).
+    const repository = new PackageRepository(client, SPACE);
+    const listed = await repository.list({ nuGetPackageId: PACKAGE_ID, take: 10 });
+    const pkg = await repository.get(listed.Items.find((p) => p.Version === '1.4.0').Id);
+    assert.equal(pkg.PackageVersionBuildInformation?.BuildNumber, '417', JSON.stringify(pkg));
+    assert.equal(pkg.PackageVersionBuildInformation?.Branch, 'refs/heads/main');
+    // A release that selects it (ReleaseResource.BuildInformation).
+    const release = await classicRelease(s.api, s.project, '1.4.0');
+    const shown = await new ReleaseRepository(client, SPACE).get(release.Id);
+    assert.ok(Array.isArray(shown.BuildInformation), JSON.stringify(shown));
+    assert.deepEqual(
+      shown.BuildInformation.map((b) => [b.PackageId, b.Version, b.BuildNumber, b.VcsRoot]),
+      [[PACKAGE_ID, '1.4.0', '417', 'https://github.com/example/webshop']],
+    );
+    assert.deepEqual(
+      shown.BuildInformation[0].Commits.map((c) => c.Comment),
+      ['Checkout: pay by card', 'Basket: keep items'],
     );
   });
 
