@@ -4,7 +4,10 @@
 # there, and its signed result comes back and shows on the release in the development zone.
 # Both instances are stand-ins on loopback, seeded from octopus-standin/seeds/; keys, policies,
 # ledgers and bundles live in a temporary folder removed at the end (KEEP=1 keeps it).
+# OCTOPUS_STANDIN_PROFILE=2020.5 makes both instances behave as Octopus Server 2020.5 instead
+# of a current one (2025, the default); .ci/run runs the round trip under both.
 set -euo pipefail
+profile=${OCTOPUS_STANDIN_PROFILE:-2025}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -14,18 +17,20 @@ export PATH="$repo/target/debug:$PATH"
 work=$(mktemp -d -t zonebridge-round-trip.XXXXXX)
 . "$repo/scripts/lib.sh"
 start() { # zone key seed
-    start_standin "$1" octopus-standin --api-key "$2" --seed "octopus-standin/seeds/$3"
+    start_standin "$1" octopus-standin --api-key "$2" --seed "octopus-standin/seeds/$3" \
+        --profile "$profile"
 }
 # Each side keeps its own files; only bundles cross, through media/.
 mkdir -p "$work/dev" "$work/pci" "$work/media"
 
-step "two Octopus instances: the development zone and the secure (PCI) zone"
+step "two Octopus instances (behaving as Octopus Server $profile): the development zone and the secure (PCI) zone"
 start dev API-DEVZONE dev.json
 start pci API-PCIZONE secure.json
 dev=$(head -1 "$work/dev.url")
 pci=$(head -1 "$work/pci.url")
 echo "development zone: $dev"
 echo "secure zone:      $pci"
+echo "both report:      $(curl -fsS "$dev/api" | grep -o '"Version":"[^"]*"'), $(curl -fsS "$pci/api" | grep -o '"Version":"[^"]*"')"
 
 step "keys and trust: a release signer in dev, a result signer in pci, each side trusting the other's"
 cd "$work/dev"

@@ -45,6 +45,8 @@ mod permissions;
 mod persistence;
 #[path = "standin/processes.rs"]
 mod processes;
+#[path = "standin/profile_routes.rs"]
+mod profile_routes;
 #[path = "standin/references.rs"]
 mod references;
 #[path = "standin/releases.rs"]

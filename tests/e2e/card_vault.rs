@@ -98,11 +98,24 @@ fn variables<'a>(set: &'a Value, name: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own()
+fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own_on_2020_5()
 -> TestResult {
+    card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own("2020.5")
+}
+
+#[test]
+fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own_on_2025()
+-> TestResult {
+    card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn card_vault_is_promoted_deployed_and_reported_with_every_reference_the_secure_zones_own(
+    profile: &str,
+) -> TestResult {
     let trip = Trip::from_zones(Zones::with_standins(
-        Standin::start("card-vault-dev.json", DEV_KEY),
-        Standin::start("card-vault-secure.json", PCI_KEY),
+        Standin::start_profile("card-vault-dev.json", DEV_KEY, profile),
+        Standin::start_profile("card-vault-secure.json", PCI_KEY, profile),
     ));
     let zones = &trip.zones;
     let (dev, pci) = (&zones.dev, &zones.pci);

@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::harness::{Cmd, Site, TestResult};
-use crate::standins::{Standin, seed_secrets};
+use crate::standins::{PROFILES, Standin, seed_secrets};
 
 pub const DEV_KEY: &str = "API-DEVZONEPROMOTE";
 pub const PCI_KEY: &str = "API-PCIZONEPROMOTE";
@@ -27,6 +27,14 @@ impl Zones {
         Self::with_standins(
             Standin::start("dev.json", DEV_KEY),
             Standin::start("secure.json", PCI_KEY),
+        )
+    }
+
+    /// The same with both stand-ins behaving as the Octopus Server `profile`.
+    pub fn on(profile: &str) -> Self {
+        Self::with_standins(
+            Standin::start_profile("dev.json", DEV_KEY, profile),
+            Standin::start_profile("secure.json", PCI_KEY, profile),
         )
     }
 
@@ -201,9 +209,38 @@ fn raw_package(zone: &Standin, id: &str, version: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// The tests that run once per profile do reach a server of that version: each zone reports
+/// it, and only the current one has the routes added after 2020.5.
 #[test]
-fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
-    let zones = Zones::new();
+fn zones_started_on_a_profile_behave_as_that_server() -> TestResult {
+    for profile in PROFILES {
+        let (version, newer) = match profile {
+            "2020.5" => ("2020.5.0", false),
+            _ => ("2025.1.5054", true),
+        };
+        let zones = Zones::on(profile);
+        for zone in [&zones.dev, &zones.pci] {
+            assert_eq!(zone.get("/api")["Version"], version, "{profile}");
+            let answer = zone.get("/api/Spaces-1/git-credentials");
+            assert_eq!(answer["Items"].is_array(), newer, "{profile}: {answer}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_release_is_promoted_with_its_steps_variables_and_packages_on_2020_5() -> TestResult {
+    a_release_is_promoted_with_its_steps_variables_and_packages("2020.5")
+}
+
+#[test]
+fn a_release_is_promoted_with_its_steps_variables_and_packages_on_2025() -> TestResult {
+    a_release_is_promoted_with_its_steps_variables_and_packages("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_release_is_promoted_with_its_steps_variables_and_packages(profile: &str) -> TestResult {
+    let zones = Zones::on(profile);
     zones.export("Payments API", "1.4.1", "payments.zb").ok();
     zones.import("payments.zb").ok().stdout_has("1.4.1");
     let dev_release = release(&zones.dev, "payments-api", "1.4.1");
@@ -361,8 +398,18 @@ fn a_release_is_promoted_with_its_steps_variables_and_packages() -> TestResult {
 }
 
 #[test]
-fn the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused() -> TestResult {
-    let zones = Zones::new();
+fn the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused_on_2020_5() -> TestResult {
+    the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused("2020.5")
+}
+
+#[test]
+fn the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused_on_2025() -> TestResult {
+    the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn the_same_bundle_twice_is_a_no_op_and_an_older_one_is_refused(profile: &str) -> TestResult {
+    let zones = Zones::on(profile);
     zones.export("Fraud Rules", "3.12.1", "first.zb").ok();
     zones.export("Fraud Rules", "3.13.0", "second.zb").ok();
     zones.import("first.zb").ok();

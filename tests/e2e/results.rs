@@ -11,8 +11,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::harness::{Cmd, TestResult, write};
-use crate::promote::Zones;
-use crate::standins::seed_secrets;
+use crate::promote::{DEV_KEY, PCI_KEY, Zones};
+use crate::standins::{Standin, seed_secrets};
 
 /// The two zones of [`Zones`], plus a result signer in the secure zone and the development
 /// zone's policy trusting it.
@@ -23,6 +23,11 @@ pub struct Trip {
 impl Trip {
     pub fn new() -> Self {
         Self::from_zones(Zones::new())
+    }
+
+    /// The same with both stand-ins behaving as the Octopus Server `profile`.
+    pub fn on(profile: &str) -> Self {
+        Self::from_zones(Zones::on(profile))
     }
 
     /// The same over zones made by the caller.
@@ -175,9 +180,54 @@ fn step_states(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A development zone on one server version and the secure zone on the other, both ways: the
+/// release crosses, deploys and its result comes home (a 2025 release into a 2020.5 target is
+/// warned about, the older-target rule of bundle spec 7.1).
 #[test]
-fn a_successful_deployment_comes_home_verified_with_its_steps_and_log() -> TestResult {
-    let trip = Trip::new();
+fn a_release_crosses_between_a_2020_5_and_a_2025_server_both_ways() -> TestResult {
+    for (dev, pci) in [("2020.5", "2025"), ("2025", "2020.5")] {
+        let trip = Trip::from_zones(Zones::with_standins(
+            Standin::start_profile("dev.json", DEV_KEY, dev),
+            Standin::start_profile("secure.json", PCI_KEY, pci),
+        ));
+        let run = trip
+            .promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "result.zb", &[])
+            .ok();
+        let older = "warning: the target Octopus is version 2020.5.0, older than the 2025.1.5054";
+        assert_eq!(
+            run.stderr.contains(older),
+            pci == "2020.5",
+            "{dev} -> {pci}: {}",
+            run.stderr
+        );
+        let report = run.json();
+        assert_eq!(report["import"]["outcome"], "imported", "{dev} -> {pci}");
+        assert_eq!(report["deploy"]["state"], "success", "{dev} -> {pci}");
+        let taken = trip.results("result.zb").ok().json();
+        assert_eq!(taken["outcome"], "recorded", "{dev} -> {pci}");
+        assert_eq!(taken["state"], "success", "{dev} -> {pci}");
+        let notes = trip.dev_notes("payments-api", "1.4.1");
+        assert!(
+            notes.contains("| pci | PCI Staging |  | success |"),
+            "{dev} -> {pci}: {notes}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log_on_2020_5() -> TestResult {
+    a_successful_deployment_comes_home_verified_with_its_steps_and_log("2020.5")
+}
+
+#[test]
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log_on_2025() -> TestResult {
+    a_successful_deployment_comes_home_verified_with_its_steps_and_log("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_successful_deployment_comes_home_verified_with_its_steps_and_log(profile: &str) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy("Payments API", "1.4.1", "PCI Staging", "result.zb", &[])
         .ok();
@@ -252,8 +302,22 @@ fn a_successful_deployment_comes_home_verified_with_its_steps_and_log() -> TestR
 }
 
 #[test]
-fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output() -> TestResult {
-    let trip = Trip::new();
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output_on_2020_5()
+-> TestResult {
+    a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output("2020.5")
+}
+
+#[test]
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output_on_2025()
+-> TestResult {
+    a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output(
+    profile: &str,
+) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy("Fraud Rules", "3.14.0", "PCI Staging", "failed.zb", &[])
         .expect(5);
@@ -287,8 +351,20 @@ fn a_failing_deployment_comes_home_failed_with_the_failing_step_and_its_output()
 }
 
 #[test]
-fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end() -> TestResult {
-    let trip = Trip::new();
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end_on_2020_5() -> TestResult {
+    a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end("2020.5")
+}
+
+#[test]
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end_on_2025() -> TestResult {
+    a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_manual_intervention_is_reported_as_waiting_then_followed_to_its_end(
+    profile: &str,
+) -> TestResult {
+    let trip = Trip::on(profile);
     let run = trip
         .promote_and_deploy(
             "Ledger Worker",

@@ -5,6 +5,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The Octopus Server versions the stand-in behaves as (`--profile`): 2020.5, the version of
+/// the Swagger spec in `fixtures/`, and 2025, a current server (the default). The key
+/// promotion, deploy and results tests run against each (docs/operator-guide.md, "Supported
+/// Octopus Server versions").
+pub const PROFILES: [&str; 2] = ["2020.5", "2025"];
+
 /// A running stand-in (killed when dropped) with a small JSON client for checks.
 #[derive(Debug)]
 pub struct Standin {
@@ -14,12 +20,20 @@ pub struct Standin {
     pub url: String,
     /// Its API key.
     pub key: String,
+    /// Whether it behaves as a current server (not `--profile 2020.5`): the checks below read
+    /// what only a current server serves (the 2024.1+ tenant variable forms) only then.
+    pub current: bool,
 }
 
 impl Standin {
     /// Starts one seeded with `seed` (`dev.json`, `secure.json`) under `key`.
     pub fn start(seed: &str, key: &str) -> Self {
         Self::start_with_data(seed, key, None)
+    }
+
+    /// The same, behaving as the Octopus Server `profile` (one of [`PROFILES`]).
+    pub fn start_profile(seed: &str, key: &str, profile: &str) -> Self {
+        Self::start_with_args(seed, key, None, &["--profile", profile])
     }
 
     /// The same, keeping its state (stored secrets included) in the JSON file `data`.
@@ -36,9 +50,18 @@ impl Standin {
     ) -> Self {
         let inner = test_support::Standin::start_with_args(Some(seed), key, data, extra)
             .unwrap_or_else(|e| panic!("cannot start the {seed} stand-in: {e}"));
+        // `--profile` wins over the environment variable, as in the stand-in's command line.
+        let profile = extra
+            .windows(2)
+            .find_map(|pair| match pair {
+                [flag, value] if *flag == "--profile" => Some((*value).to_owned()),
+                _ => None,
+            })
+            .or_else(|| std::env::var("OCTOPUS_STANDIN_PROFILE").ok());
         Standin {
             url: inner.url.clone(),
             key: inner.key.clone(),
+            current: profile.as_deref() != Some("2020.5"),
             _process: inner,
         }
     }

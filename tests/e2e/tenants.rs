@@ -83,25 +83,39 @@ fn tenanted_dev(dev: &Standin) {
         ids.push(tenant["Id"].as_str().unwrap_or("").to_owned());
     }
     let eu = &ids[0];
-    let answer = dev.put(
-        &format!("/api/Spaces-1/tenants/{eu}/projectvariables"),
-        &json!({"Variables": [
+    if !dev.current {
+        // Octopus 2020.5 has only the combined form: the same values, one per environment.
+        let answer = dev.put(
+            &format!("/api/Spaces-1/tenants/{eu}/variables"),
+            &json!({
+                "ProjectVariables": {project.as_str(): {"Variables": {
+                    staging.as_str(): {url.as_str(): "https://eu.example",
+                        token.as_str(): {"HasValue": true, "NewValue": DEV_EU_TOKEN}},
+                    development.as_str(): {url.as_str(): "https://eu.example"}}}},
+                "LibraryVariables": {library.as_str(): {"Variables": {region.as_str(): "eu-west"}}}}),
+        );
+        assert_eq!(answer["TenantName"], "Acquirer EU", "{answer}");
+    } else {
+        let answer = dev.put(
+            &format!("/api/Spaces-1/tenants/{eu}/projectvariables"),
+            &json!({"Variables": [
             {"ProjectId": project, "TemplateId": url, "Value": "https://eu.example",
              "Scope": {"EnvironmentIds": [staging, development]}},
             {"ProjectId": project, "TemplateId": token,
              "Value": {"HasValue": true, "NewValue": DEV_EU_TOKEN},
              "Scope": {"EnvironmentIds": [staging]}}]}),
-    );
-    assert_eq!(
-        answer["Variables"].as_array().map(Vec::len),
-        Some(2),
-        "{answer}"
-    );
-    dev.put(
-        &format!("/api/Spaces-1/tenants/{eu}/commonvariables"),
-        &json!({"Variables": [{"LibraryVariableSetId": library, "TemplateId": region,
+        );
+        assert_eq!(
+            answer["Variables"].as_array().map(Vec::len),
+            Some(2),
+            "{answer}"
+        );
+        dev.put(
+            &format!("/api/Spaces-1/tenants/{eu}/commonvariables"),
+            &json!({"Variables": [{"LibraryVariableSetId": library, "TemplateId": region,
                                "Value": "eu-west", "Scope": {"EnvironmentIds": []}}]}),
-    );
+        );
+    }
     let uk = &ids[1];
     let answer = dev.put(
         &format!("/api/Spaces-1/tenants/{uk}/variables"),
@@ -125,6 +139,14 @@ fn tenanted_pci(pci: &Standin) {
     );
     let eu = id_of(pci, "tenants", "Acquirer EU");
     let staging = id_of(pci, "environments", "PCI Staging");
+    if !pci.current {
+        pci.put(
+            &format!("/api/Spaces-1/tenants/{eu}/variables"),
+            &json!({"ProjectVariables": {project.as_str(): {"Variables": {staging.as_str(): {
+                token.as_str(): {"HasValue": true, "NewValue": PCI_EU_TOKEN}}}}}}),
+        );
+        return;
+    }
     pci.put(
         &format!("/api/Spaces-1/tenants/{eu}/projectvariables"),
         &json!({"Variables": [{"ProjectId": project, "TemplateId": token,
@@ -142,6 +164,13 @@ fn tenant_state(pci: &Standin) -> Value {
         let mut t = tenant.clone();
         if let Some(o) = t.as_object_mut() {
             o.remove("LastModifiedOn");
+        }
+        if !pci.current {
+            out.push(json!({
+                "tenant": t,
+                "combined": pci.get(&format!("/api/Spaces-1/tenants/{id}/variables")),
+            }));
+            continue;
         }
         out.push(json!({
             "tenant": t,
@@ -165,8 +194,14 @@ fn add_uk_secret(zones: &Zones) {
         .unwrap_or_else(|e| panic!("cannot chmod: {e}"));
 }
 
+/// A tenant's values in one of the 2024.1+ forms (`projectvariables`, `commonvariables`) as
+/// (template name, environment ids, value); on a 2020.5 server, read from the combined form
+/// (`tenants/{id}/variables`), one environment per value.
 fn values(pci: &Standin, tenant: &str, form: &str) -> Vec<(String, Value, Value)> {
     let id = id_of(pci, "tenants", tenant);
+    if !pci.current {
+        return combined_values(pci, &id, form == "commonvariables");
+    }
     pci.get(&format!("/api/Spaces-1/tenants/{id}/{form}"))["Variables"]
         .as_array()
         .into_iter()
@@ -181,9 +216,59 @@ fn values(pci: &Standin, tenant: &str, form: &str) -> Vec<(String, Value, Value)
         .collect()
 }
 
+/// The values of the combined form, shaped as [`values`] gives them.
+fn combined_values(pci: &Standin, tenant_id: &str, common: bool) -> Vec<(String, Value, Value)> {
+    let doc = pci.get(&format!("/api/Spaces-1/tenants/{tenant_id}/variables"));
+    let owners = if common {
+        &doc["LibraryVariables"]
+    } else {
+        &doc["ProjectVariables"]
+    };
+    let mut out = Vec::new();
+    for owner in owners.as_object().into_iter().flat_map(|o| o.values()) {
+        let name = |template: &str| {
+            owner["Templates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["Id"] == template)
+                .and_then(|t| t["Name"].as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let variables = owner["Variables"].as_object().into_iter().flatten();
+        if common {
+            for (template, value) in variables {
+                out.push((name(template), json!([]), value.clone()));
+            }
+        } else {
+            for (environment, by_template) in variables {
+                for (template, value) in by_template.as_object().into_iter().flatten() {
+                    out.push((name(template), json!([environment]), value.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[test]
-fn a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op() -> TestResult {
-    let zones = Zones::new();
+fn a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op_on_2020_5()
+-> TestResult {
+    a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op("2020.5")
+}
+
+#[test]
+fn a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op_on_2025()
+-> TestResult {
+    a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op("2025")
+}
+
+/// Against both profiles (`standins::PROFILES`): the wrappers above.
+fn a_tenanted_project_is_promoted_with_its_tenant_values_and_a_rerun_is_a_no_op(
+    profile: &str,
+) -> TestResult {
+    let zones = Zones::on(profile);
     tenanted_dev(&zones.dev);
     tenanted_pci(&zones.pci);
     zones.export("Payments API", "1.4.1", "payments.zb").ok();

@@ -9,11 +9,21 @@ use crate::harness::{Standin, TestResult};
 
 #[test]
 fn the_space_is_found_by_id_by_name_or_as_the_default() -> TestResult {
+    // The version is read from `GET /api` on connect, whichever server it is.
+    for (profile, version) in [("2020.5", "2020.5.0"), ("2025", "2025.1.5054")] {
+        let standin = Standin::start_profile(profile)?;
+        let client = Client::connect(standin.endpoint("")?)?;
+        assert_eq!(client.server_version(), version);
+    }
     let standin = Standin::start(None)?;
     for space in ["", "Spaces-1", "Default", "default"] {
         let client = Client::connect(standin.endpoint(space)?)?;
         assert_eq!(client.space_id(), "Spaces-1", "{space:?}");
-        assert_eq!(client.server_version(), "2020.5.0");
+        assert_eq!(
+            client.server_version(),
+            "2025.1.5054",
+            "the current profile by default"
+        );
     }
     let err = Client::connect(standin.endpoint("Payments")?)
         .err()

@@ -37,6 +37,16 @@ impl Standin {
         })
     }
 
+    /// Starts one behaving as the Octopus Server `profile` (`2020.5`, `2025`).
+    pub fn start_profile(profile: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        let process =
+            test_support::Standin::start_with_args(None, KEY, None, &["--profile", profile])?;
+        Ok(Standin {
+            url: process.url.clone(),
+            _process: process,
+        })
+    }
+
     /// An endpoint for it with fast retries.
     pub fn endpoint(&self, space: &str) -> Result<Endpoint, Box<dyn std::error::Error>> {
         let mut endpoint = Endpoint::new(&self.url, ApiKey::new(KEY), SpaceRef::parse(space))?;

@@ -257,6 +257,13 @@ async fn scoped(
             StatusCode::OK,
             root::space_root(&app.config.path_base, space),
         )),
+        // Served by current servers only (absent from the 2020.5 Swagger spec): Git
+        // credentials and the 2024.1+ tenant variable forms; 2020.5 answers 404.
+        (_, ["git-credentials", ..] | ["tenants", _, "projectvariables" | "commonvariables"])
+            if !app.config.profile.is_current() =>
+        {
+            Err(ApiError::no_route(path))
+        }
         // Packages: upload and download before the generic `{id}` forms.
         (&Method::POST, ["packages", "raw"]) => {
             resources::packages::upload(app, space, req, params).await

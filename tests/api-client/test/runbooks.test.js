@@ -1,0 +1,115 @@
+'use strict';
+// Running a runbook as a pipeline does: the runbook's process set through the client's
+// RunbookProcessRepository, a published snapshot (RunbookSnapshotRepository, `?publish`),
+// then RunbookRunRepository.create (`runbook-runs/create/v1`, the executions API), the
+// task waited for and its log read. The runbook itself is created through
+// `POST runbooks` (2020.5 Swagger `RunbookResource`), as the client's RunbookRepository
+// creates only version-controlled ones.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const {
+  RunbookProcessRepository,
+  RunbookRunRepository,
+  RunbookSnapshotRepository,
+  SpaceServerTaskRepository,
+} = require('@octopusdeploy/api-client');
+const { SPACE, standinAndClient } = require('../lib/standin');
+const { buildScenario, waitForTask } = require('../lib/scenario');
+
+/** A runbook "Restart shop" of Web Shop with one script step, snapshotted and published. */
+async function publishedRunbook(t) {
+  const { client } = await standinAndClient(t, { profile: '2025' });
+  const s = await buildScenario(client);
+  const runbook = await s.api.post('runbooks', {
+    Name: 'Restart shop',
+    ProjectId: s.project.Id,
+    Description: 'Restarts the shop.',
+  });
+  assert.match(runbook.Id, /^Runbooks-\d+$/);
+  const processes = new RunbookProcessRepository(client, SPACE, s.project);
+  const process = await processes.get(runbook);
+  assert.equal(process.Id, runbook.RunbookProcessId);
+  process.Steps = [
+    {
+      Name: 'Restart',
+      Actions: [
+        {
+          Name: 'Restart',
+          ActionType: 'Octopus.Script',
+          Properties: {
+            'Octopus.Action.RunOnServer': 'true',
+            'Octopus.Action.Script.ScriptSource': 'Inline',
+            'Octopus.Action.Script.Syntax': 'Bash',
+            'Octopus.Action.Script.ScriptBody':
+              'echo "Restarting #{Octopus.Project.Name} in #{Octopus.Environment.Name}"',
+          },
+        },
+      ],
+    },
+  ];
+  const updated = await processes.update(process);
+  assert.deepEqual(updated.Steps.map((step) => step.Name), ['Restart']);
+  const snapshot = await new RunbookSnapshotRepository(client, SPACE, s.project).create(
+    runbook,
+    'Snapshot 1',
+    true,
+    'From the pipeline.',
+  );
+  assert.equal(snapshot.RunbookId, runbook.Id);
+  assert.equal(snapshot.Name, 'Snapshot 1');
+  return { client, s, runbook, snapshot };
+}
+
+test('runs a runbook with the executions API, waits and reads the log (2025)', async (t) => {
+  const { client, s, runbook, snapshot } = await publishedRunbook(t);
+  const runs = new RunbookRunRepository(client, SPACE);
+  const response = await runs.create({
+    spaceName: SPACE,
+    ProjectName: 'Web Shop',
+    RunbookName: 'Restart shop',
+    EnvironmentNames: ['Development'],
+  });
+  assert.equal(response.RunbookRunServerTasks.length, 1);
+  const { RunbookRunId, ServerTaskId } = response.RunbookRunServerTasks[0];
+  assert.match(RunbookRunId, /^RunbookRuns-\d+$/);
+  const task = await waitForTask(client, ServerTaskId);
+  assert.equal(task.State, 'Success');
+  const run = await runs.get(RunbookRunId);
+  assert.equal(run.RunbookId, runbook.Id);
+  assert.equal(run.RunbookSnapshotId, snapshot.Id);
+  assert.equal(run.EnvironmentId, s.development.Id);
+  assert.equal(run.TaskId, ServerTaskId);
+  const raw = await new SpaceServerTaskRepository(client, SPACE).getRaw(ServerTaskId);
+  assert.ok(raw.includes('Restarting Web Shop in Development'), raw);
+});
+
+test('runs a runbook for a tenant (2025)', async (t) => {
+  const { client, s } = await publishedRunbook(t);
+  const response = await new RunbookRunRepository(client, SPACE).create({
+    spaceName: SPACE,
+    ProjectName: 'Web Shop',
+    RunbookName: 'Restart shop',
+    EnvironmentNames: ['Production'],
+    Tenants: ['Acme'],
+  });
+  assert.equal(response.RunbookRunServerTasks.length, 1);
+  const { RunbookRunId, ServerTaskId } = response.RunbookRunServerTasks[0];
+  assert.equal((await waitForTask(client, ServerTaskId)).State, 'Success');
+  const run = await new RunbookRunRepository(client, SPACE).get(RunbookRunId);
+  assert.equal(run.TenantId, s.tenant.Id);
+});
+
+test('runbook runs name what they cannot find (2025)', async (t) => {
+  const { client } = await publishedRunbook(t);
+  const runs = new RunbookRunRepository(client, SPACE);
+  const base = { spaceName: SPACE, ProjectName: 'Web Shop', RunbookName: 'Restart shop', EnvironmentNames: ['Development'] };
+  await assert.rejects(
+    runs.create({ ...base, RunbookName: 'No Such Runbook' }),
+    (err) => [400, 404].includes(err.StatusCode) && /No Such Runbook/.test(err.message),
+  );
+  await assert.rejects(
+    runs.create({ ...base, EnvironmentNames: ['No Such Environment'] }),
+    (err) => [400, 404].includes(err.StatusCode) && /No Such Environment/.test(err.message),
+  );
+});
