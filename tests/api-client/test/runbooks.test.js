@@ -25,6 +25,8 @@ async function publishedRunbook(t) {
     Name: 'Restart shop',
     ProjectId: s.project.Id,
     Description: 'Restarts the shop.',
+    // Runbooks are untenanted unless they say otherwise; the tenant test runs it for Acme.
+    MultiTenancyMode: 'TenantedOrUntenanted',
   });
   assert.match(runbook.Id, /^Runbooks-\d+$/);
   const processes = new RunbookProcessRepository(client, SPACE, s.project);
