@@ -43,13 +43,7 @@ pub fn create(
 ) -> ApiResult<Doc> {
     let mut doc = fields::take(body, SNAPSHOT)?;
     let runbook_id = fields::required_text(&doc, "RunbookId")?;
-    let runbook = find(store, Kind::Runbook, space, &runbook_id)
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "RunbookId refers to runbook '{runbook_id}', which does not exist in {space}."
-            ))
-        })?
-        .clone();
+    let runbook = super::referred(store, Kind::Runbook, space, "RunbookId", &runbook_id)?.clone();
     let project_id = text(&runbook, "ProjectId").unwrap_or("").to_owned();
     if let Some(route_project) = project {
         let route_project = find(store, Kind::Project, space, route_project)?;
