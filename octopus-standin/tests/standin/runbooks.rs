@@ -34,6 +34,21 @@ fn runbook_with(s: &Standin, name: &str, steps: Value, runbook: Value) -> Res<(S
     Ok((project, runbook))
 }
 
+/// A project with one runbook whose process is one script step; returns (project id, runbook).
+fn script_runbook(s: &Standin, name: &str, step: &str, script: &str) -> Res<(String, Value)> {
+    runbook_with(s, name, json!([script_step(step, script)]), json!({}))
+}
+
+/// What most tests start from: a stand-in started with `args`, an environment "Production",
+/// and a project `name` with one runbook of `steps`. Returns (stand-in, environment id,
+/// project id, runbook).
+fn set_up(args: &[&str], name: &str, steps: Value) -> Res<(Standin, String, String, Value)> {
+    let s = Standin::start_with(args)?;
+    let env = s.environment("Production")?;
+    let (project, runbook) = runbook_with(&s, name, steps, json!({}))?;
+    Ok((s, env, project, runbook))
+}
+
 /// Replaces a runbook's steps (read-modify-write on `runbookProcesses/{id}`).
 fn set_runbook_steps(s: &Standin, runbook: &Value, steps: Value) -> Res<Value> {
     let process_id = runbook["RunbookProcessId"]
@@ -156,16 +171,13 @@ fn refused(reply: crate::harness::Reply, want: &str) -> TestResult {
 
 #[test]
 fn a_published_runbook_runs_its_frozen_script_to_success_with_its_log() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[],
         "Payments",
         json!([script_step(
             "Rotate",
             "echo \"rotating #{Key.Name} for #{Octopus.Runbook.Name} in #{Octopus.Environment.Name}\"\necho \"snapshot #{Octopus.RunbookSnapshot.Name}\""
         )]),
-        json!({}),
     )?;
     assert_eq!(runbook["PublishedRunbookSnapshotId"], Value::Null);
     s.set_variables(
@@ -332,17 +344,14 @@ fn a_failing_runbook_fails_its_task_and_guided_failure_asks_first() -> TestResul
 
 #[test]
 fn a_manual_intervention_in_a_runbook_waits_for_its_answer() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (_, runbook) = runbook_with(
-        &s,
+    let (s, env, _, runbook) = set_up(
+        &[],
         "Failover",
         json!([
             {"Name": "Approve", "Actions": [{"Name": "Approve", "ActionType": "Octopus.Manual",
               "Properties": {"Octopus.Action.Manual.Instructions": "Fail over #{Octopus.Environment.Name}?"}}]},
             script_step("Switch", "echo switched by #{Octopus.Runbook.Name}")
         ]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
@@ -481,7 +490,7 @@ fn tenanted_runs_follow_the_runbooks_multi_tenancy_mode_and_the_tenants_connecti
     )?;
     assert_eq!(s.ok(RUNS)?["TotalResults"], before);
     // An untenanted runbook refuses a tenant.
-    let (_, plain) = runbook_with(&s, "Plain", json!([script_step("A", "echo a")]), json!({}))?;
+    let (_, plain) = script_runbook(&s, "Plain", "A", "echo a")?;
     let plain_snap = snapshot(&s, &plain, "S1")?;
     refuse_run(
         &s,
@@ -499,6 +508,13 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
     let dev = s.environment("Dev")?;
     let prod = s.environment("Prod")?;
     let steps = json!([script_step("A", "echo in #{Octopus.Environment.Name}")]);
+    // A snapshot of the runbook runs in Dev and is refused in Prod with `want`.
+    let dev_only = |runbook: &Value, want: &str| -> TestResult {
+        let snap = snapshot(&s, runbook, "S1")?;
+        let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
+        succeeds(&s, &task)?;
+        refuse_run(&s, &snap, &prod, json!({}), want)
+    };
     // Specified: only its environments.
     let (_, specified) = runbook_with(
         &s,
@@ -506,14 +522,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
         steps.clone(),
         json!({"EnvironmentScope": "Specified", "Environments": [dev]}),
     )?;
-    let snap = snapshot(&s, &specified, "S1")?;
-    let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
-    succeeds(&s, &task)?;
-    refuse_run(
-        &s,
-        &snap,
-        &prod,
-        json!({}),
+    dev_only(
+        &specified,
         "cannot be run in the environment 'Prod': its EnvironmentScope is Specified",
     )?;
     // FromProjectLifecycles: the environments of the project's lifecycle.
@@ -530,14 +540,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
         &json!({"Name": "From lifecycles", "ProjectId": project, "EnvironmentScope": "FromProjectLifecycles"}),
     )?;
     set_runbook_steps(&s, &from, steps.clone())?;
-    let snap = snapshot(&s, &from, "S1")?;
-    let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
-    succeeds(&s, &task)?;
-    refuse_run(
-        &s,
-        &snap,
-        &prod,
-        json!({}),
+    dev_only(
+        &from,
         "'Prod': its EnvironmentScope is FromProjectLifecycles",
     )?;
     // All (the default): every environment of the space.
@@ -579,12 +583,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
 
 #[test]
 fn bad_ids_names_and_types_are_refused() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) =
-        runbook_with(&s, "Strict", json!([script_step("A", "echo a")]), json!({}))?;
-    let (other_project, other) =
-        runbook_with(&s, "Other", json!([script_step("B", "echo b")]), json!({}))?;
+    let (s, env, project, runbook) = set_up(&[], "Strict", json!([script_step("A", "echo a")]))?;
+    let (other_project, other) = script_runbook(&s, "Other", "B", "echo b")?;
     let snaps = format!("{SPACE}/runbookSnapshots");
     let rid = runbook["Id"].clone();
     // Snapshots.
@@ -832,13 +832,10 @@ fn bad_ids_names_and_types_are_refused() -> TestResult {
 
 #[test]
 fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() -> TestResult {
-    let s = Standin::start_with(&["--profile", "2020.5"])?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &["--profile", "2020.5"],
         "Old",
         json!([script_step("A", "echo old server run")]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
@@ -905,16 +902,13 @@ fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() 
 
 #[test]
 fn a_runbook_consumer_key_runs_runbooks_but_cannot_edit_or_snapshot_them() -> TestResult {
-    let s = Standin::start_with(&[
-        "--role-key",
-        "API-CONSUMER=RunbookView,RunbookRunView,RunbookRunCreate,TaskView",
-    ])?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[
+            "--role-key",
+            "API-CONSUMER=RunbookView,RunbookRunView,RunbookRunCreate,TaskView",
+        ],
         "Consumed",
         json!([script_step("A", "echo consumed")]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let as_consumer = |method: reqwest::Method, path: &str, body: &Value| -> Res<(u16, Value)> {
@@ -1034,16 +1028,13 @@ fn the_snapshot_template_offers_a_fresh_name_and_the_packages_to_select() -> Tes
 
 #[test]
 fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[],
         "Prompted",
         json!([script_step(
             "Use",
             "echo \"ticket=#{Change.Ticket} token=#{Change.Token}\""
         )]),
-        json!({}),
     )?;
     let set = s.set_variables(
         &project,
@@ -1135,8 +1126,8 @@ fn the_root_documents_link_the_runbook_collections_and_runbooks_filter_by_projec
         }
     }
     let s = Standin::start()?;
-    let (first, _) = runbook_with(&s, "First", json!([script_step("A", "echo a")]), json!({}))?;
-    runbook_with(&s, "Second", json!([script_step("B", "echo b")]), json!({}))?;
+    let (first, _) = script_runbook(&s, "First", "A", "echo a")?;
+    script_runbook(&s, "Second", "B", "echo b")?;
     let page = s.ok(&format!("{SPACE}/runbooks?projectIds={first}"))?;
     assert_eq!(page["TotalResults"], 1, "{page}");
     assert_eq!(page["Items"][0]["ProjectId"], first.as_str());
@@ -1154,13 +1145,10 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
     let data = dir.path().join("octopus.json");
     let data_arg = data.to_str().ok_or("path is not UTF-8")?;
     let (env, runbook, snap, run_id) = {
-        let s = Standin::start_with(&["--data", data_arg])?;
-        let env = s.environment("Production")?;
-        let (project, runbook) = runbook_with(
-            &s,
+        let (s, env, project, runbook) = set_up(
+            &["--data", data_arg],
             "Kept",
             json!([script_step("A", "echo \"key=#{Api.Key}\"")]),
-            json!({}),
         )?;
         s.set_variables(
             &project,
@@ -1207,9 +1195,8 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
 #[test]
 fn deleting_a_project_deletes_its_runbooks_processes_and_snapshots() -> TestResult {
     let s = Standin::start()?;
-    let (project, runbook) =
-        runbook_with(&s, "Gone", json!([script_step("A", "echo a")]), json!({}))?;
-    let (_, kept) = runbook_with(&s, "Kept", json!([script_step("B", "echo b")]), json!({}))?;
+    let (project, runbook) = script_runbook(&s, "Gone", "A", "echo a")?;
+    let (_, kept) = script_runbook(&s, "Kept", "B", "echo b")?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let kept_snap = snapshot(&s, &kept, "K1")?;
     expect(
