@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use super::{MODIFIED_BY, find, must_exist, stamp};
+use super::{MODIFIED_BY, find, referred, stamp};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
@@ -35,20 +35,43 @@ const DEPLOYMENT: &[Field] = &[
     ("QueueTimeExpiry", Ty::Str),
 ];
 
+/// Sets the fields a deployment and a runbook run share when queued: the task that carries
+/// it out, its manifest variable set, who queued it and when, and no failure yet.
+pub fn stamp_queued(doc: &mut Doc, id: &str, task_id: &str) {
+    doc.insert(
+        "ManifestVariableSetId".into(),
+        json!(format!("variableset-{id}")),
+    );
+    doc.insert("TaskId".into(), json!(task_id));
+    doc.insert("Created".into(), json!(now()));
+    doc.insert("DeployedBy".into(), json!(MODIFIED_BY));
+    doc.insert("DeployedById".into(), json!("Users-1"));
+    doc.insert("DeployedToMachineIds".into(), json!([]));
+    doc.insert("FailureEncountered".into(), json!(false));
+}
+
+/// The end of a task's description naming the tenant it runs for (" for Acme"), or nothing.
+pub fn for_tenant(tenant: Option<&Doc>) -> String {
+    tenant
+        .and_then(|t| text(t, "Name"))
+        .map(|t| format!(" for {t}"))
+        .unwrap_or_default()
+}
+
 /// `POST /api/{space}/deployments`: checks the lifecycle, then queues a task.
 pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
     let mut doc = fields::take(body, DEPLOYMENT)?;
     let release_id = fields::required_text(&doc, "ReleaseId")?;
     let environment_id = fields::required_text(&doc, "EnvironmentId")?;
-    must_exist(store, Kind::Release, space, "ReleaseId", &release_id)?;
-    must_exist(
+    let release = referred(store, Kind::Release, space, "ReleaseId", &release_id)?.clone();
+    let environment = referred(
         store,
         Kind::Environment,
         space,
         "EnvironmentId",
         &environment_id,
-    )?;
-    let release = store.require(Kind::Release, &release_id)?.clone();
+    )?
+    .clone();
     let project = find(
         store,
         Kind::Project,
@@ -56,7 +79,6 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
         text(&release, "ProjectId").unwrap_or(""),
     )?
     .clone();
-    let environment = store.require(Kind::Environment, &environment_id)?.clone();
     if project.get("IsDisabled") == Some(&Value::Bool(true)) {
         return Err(ApiError::invalid(format!(
             "The project '{}' is disabled, so its releases cannot be deployed.",
@@ -73,24 +95,12 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
     check_lifecycle(store, &release, &project, &environment)?;
     let prompted = super::prompted::check(store, &release, &environment_id, doc.get("FormValues"))?;
     let id = store.next_id(Kind::Deployment);
-    // Sensitive prompted values are kept like secrets, out of the document.
-    let mut shown = serde_json::Map::new();
-    for (variable, (value, sensitive)) in prompted {
-        if sensitive {
-            store.set_secret(&super::prompted::secret_owner(&id), &variable, Some(value));
-        } else {
-            shown.insert(variable, json!(value));
-        }
-    }
-    doc.insert("FormValues".into(), Value::Object(shown));
+    let shown = super::prompted::keep(store, &id, prompted);
+    doc.insert("FormValues".into(), shown);
     let task_id = store.next_id(Kind::Task);
     let project_id = text(&project, "Id").unwrap_or("").to_owned();
     let env_name = text(&environment, "Name").unwrap_or("").to_owned();
-    let for_tenant = tenant
-        .as_ref()
-        .and_then(|t| text(t, "Name"))
-        .map(|t| format!(" for {t}"))
-        .unwrap_or_default();
+    let for_tenant = for_tenant(tenant.as_ref());
     let description = format!(
         "Deploy {} release {} to {env_name}{for_tenant}",
         text(&project, "Name").unwrap_or(""),
@@ -102,17 +112,8 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
         "DeploymentProcessId".into(),
         json!(text(&release, "ProjectDeploymentProcessSnapshotId")),
     );
-    doc.insert(
-        "ManifestVariableSetId".into(),
-        json!(format!("variableset-{id}")),
-    );
-    doc.insert("TaskId".into(), json!(task_id));
     doc.insert("Name".into(), json!(format!("Deploy to {env_name}")));
-    doc.insert("Created".into(), json!(now()));
-    doc.insert("DeployedBy".into(), json!(MODIFIED_BY));
-    doc.insert("DeployedById".into(), json!("Users-1"));
-    doc.insert("DeployedToMachineIds".into(), json!([]));
-    doc.insert("FailureEncountered".into(), json!(false));
+    stamp_queued(&mut doc, &id, &task_id);
     doc.insert("Changes".into(), json!([]));
     doc.insert("ChangesMarkdown".into(), json!(""));
     stamp(

@@ -238,15 +238,24 @@ pub fn unique_name(
 
 /// Refuses a reference to a resource that does not exist in the space.
 pub fn must_exist(store: &Store, kind: Kind, space: &str, field: &str, id: &str) -> ApiResult<()> {
-    let found = store
+    referred(store, kind, space, field, id).map(|_| ())
+}
+
+/// The resource that `field` refers to, or `must_exist`'s 400 when it is not in the space.
+pub fn referred<'a>(
+    store: &'a Store,
+    kind: Kind,
+    space: &str,
+    field: &str,
+    id: &str,
+) -> ApiResult<&'a Doc> {
+    store
         .get(kind, id)
-        .is_some_and(|d| text(d, "SpaceId") == Some(space));
-    if found {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "{field} refers to {} '{id}', which does not exist in {space}.",
-            kind.noun()
-        )))
-    }
+        .filter(|d| text(d, "SpaceId") == Some(space))
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{field} refers to {} '{id}', which does not exist in {space}.",
+                kind.noun()
+            ))
+        })
 }

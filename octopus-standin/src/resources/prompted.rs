@@ -212,6 +212,20 @@ pub fn check(
     }
 }
 
+/// Keeps checked prompted values for the deployment or runbook run `owner`: the sensitive
+/// ones like secrets, out of the document; returns the others as its `FormValues`.
+pub fn keep(store: &mut Store, owner: &str, values: BTreeMap<String, (String, bool)>) -> Value {
+    let mut shown = Map::new();
+    for (variable, (value, sensitive)) in values {
+        if sensitive {
+            store.set_secret(&secret_owner(owner), &variable, Some(value));
+        } else {
+            shown.insert(variable, Value::String(value));
+        }
+    }
+    Value::Object(shown)
+}
+
 /// Where a deployment's sensitive prompted values are kept.
 pub fn secret_owner(deployment: &str) -> String {
     format!("formvalues-{deployment}")

@@ -66,20 +66,7 @@ pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> 
     }
     doc.insert("SelectedPackages".into(), Value::Array(selected));
     let process_snapshot = super::processes::snapshot(store, Kind::DeploymentProcess, &process_id)?;
-    let variables_snapshot = super::processes::snapshot(
-        store,
-        Kind::VariableSet,
-        &format!("variableset-{project_id}"),
-    )?;
-    let mut library_snapshots = Vec::new();
-    for set in strings(&project, "IncludedLibraryVariableSetIds") {
-        let set_id = format!("variableset-{set}");
-        library_snapshots.push(json!(super::processes::snapshot(
-            store,
-            Kind::VariableSet,
-            &set_id
-        )?));
-    }
+    let (variables_snapshot, library_snapshots) = freeze_variables(store, &project)?;
     doc.insert(
         "ProjectDeploymentProcessSnapshotId".into(),
         json!(process_snapshot),
@@ -402,4 +389,26 @@ pub fn set_custom_fields(store: &mut Store, id: &str, doc: &mut Doc, custom: Opt
         }
         doc.insert("CustomFields".into(), custom);
     }
+}
+
+/// Freezes the project's variables, then those of each of its library variable sets, as
+/// creating a release or a runbook snapshot does; returns the id of the project's snapshot
+/// and those of the library sets' snapshots.
+pub fn freeze_variables(store: &mut Store, project: &Doc) -> ApiResult<(String, Vec<Value>)> {
+    let project_id = text(project, "Id").unwrap_or("");
+    let variables = super::processes::snapshot(
+        store,
+        Kind::VariableSet,
+        &format!("variableset-{project_id}"),
+    )?;
+    let mut library = Vec::new();
+    for set in strings(project, "IncludedLibraryVariableSetIds") {
+        let set_id = format!("variableset-{set}");
+        library.push(json!(super::processes::snapshot(
+            store,
+            Kind::VariableSet,
+            &set_id
+        )?));
+    }
+    Ok((variables, library))
 }

@@ -23,11 +23,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{MODIFIED_BY, find, stamp};
+use super::stamp;
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
-use crate::store::{Doc, Store, items, now, strings, text};
+use crate::store::{Doc, Store, items, strings, text};
 
 /// The writable fields of `RunbookRunResource`.
 const RUN: &[Field] = &[
@@ -71,26 +71,19 @@ pub fn create(store: &mut Store, space: &str, body: &Value) -> ApiResult<Doc> {
 /// Checks a run (`RunbookRunResource` fields) without changing anything.
 pub fn prepare(store: &Store, space: &str, mut doc: Doc) -> ApiResult<Prepared> {
     let runbook_id = fields::required_text(&doc, "RunbookId")?;
-    let runbook = find(store, Kind::Runbook, space, &runbook_id)
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "RunbookId refers to runbook '{runbook_id}', which does not exist in {space}."
-            ))
-        })?
-        .clone();
+    let runbook = super::referred(store, Kind::Runbook, space, "RunbookId", &runbook_id)?.clone();
     let snapshot_id = text(&doc, "RunbookSnapshotId")
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ApiError::invalid(NO_SNAPSHOT))?
         .to_owned();
-    let snapshot = store
-        .get(Kind::RunbookSnapshot, &snapshot_id)
-        .filter(|s| text(s, "SpaceId") == Some(space))
-        .ok_or_else(|| {
-            ApiError::invalid(format!(
-                "RunbookSnapshotId refers to runbook snapshot '{snapshot_id}', which does not exist in {space}."
-            ))
-        })?
-        .clone();
+    let snapshot = super::referred(
+        store,
+        Kind::RunbookSnapshot,
+        space,
+        "RunbookSnapshotId",
+        &snapshot_id,
+    )?
+    .clone();
     if text(&snapshot, "RunbookId") != Some(runbook_id.as_str()) {
         return Err(ApiError::invalid(format!(
             "The runbook snapshot '{snapshot_id}' is not a snapshot of runbook '{runbook_id}'."
@@ -107,14 +100,14 @@ pub fn prepare(store: &Store, space: &str, mut doc: Doc) -> ApiResult<Prepared> 
         )));
     }
     let environment_id = fields::required_text(&doc, "EnvironmentId")?;
-    super::must_exist(
+    let environment = super::referred(
         store,
         Kind::Environment,
         space,
         "EnvironmentId",
         &environment_id,
-    )?;
-    let environment = store.require(Kind::Environment, &environment_id)?.clone();
+    )?
+    .clone();
     let project = store
         .require(Kind::Project, text(&runbook, "ProjectId").unwrap_or(""))?
         .clone();
@@ -175,39 +168,18 @@ pub fn commit(store: &mut Store, space: &str, prepared: Prepared) -> Doc {
     } = prepared;
     let id = store.next_id(Kind::RunbookRun);
     let task_id = store.next_id(Kind::Task);
-    // Sensitive prompted values are kept like secrets, out of the document.
-    let mut shown = serde_json::Map::new();
-    for (variable, (value, sensitive)) in prompted {
-        if sensitive {
-            store.set_secret(&super::prompted::secret_owner(&id), &variable, Some(value));
-        } else {
-            shown.insert(variable, json!(value));
-        }
-    }
-    doc.insert("FormValues".into(), Value::Object(shown));
+    let shown = super::prompted::keep(store, &id, prompted);
+    doc.insert("FormValues".into(), shown);
     doc.insert(
         "TenantId".into(),
         json!(tenant.as_ref().and_then(|t| text(t, "Id"))),
     );
     let runbook_name = text(&runbook, "Name").unwrap_or("");
     let env_name = text(&environment, "Name").unwrap_or("");
-    let for_tenant = tenant
-        .as_ref()
-        .and_then(|t| text(t, "Name"))
-        .map(|t| format!(" for {t}"))
-        .unwrap_or_default();
+    let for_tenant = super::deployments::for_tenant(tenant.as_ref());
     let description = format!("Run {runbook_name} in {env_name}{for_tenant}");
     doc.insert("Name".into(), json!(format!("Run {runbook_name}")));
-    doc.insert("TaskId".into(), json!(task_id));
-    doc.insert(
-        "ManifestVariableSetId".into(),
-        json!(format!("variableset-{id}")),
-    );
-    doc.insert("Created".into(), json!(now()));
-    doc.insert("DeployedBy".into(), json!(MODIFIED_BY));
-    doc.insert("DeployedById".into(), json!("Users-1"));
-    doc.insert("DeployedToMachineIds".into(), json!([]));
-    doc.insert("FailureEncountered".into(), json!(false));
+    super::deployments::stamp_queued(&mut doc, &id, &task_id);
     let runbook_id = text(&doc, "RunbookId").unwrap_or("").to_owned();
     let snapshot_id = text(&doc, "RunbookSnapshotId").unwrap_or("").to_owned();
     let project_id = text(&doc, "ProjectId").unwrap_or("").to_owned();

@@ -21,7 +21,7 @@ use super::{find, stamp};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
 use crate::kind::Kind;
-use crate::store::{Doc, Store, items, now, random_suffix, strings, text};
+use crate::store::{Doc, Store, items, now, random_suffix, text};
 
 /// The writable fields of `RunbookSnapshotResource`.
 const SNAPSHOT: &[Field] = &[
@@ -43,13 +43,7 @@ pub fn create(
 ) -> ApiResult<Doc> {
     let mut doc = fields::take(body, SNAPSHOT)?;
     let runbook_id = fields::required_text(&doc, "RunbookId")?;
-    let runbook = find(store, Kind::Runbook, space, &runbook_id)
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "RunbookId refers to runbook '{runbook_id}', which does not exist in {space}."
-            ))
-        })?
-        .clone();
+    let runbook = super::referred(store, Kind::Runbook, space, "RunbookId", &runbook_id)?.clone();
     let project_id = text(&runbook, "ProjectId").unwrap_or("").to_owned();
     if let Some(route_project) = project {
         let route_project = find(store, Kind::Project, space, route_project)?;
@@ -83,20 +77,7 @@ pub fn create(
     let selected = super::releases::check_packages(&process, &doc)?;
     super::releases::check_feed_versions(store, space, &process, &selected)?;
     let frozen_process = super::processes::snapshot(store, Kind::RunbookProcess, &process_id)?;
-    let variables = super::processes::snapshot(
-        store,
-        Kind::VariableSet,
-        &format!("variableset-{project_id}"),
-    )?;
-    let mut library = Vec::new();
-    for set in strings(&project_doc, "IncludedLibraryVariableSetIds") {
-        let set_id = format!("variableset-{set}");
-        library.push(json!(super::processes::snapshot(
-            store,
-            Kind::VariableSet,
-            &set_id
-        )?));
-    }
+    let (variables, library) = super::releases::freeze_variables(store, &project_doc)?;
     doc.insert("ProjectId".into(), json!(project_id));
     doc.insert("Name".into(), json!(name));
     if text(&doc, "Notes").is_none() {

@@ -6,19 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Standin, TestResult, expect, id};
-
-fn package_step(name: &str, package: &str) -> Value {
-    json!({
-        "Name": name,
-        "Actions": [{
-            "Name": name,
-            "ActionType": "Octopus.TentaclePackage",
-            "Packages": [{"Name": "", "PackageId": package, "FeedId": "feeds-builtin", "AcquisitionLocation": "Server"}],
-            "Properties": {"Octopus.Action.Package.PackageId": package, "Octopus.Action.Package.FeedId": "feeds-builtin"}
-        }]
-    })
-}
+use crate::harness::{Standin, TestResult, expect, id, package_step};
 
 fn rule(range: &str, tag: &str) -> Value {
     json!({"VersionRange": range, "Tag": tag, "ActionPackages": [{"DeploymentAction": "Deploy", "PackageReference": ""}]})

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Reply, Standin, TestResult, expect, id, script_step};
+use crate::harness::{Reply, Standin, TestResult, expect, id, merged, package_step, script_step};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -30,18 +30,6 @@ fn reasons(reply: Reply) -> Res<String> {
         .filter_map(Value::as_str)
         .collect();
     Ok(errors.join(" | "))
-}
-
-fn package_step(name: &str, package: &str) -> Value {
-    json!({
-        "Name": name,
-        "Actions": [{
-            "Name": name,
-            "ActionType": "Octopus.TentaclePackage",
-            "Packages": [{"Name": "", "PackageId": package, "FeedId": "feeds-builtin", "AcquisitionLocation": "Server"}],
-            "Properties": {"Octopus.Action.Package.PackageId": package, "Octopus.Action.Package.FeedId": "feeds-builtin"}
-        }]
-    })
 }
 
 /// A step with a primary package and a second, named package reference.
@@ -72,13 +60,38 @@ fn upload(s: &Standin, package: &str, version: &str) -> TestResult {
     Ok(())
 }
 
+/// The answer to a release command that succeeds.
+fn release_command(s: &Standin, body: &Value) -> Res<Value> {
+    expect(s.post(CREATE_RELEASE, body)?, 200)
+}
+
+/// The release a release command's answer names.
+fn stored_release(s: &Standin, answer: &Value) -> Res<Value> {
+    let id = answer["ReleaseId"].as_str().ok_or("no id")?;
+    s.ok(&format!("/api/Spaces-1/releases/{id}"))
+}
+
+/// A project "Payments API" deployed only for tenants, with `steps` and a tag set `Region`
+/// (EU, UK); returns its id.
+fn tenanted_project(s: &Standin, steps: Value) -> Res<String> {
+    let project = id(&s.create(
+        "/api/Spaces-1/projects",
+        &json!({"Name": "Payments API", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1", "TenantedDeploymentMode": "Tenanted"}),
+    )?)?;
+    s.set_steps(&project, steps)?;
+    s.create(
+        "/api/Spaces-1/tagsets",
+        &json!({"Name": "Region", "Tags": [{"Name": "EU"}, {"Name": "UK"}]}),
+    )?;
+    Ok(project)
+}
+
 /// A release as the TypeScript client sends it (`ReleaseRepository.create`).
 fn ts_release(project: &str, extra: Value) -> Value {
-    let mut body = json!({"spaceIdOrName": "Default", "spaceName": "Default", "spaceId": "Spaces-1", "ProjectName": project});
-    if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
-        map.extend(more.clone());
-    }
-    body
+    merged(
+        json!({"spaceIdOrName": "Default", "spaceName": "Default", "spaceId": "Spaces-1", "ProjectName": project}),
+        extra,
+    )
 }
 
 #[test]
@@ -98,15 +111,15 @@ fn releases_are_created_by_name_with_every_package_form() -> TestResult {
         upload(&s, package, version)?;
     }
     // PackageVersion for all, by the TypeScript client's body.
-    let created = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0", "PackageVersion": "1.0.0", "ReleaseNotes": "First."})))?,
-        200,
+    let created = release_command(
+        &s,
+        &ts_release(
+            "Payments API",
+            json!({"ReleaseVersion": "1.0.0", "PackageVersion": "1.0.0", "ReleaseNotes": "First."}),
+        ),
     )?;
     assert_eq!(created["ReleaseVersion"], "1.0.0");
-    let release = s.ok(&format!(
-        "/api/Spaces-1/releases/{}",
-        created["ReleaseId"].as_str().ok_or("no id")?
-    ))?;
+    let release = stored_release(&s, &created)?;
     assert_eq!(release["ProjectId"], project.as_str());
     assert_eq!(release["ReleaseNotes"], "First.");
     let versions = |r: &Value| -> Vec<String> {
@@ -129,40 +142,34 @@ fn releases_are_created_by_name_with_every_package_form() -> TestResult {
         ["Deploy::1.0.0", "Deploy:migrations:1.0.0", "Worker::1.0.0"]
     );
     // StepName:Version, then StepName:PackageReferenceName:Version over it; the rest default.
-    let created = expect(
-        s.post(CREATE_RELEASE, &ts_release("payments api", json!({"ReleaseVersion": "1.1.0", "PackageVersion": "1.0.0", "Packages": ["Deploy:2.0.0", "Deploy:migrations:3.0.0"]})))?,
-        200,
+    let created = release_command(
+        &s,
+        &ts_release(
+            "payments api",
+            json!({"ReleaseVersion": "1.1.0", "PackageVersion": "1.0.0", "Packages": ["Deploy:2.0.0", "Deploy:migrations:3.0.0"]}),
+        ),
     )?;
-    let release = s.ok(&format!(
-        "/api/Spaces-1/releases/{}",
-        created["ReleaseId"].as_str().ok_or("no id")?
-    ))?;
+    let release = stored_release(&s, &created)?;
     assert_eq!(
         versions(&release),
         ["Deploy::2.0.0", "Deploy:migrations:3.0.0", "Worker::1.0.0"]
     );
     // PackageId:Version sets every use of the package; unset ones take the feed's latest.
-    let created = expect(
-        s.post(CREATE_RELEASE, &json!({"spaceId": "Spaces-1", "spaceIdOrName": "Spaces-1", "projectName": project, "releaseVersion": "1.2.0", "packages": ["Api:1.0.0"]}))?,
-        200,
+    let created = release_command(
+        &s,
+        &json!({"spaceId": "Spaces-1", "spaceIdOrName": "Spaces-1", "projectName": project, "releaseVersion": "1.2.0", "packages": ["Api:1.0.0"]}),
     )?;
-    let release = s.ok(&format!(
-        "/api/Spaces-1/releases/{}",
-        created["ReleaseId"].as_str().ok_or("no id")?
-    ))?;
+    let release = stored_release(&s, &created)?;
     assert_eq!(
         versions(&release),
         ["Deploy::1.0.0", "Deploy:migrations:3.0.0", "Worker::1.0.0"]
     );
     // By slug, and a wildcard step with a reference.
-    let created = expect(
-        s.post(CREATE_RELEASE, &json!({"ProjectName": "payments-api", "ReleaseVersion": "1.3.0", "Packages": ["*:migrations:1.0.0"]}))?,
-        200,
+    let created = release_command(
+        &s,
+        &json!({"ProjectName": "payments-api", "ReleaseVersion": "1.3.0", "Packages": ["*:migrations:1.0.0"]}),
     )?;
-    let release = s.ok(&format!(
-        "/api/Spaces-1/releases/{}",
-        created["ReleaseId"].as_str().ok_or("no id")?
-    ))?;
+    let release = stored_release(&s, &created)?;
     assert_eq!(
         versions(&release),
         ["Deploy::2.0.0", "Deploy:migrations:1.0.0", "Worker::2.0.0"]
@@ -175,29 +182,20 @@ fn a_release_without_a_version_follows_the_projects_versioning() -> TestResult {
     let s = Standin::start()?;
     let project = s.project("Payments API", "Lifecycles-1")?;
     s.set_steps(&project, json!([script_step("Migrate", "echo hi")]))?;
-    let first = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({})))?,
-        200,
-    )?;
+    let first = release_command(&s, &ts_release("Payments API", json!({})))?;
     assert_eq!(
         first["ReleaseVersion"], "0.0.1",
         "Octopus's default template counts from 0.0.0"
     );
     s.release(&project, "4.2.9", json!([]))?;
-    let next = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({})))?,
-        200,
-    )?;
+    let next = release_command(&s, &ts_release("Payments API", json!({})))?;
     assert_eq!(next["ReleaseVersion"], "4.2.10");
     // A template of the project's own; the channel's name is available to it.
     let path = format!("/api/Spaces-1/projects/{project}");
     let mut settings = s.ok(&path)?;
     settings["VersioningStrategy"] = json!({"Template": "#{Octopus.Version.NextMajor}.0.0-#{Octopus.Release.Channel.Name}", "DonorPackage": null});
     expect(s.put(&path, &settings)?, 200)?;
-    let templated = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({})))?,
-        200,
-    )?;
+    let templated = release_command(&s, &ts_release("Payments API", json!({})))?;
     assert_eq!(templated["ReleaseVersion"], "5.0.0-Default");
     // A template expression the stand-in does not evaluate is refused, not guessed.
     settings["VersioningStrategy"] =
@@ -213,10 +211,7 @@ fn a_release_without_a_version_follows_the_projects_versioning() -> TestResult {
     upload(&s, "Api", "7.1.3")?;
     settings["VersioningStrategy"] = json!({"DonorPackage": {"DeploymentAction": "Deploy", "PackageReference": ""}, "Template": null});
     expect(s.put(&path, &settings)?, 200)?;
-    let donor = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({})))?,
-        200,
-    )?;
+    let donor = release_command(&s, &ts_release("Payments API", json!({})))?;
     assert_eq!(donor["ReleaseVersion"], "7.1.3");
     Ok(())
 }
@@ -230,9 +225,12 @@ fn existing_versions_channels_and_custom_fields() -> TestResult {
         "/api/Spaces-1/channels",
         &json!({"Name": "Hotfix", "ProjectId": project}),
     )?)?;
-    let first = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0", "ChannelName": "hotfix", "CustomFields": {"Ticket": "CHG-1"}})))?,
-        200,
+    let first = release_command(
+        &s,
+        &ts_release(
+            "Payments API",
+            json!({"ReleaseVersion": "1.0.0", "ChannelName": "hotfix", "CustomFields": {"Ticket": "CHG-1"}}),
+        ),
     )?;
     let release_id = first["ReleaseId"].as_str().ok_or("no id")?.to_owned();
     let release = s.ok(&format!("/api/Spaces-1/releases/{release_id}"))?;
@@ -244,15 +242,12 @@ fn existing_versions_channels_and_custom_fields() -> TestResult {
         &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
     )?)?;
     assert!(text.contains("Release '1.0.0' already exists"), "{text}");
-    let again = expect(
-        s.post(
-            CREATE_RELEASE,
-            &ts_release(
-                "Payments API",
-                json!({"ReleaseVersion": "1.0.0", "IgnoreIfAlreadyExists": true}),
-            ),
-        )?,
-        200,
+    let again = release_command(
+        &s,
+        &ts_release(
+            "Payments API",
+            json!({"ReleaseVersion": "1.0.0", "IgnoreIfAlreadyExists": true}),
+        ),
     )?;
     assert_eq!(
         again,
@@ -372,12 +367,9 @@ fn deployable(s: &Standin) -> Res<(String, String, String)> {
         ]),
     )?;
     s.set_variables(&project, json!([{"Name": "Greeting", "Value": "", "Prompt": {"Label": "Greeting", "Required": true, "DisplaySettings": {}}}]))?;
-    expect(
-        s.post(
-            CREATE_RELEASE,
-            &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
-        )?,
-        200,
+    release_command(
+        s,
+        &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
     )?;
     Ok((dev, prod, project))
 }
@@ -433,11 +425,10 @@ fn untenanted_commands_with_bad_names_or_types_are_refused() -> TestResult {
     let s = Standin::start()?;
     deployable(&s)?;
     let base = |extra: Value| -> Value {
-        let mut body = json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Development"], "Variables": {"Greeting": "x"}});
-        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
-            map.extend(more.clone());
-        }
-        body
+        merged(
+            json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Development"], "Variables": {"Greeting": "x"}}),
+            extra,
+        )
     };
     for (body, want) in [
         (
@@ -507,20 +498,12 @@ fn untenanted_commands_with_bad_names_or_types_are_refused() -> TestResult {
 fn tenanted_deployments_by_name_and_by_tag() -> TestResult {
     let s = Standin::start()?;
     let staging = s.environment("Staging")?;
-    let project = id(&s.create(
-        "/api/Spaces-1/projects",
-        &json!({"Name": "Payments API", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1", "TenantedDeploymentMode": "Tenanted"}),
-    )?)?;
-    s.set_steps(
-        &project,
+    let project = tenanted_project(
+        &s,
         json!([script_step(
             "Who",
             "echo \"tenant #{Octopus.Deployment.Tenant.Name}\""
         )]),
-    )?;
-    s.create(
-        "/api/Spaces-1/tagsets",
-        &json!({"Name": "Region", "Tags": [{"Name": "EU"}, {"Name": "UK"}]}),
     )?;
     s.create(
         "/api/Spaces-1/tagsets",
@@ -533,12 +516,9 @@ fn tenanted_deployments_by_name_and_by_tag() -> TestResult {
         "/api/Spaces-1/tenants",
         &json!({"Name": "Elsewhere", "TenantTags": ["Region/EU"]}),
     )?;
-    expect(
-        s.post(
-            CREATE_RELEASE,
-            &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
-        )?,
-        200,
+    release_command(
+        &s,
+        &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
     )?;
     let deployed_tenants = |body: &Value| -> Res<Vec<String>> {
         let mut out = Vec::new();
@@ -553,11 +533,10 @@ fn tenanted_deployments_by_name_and_by_tag() -> TestResult {
         Ok(out)
     };
     let command = |extra: Value| -> Value {
-        let mut body = json!({"spaceIdOrName": "Default", "ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging"});
-        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
-            map.extend(more.clone());
-        }
-        body
+        merged(
+            json!({"spaceIdOrName": "Default", "ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging"}),
+            extra,
+        )
     };
     // By name.
     let by_name = expect(
@@ -605,30 +584,18 @@ fn tenanted_commands_with_bad_names_are_refused() -> TestResult {
     let s = Standin::start()?;
     let staging = s.environment("Staging")?;
     s.environment("Production")?;
-    let project = id(&s.create(
-        "/api/Spaces-1/projects",
-        &json!({"Name": "Payments API", "ProjectGroupId": "ProjectGroups-1", "LifecycleId": "Lifecycles-1", "TenantedDeploymentMode": "Tenanted"}),
-    )?)?;
-    s.set_steps(&project, json!([script_step("Who", "echo hi")]))?;
-    s.create(
-        "/api/Spaces-1/tagsets",
-        &json!({"Name": "Region", "Tags": [{"Name": "EU"}, {"Name": "UK"}]}),
-    )?;
+    let project = tenanted_project(&s, json!([script_step("Who", "echo hi")]))?;
     s.create("/api/Spaces-1/tenants", &json!({"Name": "Acquirer EU", "TenantTags": ["Region/EU"], "ProjectEnvironments": {project.as_str(): [staging]}}))?;
     s.create("/api/Spaces-1/tenants", &json!({"Name": "Loose"}))?;
-    expect(
-        s.post(
-            CREATE_RELEASE,
-            &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
-        )?,
-        200,
+    release_command(
+        &s,
+        &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
     )?;
     let command = |extra: Value| -> Value {
-        let mut body = json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging"});
-        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
-            map.extend(more.clone());
-        }
-        body
+        merged(
+            json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging"}),
+            extra,
+        )
     };
     for (body, want) in [
         (command(json!({})), "must name Tenants or TenantTags"),
@@ -771,15 +738,15 @@ fn release_commands_keep_channel_rules_snapshots_and_automatic_deployments() -> 
     // ... unless told to ignore the rules, or given a version inside them.
     let mut ignoring = body.clone();
     ignoring["IgnoreChannelRules"] = json!(true);
-    expect(s.post(CREATE_RELEASE, &ignoring)?, 200)?;
-    let inside = expect(
-        s.post(CREATE_RELEASE, &ts_release("Payments API", json!({"ReleaseVersion": "1.1.0", "ChannelName": "Stable", "Packages": ["Api:1.5.0"]})))?,
-        200,
+    release_command(&s, &ignoring)?;
+    let inside = release_command(
+        &s,
+        &ts_release(
+            "Payments API",
+            json!({"ReleaseVersion": "1.1.0", "ChannelName": "Stable", "Packages": ["Api:1.5.0"]}),
+        ),
     )?;
-    let release = s.ok(&format!(
-        "/api/Spaces-1/releases/{}",
-        inside["ReleaseId"].as_str().ok_or("no id")?
-    ))?;
+    let release = stored_release(&s, &inside)?;
     // Snapshots frozen as the classic route freezes them.
     assert!(
         release["ProjectDeploymentProcessSnapshotId"]
@@ -807,18 +774,15 @@ fn guided_failure_defaults_to_the_project_then_the_environment() -> TestResult {
     s.environment("Plain")?;
     let project = s.project("Payments API", "Lifecycles-1")?;
     s.set_steps(&project, json!([script_step("Migrate", "echo hi")]))?;
-    expect(
-        s.post(
-            CREATE_RELEASE,
-            &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
-        )?,
-        200,
+    release_command(
+        &s,
+        &ts_release("Payments API", json!({"ReleaseVersion": "1.0.0"})),
     )?;
     let guided = |extra: Value| -> Res<Vec<Value>> {
-        let mut body = json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Careful", "Plain"]});
-        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
-            map.extend(more.clone());
-        }
+        let body = merged(
+            json!({"ProjectName": "Payments API", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Careful", "Plain"]}),
+            extra,
+        );
         let created = expect(s.post(UNTENANTED, &body)?, 200)?;
         let mut out = Vec::new();
         for (deployment, _) in server_tasks(&created) {

@@ -293,6 +293,27 @@ pub fn script_step(name: &str, script: &str) -> Value {
     })
 }
 
+/// A step deploying `package` from the built-in feed (acquired on the server).
+pub fn package_step(name: &str, package: &str) -> Value {
+    json!({
+        "Name": name,
+        "Actions": [{
+            "Name": name,
+            "ActionType": "Octopus.TentaclePackage",
+            "Packages": [{"Name": "", "PackageId": package, "FeedId": "feeds-builtin", "AcquisitionLocation": "Server"}],
+            "Properties": {"Octopus.Action.Package.PackageId": package, "Octopus.Action.Package.FeedId": "feeds-builtin"}
+        }]
+    })
+}
+
+/// `base` with the fields of `extra` added over it (both JSON objects).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(map), Value::Object(more)) = (base.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    base
+}
+
 /// The repository's `fixtures/octopus` folder.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/octopus")

@@ -3,19 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{Standin, TestResult, expect, id, script_step};
-
-fn package_step(name: &str, package: &str) -> serde_json::Value {
-    json!({
-        "Name": name,
-        "Actions": [{
-            "Name": name,
-            "ActionType": "Octopus.TentaclePackage",
-            "Packages": [{"Name": "", "PackageId": package, "FeedId": "feeds-builtin", "AcquisitionLocation": "Server"}],
-            "Properties": {"Octopus.Action.Package.PackageId": package, "Octopus.Action.Package.FeedId": "feeds-builtin"}
-        }]
-    })
-}
+use crate::harness::{Standin, TestResult, expect, id, package_step, script_step};
 
 #[test]
 fn a_release_freezes_the_process_and_variables_it_was_created_from() -> TestResult {

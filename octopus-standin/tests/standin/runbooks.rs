@@ -9,27 +9,44 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Standin, TestResult, expect, id, script_step};
+use crate::harness::{Standin, TestResult, expect, id, merged, script_step};
 use crate::swagger::conforms;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const WAIT: Duration = Duration::from_secs(60);
 const SPACE: &str = "/api/Spaces-1";
+const RUNS: &str = "/api/Spaces-1/runbookRuns";
+const FORM: &str = "/api/Spaces-1/runbook-runs/create/v1";
 
 /// A project with one runbook whose process has `steps`; `runbook` adds fields to the
 /// runbook's body. Returns (project id, runbook).
 fn runbook_with(s: &Standin, name: &str, steps: Value, runbook: Value) -> Res<(String, Value)> {
     let project = s.project(name, "Lifecycles-1")?;
-    let mut body = json!({"Name": format!("{name} runbook"), "ProjectId": project});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), runbook.as_object()) {
-        body.extend(extra.clone());
-    }
+    let body = merged(
+        json!({"Name": format!("{name} runbook"), "ProjectId": project}),
+        runbook,
+    );
     // (A runbook carries fields newer than the 2020.5 Swagger, `Slug` and the like, so it is
     // not held to `RunbookResource` here.)
     let runbook = s.create(&format!("{SPACE}/runbooks"), &body)?;
     set_runbook_steps(s, &runbook, steps)?;
     Ok((project, runbook))
+}
+
+/// A project with one runbook whose process is one script step; returns (project id, runbook).
+fn script_runbook(s: &Standin, name: &str, step: &str, script: &str) -> Res<(String, Value)> {
+    runbook_with(s, name, json!([script_step(step, script)]), json!({}))
+}
+
+/// What most tests start from: a stand-in started with `args`, an environment "Production",
+/// and a project `name` with one runbook of `steps`. Returns (stand-in, environment id,
+/// project id, runbook).
+fn set_up(args: &[&str], name: &str, steps: Value) -> Res<(Standin, String, String, Value)> {
+    let s = Standin::start_with(args)?;
+    let env = s.environment("Production")?;
+    let (project, runbook) = runbook_with(&s, name, steps, json!({}))?;
+    Ok((s, env, project, runbook))
 }
 
 /// Replaces a runbook's steps (read-modify-write on `runbookProcesses/{id}`).
@@ -56,16 +73,75 @@ fn snapshot(s: &Standin, runbook: &Value, name: &str) -> Res<Value> {
     Ok(created)
 }
 
+/// The body of `POST runbookRuns` for a snapshot (of its runbook) in an environment, with
+/// the fields of `extra` added.
+fn run_body(snapshot: &Value, environment: &str, extra: Value) -> Value {
+    merged(
+        json!({"RunbookId": snapshot["RunbookId"], "RunbookSnapshotId": snapshot["Id"],
+               "EnvironmentId": environment}),
+        extra,
+    )
+}
+
 /// Runs a snapshot through `POST runbookRuns`; returns the run.
 fn start_run(s: &Standin, snapshot: &Value, environment: &str, extra: Value) -> Res<Value> {
-    let mut body = json!({"RunbookId": snapshot["RunbookId"], "RunbookSnapshotId": snapshot["Id"],
-                          "EnvironmentId": environment});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let created = s.create(&format!("{SPACE}/runbookRuns"), &body)?;
+    let created = s.create(RUNS, &run_body(snapshot, environment, extra))?;
     conforms("RunbookRunResource", &created)?;
     Ok(created)
+}
+
+/// A `POST runbookRuns` of a snapshot that is refused with a reason containing `want`.
+fn refuse_run(
+    s: &Standin,
+    snapshot: &Value,
+    environment: &str,
+    extra: Value,
+    want: &str,
+) -> TestResult {
+    refused(s.post(RUNS, &run_body(snapshot, environment, extra))?, want)
+}
+
+/// Runs a runbook through the executions form (`runbook-runs/create/v1`); returns the
+/// (run id, task id) of each run it queued.
+fn run_form(s: &Standin, body: &Value) -> Res<Vec<(String, String)>> {
+    let answer = expect(s.post(FORM, body)?, 200)?;
+    let mut out = Vec::new();
+    for t in answer["RunbookRunServerTasks"]
+        .as_array()
+        .ok_or_else(|| format!("no tasks in {answer}"))?
+    {
+        let run = t["RunbookRunId"].as_str().ok_or("no run id")?;
+        let task = t["ServerTaskId"].as_str().ok_or("no task id")?;
+        out.push((run.to_owned(), task.to_owned()));
+    }
+    Ok(out)
+}
+
+/// The task of the first run the executions form queued.
+fn first_task(runs: &[(String, String)]) -> Res<String> {
+    Ok(runs.first().ok_or("no task")?.1.clone())
+}
+
+/// Waits for a task, which must succeed; returns its log.
+fn succeeds(s: &Standin, task: &str) -> Res<String> {
+    let done = s.wait_for_task(task, WAIT)?;
+    assert_eq!(done["State"], "Success", "{done}");
+    s.raw_log(task)
+}
+
+/// The pending interruptions of a task.
+fn pending(s: &Standin, task: &str) -> Res<Value> {
+    s.ok(&format!(
+        "{SPACE}/interruptions?regarding={task}&pendingOnly=true"
+    ))
+}
+
+/// Takes responsibility for an interruption, then submits `answer` to it.
+fn take_and_submit(s: &Standin, interruption: &Value, answer: Value) -> TestResult {
+    let path = format!("{SPACE}/interruptions/{}", id(interruption)?);
+    expect(s.put(&format!("{path}/responsible"), &json!({}))?, 200)?;
+    expect(s.post(&format!("{path}/submit"), &answer)?, 200)?;
+    Ok(())
 }
 
 fn task_of(run: &Value) -> Res<String> {
@@ -95,16 +171,13 @@ fn refused(reply: crate::harness::Reply, want: &str) -> TestResult {
 
 #[test]
 fn a_published_runbook_runs_its_frozen_script_to_success_with_its_log() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[],
         "Payments",
         json!([script_step(
             "Rotate",
             "echo \"rotating #{Key.Name} for #{Octopus.Runbook.Name} in #{Octopus.Environment.Name}\"\necho \"snapshot #{Octopus.RunbookSnapshot.Name}\""
         )]),
-        json!({}),
     )?;
     assert_eq!(runbook["PublishedRunbookSnapshotId"], Value::Null);
     s.set_variables(
@@ -139,25 +212,18 @@ fn a_published_runbook_runs_its_frozen_script_to_success_with_its_log() -> TestR
     assert_eq!(frozen_process["RunbookId"], runbook["Id"]);
     assert!(frozen_process.to_string().contains("rotating"));
     // The executions form runs the published snapshot when none is named.
-    let answer = expect(
-        s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
-            &json!({"ProjectName": "payments", "RunbookName": "Payments runbook",
-                    "EnvironmentNames": ["Production"], "spaceName": "Default"}),
-        )?,
-        200,
+    let runs = run_form(
+        &s,
+        &json!({"ProjectName": "payments", "RunbookName": "Payments runbook",
+                "EnvironmentNames": ["Production"], "spaceName": "Default"}),
     )?;
-    let tasks = answer["RunbookRunServerTasks"]
-        .as_array()
-        .ok_or("no tasks")?;
-    assert_eq!(tasks.len(), 1, "{answer}");
-    let run_id = tasks[0]["RunbookRunId"].as_str().ok_or("no run id")?;
-    let task_id = tasks[0]["ServerTaskId"].as_str().ok_or("no task id")?;
-    let done = s.wait_for_task(task_id, WAIT)?;
-    assert_eq!(done["State"], "Success", "{done}");
+    let [(run_id, task_id)] = runs.as_slice() else {
+        return Err(format!("one run expected: {runs:?}").into());
+    };
+    let log = succeeds(&s, task_id)?;
+    let done = s.ok(&format!("/api/tasks/{task_id}"))?;
     assert_eq!(done["Name"], "RunbookRun");
-    assert_eq!(done["Arguments"]["RunbookRunId"], run_id);
-    let log = s.raw_log(task_id)?;
+    assert_eq!(done["Arguments"]["RunbookRunId"], run_id.as_str());
     assert!(
         log.contains("rotating signing-key for Payments runbook in Production"),
         "{log}"
@@ -175,8 +241,7 @@ fn a_published_runbook_runs_its_frozen_script_to_success_with_its_log() -> TestR
     let draft = snapshot(&s, &runbook, "Snapshot 2")?;
     let second = start_run(&s, &draft, &env, json!({}))?;
     let second_task = task_of(&second)?;
-    assert_eq!(s.wait_for_task(&second_task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(&second_task)?.contains("edited later"));
+    assert!(succeeds(&s, &second_task)?.contains("edited later"));
     // Lists: per runbook, per project (newest first), by name, runs by the api-client's
     // filters.
     for path in [
@@ -203,7 +268,7 @@ fn a_published_runbook_runs_its_frozen_script_to_success_with_its_log() -> TestR
         id(&published)?
     ))?;
     assert_eq!(of_snapshot["TotalResults"], 1);
-    assert_eq!(of_snapshot["Items"][0]["Id"], run_id);
+    assert_eq!(of_snapshot["Items"][0]["Id"], run_id.as_str());
     for filter in [
         "runbooks=Runbooks-999",
         "projects=Projects-999",
@@ -259,20 +324,14 @@ fn a_failing_runbook_fails_its_task_and_guided_failure_asks_first() -> TestResul
     assert_eq!(guided["UseGuidedFailure"], true);
     let task = task_of(&guided)?;
     s.wait_until(&task, WAIT, |t| t["HasPendingInterruptions"] == true)?;
-    let page = s.ok(&format!(
-        "{SPACE}/interruptions?regarding={task}&pendingOnly=true"
-    ))?;
+    let page = pending(&s, &task)?;
     let interruption = &page["Items"][0];
     let related = interruption["RelatedDocumentIds"].to_string();
     assert!(related.contains(&id(&guided)?), "{related}");
-    let path = format!("{SPACE}/interruptions/{}", id(interruption)?);
-    expect(s.put(&format!("{path}/responsible"), &json!({}))?, 200)?;
-    expect(
-        s.post(
-            &format!("{path}/submit"),
-            &json!({"Guidance": "Fail", "Notes": "not today"}),
-        )?,
-        200,
+    take_and_submit(
+        &s,
+        interruption,
+        json!({"Guidance": "Fail", "Notes": "not today"}),
     )?;
     assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Failed");
     let log = s.raw_log(&task)?;
@@ -285,25 +344,20 @@ fn a_failing_runbook_fails_its_task_and_guided_failure_asks_first() -> TestResul
 
 #[test]
 fn a_manual_intervention_in_a_runbook_waits_for_its_answer() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (_, runbook) = runbook_with(
-        &s,
+    let (s, env, _, runbook) = set_up(
+        &[],
         "Failover",
         json!([
             {"Name": "Approve", "Actions": [{"Name": "Approve", "ActionType": "Octopus.Manual",
               "Properties": {"Octopus.Action.Manual.Instructions": "Fail over #{Octopus.Environment.Name}?"}}]},
             script_step("Switch", "echo switched by #{Octopus.Runbook.Name}")
         ]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
     let waiting = s.wait_until(&task, WAIT, |t| t["HasPendingInterruptions"] == true)?;
     assert_eq!(waiting["State"], "Executing");
-    let page = s.ok(&format!(
-        "{SPACE}/interruptions?regarding={task}&pendingOnly=true"
-    ))?;
+    let page = pending(&s, &task)?;
     assert_eq!(page["TotalResults"], 1, "{page}");
     let interruption = &page["Items"][0];
     assert!(
@@ -315,32 +369,21 @@ fn a_manual_intervention_in_a_runbook_waits_for_its_answer() -> TestResult {
         s.post(&format!("{path}/submit"), &json!({"Result": "Proceed"}))?,
         "take responsibility",
     )?;
-    expect(s.put(&format!("{path}/responsible"), &json!({}))?, 200)?;
-    expect(
-        s.post(
-            &format!("{path}/submit"),
-            &json!({"Notes": "go", "Result": "Proceed"}),
-        )?,
-        200,
+    take_and_submit(
+        &s,
+        interruption,
+        json!({"Notes": "go", "Result": "Proceed"}),
     )?;
-    let done = s.wait_for_task(&task, WAIT)?;
-    assert_eq!(done["State"], "Success", "{done}");
-    assert!(s.raw_log(&task)?.contains("switched by Failover runbook"));
+    assert!(succeeds(&s, &task)?.contains("switched by Failover runbook"));
 
     // "Abort" fails the run.
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
     s.wait_until(&task, WAIT, |t| t["HasPendingInterruptions"] == true)?;
-    let page = s.ok(&format!(
-        "{SPACE}/interruptions?regarding={task}&pendingOnly=true"
-    ))?;
-    let path = format!("{SPACE}/interruptions/{}", id(&page["Items"][0])?);
-    expect(s.put(&format!("{path}/responsible"), &json!({}))?, 200)?;
-    expect(
-        s.post(
-            &format!("{path}/submit"),
-            &json!({"Notes": "no", "Result": "Abort"}),
-        )?,
-        200,
+    let page = pending(&s, &task)?;
+    take_and_submit(
+        &s,
+        &page["Items"][0],
+        json!({"Notes": "no", "Result": "Abort"}),
     )?;
     let done = s.wait_for_task(&task, WAIT)?;
     assert_eq!(done["State"], "Failed", "{done}");
@@ -380,70 +423,58 @@ fn tenanted_runs_follow_the_runbooks_multi_tenancy_mode_and_the_tenants_connecti
     let lone = s.create(&format!("{SPACE}/tenants"), &json!({"Name": "Unconnected"}))?;
     let snap = snapshot(&s, &runbook, "S1")?;
     // Tenanted: a run needs a tenant, connected to the project in that environment.
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": production}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &production,
+        json!({}),
         "MultiTenancyMode is Tenanted",
     )?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"],
-                    "EnvironmentId": staging, "TenantId": eu["Id"]}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &staging,
+        json!({"TenantId": eu["Id"]}),
         "not in Staging",
     )?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"],
-                    "EnvironmentId": production, "TenantId": lone["Id"]}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &production,
+        json!({"TenantId": lone["Id"]}),
         "not connected",
     )?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"],
-                    "EnvironmentId": production, "TenantId": "Tenants-999"}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &production,
+        json!({"TenantId": "Tenants-999"}),
         "Tenants-999",
     )?;
     let one = start_run(&s, &snap, &production, json!({"TenantId": eu["Id"]}))?;
     assert_eq!(one["TenantId"], eu["Id"]);
     let task = task_of(&one)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(&task)?.contains("tenant=Acquirer EU"));
+    assert!(succeeds(&s, &task)?.contains("tenant=Acquirer EU"));
     // The executions form: a named tenant and a tag, one run for each tenant.
-    let answer = expect(
-        s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
-            &json!({"ProjectName": "Acquiring", "RunbookName": "Acquiring runbook", "Snapshot": "S1",
-                    "EnvironmentNames": ["Production"], "Tenants": ["Acquirer EU"], "TenantTags": ["Region/UK"]}),
-        )?,
-        200,
+    let runs = run_form(
+        &s,
+        &json!({"ProjectName": "Acquiring", "RunbookName": "Acquiring runbook", "Snapshot": "S1",
+                "EnvironmentNames": ["Production"], "Tenants": ["Acquirer EU"], "TenantTags": ["Region/UK"]}),
     )?;
-    let tasks = answer["RunbookRunServerTasks"]
-        .as_array()
-        .ok_or("no tasks")?;
-    assert_eq!(tasks.len(), 2, "{answer}");
+    assert_eq!(runs.len(), 2, "{runs:?}");
     let mut logs = String::new();
-    for t in tasks {
-        let task = t["ServerTaskId"].as_str().ok_or("no task")?;
-        assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
-        logs.push_str(&s.raw_log(task)?);
+    for (_, task) in &runs {
+        logs.push_str(&succeeds(&s, task)?);
     }
     assert!(logs.contains("tenant=Acquirer EU") && logs.contains("tenant=Acquirer UK"));
     let uk_runs = s.ok(&format!("{SPACE}/runbookRuns?tenants={}", id(&uk)?))?;
     assert_eq!(uk_runs["TotalResults"], 1, "{uk_runs}");
     // A tag no connected tenant carries, and a tenanted form without tenants, are refused;
     // nothing is stored for a refused form.
-    let before = s.ok(&format!("{SPACE}/runbookRuns"))?["TotalResults"].clone();
+    let before = s.ok(RUNS)?["TotalResults"].clone();
     refused(
         s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
+            FORM,
             &json!({"ProjectName": "Acquiring", "RunbookName": "Acquiring runbook", "Snapshot": "S1",
                     "EnvironmentNames": ["Staging"], "TenantTags": ["Region/EU"]}),
         )?,
@@ -451,25 +482,21 @@ fn tenanted_runs_follow_the_runbooks_multi_tenancy_mode_and_the_tenants_connecti
     )?;
     refused(
         s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
+            FORM,
             &json!({"ProjectName": "Acquiring", "RunbookName": "Acquiring runbook", "Snapshot": "S1",
                     "EnvironmentNames": ["Production", "Staging"], "Tenants": ["Acquirer EU"]}),
         )?,
         "not in Staging",
     )?;
-    assert_eq!(
-        s.ok(&format!("{SPACE}/runbookRuns"))?["TotalResults"],
-        before
-    );
+    assert_eq!(s.ok(RUNS)?["TotalResults"], before);
     // An untenanted runbook refuses a tenant.
-    let (_, plain) = runbook_with(&s, "Plain", json!([script_step("A", "echo a")]), json!({}))?;
+    let (_, plain) = script_runbook(&s, "Plain", "A", "echo a")?;
     let plain_snap = snapshot(&s, &plain, "S1")?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": plain["Id"], "RunbookSnapshotId": plain_snap["Id"],
-                    "EnvironmentId": production, "TenantId": eu["Id"]}),
-        )?,
+    refuse_run(
+        &s,
+        &plain_snap,
+        &production,
+        json!({"TenantId": eu["Id"]}),
         "MultiTenancyMode is Untenanted",
     )?;
     Ok(())
@@ -481,6 +508,13 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
     let dev = s.environment("Dev")?;
     let prod = s.environment("Prod")?;
     let steps = json!([script_step("A", "echo in #{Octopus.Environment.Name}")]);
+    // A snapshot of the runbook runs in Dev and is refused in Prod with `want`.
+    let dev_only = |runbook: &Value, want: &str| -> TestResult {
+        let snap = snapshot(&s, runbook, "S1")?;
+        let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
+        succeeds(&s, &task)?;
+        refuse_run(&s, &snap, &prod, json!({}), want)
+    };
     // Specified: only its environments.
     let (_, specified) = runbook_with(
         &s,
@@ -488,14 +522,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
         steps.clone(),
         json!({"EnvironmentScope": "Specified", "Environments": [dev]}),
     )?;
-    let snap = snapshot(&s, &specified, "S1")?;
-    let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": specified["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": prod}),
-        )?,
+    dev_only(
+        &specified,
         "cannot be run in the environment 'Prod': its EnvironmentScope is Specified",
     )?;
     // FromProjectLifecycles: the environments of the project's lifecycle.
@@ -512,14 +540,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
         &json!({"Name": "From lifecycles", "ProjectId": project, "EnvironmentScope": "FromProjectLifecycles"}),
     )?;
     set_runbook_steps(&s, &from, steps.clone())?;
-    let snap = snapshot(&s, &from, "S1")?;
-    let task = task_of(&start_run(&s, &snap, &dev, json!({}))?)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": from["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": prod}),
-        )?,
+    dev_only(
+        &from,
         "'Prod': its EnvironmentScope is FromProjectLifecycles",
     )?;
     // All (the default): every environment of the space.
@@ -528,7 +550,7 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
     let snap = snapshot(&s, &all, "S1")?;
     for env in [&dev, &prod] {
         let task = task_of(&start_run(&s, &snap, env, json!({}))?)?;
-        assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
+        succeeds(&s, &task)?;
     }
     // Scopes and modes outside Octopus's enumerations, and unknown environments, are refused.
     for (body, want) in [
@@ -553,10 +575,7 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
             "Environments-999",
         ),
     ] {
-        let mut full = json!({"Name": "Bad scope", "ProjectId": project});
-        if let (Some(full), Some(body)) = (full.as_object_mut(), body.as_object()) {
-            full.extend(body.clone());
-        }
+        let full = merged(json!({"Name": "Bad scope", "ProjectId": project}), body);
         refused(s.post(&format!("{SPACE}/runbooks"), &full)?, want)?;
     }
     Ok(())
@@ -564,12 +583,8 @@ fn a_runbooks_environment_scope_decides_where_it_may_run() -> TestResult {
 
 #[test]
 fn bad_ids_names_and_types_are_refused() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) =
-        runbook_with(&s, "Strict", json!([script_step("A", "echo a")]), json!({}))?;
-    let (other_project, other) =
-        runbook_with(&s, "Other", json!([script_step("B", "echo b")]), json!({}))?;
+    let (s, env, project, runbook) = set_up(&[], "Strict", json!([script_step("A", "echo a")]))?;
+    let (other_project, other) = script_runbook(&s, "Other", "B", "echo b")?;
     let snaps = format!("{SPACE}/runbookSnapshots");
     let rid = runbook["Id"].clone();
     // Snapshots.
@@ -681,7 +696,6 @@ fn bad_ids_names_and_types_are_refused() -> TestResult {
     assert_eq!(via_project["RunbookId"], rid);
     frozen_doc["Steps"] = json!([]);
     // Runs.
-    let runs = format!("{SPACE}/runbookRuns");
     let sid = snap["Id"].clone();
     for (body, want) in [
         (
@@ -733,11 +747,10 @@ fn bad_ids_names_and_types_are_refused() -> TestResult {
             "Machines-1",
         ),
     ] {
-        refused(s.post(&runs, &body)?, want)?;
+        refused(s.post(RUNS, &body)?, want)?;
     }
     expect(s.get(&format!("{SPACE}/runbookRuns/RunbookRuns-999"))?, 404)?;
     // The executions form.
-    let form = format!("{SPACE}/runbook-runs/create/v1");
     for (body, want) in [
         (
             json!({"RunbookName": "Strict runbook", "EnvironmentNames": ["Production"]}),
@@ -788,32 +801,19 @@ fn bad_ids_names_and_types_are_refused() -> TestResult {
             "Please specify the Runbook Snapshot to run.",
         ),
     ] {
-        refused(s.post(&form, &body)?, want)?;
+        refused(s.post(FORM, &body)?, want)?;
     }
     // SkipStepNames skips a step by name; ids work where names do.
-    let answer = expect(
-        s.post(
-            &form,
-            &json!({"ProjectName": project, "RunbookName": rid, "EnvironmentNames": [env], "SkipStepNames": ["A"]}),
-        )?,
-        200,
-    )?;
-    let task = answer["RunbookRunServerTasks"][0]["ServerTaskId"]
-        .as_str()
-        .ok_or("no task")?;
-    assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(task)?.contains("Skipping action 'A'"));
+    let task = first_task(&run_form(
+        &s,
+        &json!({"ProjectName": project, "RunbookName": rid, "EnvironmentNames": [env], "SkipStepNames": ["A"]}),
+    )?)?;
+    assert!(succeeds(&s, &task)?.contains("Skipping action 'A'"));
     // A disabled project's runbooks do not run.
     let mut p = s.ok(&format!("{SPACE}/projects/{project}"))?;
     p["IsDisabled"] = json!(true);
     expect(s.put(&format!("{SPACE}/projects/{project}"), &p)?, 200)?;
-    refused(
-        s.post(
-            &runs,
-            &json!({"RunbookId": rid, "RunbookSnapshotId": sid, "EnvironmentId": env}),
-        )?,
-        "is disabled",
-    )?;
+    refuse_run(&s, &snap, &env, json!({}), "is disabled")?;
     // A runbook created on the api-client's project route belongs to that project.
     let created = s.create(
         &format!("{SPACE}/projects/{other_project}/runbooks"),
@@ -832,18 +832,14 @@ fn bad_ids_names_and_types_are_refused() -> TestResult {
 
 #[test]
 fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() -> TestResult {
-    let s = Standin::start_with(&["--profile", "2020.5"])?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &["--profile", "2020.5"],
         "Old",
         json!([script_step("A", "echo old server run")]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(&task)?.contains("old server run"));
+    assert!(succeeds(&s, &task)?.contains("old server run"));
     // Publishing on the 2020.5 routes: `?publish=true` and a PUT of the runbook.
     let published = s.create(
         &format!("{SPACE}/runbookSnapshots?publish=true"),
@@ -900,22 +896,19 @@ fn profile_2020_5_serves_the_2020_5_runbook_routes_and_refuses_the_newer_ones() 
         s.ok(&format!("{SPACE}/runbookSnapshots"))?["TotalResults"],
         2
     );
-    assert_eq!(s.ok(&format!("{SPACE}/runbookRuns"))?["TotalResults"], 1);
+    assert_eq!(s.ok(RUNS)?["TotalResults"], 1);
     Ok(())
 }
 
 #[test]
 fn a_runbook_consumer_key_runs_runbooks_but_cannot_edit_or_snapshot_them() -> TestResult {
-    let s = Standin::start_with(&[
-        "--role-key",
-        "API-CONSUMER=RunbookView,RunbookRunView,RunbookRunCreate,TaskView",
-    ])?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[
+            "--role-key",
+            "API-CONSUMER=RunbookView,RunbookRunView,RunbookRunCreate,TaskView",
+        ],
         "Consumed",
         json!([script_step("A", "echo consumed")]),
-        json!({}),
     )?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let as_consumer = |method: reqwest::Method, path: &str, body: &Value| -> Res<(u16, Value)> {
@@ -930,8 +923,8 @@ fn a_runbook_consumer_key_runs_runbooks_but_cannot_edit_or_snapshot_them() -> Te
     };
     let (status, created) = as_consumer(
         reqwest::Method::POST,
-        &format!("{SPACE}/runbookRuns"),
-        &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": env}),
+        RUNS,
+        &run_body(&snap, &env, json!({})),
     )?;
     assert_eq!(status, 201, "{created}");
     let (status, read) = as_consumer(
@@ -1020,8 +1013,7 @@ fn the_snapshot_template_offers_a_fresh_name_and_the_packages_to_select() -> Tes
     assert_eq!(again["Packages"][0]["VersionSelectedLastRelease"], "1.4.0");
     // The run acquires the frozen version from the built-in feed.
     let task = task_of(&start_run(&s, &snap, &env, json!({}))?)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(&task)?.contains("1.4.0"));
+    assert!(succeeds(&s, &task)?.contains("1.4.0"));
     // A frozen process has no template; an unknown one is a 404.
     let frozen = snap["FrozenRunbookProcessId"].as_str().ok_or("no frozen")?;
     for path in [
@@ -1036,16 +1028,13 @@ fn the_snapshot_template_offers_a_fresh_name_and_the_packages_to_select() -> Tes
 
 #[test]
 fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestResult {
-    let s = Standin::start()?;
-    let env = s.environment("Production")?;
-    let (project, runbook) = runbook_with(
-        &s,
+    let (s, env, project, runbook) = set_up(
+        &[],
         "Prompted",
         json!([script_step(
             "Use",
             "echo \"ticket=#{Change.Ticket} token=#{Change.Token}\""
         )]),
-        json!({}),
     )?;
     let set = s.set_variables(
         &project,
@@ -1064,19 +1053,18 @@ fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestR
         .ok_or("no id")?
         .to_owned();
     let snap = snapshot(&s, &runbook, "S1")?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": env}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &env,
+        json!({}),
         "required prompted variables: Change.Ticket",
     )?;
-    refused(
-        s.post(
-            &format!("{SPACE}/runbookRuns"),
-            &json!({"RunbookId": runbook["Id"], "RunbookSnapshotId": snap["Id"], "EnvironmentId": env,
-                    "FormValues": {"nope": "x", ticket.as_str(): "CHG-1"}}),
-        )?,
+    refuse_run(
+        &s,
+        &snap,
+        &env,
+        json!({"FormValues": {"nope": "x", ticket.as_str(): "CHG-1"}}),
         "not a prompted variable of runbook snapshot 'S1'",
     )?;
     let run = start_run(
@@ -1088,27 +1076,19 @@ fn prompted_variables_of_a_runbook_are_asked_for_and_reach_its_script() -> TestR
     // The sensitive value is kept out of the run.
     assert!(!run.to_string().contains("tok-secret-77"), "{run}");
     let task = task_of(&run)?;
-    assert_eq!(s.wait_for_task(&task, WAIT)?["State"], "Success");
-    let log = s.raw_log(&task)?;
+    let log = succeeds(&s, &task)?;
     assert!(log.contains("ticket=CHG-1 token=********"), "{log}");
     assert!(!log.contains("tok-secret-77"), "{log}");
     // The executions form takes them by name.
-    let answer = expect(
-        s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
-            &json!({"ProjectName": "Prompted", "RunbookName": "Prompted runbook", "Snapshot": snap["Id"],
+    let task = first_task(&run_form(
+        &s,
+        &json!({"ProjectName": "Prompted", "RunbookName": "Prompted runbook", "Snapshot": snap["Id"],
                     "EnvironmentNames": ["Production"], "Variables": {"change.ticket": "CHG-2"}}),
-        )?,
-        200,
-    )?;
-    let task = answer["RunbookRunServerTasks"][0]["ServerTaskId"]
-        .as_str()
-        .ok_or("no task")?;
-    assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
-    assert!(s.raw_log(task)?.contains("ticket=CHG-2"));
+    )?)?;
+    assert!(succeeds(&s, &task)?.contains("ticket=CHG-2"));
     refused(
         s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
+            FORM,
             &json!({"ProjectName": "Prompted", "RunbookName": "Prompted runbook", "Snapshot": "S1",
                     "EnvironmentNames": ["Production"]}),
         )?,
@@ -1146,8 +1126,8 @@ fn the_root_documents_link_the_runbook_collections_and_runbooks_filter_by_projec
         }
     }
     let s = Standin::start()?;
-    let (first, _) = runbook_with(&s, "First", json!([script_step("A", "echo a")]), json!({}))?;
-    runbook_with(&s, "Second", json!([script_step("B", "echo b")]), json!({}))?;
+    let (first, _) = script_runbook(&s, "First", "A", "echo a")?;
+    script_runbook(&s, "Second", "B", "echo b")?;
     let page = s.ok(&format!("{SPACE}/runbooks?projectIds={first}"))?;
     assert_eq!(page["TotalResults"], 1, "{page}");
     assert_eq!(page["Items"][0]["ProjectId"], first.as_str());
@@ -1165,13 +1145,10 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
     let data = dir.path().join("octopus.json");
     let data_arg = data.to_str().ok_or("path is not UTF-8")?;
     let (env, runbook, snap, run_id) = {
-        let s = Standin::start_with(&["--data", data_arg])?;
-        let env = s.environment("Production")?;
-        let (project, runbook) = runbook_with(
-            &s,
+        let (s, env, project, runbook) = set_up(
+            &["--data", data_arg],
             "Kept",
             json!([script_step("A", "echo \"key=#{Api.Key}\"")]),
-            json!({}),
         )?;
         s.set_variables(
             &project,
@@ -1182,7 +1159,7 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
             &json!({"RunbookId": runbook["Id"], "Name": "S1"}),
         )?;
         let run = start_run(&s, &snap, &env, json!({}))?;
-        assert_eq!(s.wait_for_task(&task_of(&run)?, WAIT)?["State"], "Success");
+        succeeds(&s, &task_of(&run)?)?;
         s.kill()?;
         (env, runbook, snap, id(&run)?)
     };
@@ -1203,18 +1180,11 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
         400,
     )?;
     // The frozen snapshot still runs, with its sensitive variable, masked in the log.
-    let answer = expect(
-        s.post(
-            &format!("{SPACE}/runbook-runs/create/v1"),
-            &json!({"ProjectName": "Kept", "RunbookName": "Kept runbook", "EnvironmentNames": [env]}),
-        )?,
-        200,
-    )?;
-    let task = answer["RunbookRunServerTasks"][0]["ServerTaskId"]
-        .as_str()
-        .ok_or("no task")?;
-    assert_eq!(s.wait_for_task(task, WAIT)?["State"], "Success");
-    let log = s.raw_log(task)?;
+    let task = first_task(&run_form(
+        &s,
+        &json!({"ProjectName": "Kept", "RunbookName": "Kept runbook", "EnvironmentNames": [env]}),
+    )?)?;
+    let log = succeeds(&s, &task)?;
     assert!(
         log.contains("key=********") && !log.contains("k-kept-1"),
         "{log}"
@@ -1225,9 +1195,8 @@ fn runbooks_their_snapshots_and_runs_survive_a_restart() -> TestResult {
 #[test]
 fn deleting_a_project_deletes_its_runbooks_processes_and_snapshots() -> TestResult {
     let s = Standin::start()?;
-    let (project, runbook) =
-        runbook_with(&s, "Gone", json!([script_step("A", "echo a")]), json!({}))?;
-    let (_, kept) = runbook_with(&s, "Kept", json!([script_step("B", "echo b")]), json!({}))?;
+    let (project, runbook) = script_runbook(&s, "Gone", "A", "echo a")?;
+    let (_, kept) = script_runbook(&s, "Kept", "B", "echo b")?;
     let snap = snapshot(&s, &runbook, "S1")?;
     let kept_snap = snapshot(&s, &kept, "K1")?;
     expect(
