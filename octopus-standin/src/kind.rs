@@ -58,11 +58,14 @@ pub enum Kind {
     TenantValue,
     /// `ActionTemplateResource`: a library step template.
     ActionTemplate,
+    /// `OctopusPackageVersionBuildInformationMappedResource`: a package version's build
+    /// information.
+    BuildInformation,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -89,6 +92,7 @@ impl Kind {
         Kind::TagSet,
         Kind::TenantValue,
         Kind::ActionTemplate,
+        Kind::BuildInformation,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -120,6 +124,7 @@ impl Kind {
             Kind::TagSet => "tagsets",
             Kind::TenantValue => "tenantvariables",
             Kind::ActionTemplate => "actiontemplates",
+            Kind::BuildInformation => "build-information",
         }
     }
 
@@ -157,6 +162,7 @@ impl Kind {
             Kind::TagSet => "TagSets",
             Kind::TenantValue => "TenantVariables",
             Kind::ActionTemplate => "ActionTemplates",
+            Kind::BuildInformation => "BuildInformation",
         }
     }
 
@@ -189,6 +195,7 @@ impl Kind {
             Kind::TagSet => "TagSet",
             Kind::TenantValue => "TenantVariable",
             Kind::ActionTemplate => "ActionTemplate",
+            Kind::BuildInformation => "OctopusPackageVersionBuildInformation",
         }
     }
 
@@ -221,6 +228,7 @@ impl Kind {
             Kind::TagSet => "tag set",
             Kind::TenantValue => "tenant variable",
             Kind::ActionTemplate => "step template",
+            Kind::BuildInformation => "build information",
         }
     }
 }

@@ -104,6 +104,16 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "packages", Some("FeedView")),
     ("GET", "packages/*", Some("FeedView")),
     ("DELETE", "packages/*", Some("BuiltInFeedAdminister")),
+    // Build information: pushed with BuildInformationPush, deleted with
+    // BuildInformationAdminister ("Replace or delete build information"), read as feeds are.
+    ("POST", "build-information", Some("BuildInformationPush")),
+    ("GET", "build-information", Some("FeedView")),
+    ("GET", "build-information/*", Some("FeedView")),
+    (
+        "DELETE",
+        "build-information/*",
+        Some("BuildInformationAdminister"),
+    ),
     // Releases, deployments, tasks, interruptions.
     ("GET", "releases/*/deployments", Some("DeploymentView")),
     // The preview is what a client reads to prepare a deployment (its form of prompted

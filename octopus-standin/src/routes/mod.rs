@@ -315,6 +315,21 @@ async fn scoped(
             let body = json_body(req).await?;
             ok(app.write(|s| resources::tenant_values::put_form(s, space, id, form, &body))?)
         }
+        // Build information: the list's filters, the create's overwrite modes and the bulk
+        // delete are its own.
+        (&Method::GET, ["build-information"]) => {
+            ok(app.read(|s| resources::build_information::list(s, path, params))?)
+        }
+        (&Method::POST, ["build-information"]) => {
+            let body = json_body(req).await?;
+            let doc =
+                app.write(|s| resources::build_information::create(s, space, &body, params))?;
+            ok(Value::Object(doc))
+        }
+        (&Method::DELETE, ["build-information", "bulk"]) => {
+            app.write(|s| resources::build_information::delete_bulk(s, space, params))?;
+            Ok(StatusCode::OK.into_response())
+        }
         // The generic forms.
         (&Method::GET, [seg]) => collection::list(app, kind(seg, path)?, sp, path, params),
         (&Method::GET, [seg, "all"]) => collection::all(app, kind(seg, path)?, sp, params),
