@@ -30,6 +30,8 @@ use serde_json::Value;
 /// The document's name in a release folder and bundle.
 pub const BUILD_INFORMATION_DOCUMENT: &str = "build-information.json";
 
+/// The largest document read, in bytes.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 /// The most packages the document describes.
 pub const MAX_PACKAGES: usize = 1000;
 /// The most commits per package.
