@@ -360,3 +360,46 @@ fn a_bundle_without_build_information_still_imports() -> TestResult {
     assert_eq!(release_of(&zones.pci)["BuildInformation"], json!([]));
     Ok(())
 }
+
+#[test]
+fn an_import_killed_at_any_write_completes_with_the_build_information_pushed_once() -> TestResult {
+    let mut points = 0;
+    for n in 1.. {
+        let zones = Zones::new();
+        dev_release_with_build_information(&zones, "288");
+        zones.export("Payments API", "1.4.1", "payments.zb").ok();
+        let killed = zones
+            .import("payments.zb")
+            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
+            .run();
+        if killed.code == 0 {
+            break;
+        }
+        assert_eq!(
+            killed.code, -1,
+            "run {n} was not killed:\n{}",
+            killed.stderr
+        );
+        points += 1;
+        zones.import("payments.zb").ok();
+        let records = zones
+            .pci
+            .get("/api/Spaces-1/build-information?packageId=Payments.Api");
+        assert_eq!(
+            records["TotalResults"], 1,
+            "after a kill at write {n}: {records}"
+        );
+        assert_eq!(
+            release_of(&zones.pci)["BuildInformation"][0]["BuildNumber"],
+            "288",
+            "after a kill at write {n}"
+        );
+        zones
+            .import("payments.zb")
+            .ok()
+            .stdout_has("already imported");
+        assert!(n < 100, "the import never ran through");
+    }
+    assert!(points >= 3, "only {points} kill points were exercised");
+    Ok(())
+}

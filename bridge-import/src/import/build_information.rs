@@ -212,3 +212,73 @@ pub fn release_difference(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use octopus_api::names::build_information::Commit;
+
+    fn entry() -> PackageBuildInformation {
+        PackageBuildInformation {
+            package_id: "Payments.Api".into(),
+            version: "1.4.1".into(),
+            build_environment: Some("GitHub Actions".into()),
+            build_number: Some("288".into()),
+            branch: Some("main".into()),
+            commits: vec![Commit {
+                id: Some("8c07d4e".into()),
+                comment: Some("PAY-31".into()),
+                link_url: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_release_must_show_each_entry_as_the_bundle_has_it() {
+        let document = BuildInformationDocument {
+            packages: vec![entry()],
+        };
+        let same = json!([{"PackageId": "payments.api", "Version": "1.4.1", "BuildEnvironment": "GitHub Actions",
+            "BuildNumber": "288", "Branch": "main", "VcsCommitUrl": "derived",
+            "Commits": [{"Id": "8c07d4e", "Comment": "PAY-31", "LinkUrl": "derived"}], "WorkItems": []}]);
+        assert_eq!(release_difference(Some(&document), Some(&same)), None);
+        let mut other = same.clone();
+        other[0]["Branch"] = json!("hotfix");
+        assert!(
+            release_difference(Some(&document), Some(&other))
+                .is_some_and(|d| d.contains("Payments.Api 1.4.1: Branch"))
+        );
+        assert_eq!(
+            release_difference(Some(&document), Some(&json!([]))).as_deref(),
+            Some("its BuildInformation has nothing for Payments.Api 1.4.1")
+        );
+        // No document, or a server that shows no BuildInformation on releases: nothing to check.
+        assert_eq!(release_difference(None, Some(&same)), None);
+        assert_eq!(release_difference(Some(&document), None), None);
+    }
+
+    #[test]
+    fn plan_details_say_build_branch_and_commits() {
+        let push = BuildInformationWork {
+            entry: entry(),
+            outcome: Outcome::Push,
+        };
+        assert_eq!(
+            push.detail(),
+            "build 288 of GitHub Actions on main, 1 commit"
+        );
+        let mut bare = entry();
+        bare.build_environment = None;
+        bare.branch = None;
+        bare.commits.clear();
+        let keep = BuildInformationWork {
+            entry: bare,
+            outcome: Outcome::Keep,
+        };
+        assert_eq!(
+            keep.detail(),
+            "the target has the same (build 288, 0 commits)"
+        );
+    }
+}
