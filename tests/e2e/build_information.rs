@@ -125,7 +125,10 @@ fn a_release_with_build_information_arrives_showing_it() -> TestResult {
         "a dry run pushed build information"
     );
 
-    zones.import("payments.zb").ok();
+    zones
+        .import("payments.zb")
+        .ok()
+        .stdout_has("pushed: Payments.Api 1.4.1 (build 288 of GitHub Actions on main, 2 commits)");
     let shown = release_of(&zones.pci)["BuildInformation"].clone();
     let dev_shown = release_of(&zones.dev)["BuildInformation"].clone();
     assert_eq!(shown.as_array().map(Vec::len), Some(1), "{shown}");
