@@ -82,6 +82,13 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
                 drain(req).await;
                 return crate::error::forbidden(permission);
             }
+            let query = Params::parse(req.uri().query());
+            if let Some(permission) = permissions::extra(&method, scoped, &query)
+                && !granted(permission)
+            {
+                drain(req).await;
+                return crate::error::forbidden(permission);
+            }
         }
         Key::Missing if anonymous => {}
         Key::Missing | Key::Wrong => {

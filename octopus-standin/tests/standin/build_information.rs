@@ -432,5 +432,28 @@ fn pushing_needs_build_information_push_and_deleting_administer() -> TestResult 
         .send()?;
     assert_eq!(reply.status().as_u16(), 403);
     assert!(reply.text()?.contains("BuildInformationAdminister"));
+    // Replacing is administering; ignoring an existing record is not.
+    let send = |query: &str| {
+        standin
+            .client()
+            .post(format!(
+                "{}/api/Spaces-1/build-information{query}",
+                standin.url
+            ))
+            .header("X-Octopus-ApiKey", "API-PUSHER")
+            .json(&command("Payments.Api", "1.4.0", "2"))
+            .send()
+    };
+    let replace = send("?overwriteMode=OverwriteExisting")?;
+    assert_eq!(replace.status().as_u16(), 403);
+    assert!(replace.text()?.contains("BuildInformationAdminister"));
+    assert_eq!(
+        send("?overwriteMode=IgnoreIfExists")?.status().as_u16(),
+        200
+    );
+    assert_eq!(
+        standin.ok("/api/Spaces-1/build-information/BuildInformation-1")?["BuildNumber"],
+        "1"
+    );
     Ok(())
 }
