@@ -12,6 +12,8 @@ mod standins;
 mod approvals;
 #[path = "e2e/automatic.rs"]
 mod automatic;
+#[path = "e2e/build_information.rs"]
+mod build_information;
 #[path = "e2e/card_vault.rs"]
 mod card_vault;
 #[path = "e2e/carry.rs"]

@@ -64,11 +64,14 @@ pub enum Kind {
     RunbookSnapshot,
     /// `RunbookRunResource`: a runbook snapshot run in an environment.
     RunbookRun,
+    /// `OctopusPackageVersionBuildInformationMappedResource`: a package version's build
+    /// information.
+    BuildInformation,
 }
 
 impl Kind {
     /// Every kind, in the order the state file lists them.
-    pub const ALL: [Kind; 29] = [
+    pub const ALL: [Kind; 30] = [
         Kind::Space,
         Kind::Environment,
         Kind::Lifecycle,
@@ -98,6 +101,7 @@ impl Kind {
         Kind::RunbookProcess,
         Kind::RunbookSnapshot,
         Kind::RunbookRun,
+        Kind::BuildInformation,
     ];
 
     /// The URL segment: `/api/Spaces-1/<segment>`.
@@ -132,6 +136,7 @@ impl Kind {
             Kind::RunbookProcess => "runbookProcesses",
             Kind::RunbookSnapshot => "runbookSnapshots",
             Kind::RunbookRun => "runbookRuns",
+            Kind::BuildInformation => "build-information",
         }
     }
 
@@ -172,6 +177,7 @@ impl Kind {
             Kind::RunbookProcess => "RunbookProcess",
             Kind::RunbookSnapshot => "RunbookSnapshots",
             Kind::RunbookRun => "RunbookRuns",
+            Kind::BuildInformation => "BuildInformation",
         }
     }
 
@@ -207,6 +213,7 @@ impl Kind {
             Kind::RunbookProcess => "RunbookProcess",
             Kind::RunbookSnapshot => "RunbookSnapshot",
             Kind::RunbookRun => "RunbookRun",
+            Kind::BuildInformation => "OctopusPackageVersionBuildInformation",
         }
     }
 
@@ -242,6 +249,7 @@ impl Kind {
             Kind::RunbookProcess => "runbook process",
             Kind::RunbookSnapshot => "runbook snapshot",
             Kind::RunbookRun => "runbook run",
+            Kind::BuildInformation => "build information",
         }
     }
 }

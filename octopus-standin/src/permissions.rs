@@ -108,6 +108,16 @@ pub const RULES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "packages", Some("FeedView")),
     ("GET", "packages/*", Some("FeedView")),
     ("DELETE", "packages/*", Some("BuiltInFeedAdminister")),
+    // Build information: pushed with BuildInformationPush, deleted with
+    // BuildInformationAdminister ("Replace or delete build information"), read as feeds are.
+    ("POST", "build-information", Some("BuildInformationPush")),
+    ("GET", "build-information", Some("FeedView")),
+    ("GET", "build-information/*", Some("FeedView")),
+    (
+        "DELETE",
+        "build-information/*",
+        Some("BuildInformationAdminister"),
+    ),
     // Releases, deployments, tasks, interruptions.
     ("GET", "releases/*/deployments", Some("DeploymentView")),
     // The preview is what a client reads to prepare a deployment (its form of prompted
@@ -352,6 +362,22 @@ pub fn required(method: &Method, segs: &[&str]) -> Option<&'static str> {
         .map_or(Some(ADMIN_ONLY), |(_, _, permission)| *permission)
 }
 
+/// What a request needs besides its route's permission: replacing build information
+/// (`POST build-information?overwriteMode=OverwriteExisting`) needs `BuildInformationAdminister`
+/// ("Replace or delete build information", OctopusClients `Permission.cs`), pushing new
+/// build information only `BuildInformationPush`.
+pub fn extra(
+    method: &Method,
+    segs: &[&str],
+    params: &crate::params::Params,
+) -> Option<&'static str> {
+    let replaces = params
+        .get("overwriteMode")
+        .is_some_and(|m| m.eq_ignore_ascii_case("OverwriteExisting"));
+    (method == Method::POST && segs == ["build-information"] && replaces)
+        .then_some("BuildInformationAdminister")
+}
+
 fn matches(pattern: &str, segs: &[&str]) -> bool {
     let parts: Vec<&str> = pattern.split('/').collect();
     parts.len() == segs.len() && parts.iter().zip(segs).all(|(p, s)| *p == "*" || p == s)
@@ -479,5 +505,35 @@ mod tests {
         for bad in ["API-R", "=ProjectView", "API-R=ProjectVeiw"] {
             assert!(bad.parse::<RoleKey>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replacing_build_information_needs_administer_too() {
+        use crate::params::Params;
+        let segs = ["build-information"];
+        let cases = [
+            (
+                Method::POST,
+                "overwriteMode=OverwriteExisting",
+                Some("BuildInformationAdminister"),
+            ),
+            (
+                Method::POST,
+                "overwriteMode=overwriteexisting",
+                Some("BuildInformationAdminister"),
+            ),
+            (Method::POST, "overwriteMode=IgnoreIfExists", None),
+            (Method::POST, "", None),
+            (Method::GET, "overwriteMode=OverwriteExisting", None),
+        ];
+        for (method, query, want) in cases {
+            assert_eq!(
+                extra(&method, &segs, &Params::parse(Some(query))),
+                want,
+                "{method} ?{query}"
+            );
+        }
+        let packages = Params::parse(Some("overwriteMode=OverwriteExisting"));
+        assert_eq!(extra(&Method::POST, &["packages", "raw"], &packages), None);
     }
 }

@@ -15,6 +15,8 @@ mod action_templates;
 mod auth_and_paging;
 #[path = "standin/automatic.rs"]
 mod automatic;
+#[path = "standin/build_information.rs"]
+mod build_information;
 #[path = "standin/channel_rules.rs"]
 mod channel_rules;
 #[path = "standin/contract.rs"]

@@ -155,6 +155,17 @@ pub fn fetch(
         variables.iter().flat_map(secret_requirements).collect();
     secrets.extend(sensitive_properties(&process, &project.name));
     let (packages, external) = download_packages(client, &release, &process, folder)?;
+    let versions: Vec<(String, String)> = packages
+        .iter()
+        .map(|p| (p.id.clone(), p.version.clone()))
+        .chain(
+            external
+                .iter()
+                .map(|p| (p.package_id.clone(), p.version.clone())),
+        )
+        .filter(|(id, _)| !is_expression(id))
+        .collect();
+    let build_information = super::build_information::document(client, &release, &versions)?;
     let mut documents = vec![
         source_document(client)?,
         project_document(client, &project, &release.version)?,
@@ -179,6 +190,7 @@ pub fn fetch(
             .context("cannot encode external-packages.json")?,
         });
     }
+    documents.extend(build_information);
     Ok(Fetched {
         project: project.name,
         version: release.version.clone(),

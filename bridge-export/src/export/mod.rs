@@ -10,10 +10,13 @@
 //!   each step template the process uses, at its version ──> step-templates.json
 //!   sensitive variables and sensitive action properties ──> [[secrets]] (names, never values)
 //!               ──GET──> tenants connected to the project, their values (live) ──> tenants.json
+//!   the release's BuildInformation (or build-information?packageId=), URLs without
+//!   user:pass@ ──> build-information.json
 //!   scan::refuse_ids: anything still shaped like an Octopus id ──> refused (`id-leak`)
 //!   release.toml ──> ReleaseDir::open ──> pack (sequence from the export ledger)
 //! ```
 
+pub mod build_information;
 pub mod fetch;
 pub mod folder;
 pub mod scan;

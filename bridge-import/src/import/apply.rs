@@ -7,6 +7,7 @@
 //! process    PUT deploymentprocesses/{id} (its Version)      if it differs
 //!              -> the action ids of new actions, for variable scopes
 //! variables  GET variables/{id}, merge, PUT (its Version)    library sets, then the project's
+//! build info POST build-information?overwriteMode=FailIfExists  each package version the target lacks
 //! packages   POST packages/raw (FailIfExists)               each missing package
 //! release    POST releases                                   unless it exists with the same content
 //! check      GET the release's process and variable snapshots, compared with the bundle
@@ -15,7 +16,9 @@
 //! Packages come after process and variables: a package arriving in the built-in feed may
 //! make the target create a release by itself (automatic release creation, allowed with
 //! `--allow-automatic-start`), and that release must snapshot the bundle's process and
-//! variables, not the old ones.
+//! variables, not the old ones. Build information goes before the packages for the same
+//! reason: a release the target creates on a package push shows the build information it
+//! holds at that moment.
 //!
 //! Each write is counted ([`Writes`], the crash-safety test hook). A crash anywhere leaves a
 //! state the next run completes: every step compares first, so what was written is found equal
@@ -78,6 +81,14 @@ pub fn apply(
         }
         let actions = write_process(client, process.as_ref(), work, &state, writes, &mut audit)?;
         write_variables(client, work, &actions, writes, &mut audit)?;
+        super::build_information::write(
+            client,
+            &work.build_information,
+            project,
+            version,
+            writes,
+            &mut audit,
+        )?;
     }
     for check in &work.packages {
         let r = &check.package.reference;
@@ -119,7 +130,14 @@ pub fn apply(
             created
         }
     };
-    if let Some(difference) = release::difference(client, &release, &work.spec, &desired, &state)? {
+    let difference = match release::difference(client, &release, &work.spec, &desired, &state)? {
+        Some(difference) => Some(difference),
+        None => super::build_information::release_difference(
+            work.build_document.as_ref(),
+            release.other.get("BuildInformation"),
+        ),
+    };
+    if let Some(difference) = difference {
         return Err(refused(
             "import-mismatch",
             format!(
@@ -134,7 +152,7 @@ pub fn apply(
         event: "import.check",
         detail: json!({
             "project": project, "version": version, "release": release.id,
-            "result": "the release's process and variable snapshots match the bundle",
+            "result": "the release's process and variable snapshots and its build information match the bundle",
         }),
     });
     Ok(Applied { release, audit })

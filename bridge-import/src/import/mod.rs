@@ -7,6 +7,7 @@
 //!  ledger channel state ──check_sequence (spec 9)──> next | after skipped     channel.rs
 //!    │ replay = already imported; rollback, chain broken, gap, skipped: refused
 //!  process.json, variables/*.json, packages (SHA-1) ──> ReleaseContent        content.rs
+//!  build-information.json: bounds, shape, no credentials in URLs              build_information.rs
 //!  ── connect to the target ──────────────────────── reads only from here ──────────────
 //!  project.json: project, channels, library sets missing? ──> Creation        create.rs
 //!    │ missing without --create-missing, group/lifecycle missing: refused
@@ -23,6 +24,7 @@
 //!  secrets: stored on the target, or in the secrets file ──> SecretSources    requirements.rs
 //!    │ every missing secret listed in one refusal
 //!  packages in the feed? process, variables differ? release exists? ──> Work  plan.rs
+//!    build information: pushed, kept (the same), or refused (another record)  build_information.rs
 //!    external packages: each version on the target's feed (search API)        external.rs
 //!    │ every missing artifact listed in one refusal
 //!  automatic phases, triggers, AutoCreateRelease on the target               automatic.rs
@@ -30,7 +32,7 @@
 //!    │ --dry-run: print the plan, stop (nothing written, not even the ledger)
 //!  ── writes, each only where something differs ─────────────────────────────────────────
 //!  tenants -> step templates -> process -> library variable sets -> project variables
-//!    -> packages -> release                                                    apply.rs
+//!    -> build information -> packages -> release                               apply.rs
 //!    (packages after process and variables: a built-in feed trigger that fires on the
 //!     upload snapshots the new process, never the old one)
 //!  read the release back and compare with the bundle ── differs: exit 1        compare.rs
@@ -43,6 +45,7 @@
 
 pub mod apply;
 pub mod automatic;
+pub mod build_information;
 pub mod channel_rules;
 pub mod compare;
 pub mod content;

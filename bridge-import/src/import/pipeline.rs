@@ -17,8 +17,8 @@ use super::record::{Imported, LedgerGate};
 use super::report::Report;
 use super::secrets::SecretsFile;
 use super::{
-    apply, automatic, channel_rules, content, create, plan, properties, requirements, resolve,
-    shadow, source_version, target, templates, tenants,
+    apply, automatic, build_information, channel_rules, content, create, plan, properties,
+    requirements, resolve, shadow, source_version, target, templates, tenants,
 };
 use bridge_cli::receive::channel::{self, ChannelCheck, ChannelView, Position};
 use bridge_cli::receive::staged::{self, Staged};
@@ -129,6 +129,7 @@ fn verified(
         report.gap = Some(format!("{first_skipped} to {last_skipped}"));
     }
     let mut content = content::read(staged)?;
+    let build_document = build_information::read(&content)?;
     let client = Client::connect(settings.endpoint.clone())?;
     let target = format!("{} (space {})", client.server(), client.space_id());
     report.target = Some(target.clone());
@@ -235,6 +236,8 @@ fn verified(
         &client, &content, &owners, &state, resolved, sources, templates,
     )?;
     work.tenants = tenant_plan.work;
+    work.build_information = build_information::plan(&client, build_document.as_ref(), &target)?;
+    work.build_document = build_document;
     // Only an import that creates the release or pushes a package can set anything off.
     let starts = if work.existing.is_none() || work.packages.iter().any(|p| !p.present) {
         automatic::detect(

@@ -9,6 +9,7 @@ use octopus_api::names::{EXTERNAL_PACKAGES, ExternalPackages, process_to_names};
 use octopus_api::resources::{DeploymentProcess, Release};
 use serde::Serialize;
 
+use super::build_information::{BuildInformationWork, Outcome as BuildOutcome};
 use super::compare::{as_json, first_difference};
 use super::content::ReleaseContent;
 use super::external::{self, ExternalCheck};
@@ -50,16 +51,21 @@ pub struct Work {
     pub tenants: Vec<TenantWork>,
     /// The library step templates the process uses, each decided.
     pub templates: Vec<TemplateWork>,
+    /// The build information of the release's package versions, each decided.
+    pub build_information: Vec<BuildInformationWork>,
+    /// The bundle's `build-information.json`, for the read-back check of the release.
+    pub build_document: Option<octopus_api::names::BuildInformationDocument>,
 }
 
 /// One line of the plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `package`, `external`, `tenant`, `step-template`, `process`, `variables` or `release`.
+    /// `build-information`, `package`, `external`, `tenant`, `step-template`, `process`,
+    /// `variables` or `release`.
     pub step: &'static str,
     /// What it is about.
     pub subject: String,
-    /// `upload`, `create`, `update`, `keep` or `skip`.
+    /// `upload`, `push`, `create`, `update`, `keep` or `skip`.
     pub action: &'static str,
     /// Details for people.
     pub detail: String,
@@ -192,6 +198,8 @@ pub fn prepare(
         secrets,
         tenants: Vec::new(),
         templates,
+        build_information: Vec::new(),
+        build_document: None,
     })
 }
 
@@ -199,6 +207,21 @@ impl Work {
     /// The plan, for people and `--json`.
     pub fn plan(&self) -> Plan {
         let mut steps = Vec::new();
+        let skip = self.existing.is_some();
+        let skipped = "the release exists on the target with the same content".to_owned();
+        // Pushed before the packages (apply.rs says why), so listed first.
+        for item in &self.build_information {
+            steps.push(PlanStep {
+                step: "build-information",
+                subject: item.entry.describe(),
+                action: match (skip, item.outcome) {
+                    (true, _) => "skip",
+                    (false, BuildOutcome::Push) => "push",
+                    (false, BuildOutcome::Keep) => "keep",
+                },
+                detail: if skip { skipped.clone() } else { item.detail() },
+            });
+        }
         for check in &self.packages {
             let r = &check.package.reference;
             steps.push(PlanStep {
@@ -227,8 +250,6 @@ impl Work {
                 },
             });
         }
-        let skip = self.existing.is_some();
-        let skipped = "the release exists on the target with the same content".to_owned();
         for tenant in &self.tenants {
             steps.push(PlanStep {
                 step: "tenant",

@@ -19,6 +19,8 @@
 //! | `external-package-missing` | a package version of an external feed is not on the target's feed, or that feed is of another type (every one listed) |
 //! | `automatic-start` | the target would deploy or create releases by itself (automatic lifecycle phases, triggers, automatic release creation); every one listed |
 //! | `package-conflict` | the target's feed has the package version with other content |
+//! | `build-information-invalid` | the bundle's `build-information.json` breaks a bound or rule (size, shape, control characters, credentials in a URL) |
+//! | `build-information-conflict` | the target has other build information for a package version of the bundle (every one listed) |
 //! | `package-unselectable` | a package reference has no version, or two, in the bundle |
 //! | `release-conflict` | the release exists on the target with other content |
 //! | `import-mismatch` | the created release does not match the bundle |

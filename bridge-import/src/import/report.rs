@@ -44,6 +44,7 @@ pub struct Report {
 fn past(action: &str) -> &str {
     match action {
         "upload" => "uploaded",
+        "push" => "pushed",
         "create" => "created",
         "update" => "updated",
         "keep" => "unchanged",

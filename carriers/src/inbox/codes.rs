@@ -62,6 +62,7 @@ pub const PERMANENT: &[&str] = &[
     "wrong-kind",
     "release-invalid",
     "package-unselectable",
+    "build-information-invalid",
 ];
 
 /// Refusals that are tried again: this zone's configuration or the target's state, which
@@ -89,6 +90,7 @@ pub const RETRY: &[&str] = &[
     "step-template-conflict",
     "secret-shadowed",
     "package-conflict",
+    "build-information-conflict",
     "release-conflict",
     "import-mismatch",
     "version-controlled",

@@ -16,6 +16,7 @@
 //! | action `Container.FeedId`, `GitDependencies[].GitCredentialId`, ids in step-package `Inputs` | names (see `references`) |
 //! | variable values of type `Certificate`, `WorkerPool`, `*Account`; scopes `Tenant`, `Project`, `ProcessOwner` | names |
 //! | the library step templates the process uses | `step-templates.json` (see `templates`) |
+//! | the release's `BuildInformation` | `build-information.json` (see `build_information`; no ids, no credentials) |
 //!
 //! An id with no name in the directory is an error that lists every such id at once: a bundle
 //! never carries an id the other side could mistake for one of its own.
@@ -55,6 +56,7 @@ pub fn is_expression(value: &str) -> bool {
     value.contains("#{")
 }
 
+pub mod build_information;
 mod directory;
 mod export;
 mod external;
@@ -67,6 +69,7 @@ pub mod source;
 mod templates;
 mod tenants;
 
+pub use build_information::{BUILD_INFORMATION_DOCUMENT, BuildInformationDocument};
 pub use directory::{DeniedRead, Directory, Table};
 pub use export::{
     OwnerType, SecretRequirement, process_to_names, secret_requirements, variables_to_names,

@@ -3,6 +3,7 @@
 
 pub mod action_templates;
 pub mod automatic;
+pub mod build_information;
 pub mod channel_rules;
 pub mod deployments;
 pub mod executions;
@@ -169,6 +170,7 @@ pub fn delete(app: &Arc<App>, kind: Kind, space: &str, id: &str) -> ApiResult<()
         Kind::Project => app.write(|s| projects::delete(s, space, id)),
         Kind::ActionTemplate => app.write(|s| action_templates::delete(s, space, id)),
         Kind::Package => packages::delete(app, space, id),
+        Kind::BuildInformation => app.write(|s| build_information::delete(s, space, id)),
         _ => Err(not_writable(kind, "deleted")),
     }
 }

@@ -98,7 +98,7 @@ pub fn parse_file_name(name: &str) -> Option<FileName> {
     None
 }
 
-fn is_package_id(id: &str) -> bool {
+pub(crate) fn is_package_id(id: &str) -> bool {
     id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id.len() <= 100
         && id
@@ -107,7 +107,7 @@ fn is_package_id(id: &str) -> bool {
 }
 
 /// `1.2`, `1.2.3`, `1.2.3.4`, with an optional `-prerelease` and `+metadata`.
-fn is_version(v: &str) -> bool {
+pub(crate) fn is_version(v: &str) -> bool {
     let (core, _meta) = v.split_once('+').unwrap_or((v, ""));
     let (numbers, pre) = core.split_once('-').unwrap_or((core, ""));
     let parts: Vec<&str> = numbers.split('.').collect();
@@ -319,6 +319,7 @@ pub fn list(app: &Arc<App>, path: &str, params: &Params) -> ApiResult<Response> 
                     && exact.is_none_or(|e| pid.eq_ignore_ascii_case(e))
             })
             .cloned()
+            .map(|d| super::build_information::on_package(s, d))
             .map(|d| crate::routes::collection::in_list(Kind::Package, d))
             .collect()
     });

@@ -64,6 +64,10 @@ pub fn create(store: &mut Store, space: &str, body: &Value, params: &Params) -> 
     if doc.get("IgnoreChannelRules") != Some(&Value::Bool(true)) {
         super::channel_rules::check_release(store.require(Kind::Channel, &channel)?, &selected)?;
     }
+    // What a client sends is replaced: a server shows the build information it holds for the
+    // selected versions, copied now (it does not change when build information is pushed later).
+    let build_information = super::build_information::for_release(store, &process, &selected);
+    doc.insert("BuildInformation".into(), Value::Array(build_information));
     doc.insert("SelectedPackages".into(), Value::Array(selected));
     let process_snapshot = super::processes::snapshot(store, Kind::DeploymentProcess, &process_id)?;
     let (variables_snapshot, library_snapshots) = freeze_variables(store, &project)?;
@@ -135,6 +139,14 @@ pub fn update(store: &mut Store, space: &str, id: &str, body: &Value) -> ApiResu
     if let Some(custom) = current.get("CustomFields") {
         doc.insert("CustomFields".into(), custom.clone());
     }
+    // Build information stays as it was when the release was created.
+    doc.insert(
+        "BuildInformation".into(),
+        current
+            .get("BuildInformation")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new())),
+    );
     let release_links = links(space, &id, &doc);
     stamp(&mut doc, Kind::Release, &id, space, &release_links);
     store.put(Kind::Release, doc.clone());

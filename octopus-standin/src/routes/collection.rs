@@ -162,6 +162,8 @@ pub fn in_list(kind: Kind, mut doc: Doc) -> Doc {
 fn present(store: &Store, kind: Kind, doc: Doc) -> Doc {
     if kind == Kind::VariableSet {
         resources::variables::with_scope_values(store, doc)
+    } else if kind == Kind::Package {
+        resources::build_information::on_package(store, doc)
     } else {
         doc
     }

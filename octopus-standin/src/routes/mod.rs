@@ -87,6 +87,13 @@ pub async fn api(State(app): State<Arc<App>>, req: Request) -> Response {
                 drain(req).await;
                 return crate::error::forbidden(permission);
             }
+            let query = Params::parse(req.uri().query());
+            if let Some(permission) = permissions::extra(&method, scoped, &query)
+                && !granted(permission)
+            {
+                drain(req).await;
+                return crate::error::forbidden(permission);
+            }
         }
         Key::Missing if anonymous => {}
         Key::Missing | Key::Wrong => {
@@ -482,6 +489,21 @@ async fn scoped(
             let answer = app.write(|s| resources::runbook_executions::create(s, space, &body))?;
             app.wake.notify_one();
             Ok(json(StatusCode::OK, answer))
+        }
+        // Build information: the list's filters, the create's overwrite modes and the bulk
+        // delete are its own.
+        (&Method::GET, ["build-information"]) => {
+            ok(app.read(|s| resources::build_information::list(s, path, params))?)
+        }
+        (&Method::POST, ["build-information"]) => {
+            let body = json_body(req).await?;
+            let doc =
+                app.write(|s| resources::build_information::create(s, space, &body, params))?;
+            ok(Value::Object(doc))
+        }
+        (&Method::DELETE, ["build-information", "bulk"]) => {
+            app.write(|s| resources::build_information::delete_bulk(s, space, params))?;
+            Ok(StatusCode::OK.into_response())
         }
         // The generic forms.
         (&Method::GET, [seg]) => collection::list(app, kind(seg, path)?, sp, path, params),

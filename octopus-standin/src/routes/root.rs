@@ -10,6 +10,12 @@ use crate::store::DEFAULT_SPACE;
 
 /// The collections in the space root's links: link name, path, template parameters.
 const SPACE_LINKS: &[(&str, &str, &str)] = &[
+    (
+        "BuildInformation",
+        "build-information",
+        "{/id}{?packageId,filter,latest,skip,take,overwriteMode}",
+    ),
+    ("BuildInformationBulk", "build-information/bulk", "{?ids}"),
     ("Channels", "channels", "{/id}{?skip,take,ids,partialName}"),
     (
         "DeploymentProcesses",
