@@ -115,3 +115,56 @@ test('runbook runs name what they cannot find (2025)', async (t) => {
     (err) => [400, 404].includes(err.StatusCode) && /No Such Environment/.test(err.message),
   );
 });
+
+// A 2020.5 server has no executions API and no project-scoped runbook routes, so a script
+// against it runs a runbook through the routes of the 2020.5 Swagger (`runbookProcesses`,
+// `runbookSnapshots?publish`, `runbookRuns`) with the client's generic requests.
+test('runs a runbook through the classic routes, waits and reads the log (2020.5)', async (t) => {
+  const { client } = await standinAndClient(t, { profile: '2020.5' });
+  const s = await buildScenario(client);
+  const runbook = await s.api.post('runbooks', { Name: 'Restart shop', ProjectId: s.project.Id });
+  const processPath = `runbookProcesses/${runbook.RunbookProcessId}`;
+  const process = await s.api.get(processPath);
+  process.Steps = [
+    {
+      Name: 'Restart',
+      Actions: [
+        {
+          Name: 'Restart',
+          ActionType: 'Octopus.Script',
+          Properties: {
+            'Octopus.Action.RunOnServer': 'true',
+            'Octopus.Action.Script.ScriptSource': 'Inline',
+            'Octopus.Action.Script.Syntax': 'Bash',
+            'Octopus.Action.Script.ScriptBody': 'echo "Classic restart in #{Octopus.Environment.Name}"',
+          },
+        },
+      ],
+    },
+  ];
+  await s.api.put(processPath, process);
+  const snapshot = await s.api.post(
+    'runbookSnapshots{?publish}',
+    { ProjectId: s.project.Id, RunbookId: runbook.Id, Name: 'Snapshot 1' },
+    { publish: true },
+  );
+  assert.equal((await s.api.get(`runbooks/${runbook.Id}`)).PublishedRunbookSnapshotId, snapshot.Id);
+  const run = await s.api.post('runbookRuns', {
+    RunbookId: runbook.Id,
+    RunbookSnapshotId: snapshot.Id,
+    EnvironmentId: s.development.Id,
+  });
+  assert.match(run.Id, /^RunbookRuns-\d+$/);
+  assert.equal((await waitForTask(client, run.TaskId)).State, 'Success');
+  const raw = await new SpaceServerTaskRepository(client, SPACE).getRaw(run.TaskId);
+  assert.ok(raw.includes('Classic restart in Development'), raw);
+  // The executions form is not there: the 404 of a route an old server lacks.
+  await assert.rejects(
+    s.api.post('runbook-runs/create/v1', {
+      ProjectName: 'Web Shop',
+      RunbookName: 'Restart shop',
+      EnvironmentNames: ['Development'],
+    }),
+    (err) => err.StatusCode === 404,
+  );
+});
