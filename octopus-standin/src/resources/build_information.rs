@@ -28,7 +28,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::packages::{compare_versions, is_package_id, is_version};
+use super::by_package::PackageQuery;
+use super::packages::{is_package_id, is_version};
+use super::releases;
 use super::{MODIFIED_BY, find};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{self, Field, Ty};
@@ -247,40 +249,14 @@ pub fn of_package<'a>(store: &'a Store, package_id: &str, version: &str) -> Opti
 
 /// `GET /api/{space}/build-information`: one page, newest version first per package id.
 pub fn list(store: &Store, path: &str, params: &Params) -> ApiResult<Value> {
-    if params.get("filter").is_some() && params.get("packageId").is_some() {
-        // The Swagger spec's description of this operation's 400.
-        return Err(ApiError::invalid(
-            "Only one of either packageId or filter may be specified.",
-        ));
-    }
-    let latest = params.flag("latest")?.unwrap_or(false);
-    let filter = params.get("filter").map(str::to_lowercase);
-    let exact = params.get("packageId");
+    let query = PackageQuery::from_params(params, "packageId")?;
     let mut docs: Vec<Doc> = store
         .all(Kind::BuildInformation)
         .iter()
-        .filter(|d| {
-            let pid = text(d, "PackageId").unwrap_or("");
-            filter
-                .as_ref()
-                .is_none_or(|f| pid.to_lowercase().contains(f.as_str()))
-                && exact.is_none_or(|e| pid.eq_ignore_ascii_case(e))
-        })
+        .filter(|d| query.matches(d))
         .cloned()
         .collect();
-    docs.sort_by(|a, b| {
-        text(a, "PackageId")
-            .cmp(&text(b, "PackageId"))
-            .then_with(|| {
-                compare_versions(
-                    text(b, "Version").unwrap_or(""),
-                    text(a, "Version").unwrap_or(""),
-                )
-            })
-    });
-    if latest {
-        docs.dedup_by(|later, first| text(later, "PackageId") == text(first, "PackageId"));
-    }
+    query.order(&mut docs);
     params::page(Kind::BuildInformation, path, docs, params)
 }
 
@@ -320,17 +296,11 @@ pub fn for_release(store: &Store, process: &Doc, selected: &[Value]) -> Vec<Valu
         for action in items(step, "Actions") {
             let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
             for package in items(action, "Packages") {
-                let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
-                let package_id = package
-                    .get("PackageId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let version = selected
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .find(|s| super::releases::selects(s, action_name, reference))
-                    .and_then(|s| text(s, "Version"));
-                let Some(version) = version else { continue };
+                let (reference, package_id) = releases::package_reference(package);
+                let Some(version) = releases::selected_version(selected, action_name, reference)
+                else {
+                    continue;
+                };
                 let key = (package_id.to_lowercase(), version.to_lowercase());
                 if seen.contains(&key) {
                     continue;

@@ -4,6 +4,7 @@
 pub mod action_templates;
 pub mod automatic;
 pub mod build_information;
+pub mod by_package;
 pub mod channel_rules;
 pub mod deployments;
 pub mod executions;

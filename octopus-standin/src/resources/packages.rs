@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use sha1::{Digest as _, Sha1};
 use tokio::io::AsyncWriteExt as _;
 
+use super::by_package::PackageQuery;
 use super::{find, stamp};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
@@ -300,42 +301,17 @@ pub async fn download(app: &Arc<App>, space: &str, id: &str) -> ApiResult<Respon
 /// `GET /api/{space}/packages` (the one space holds every package): `filter` (part of the package id), `nuGetPackageId` (exact),
 /// `latest` (only the highest version of each package id).
 pub fn list(app: &Arc<App>, path: &str, params: &Params) -> ApiResult<Response> {
-    if params.get("filter").is_some() && params.get("nuGetPackageId").is_some() {
-        return Err(ApiError::invalid(
-            "Only one of either nuGetPackageId or filter may be specified.",
-        ));
-    }
-    let latest = params.flag("latest")?.unwrap_or(false);
-    let filter = params.get("filter").map(str::to_lowercase);
-    let exact = params.get("nuGetPackageId");
+    let query = PackageQuery::from_params(params, "nuGetPackageId")?;
     let mut docs: Vec<Doc> = app.read(|s| {
         s.all(Kind::Package)
             .iter()
-            .filter(|d| {
-                let pid = text(d, "PackageId").unwrap_or("");
-                filter
-                    .as_ref()
-                    .is_none_or(|f| pid.to_lowercase().contains(f.as_str()))
-                    && exact.is_none_or(|e| pid.eq_ignore_ascii_case(e))
-            })
+            .filter(|d| query.matches(d))
             .cloned()
             .map(|d| super::build_information::on_package(s, d))
             .map(|d| crate::routes::collection::in_list(Kind::Package, d))
             .collect()
     });
-    docs.sort_by(|a, b| {
-        text(a, "PackageId")
-            .cmp(&text(b, "PackageId"))
-            .then_with(|| {
-                compare_versions(
-                    text(b, "Version").unwrap_or(""),
-                    text(a, "Version").unwrap_or(""),
-                )
-            })
-    });
-    if latest {
-        docs.dedup_by(|later, first| text(later, "PackageId") == text(first, "PackageId"));
-    }
+    query.order(&mut docs);
     Ok(json(
         StatusCode::OK,
         params::page(Kind::Package, path, docs, params)?,

@@ -257,6 +257,27 @@ pub fn selects(selected: &Doc, action: &str, reference: &str) -> bool {
         && text(selected, "PackageReferenceName").unwrap_or("") == reference
 }
 
+/// An action's package reference as `(name, package id)`: its `Name` (`""` for the primary
+/// package) and its `PackageId`, each `""` when absent.
+pub fn package_reference(package: &Value) -> (&str, &str) {
+    let field = |name| package.get(name).and_then(Value::as_str).unwrap_or("");
+    (field("Name"), field("PackageId"))
+}
+
+/// The version that the package selections `selected` (a release's `SelectedPackages`) give
+/// package reference `reference` of action `action`, if any: the first that [`selects`] it.
+pub fn selected_version<'a>(
+    selected: impl IntoIterator<Item = &'a Value>,
+    action: &str,
+    reference: &str,
+) -> Option<&'a str> {
+    selected
+        .into_iter()
+        .filter_map(Value::as_object)
+        .find(|s| selects(s, action, reference))
+        .and_then(|s| text(s, "Version"))
+}
+
 /// Every package reference of every enabled action needs exactly one selected version; a
 /// selection for a package the process does not have is refused.
 pub(crate) fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Value>> {
@@ -275,11 +296,7 @@ pub(crate) fn check_packages(process: &Doc, release: &Doc) -> ApiResult<Vec<Valu
             }
             let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
             for package in items(action, "Packages") {
-                let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
-                let package_id = package
-                    .get("PackageId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let (reference, package_id) = package_reference(package);
                 let found = given
                     .iter()
                     .enumerate()
@@ -335,12 +352,8 @@ pub(crate) fn check_feed_versions(
         for action in items(step, "Actions") {
             let action_name = action.get("Name").and_then(Value::as_str).unwrap_or("");
             for package in items(action, "Packages") {
-                let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
+                let (reference, package_id) = package_reference(package);
                 let feed_id = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
-                let package_id = package
-                    .get("PackageId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
                 if feed_id == crate::store::BUILTIN_FEED
                     || super::feeds::is_expression(feed_id)
                     || super::feeds::is_expression(package_id)
@@ -350,12 +363,7 @@ pub(crate) fn check_feed_versions(
                 let Ok(feed) = find(store, Kind::Feed, space, feed_id) else {
                     continue;
                 };
-                let version = selected
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .find(|s| selects(s, action_name, reference))
-                    .and_then(|s| text(s, "Version"));
-                if let Some(version) = version
+                if let Some(version) = selected_version(selected, action_name, reference)
                     && !super::feeds::has_version(store, feed, package_id, version)
                 {
                     // The text of fixture `error.json`, with the feed named.

@@ -10,6 +10,7 @@ use super::output::Out;
 use super::variables::{self, Context, Variables};
 use super::{Plan, ask, script};
 use crate::resources::interruptions::{Asks, Question};
+use crate::resources::releases;
 use crate::store::{BUILTIN_FEED, Doc, items, text};
 
 /// Why an action did not succeed.
@@ -160,20 +161,11 @@ fn acquire_packages(
 ) -> Result<(), String> {
     let name = text(action, "Name").unwrap_or("");
     for package in items(action, "Packages") {
-        let reference = package.get("Name").and_then(Value::as_str).unwrap_or("");
-        let package_id = package
-            .get("PackageId")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let version = items(&plan.release, "SelectedPackages")
-            .filter_map(Value::as_object)
-            .find(|s| crate::resources::releases::selects(s, name, reference))
-            .and_then(|s| s.get("Version").and_then(Value::as_str))
-            .ok_or_else(|| {
-                format!(
-                    "The release selects no version of package {package_id} for action '{name}'"
-                )
-            })?;
+        let (reference, package_id) = releases::package_reference(package);
+        let selected = items(&plan.release, "SelectedPackages");
+        let version = releases::selected_version(selected, name, reference).ok_or_else(|| {
+            format!("The release selects no version of package {package_id} for action '{name}'")
+        })?;
         let feed = package.get("FeedId").and_then(Value::as_str).unwrap_or("");
         // A feed chosen by a variable is bound now, to a feed's id or name.
         let feed = variables.substitute(feed, &plan.context);
