@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestResult, frames, write};
+use crate::harness::{TestResult, frames, kill_at_each_write, write};
 use crate::promote::Zones;
 use crate::results::decompressed;
 use crate::standins::Standin;
@@ -366,25 +366,14 @@ fn a_bundle_without_build_information_still_imports() -> TestResult {
 
 #[test]
 fn an_import_killed_at_any_write_completes_with_the_build_information_pushed_once() -> TestResult {
-    let mut points = 0;
-    for n in 1.. {
+    let setup = || {
         let zones = Zones::new();
         dev_release_with_build_information(&zones, "288");
         zones.export("Payments API", "1.4.1", "payments.zb").ok();
-        let killed = zones
-            .import("payments.zb")
-            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
-            .run();
-        if killed.code == 0 {
-            break;
-        }
-        assert_eq!(
-            killed.code, -1,
-            "run {n} was not killed:\n{}",
-            killed.stderr
-        );
-        points += 1;
-        zones.import("payments.zb").ok();
+        Ok(zones)
+    };
+    let import = |zones: &Zones| zones.import("payments.zb");
+    let points = kill_at_each_write(100, setup, import, |zones, n| {
         let records = zones
             .pci
             .get("/api/Spaces-1/build-information?packageId=Payments.Api");
@@ -401,8 +390,7 @@ fn an_import_killed_at_any_write_completes_with_the_build_information_pushed_onc
             .import("payments.zb")
             .ok()
             .stdout_has("already imported");
-        assert!(n < 100, "the import never ran through");
-    }
+    })?;
     assert!(points >= 3, "only {points} kill points were exercised");
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::TestResult;
+use crate::harness::{TestResult, kill_at_each_write};
 use crate::promote::Zones;
 
 /// Packages of the crash release: with its process, variables, release and ledger writes, the
@@ -103,44 +103,26 @@ fn promoted_state(zones: &Zones) -> Value {
 
 #[test]
 fn an_import_killed_at_any_write_completes_on_the_next_run() -> TestResult {
-    // The reference: a clean import.
-    let clean = Zones::new();
-    crash_release(&clean)?;
-    clean.export("Batch Settlement", "1.0.0", "batch.zb").ok();
-    clean.import("batch.zb").ok();
-    let expected = promoted_state(&clean);
-    let mut points = 0;
-    for n in 1.. {
+    let setup = || {
         let zones = Zones::new();
         crash_release(&zones)?;
         zones.export("Batch Settlement", "1.0.0", "batch.zb").ok();
-        let killed = zones
-            .import("batch.zb")
-            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
-            .run();
-        if killed.code == 0 {
-            break;
-        }
-        assert_eq!(
-            killed.code, -1,
-            "run {n} should have been killed by SIGKILL:\n{}",
-            killed.stderr
-        );
-        points += 1;
-        zones.import("batch.zb").ok();
-        assert_eq!(
-            promoted_state(&zones),
-            expected,
-            "after a kill at write {n}"
-        );
+        Ok(zones)
+    };
+    // The reference: a clean import.
+    let clean = setup()?;
+    clean.import("batch.zb").ok();
+    let expected = promoted_state(&clean);
+    let import = |zones: &Zones| zones.import("batch.zb");
+    let points = kill_at_each_write(200, setup, import, |zones, n| {
+        assert_eq!(promoted_state(zones), expected, "after a kill at write {n}");
         zones.import("batch.zb").ok().stdout_has("already imported");
         zones
             .site
             .import()
             .args(["ledger", "verify", "--ledger", "import.ledger"])
             .ok();
-        assert!(n < 200, "the import never ran through");
-    }
+    })?;
     eprintln!("the import was killed at {points} different writes and always completed");
     assert!(points >= 20, "only {points} kill points were exercised");
     Ok(())

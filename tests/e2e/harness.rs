@@ -335,6 +335,41 @@ impl Site {
     }
 }
 
+/// Kills an import (SIGKILL, through `ZONEBRIDGE_TEST_KILL_AFTER_WRITES`) after its first
+/// write, then after its second, and so on until a run gets through; returns how many runs
+/// were killed. For write `n`, `setup` makes fresh zones holding the bundle (or fails the
+/// test with its error), `import` gives
+/// the command to kill, which is then run again to the end, and `check(zones, n)` asserts
+/// what the rerun left. Fails if a run ends otherwise, or if the import is still being
+/// killed at write `most`.
+pub fn kill_at_each_write<Z>(
+    most: u32,
+    setup: impl Fn() -> Result<Z, Box<dyn std::error::Error>>,
+    import: impl Fn(&Z) -> Cmd,
+    check: impl Fn(&Z, u32),
+) -> Result<u32, Box<dyn std::error::Error>> {
+    let mut points = 0;
+    for n in 1.. {
+        let zones = setup()?;
+        let killed = import(&zones)
+            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
+            .run();
+        if killed.code == 0 {
+            break;
+        }
+        assert_eq!(
+            killed.code, -1,
+            "run {n} should have been killed by SIGKILL:\n{}",
+            killed.stderr
+        );
+        points += 1;
+        import(&zones).ok();
+        check(&zones, n);
+        assert!(n < most, "the import never ran through");
+    }
+    Ok(points)
+}
+
 /// Reads a file as text, or panics naming it.
 pub fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::TestResult;
+use crate::harness::{TestResult, kill_at_each_write};
 use crate::promote::Zones;
 use crate::results::decompressed;
 use crate::standins::Standin;
@@ -364,24 +364,13 @@ fn an_export_using_a_template_at_two_versions_is_refused() -> TestResult {
 
 #[test]
 fn an_import_killed_at_any_write_completes_with_the_template_created_once() -> TestResult {
-    let mut points = 0;
-    for n in 1.. {
+    let setup = || {
         let zones = Zones::new();
         export_release(&zones);
-        let killed = zones
-            .import("fraud.zb")
-            .env("ZONEBRIDGE_TEST_KILL_AFTER_WRITES", &n.to_string())
-            .run();
-        if killed.code == 0 {
-            break;
-        }
-        assert_eq!(
-            killed.code, -1,
-            "run {n} was not killed:\n{}",
-            killed.stderr
-        );
-        points += 1;
-        zones.import("fraud.zb").ok();
+        Ok(zones)
+    };
+    let import = |zones: &Zones| zones.import("fraud.zb");
+    let points = kill_at_each_write(50, setup, import, |zones, n| {
         let all = zones.pci.get("/api/Spaces-1/actiontemplates/all");
         assert_eq!(
             all.as_array().map_or(0, Vec::len),
@@ -393,14 +382,13 @@ fn an_import_killed_at_any_write_completes_with_the_template_created_once() -> T
             template["Version"], 0,
             "after a kill at write {n}: saved again"
         );
-        let action = imported_action(&zones);
+        let action = imported_action(zones);
         assert_eq!(
             action["Properties"]["Octopus.Action.Template.Id"],
             template["Id"]
         );
         assert_eq!(action["Properties"]["Octopus.Action.Template.Version"], "0");
-        assert!(n < 50, "the import never ran through");
-    }
+    })?;
     assert!(points >= 3, "only {points} kill points were exercised");
     Ok(())
 }
