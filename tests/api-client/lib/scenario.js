@@ -3,6 +3,7 @@
 // routes every profile serves (those of the 2020.5 Swagger spec), reached through the
 // client's generic request methods as a user's script would reach them.
 
+const assert = require('node:assert/strict');
 const fs = require('node:fs/promises');
 const os = require('node:os');
 const path = require('node:path');
@@ -69,23 +70,30 @@ function steps(productionId) {
         },
       ],
     },
-    {
-      Name: 'Say what',
-      Actions: [
-        {
-          Name: 'Say what',
-          ActionType: 'Octopus.Script',
-          Properties: {
-            'Octopus.Action.RunOnServer': 'true',
-            'Octopus.Action.Script.ScriptSource': 'Inline',
-            'Octopus.Action.Script.Syntax': 'Bash',
-            'Octopus.Action.Script.ScriptBody':
-              'echo "Deploying Web Shop #{Octopus.Release.Number} to #{Octopus.Environment.Name}"',
-          },
-        },
-      ],
-    },
+    scriptStep(
+      'Say what',
+      'echo "Deploying Web Shop #{Octopus.Release.Number} to #{Octopus.Environment.Name}"',
+    ),
   ];
+}
+
+/** A step `name` with one action of the same name that runs Bash `body` on the server. */
+function scriptStep(name, body) {
+  return {
+    Name: name,
+    Actions: [
+      {
+        Name: name,
+        ActionType: 'Octopus.Script',
+        Properties: {
+          'Octopus.Action.RunOnServer': 'true',
+          'Octopus.Action.Script.ScriptSource': 'Inline',
+          'Octopus.Action.Script.Syntax': 'Bash',
+          'Octopus.Action.Script.ScriptBody': body,
+        },
+      },
+    ],
+  };
 }
 
 /**
@@ -176,6 +184,19 @@ async function waitForTask(client, taskId) {
   return task;
 }
 
+/**
+ * The one entry (`{DeploymentId or RunbookRunId, ServerTaskId}`) of an executions-API answer's
+ * task list, checked to be the only one, its task waited for and checked to have succeeded.
+ * Resolves to the entry with the finished task as `task`.
+ */
+async function onlySucceededTask(client, entries) {
+  assert.equal(entries.length, 1);
+  const entry = entries[0];
+  const task = await waitForTask(client, entry.ServerTaskId);
+  assert.equal(task.State, 'Success');
+  return { ...entry, task };
+}
+
 module.exports = {
   PACKAGE_ID,
   TASK_LIMIT_MS,
@@ -184,6 +205,8 @@ module.exports = {
   buildZip,
   classicDeploy,
   classicRelease,
+  onlySucceededTask,
   pushPackage,
+  scriptStep,
   waitForTask,
 };

@@ -15,7 +15,7 @@ const {
   SpaceServerTaskRepository,
 } = require('@octopusdeploy/api-client');
 const { SPACE, standinAndClient } = require('../lib/standin');
-const { buildScenario, waitForTask } = require('../lib/scenario');
+const { buildScenario, onlySucceededTask, scriptStep, waitForTask } = require('../lib/scenario');
 
 /** A runbook "Restart shop" of Web Shop with one script step, snapshotted and published. */
 async function publishedRunbook(t) {
@@ -33,22 +33,7 @@ async function publishedRunbook(t) {
   const process = await processes.get(runbook);
   assert.equal(process.Id, runbook.RunbookProcessId);
   process.Steps = [
-    {
-      Name: 'Restart',
-      Actions: [
-        {
-          Name: 'Restart',
-          ActionType: 'Octopus.Script',
-          Properties: {
-            'Octopus.Action.RunOnServer': 'true',
-            'Octopus.Action.Script.ScriptSource': 'Inline',
-            'Octopus.Action.Script.Syntax': 'Bash',
-            'Octopus.Action.Script.ScriptBody':
-              'echo "Restarting #{Octopus.Project.Name} in #{Octopus.Environment.Name}"',
-          },
-        },
-      ],
-    },
+    scriptStep('Restart', 'echo "Restarting #{Octopus.Project.Name} in #{Octopus.Environment.Name}"'),
   ];
   const updated = await processes.update(process);
   assert.deepEqual(updated.Steps.map((step) => step.Name), ['Restart']);
@@ -72,11 +57,8 @@ test('runs a runbook with the executions API, waits and reads the log (2025)', a
     RunbookName: 'Restart shop',
     EnvironmentNames: ['Development'],
   });
-  assert.equal(response.RunbookRunServerTasks.length, 1);
-  const { RunbookRunId, ServerTaskId } = response.RunbookRunServerTasks[0];
+  const { RunbookRunId, ServerTaskId } = await onlySucceededTask(client, response.RunbookRunServerTasks);
   assert.match(RunbookRunId, /^RunbookRuns-\d+$/);
-  const task = await waitForTask(client, ServerTaskId);
-  assert.equal(task.State, 'Success');
   const run = await runs.get(RunbookRunId);
   assert.equal(run.RunbookId, runbook.Id);
   assert.equal(run.RunbookSnapshotId, snapshot.Id);
@@ -95,9 +77,7 @@ test('runs a runbook for a tenant (2025)', async (t) => {
     EnvironmentNames: ['Production'],
     Tenants: ['Acme'],
   });
-  assert.equal(response.RunbookRunServerTasks.length, 1);
-  const { RunbookRunId, ServerTaskId } = response.RunbookRunServerTasks[0];
-  assert.equal((await waitForTask(client, ServerTaskId)).State, 'Success');
+  const { RunbookRunId } = await onlySucceededTask(client, response.RunbookRunServerTasks);
   const run = await new RunbookRunRepository(client, SPACE).get(RunbookRunId);
   assert.equal(run.TenantId, s.tenant.Id);
 });
@@ -125,23 +105,7 @@ test('runs a runbook through the classic routes, waits and reads the log (2020.5
   const runbook = await s.api.post('runbooks', { Name: 'Restart shop', ProjectId: s.project.Id });
   const processPath = `runbookProcesses/${runbook.RunbookProcessId}`;
   const process = await s.api.get(processPath);
-  process.Steps = [
-    {
-      Name: 'Restart',
-      Actions: [
-        {
-          Name: 'Restart',
-          ActionType: 'Octopus.Script',
-          Properties: {
-            'Octopus.Action.RunOnServer': 'true',
-            'Octopus.Action.Script.ScriptSource': 'Inline',
-            'Octopus.Action.Script.Syntax': 'Bash',
-            'Octopus.Action.Script.ScriptBody': 'echo "Classic restart in #{Octopus.Environment.Name}"',
-          },
-        },
-      ],
-    },
-  ];
+  process.Steps = [scriptStep('Restart', 'echo "Classic restart in #{Octopus.Environment.Name}"')];
   await s.api.put(processPath, process);
   const snapshot = await s.api.post(
     'runbookSnapshots{?publish}',
