@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestResult, frames, kill_at_each_write, write};
+use crate::harness::{TestResult, frames, kill_at_each_write, plan_step, write};
 use crate::promote::Zones;
 use crate::results::decompressed;
 use crate::standins::Standin;
@@ -82,14 +82,9 @@ fn dev_release_with_build_information(zones: &Zones, build: &str) {
     );
 }
 
+/// The plan line of the build information step.
 fn plan_line(report: &Value) -> Value {
-    report["plan"]["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["step"] == "build-information")
-        .cloned()
-        .unwrap_or(Value::Null)
+    plan_step(report, "build-information")
 }
 
 #[test]

@@ -370,6 +370,18 @@ pub fn kill_at_each_write<Z>(
     Ok(points)
 }
 
+/// The plan line of step `step` (`"build-information"`, `"step-template"`...) in an import's
+/// `--json` report, or `null` when the plan has none.
+pub fn plan_step(report: &serde_json::Value, step: &str) -> serde_json::Value {
+    report["plan"]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["step"] == step)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// Reads a file as text, or panics naming it.
 pub fn read_text(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestResult, kill_at_each_write};
+use crate::harness::{TestResult, kill_at_each_write, plan_step};
 use crate::promote::Zones;
 use crate::results::decompressed;
 use crate::standins::Standin;
@@ -139,14 +139,9 @@ fn import_json(zones: &Zones, extra: &[&str]) -> crate::harness::Run {
     zones.import("fraud.zb").args(["--json"]).args(extra).run()
 }
 
+/// The plan line of the step template step.
 fn plan_line(report: &Value) -> Value {
-    report["plan"]["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["step"] == "step-template")
-        .cloned()
-        .unwrap_or(Value::Null)
+    plan_step(report, "step-template")
 }
 
 #[test]
