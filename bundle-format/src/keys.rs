@@ -146,6 +146,15 @@ impl PublicKey {
         self.0.to_bytes()
     }
 
+    /// Whether `signature` is this key's over `message` in `domain` ([`SigningKey::sign_in`]),
+    /// checked with `verify_strict` as bundle signatures are.
+    pub fn verify_in(&self, domain: SigningDomain, message: &[u8], signature: &[u8; 64]) -> bool {
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        self.0
+            .verify_strict(&domain.input(message), &signature)
+            .is_ok()
+    }
+
     /// The PEM text of the public key.
     pub fn to_pem(&self) -> String {
         self.0
@@ -238,6 +247,39 @@ impl SigningKey {
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
         use ed25519_dalek::Signer as _;
         self.0.sign(message).to_bytes()
+    }
+
+    /// Signs `message` for a carrier (`domain`'s prefix first), never as a manifest: the
+    /// prefixes differ, so a signature made here can never pass as a bundle's (spec 6.2).
+    pub fn sign_in(&self, domain: SigningDomain, message: &[u8]) -> [u8; 64] {
+        self.sign(&domain.input(message))
+    }
+}
+
+/// What else than a manifest a Zonebridge key signs; each has its own prefix (domain
+/// separation), distinct from the manifest's `zonebridge bundle manifest v1\0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningDomain {
+    /// The diode's transfer header (docs/diode.md, "Header").
+    DiodeHeader,
+    /// The diode's heartbeat (docs/diode.md, "Heartbeat").
+    DiodeHeartbeat,
+}
+
+impl SigningDomain {
+    /// The prefix signed before the message.
+    pub fn prefix(self) -> &'static [u8] {
+        match self {
+            Self::DiodeHeader => b"zonebridge diode header v1\0",
+            Self::DiodeHeartbeat => b"zonebridge diode heartbeat v1\0",
+        }
+    }
+
+    fn input(self, message: &[u8]) -> Vec<u8> {
+        let mut input = Vec::with_capacity(self.prefix().len() + message.len());
+        input.extend_from_slice(self.prefix());
+        input.extend_from_slice(message);
+        input
     }
 }
 
@@ -336,5 +378,24 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert!(PublicKey::from_raw(&identity).is_err());
+    }
+}
+
+#[cfg(test)]
+mod signing_domain_tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_holds_only_in_its_own_domain() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let public = key.public_key();
+        let signature = key.sign_in(SigningDomain::DiodeHeader, b"header");
+        assert!(public.verify_in(SigningDomain::DiodeHeader, b"header", &signature));
+        assert!(!public.verify_in(SigningDomain::DiodeHeartbeat, b"header", &signature));
+        assert!(!public.verify_in(SigningDomain::DiodeHeader, b"headeR", &signature));
+        let manifest_signature = key.sign(&crate::signature::signing_input(b"header"));
+        assert!(!public.verify_in(SigningDomain::DiodeHeader, b"header", &manifest_signature));
+        let other = SigningKey::from_seed(&[8; 32]).public_key();
+        assert!(!other.verify_in(SigningDomain::DiodeHeader, b"header", &signature));
     }
 }

@@ -1,0 +1,12 @@
+//! The one-way UDP diode carrier (docs/diode.md): bundles cross a link where nothing can come
+//! back, protected by RaptorQ forward error correction and announced by signed headers.
+//!
+//! - [`wire`]: the datagrams' framing (magic, version, type, CRC).
+//! - [`announce`]: the signed bodies: the transfer header and the heartbeat.
+//! - [`trust`]: whether the receiver's trust policy lets a header's signer announce it.
+//! - [`fec`]: RaptorQ applied one block at a time.
+
+pub mod announce;
+pub mod fec;
+pub mod trust;
+pub mod wire;
