@@ -16,7 +16,7 @@ use crate::names::{KeyId, ZoneId};
 /// Largest policy file read.
 const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
-/// Which kind of bundle a key may sign.
+/// Which kind of bundle a key may sign, or that it only announces diode transfers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyRole {
@@ -24,20 +24,28 @@ pub enum KeyRole {
     Release,
     /// Signs result bundles (secure zone importers).
     Result,
+    /// Signs nothing but the headers and heartbeats of diode transfers (docs/diode.md 4):
+    /// the key a diode sender holds, which cannot sign a bundle that any policy accepts.
+    Diode,
 }
 
 impl KeyRole {
-    /// The bundle kind this role signs.
-    pub fn kind(self) -> BundleKind {
+    /// The bundle kind this role signs; `None` for [`KeyRole::Diode`], which signs none.
+    pub fn kind(self) -> Option<BundleKind> {
         match self {
-            Self::Release => BundleKind::Release,
-            Self::Result => BundleKind::Result,
+            Self::Release => Some(BundleKind::Release),
+            Self::Result => Some(BundleKind::Result),
+            Self::Diode => None,
         }
     }
 
     /// The role's name as written in policies.
     pub fn as_str(self) -> &'static str {
-        self.kind().as_str()
+        match self {
+            Self::Release => "release",
+            Self::Result => "result",
+            Self::Diode => "diode",
+        }
     }
 }
 
@@ -53,8 +61,9 @@ impl std::str::FromStr for KeyRole {
         match text {
             "release" => Ok(Self::Release),
             "result" => Ok(Self::Result),
+            "diode" => Ok(Self::Diode),
             other => Err(format!(
-                "unknown role {other:?}; expected `release` or `result`"
+                "unknown role {other:?}; expected `release`, `result` or `diode`"
             )),
         }
     }

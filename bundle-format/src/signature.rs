@@ -243,7 +243,7 @@ pub(crate) fn check_threshold(
         let Some(key) = policy.key(key_id) else {
             continue;
         };
-        if key.role.kind() != manifest.kind {
+        if key.role.kind() != Some(manifest.kind) {
             reasons.push(VerifyError::SignerWrongRole {
                 key_id: *key_id,
                 role: key.role,

@@ -122,3 +122,42 @@ fn an_invalid_policy_is_a_configuration_error() {
     run.stderr_has("unsigned");
     assert_eq!(run.json()["error"]["code"], "policy-invalid");
 }
+
+/// A `diode` key only announces diode transfers (docs/diode.md 4): a bundle it signs is
+/// refused as `signer-wrong-role`, whatever its zones, so the key of a diode sender host can
+/// never make a bundle the secure side accepts.
+#[test]
+fn a_diode_key_cannot_sign_a_bundle_that_verifies() -> TestResult {
+    let site = Site::new();
+    site.keygen("sender");
+    site.import()
+        .args(["policy", "init", "--zone", "pci", "--out", "pci.toml"])
+        .ok();
+    let run = site
+        .import()
+        .args([
+            "policy",
+            "trust",
+            "pci.toml",
+            "sender.pub",
+            "--role",
+            "diode",
+        ])
+        .args(["--zone", "dev", "--json"])
+        .ok();
+    assert_eq!(run.json()["role"], "diode");
+    assert!(read_text(&site.path("pci.toml")).contains("role = \"diode\""));
+    let release = site.release("rel", &[("a.nupkg", b"package")]);
+    site.pack(&release, &["sender"], "pci", "b.zb").ok();
+    let run = site
+        .import()
+        .args(["verify", "b.zb", "--policy", "pci.toml", "--json"])
+        .expect(1);
+    assert_eq!(
+        run.json()["error"]["code"],
+        "signer-wrong-role",
+        "{}",
+        run.stdout()
+    );
+    Ok(())
+}

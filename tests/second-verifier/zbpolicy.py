@@ -211,8 +211,8 @@ def load_policy(path):
         # 2.2: readers of text accept either case.
         if bytes.fromhex(kid) != key_id(raw):
             raise ConfigError("%s: id %s does not match public_key" % (what, kid))
-        if kt["role"] not in ("release", "result"):
-            raise ConfigError("%s: role must be \"release\" or \"result\"" % what)
+        if kt["role"] not in ("release", "result", "diode"):
+            raise ConfigError("%s: role must be \"release\", \"result\" or \"diode\"" % what)
         zones = kt["zones"]
         if not isinstance(zones, list) or not zones or not all(is_zone_id(z) for z in zones):
             raise ConfigError("%s: zones must be a non-empty array of zone ids" % what)

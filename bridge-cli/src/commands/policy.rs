@@ -45,6 +45,9 @@ pub enum RoleArg {
     Release,
     /// Result bundles (the development side trusts the secure zone's result signers).
     Result,
+    /// Nothing but diode transfer headers: the key of a `bridge-export send` host, which
+    /// cannot sign a bundle (docs/diode.md 4).
+    Diode,
 }
 
 impl From<RoleArg> for KeyRole {
@@ -52,6 +55,7 @@ impl From<RoleArg> for KeyRole {
         match role {
             RoleArg::Release => KeyRole::Release,
             RoleArg::Result => KeyRole::Result,
+            RoleArg::Diode => KeyRole::Diode,
         }
     }
 }

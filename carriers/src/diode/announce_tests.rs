@@ -197,6 +197,26 @@ fn the_policy_decides_who_may_announce_what() {
         authenticate(&elsewhere, &datagram),
         Err(Untrusted::WrongZone { .. })
     ));
+
+    // A `diode` key announces either kind, for its zones only.
+    let diode = policy("pci", &[(&signer, "diode", "dev", None)]);
+    assert_eq!(authenticate(&diode, &datagram).ok(), Some(header(&signer)));
+    let mut result = header(&signer);
+    result.channel = "dev->pci/result"
+        .parse()
+        .unwrap_or_else(|e: String| panic!("{e}"));
+    result.name = "dev~pci~result~000000000042~x.zb".to_owned();
+    let result_datagram = signed_header(&result, &signer);
+    assert_eq!(authenticate(&diode, &result_datagram).ok(), Some(result));
+    assert!(matches!(
+        authenticate(&trusting, &result_datagram),
+        Err(Untrusted::WrongRole { .. })
+    ));
+    let diode_elsewhere = policy("pci", &[(&signer, "diode", "qa", None)]);
+    assert!(matches!(
+        authenticate(&diode_elsewhere, &datagram),
+        Err(Untrusted::ZoneNotAllowed { .. })
+    ));
 }
 
 #[test]

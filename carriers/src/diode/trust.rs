@@ -1,12 +1,12 @@
 //! Who may announce a transfer (docs/diode.md, section 4): the receiver's trust policy, the
 //! same file that verifies bundles. A header counts only if a key of the policy signed it
-//! whose role is the bundle's kind, that may speak for the source zone and has not expired,
+//! whose role is `diode` or the bundle's kind, that may speak for the source zone and has not expired,
 //! and only if the bundle is meant for this zone. The order is cheap checks first: a header
 //! from a key the policy does not list is dropped without verifying its signature.
 
 use bundle_format::keys::SigningDomain;
 use bundle_format::names::KeyId;
-use bundle_format::policy::TrustPolicy;
+use bundle_format::policy::{KeyRole, TrustPolicy};
 use time::OffsetDateTime;
 
 use super::announce::{BodyError, Heartbeat, TransferHeader};
@@ -91,7 +91,7 @@ pub fn authenticate_header(
     let key = policy
         .key(&header.key_id)
         .ok_or(Untrusted::UnknownKey(header.key_id))?;
-    if key.role.kind() != header.channel.kind {
+    if key.role != KeyRole::Diode && key.role.kind() != Some(header.channel.kind) {
         return Err(Untrusted::WrongRole {
             key: header.key_id,
             role: key.role.as_str(),
