@@ -43,9 +43,9 @@ pub fn run(
     metrics_file: Option<&Path>,
 ) -> anyhow::Result<ReceiveReport> {
     let inbox = config.inbox.display().to_string();
-    let socket = socket::bind(listen)?;
     let (mut receiver, events) = Receiver::open(config, policy, Instant::now())
         .with_context(|| format!("cannot start receiving into the inbox {inbox}"))?;
+    let socket = socket::bind(listen)?;
     log::events(&events);
     stop::enter_service_mode();
     let (queue, dropped, thread) = socket::spawn(socket)?;
