@@ -25,12 +25,12 @@ pub mod delivered;
 pub mod drops;
 pub mod event;
 pub mod link;
+pub mod prefix;
 pub mod stats;
 pub mod store;
 pub mod transfer;
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -680,14 +680,14 @@ impl Receiver {
     }
 
     fn deliver(&mut self, id: &TransferId, events: &mut Vec<Event>) {
-        let Some(t) = self.transfers.get(id) else {
+        let Some(t) = self.transfers.get_mut(id) else {
             return;
         };
         let name = t.header.name.clone();
         let path = t.partial.path();
         let digest = t.header.digest;
-        if let Err(e) = t.partial.sync().and_then(|()| file_digest(&path)).and_then(|d| {
-            if d == digest {
+        if let Err(e) = t.partial.sync().and_then(|()| t.whole_digest()).and_then(|d| {
+            if d == Some(digest) {
                 Ok(())
             } else {
                 Err(std::io::Error::other(
@@ -763,19 +763,6 @@ impl Receiver {
                 late_blocks: stats.late_blocks,
             });
         }
-    }
-}
-
-fn file_digest(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hash.finalize().into());
-        }
-        hash.update(buf.get(..n).unwrap_or_default());
     }
 }
 

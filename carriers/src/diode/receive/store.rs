@@ -17,12 +17,62 @@ use std::path::{Path, PathBuf};
 
 use super::super::wire::TransferId;
 
+/// Bytes written between two background flushes: the final fsync before delivery then has
+/// at most about this much left to write, instead of the whole bundle.
+const FLUSH_EVERY: u64 = 32 * 1024 * 1024;
+
 /// One transfer's files.
 #[derive(Debug)]
 pub struct Partial {
     dir: PathBuf,
     stem: String,
     file: fs::File,
+    flusher: Flusher,
+}
+
+/// Flushes the partial file to disk on a thread of its own while the transfer goes on, so
+/// that neither the receiving thread waits for the disk nor delivery has the whole bundle
+/// left to flush. The thread ends when the [`Partial`] is dropped.
+#[derive(Debug)]
+struct Flusher {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    unflushed: std::cell::Cell<u64>,
+}
+
+impl Flusher {
+    fn start(file: &fs::File) -> Self {
+        let (wake, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        // Without a second handle or a thread, the final fsync simply does it all.
+        let wake = file.try_clone().ok().and_then(|file| {
+            std::thread::Builder::new()
+                .name("diode-flush".to_owned())
+                .spawn(move || {
+                    for () in asked {
+                        // An error shows again, and is reported, at the final sync.
+                        let _ = file.sync_data();
+                    }
+                })
+                .ok()
+                .map(|_| wake)
+        });
+        Self {
+            wake,
+            unflushed: std::cell::Cell::new(0),
+        }
+    }
+
+    fn wrote(&self, bytes: u64) {
+        let unflushed = self.unflushed.get() + bytes;
+        if unflushed < FLUSH_EVERY {
+            self.unflushed.set(unflushed);
+            return;
+        }
+        self.unflushed.set(0);
+        if let Some(wake) = &self.wake {
+            // Full: a flush is already asked for, and it will take these bytes too.
+            let _ = wake.try_send(());
+        }
+    }
 }
 
 /// The file stem of a transfer: `diode-<16 hex digits>`.
@@ -97,10 +147,12 @@ impl Partial {
             crate::publish::write_atomically(dir, &format!("{stem}.header"), header)
                 .map_err(io::Error::other)?;
         }
+        let flusher = Flusher::start(&file);
         Ok(Self {
             dir: dir.to_owned(),
             stem,
             file,
+            flusher,
         })
     }
 
@@ -111,7 +163,9 @@ impl Partial {
 
     /// Writes a verified block at `offset`.
     pub fn write_block(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all_at(bytes, offset)
+        self.file.write_all_at(bytes, offset)?;
+        self.flusher.wrote(bytes.len() as u64);
+        Ok(())
     }
 
     /// Reads `len` bytes at `offset` (to rehash a block after a restart).

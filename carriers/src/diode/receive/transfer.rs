@@ -11,6 +11,7 @@ use sha2::{Digest as _, Sha256};
 use super::super::announce::{HASH_LEN, TransferHeader};
 use super::super::fec::{BlockDecoder, Fed};
 use super::super::wire::TransferId;
+use super::prefix::PrefixDigest;
 use super::stats::{BlockTally, TransferStats};
 use super::store::Partial;
 
@@ -63,6 +64,8 @@ pub struct Transfer {
     pub last: Instant,
     /// Telemetry.
     pub stats: TransferStats,
+    /// The bundle's SHA-256 so far, over the verified blocks in order.
+    pub prefix: PrefixDigest,
 }
 
 impl Transfer {
@@ -87,6 +90,7 @@ impl Transfer {
             active: true,
             last: now,
             stats: TransferStats::new(&header),
+            prefix: PrefixDigest::default(),
             header,
         }
     }
@@ -273,6 +277,10 @@ impl Transfer {
         let offset = self.header.block_offset(block).unwrap_or(0);
         self.partial.write_block(offset, bytes)?;
         self.mark_verified(block);
+        let (header, partial) = (&self.header, &self.partial);
+        self.prefix.extend(block, bytes, &self.verified, |b| {
+            read_block(header, partial, b)
+        })?;
         Ok(if self.missing == 0 {
             Outcome::Complete
         } else {
@@ -314,8 +322,29 @@ impl Transfer {
                 .read_block(offset, usize::try_from(len).unwrap_or(0))?;
             if self.expected(block) == Some(&Sha256::digest(&bytes)[..]) {
                 self.mark_verified(block);
+                let (header, partial) = (&self.header, &self.partial);
+                self.prefix.extend(block, &bytes, &self.verified, |b| {
+                    read_block(header, partial, b)
+                })?;
             }
         }
         Ok(self.header.block_count() - self.missing)
     }
+
+    /// The SHA-256 of the whole partial file, once every block is verified: the running
+    /// digest, finished with the blocks it has not reached yet.
+    pub fn whole_digest(&mut self) -> std::io::Result<Option<[u8; 32]>> {
+        let (header, partial) = (&self.header, &self.partial);
+        self.prefix
+            .finish(&self.verified, |b| read_block(header, partial, b))
+    }
+}
+
+fn read_block(header: &TransferHeader, partial: &Partial, block: u32) -> std::io::Result<Vec<u8>> {
+    let (Some(offset), Some(len)) = (header.block_offset(block), header.block_len(block)) else {
+        return Err(std::io::Error::other(format!(
+            "block {block} is not in the transfer"
+        )));
+    };
+    partial.read_block(offset, usize::try_from(len).unwrap_or(0))
 }
