@@ -116,8 +116,11 @@ pub fn prepare(
     let channel = manifest.channel();
     let sequence = manifest.sequence;
     file.seek(SeekFrom::Start(0)).map_err(read_error)?;
-    let (digest, table) = hash_blocks(&mut file, params.block_size).map_err(read_error)?;
-    let read: u64 = table.1;
+    let Hashed {
+        digest,
+        table,
+        read,
+    } = hash_blocks(&mut file, params.block_size).map_err(read_error)?;
     if read != size {
         return Err(PrepareError::Changed {
             path: path.to_owned(),
@@ -125,7 +128,6 @@ pub fn prepare(
             read,
         });
     }
-    let table = table.0;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -169,9 +171,19 @@ pub fn prepare(
     })
 }
 
+/// What one pass over a file gives.
+struct Hashed {
+    /// SHA-256 of the whole input.
+    digest: [u8; 32],
+    /// SHA-256 of each block, concatenated.
+    table: Vec<u8>,
+    /// Bytes read.
+    read: u64,
+}
+
 /// One pass: the SHA-256 of the whole input, and the table of each `block_size` slice's
-/// SHA-256 with the bytes read.
-fn hash_blocks(input: &mut impl Read, block_size: u32) -> io::Result<([u8; 32], (Vec<u8>, u64))> {
+/// SHA-256.
+fn hash_blocks(input: &mut impl Read, block_size: u32) -> io::Result<Hashed> {
     let mut whole = Sha256::new();
     let mut block = Sha256::new();
     let mut in_block = 0u64;
@@ -204,7 +216,11 @@ fn hash_blocks(input: &mut impl Read, block_size: u32) -> io::Result<([u8; 32], 
     if in_block > 0 {
         table.extend_from_slice(&block.finalize());
     }
-    Ok((whole.finalize().into(), (table, total)))
+    Ok(Hashed {
+        digest: whole.finalize().into(),
+        table,
+        read: total,
+    })
 }
 
 #[cfg(test)]
@@ -215,7 +231,11 @@ mod tests {
     fn the_table_holds_each_blocks_hash() -> io::Result<()> {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         for block_size in [1u32, 64, 4096, 5000, 10_000, 20_000] {
-            let (digest, (table, read)) = hash_blocks(&mut &data[..], block_size)?;
+            let Hashed {
+                digest,
+                table,
+                read,
+            } = hash_blocks(&mut &data[..], block_size)?;
             assert_eq!(read, 10_000);
             assert_eq!(digest, <[u8; 32]>::from(Sha256::digest(&data)));
             let expected: Vec<u8> = data

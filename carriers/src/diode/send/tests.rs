@@ -15,6 +15,10 @@ use super::super::wire::{self, Datagram};
 use super::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+/// Every datagram received, in order.
+type Datagrams = Vec<Vec<u8>>;
+/// `(block, esi)` of each symbol.
+type Symbols = Vec<(u32, u32)>;
 
 /// A signed release bundle on `dev->pci/release` at `sequence`, carrying `payload` bytes
 /// that do not compress (so the file is about that big).
@@ -107,7 +111,7 @@ fn send_and_collect(
     key: SigningKey,
     params: SendParams,
     prepared: &Prepared,
-) -> Result<(Vec<Vec<u8>>, SendReport), Box<dyn std::error::Error>> {
+) -> Result<(Datagrams, SendReport), Box<dyn std::error::Error>> {
     let receiver = UdpSocket::bind("127.0.0.1:0")?;
     receiver.set_read_timeout(Some(Duration::from_millis(500)))?;
     let address = receiver.local_addr()?;
@@ -227,5 +231,266 @@ fn a_sent_bundle_rebuilds_block_by_block_despite_lost_datagrams() -> TestResult 
     );
     // Half lost: some block cannot be rebuilt, and that is said, not papered over.
     assert!(rebuild(&datagrams, &key, |i| i % 2 == 0 && i > 0).is_err());
+    Ok(())
+}
+
+/// `(block, esi)` of each symbol datagram, and the indices of the header datagrams.
+fn symbols_of(datagrams: &[Vec<u8>]) -> Result<(Symbols, Vec<usize>), wire::WireError> {
+    let mut symbols = Vec::new();
+    let mut headers = Vec::new();
+    for (index, datagram) in datagrams.iter().enumerate() {
+        match wire::parse(datagram)? {
+            Datagram::Symbol(symbol) => symbols.push((symbol.block, symbol.esi)),
+            Datagram::Header(_) => headers.push(index),
+            Datagram::Heartbeat(_) => {}
+        }
+    }
+    Ok((symbols, headers))
+}
+
+#[test]
+fn the_wire_order_is_header_table_then_interleaved_groups() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bytes = bundle(3, 300_000)?;
+    let path = write(
+        dir.path(),
+        "dev~pci~release~000000000003~p-1.0.3.zb",
+        &bytes,
+    )?;
+    let params = params(16, 250, 3, 1)?;
+    let prepared = prepare(&path, &key(), &params)?;
+    assert_eq!(
+        prepared.header.name,
+        "dev~pci~release~000000000003~p-1.0.3.zb"
+    );
+    let (datagrams, _) = send_and_collect(key(), params, &prepared)?;
+    let (symbols, headers) = symbols_of(&datagrams)?;
+    // The header first, then again after every 256 symbols.
+    assert_eq!(headers.first(), Some(&0));
+    let mut since = 0;
+    for datagram in &datagrams[1..] {
+        match wire::parse(datagram)? {
+            Datagram::Header(_) => {
+                assert_eq!(since, 256);
+                since = 0;
+            }
+            Datagram::Symbol(_) => since += 1,
+            Datagram::Heartbeat(_) => {}
+        }
+    }
+    assert_eq!(headers.len(), symbols.len().div_ceil(256));
+    // What the schedule says, built independently: the table (K=1: 7 data blocks of 16
+    // symbols), then groups of 3 blocks round-robin, each 16 source + 4 repair symbols.
+    let header = &prepared.header;
+    let blocks = header.block_count() as u32;
+    let mut expected = Vec::new();
+    let table_k = header.block_symbols(0).ok_or("no table")?;
+    expected.extend((0..table_k + table_k.div_ceil(4)).map(|esi| (0, esi)));
+    for first in (1..=blocks).step_by(3) {
+        let group: Vec<u32> = (first..=(first + 2).min(blocks)).collect();
+        let counts: Vec<u32> = group
+            .iter()
+            .map(|b| {
+                header
+                    .block_symbols(*b)
+                    .map(|k| k + (k * 250).div_ceil(1000))
+            })
+            .collect::<Option<_>>()
+            .ok_or("no block")?;
+        for i in 0..*counts.iter().max().ok_or("empty")? {
+            for (block, count) in group.iter().zip(&counts) {
+                if i < *count {
+                    expected.push((*block, i));
+                }
+            }
+        }
+    }
+    assert_eq!(symbols, expected);
+    Ok(())
+}
+
+#[test]
+fn later_rounds_send_fresh_repair_symbols_for_every_block() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bytes = bundle(4, 200_000)?;
+    let path = write(dir.path(), "some bundle.zb", &bytes)?;
+    let params = params(32, 50, 8, 3)?;
+    let prepared = prepare(&path, &key(), &params)?;
+    // A file name that is no outbox name gets one, labelled from the file's name.
+    assert_eq!(
+        prepared.header.name,
+        "dev~pci~release~000000000004~some-bundle.zb"
+    );
+    let (datagrams, report) = send_and_collect(key(), params, &prepared)?;
+    assert_eq!(report.rounds, 3);
+    let (symbols, headers) = symbols_of(&datagrams)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for symbol in &symbols {
+        assert!(seen.insert(*symbol), "{symbol:?} sent twice");
+    }
+    let header = &prepared.header;
+    for block in 0..=header.block_count() as u32 {
+        let k = header.block_symbols(block).ok_or("no block")?;
+        let sent = symbols.iter().filter(|(b, _)| *b == block).count() as u32;
+        let round1 = k + (k * 50).div_ceil(1000);
+        let later = (k * 1050).div_ceil(1000);
+        assert_eq!(sent, round1 + 2 * later, "block {block}");
+        // Only round 1 carries source symbols.
+        let source = symbols
+            .iter()
+            .filter(|(b, e)| *b == block && *e < k)
+            .count() as u32;
+        assert_eq!(source, k, "block {block}");
+    }
+    assert_eq!(
+        report.source_symbols + report.repair_symbols,
+        symbols.len() as u64
+    );
+    // Each round starts with the header.
+    assert!(headers.len() >= 3);
+    // And all three rounds' repair symbols alone rebuild it.
+    let only_repair = |i: usize| {
+        wire::parse(&datagrams[i]).is_ok_and(|d| match d {
+            Datagram::Symbol(s) => header.block_symbols(s.block).is_some_and(|k| s.esi < k),
+            _ => false,
+        })
+    };
+    assert_eq!(rebuild(&datagrams, &key(), only_repair)?, bytes);
+    Ok(())
+}
+
+#[test]
+fn a_restarted_sender_announces_the_same_transfer() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write(dir.path(), "a.zb", &bundle(5, 50_000)?)?;
+    let params = params(64, 50, 8, 1)?;
+    let first = prepare(&path, &key(), &params)?;
+    let again = prepare(&path, &key(), &params)?;
+    assert_eq!(first.signed.id, again.signed.id);
+    assert_eq!(
+        first.signed.datagram, again.signed.datagram,
+        "Ed25519 signs deterministically"
+    );
+    // Other parameters make another transfer (the receiver must not mix their symbols).
+    let other = prepare(&path, &key(), &params_with_overhead(60)?)?;
+    assert_ne!(first.signed.id, other.signed.id);
+    let bigger_blocks = prepare(&path, &key(), &self::params(128, 50, 8, 1)?)?;
+    assert_ne!(first.signed.id, bigger_blocks.signed.id);
+    // Another bundle, another transfer.
+    let path2 = write(dir.path(), "b.zb", &bundle(6, 50_000)?)?;
+    assert_ne!(first.signed.id, prepare(&path2, &key(), &params)?.signed.id);
+    Ok(())
+}
+
+fn params_with_overhead(per_mille: u16) -> Result<SendParams, ParamError> {
+    params(64, per_mille, 8, 1)
+}
+
+#[test]
+fn files_that_are_not_bundles_are_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let params = params(64, 50, 8, 1)?;
+    let real = bundle(8, 10_000)?;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.zb", Vec::new()),
+        ("text.zb", b"hello, this is not a bundle\n".to_vec()),
+        ("zeros.zb", vec![0; 10_000]),
+        ("truncated.zb", real[..40].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let path = write(dir.path(), name, &bytes)?;
+        let err = prepare(&path, &key(), &params);
+        assert!(
+            matches!(err, Err(PrepareError::NotABundle { .. })),
+            "{name}: {err:?}"
+        );
+        let text = err
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.contains(name) && text.contains("is not a bundle"),
+            "{text}"
+        );
+    }
+    let missing = prepare(&dir.path().join("missing.zb"), &key(), &params);
+    assert!(
+        matches!(missing, Err(PrepareError::Read { .. })),
+        "{missing:?}"
+    );
+    let folder = prepare(dir.path(), &key(), &params);
+    assert!(
+        matches!(folder, Err(PrepareError::NotAFile { .. })),
+        "{folder:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn heartbeats_are_signed_and_name_the_transfer_in_hand() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = write(dir.path(), "a.zb", &bundle(9, 100_000)?)?;
+    let mut params = params(16, 50, 2, 1)?;
+    // Slow enough that the transfer takes several heartbeat intervals.
+    params.rate_bps = 4_000_000;
+    params.heartbeat = Duration::from_millis(20);
+    let prepared = prepare(&path, &key(), &params)?;
+    let (datagrams, report) = send_and_collect(key(), params, &prepared)?;
+    let mut beats = Vec::new();
+    for (index, datagram) in datagrams.iter().enumerate() {
+        if let Datagram::Heartbeat(signed) = wire::parse(datagram)? {
+            assert!(key().public_key().verify_in(
+                SigningDomain::DiodeHeartbeat,
+                signed.body,
+                signed.signature
+            ));
+            beats.push((index, Heartbeat::decode(signed.body)?));
+        }
+    }
+    assert!(beats.len() >= 3, "{} heartbeats", beats.len());
+    assert_eq!(beats.len() as u64, report.heartbeats);
+    for (index, beat) in &beats {
+        // `sent` counts this session's datagrams, this one included.
+        assert_eq!(beat.sent, *index as u64 + 1);
+        assert_eq!(beat.session, beats[0].1.session);
+        assert_eq!(beat.interval_millis, 20);
+        assert_eq!(beat.key_id, key().public_key().key_id());
+    }
+    // The first may go before the transfer is announced; the others name it.
+    assert!(
+        beats[1..]
+            .iter()
+            .all(|(_, b)| b.transfer == Some(prepared.signed.id))
+    );
+    Ok(())
+}
+
+#[test]
+fn a_sender_heartbeats_while_idle_and_each_process_has_its_own_session() -> TestResult {
+    let receiver = UdpSocket::bind("127.0.0.1:0")?;
+    receiver.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(receiver.local_addr()?)?;
+        let mut sender = Sender::new(socket, key(), params(64, 50, 8, 1)?)?;
+        let wait = sender.tick()?;
+        assert!(
+            wait > Duration::from_secs(3000),
+            "next heartbeat in an hour: {wait:?}"
+        );
+        assert!(sender.tick()? > Duration::ZERO, "not due again");
+        assert_eq!(sender.heartbeats(), 1);
+        let mut buffer = [0u8; 2048];
+        let n = receiver.recv(&mut buffer)?;
+        let Datagram::Heartbeat(signed) = wire::parse(&buffer[..n])? else {
+            return Err("not a heartbeat".into());
+        };
+        let beat = Heartbeat::decode(signed.body)?;
+        assert_eq!((beat.sent, beat.transfer), (1, None));
+        sessions.push(beat.session);
+    }
+    assert_ne!(sessions[0], sessions[1]);
     Ok(())
 }
