@@ -20,8 +20,10 @@
 //! - [`link`]: the socket, paced and counted.
 //! - [`sender`]: the loop.
 //! - [`report`]: the figures of a transfer.
+//! - [`outbox`]: the outbox served: settled bundles in name order, moved to `sent/`.
 
 pub mod link;
+pub mod outbox;
 pub mod pacer;
 pub mod params;
 pub mod prepare;
