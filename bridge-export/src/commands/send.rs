@@ -51,7 +51,7 @@ pub struct SendArgs {
     pub rounds: u32,
     /// With --outbox: after the last bundle's rounds, keep sending fresh rounds of it until
     /// the next bundle appears.
-    #[arg(long, requires = "outbox")]
+    #[arg(long)]
     pub carousel: bool,
     /// Blocks interleaved symbol by symbol, so that a burst of loss spreads over them
     /// (memory: about 2 x this many blocks).
@@ -70,7 +70,7 @@ pub struct SendArgs {
     pub outbox: Option<PathBuf>,
     /// With --outbox: a file is sent once it has not changed for this long (files renamed
     /// into the outbox whole can use 0).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bridge_cli::time_arg::parse_duration, requires = "outbox")]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bridge_cli::time_arg::parse_duration)]
     pub settle: Duration,
     /// Write the metrics (Prometheus text format) to this file after each bundle and
     /// heartbeat.
@@ -177,6 +177,12 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 /// Runs `send`.
 pub fn run(args: &SendArgs, out: &Output) -> anyhow::Result<()> {
     logging::init(args.log_format)?;
+    if args.carousel && args.outbox.is_none() {
+        return Err(UsageError(
+            "--carousel keeps sending the last bundle of an outbox until the next appears; it needs --outbox\nHint: for given files use --rounds N".to_owned(),
+        )
+        .into());
+    }
     let params = Requested {
         mtu: args.mtu,
         family: if args.to.is_ipv4() {
