@@ -352,7 +352,8 @@ fn the_outbox_service_sends_each_bundle_once_and_stops_on_sigterm() -> TestResul
     std::fs::create_dir(&outbox)?;
     write(&outbox.join(".partial.zb"), b"a copy in progress");
     write(&outbox.join("x.zb.sent"), b"a mark of bridge-export run");
-    let mut child = site
+    std::fs::copy(&bundle, outbox.join(".staging"))?;
+    let child = site
         .export()
         .args(send_args(
             &to,
@@ -367,7 +368,12 @@ fn the_outbox_service_sends_each_bundle_once_and_stops_on_sigterm() -> TestResul
             "json",
         ])
         .spawn();
-    std::fs::copy(&bundle, outbox.join("dev~pci~release~000000000001~a.zb"))?;
+    // Published as bridge-export run does: whole, by a rename (--settle 0 trusts that).
+    // No `?` until the child is waited for.
+    let placed = std::fs::rename(
+        outbox.join(".staging"),
+        outbox.join("dev~pci~release~000000000001~a.zb"),
+    );
     let sent = outbox
         .join("sent")
         .join("dev~pci~release~000000000001~a.zb");
@@ -378,9 +384,10 @@ fn the_outbox_service_sends_each_bundle_once_and_stops_on_sigterm() -> TestResul
     std::thread::sleep(Duration::from_millis(300));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    assert!(status.success());
+        .status();
     let output = child.wait_with_output()?;
+    placed?;
+    assert!(status?.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(sent.exists(), "not moved to sent/: {stderr}");
