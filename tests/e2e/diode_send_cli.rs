@@ -430,3 +430,160 @@ fn the_outbox_service_sends_each_bundle_once_and_stops_on_sigterm() -> TestResul
     assert!(beats >= 2, "{beats} heartbeats");
     Ok(())
 }
+
+/// Reads `socket` until a header datagram arrives (60 s at most); returns it.
+fn first_header(socket: &UdpSocket) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut buffer = vec![0u8; 65_536];
+    while Instant::now() < deadline {
+        if let Ok(n) = socket.recv(&mut buffer)
+            && matches!(wire::parse(&buffer[..n]), Ok(Datagram::Header(_)))
+        {
+            return Ok(buffer[..n].to_vec());
+        }
+    }
+    Err("no header datagram arrived".into())
+}
+
+/// Sends `signal` to `child` (a process this test started) and waits for it.
+fn signal_and_wait(
+    child: std::process::Child,
+    signal: &str,
+) -> Result<std::process::Output, Box<dyn std::error::Error>> {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output()?;
+    assert!(status?.success());
+    Ok(output)
+}
+
+#[test]
+fn sigterm_in_the_middle_of_a_bundle_finishes_it_then_exits_0() -> TestResult {
+    let (site, bundle) = site_with_bundle(100_000);
+    let bytes = std::fs::read(&bundle)?;
+    let (socket, to) = listener()?;
+    let outbox = site.path("outbox");
+    std::fs::create_dir(&outbox)?;
+    std::fs::rename(&bundle, outbox.join("dev~pci~release~000000000001~a.zb"))?;
+    // About 80 datagrams at 1 Mbit/s: a second on the link.
+    let child = site
+        .export()
+        .args(send_args(
+            &to,
+            &["--rate", "1M", "--outbox", "outbox", "--settle", "0"],
+        ))
+        .spawn();
+    let header = first_header(&socket);
+    let output = signal_and_wait(child, "-TERM")?;
+    let header = header?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Finished: every datagram of the transfer was sent, and the bundle moved to sent/.
+    let mut datagrams = vec![header];
+    datagrams.extend(drain(&socket));
+    let transfer: Vec<Vec<u8>> = datagrams
+        .into_iter()
+        .filter(|d| !matches!(wire::parse(d), Ok(Datagram::Heartbeat(_))))
+        .collect();
+    check_transfer(&transfer, &bytes)?;
+    assert!(
+        outbox
+            .join("sent/dev~pci~release~000000000001~a.zb")
+            .exists(),
+        "{stderr}"
+    );
+    assert!(stderr.contains("diode.sent"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_sender_killed_in_the_middle_sends_the_same_transfer_again() -> TestResult {
+    let (site, bundle) = site_with_bundle(100_000);
+    let bytes = std::fs::read(&bundle)?;
+    let (socket, to) = listener()?;
+    let child = site
+        .export()
+        .args(send_args(&to, &["--rate", "1M", "b.zb"]))
+        .spawn();
+    let first = first_header(&socket);
+    let killed = signal_and_wait(child, "-KILL")?;
+    let first = first?;
+    assert_eq!(killed.status.code(), None, "ended by the signal");
+    drain(&socket);
+    let collector = collect(socket);
+    site.export()
+        .args(send_args(&to, &["--rate", "20M", "b.zb"]))
+        .within(Duration::from_secs(60))
+        .ok();
+    let again = collector.join().map_err(|_| "collector panicked")?;
+    let header = check_transfer(&again, &bytes)?;
+    // The same header, byte for byte: the same transfer id, so a receiver keeps the
+    // symbols it already holds.
+    assert_eq!(again[0], first, "{}", header.name);
+    Ok(())
+}
+
+#[test]
+fn the_carousel_sends_fresh_rounds_of_the_last_bundle_while_idle() -> TestResult {
+    let (site, bundle) = site_with_bundle(100_000);
+    let bytes = std::fs::read(&bundle)?;
+    let (socket, to) = listener()?;
+    let collector = collect(socket);
+    let outbox = site.path("outbox");
+    std::fs::create_dir(&outbox)?;
+    std::fs::rename(&bundle, outbox.join("dev~pci~release~000000000001~a.zb"))?;
+    let child = site
+        .export()
+        .args(send_args(
+            &to,
+            &[
+                "--rate",
+                "20M",
+                "--outbox",
+                "outbox",
+                "--settle",
+                "0",
+                "--carousel",
+                "--overhead",
+                "10%",
+            ],
+        ))
+        .spawn();
+    let sent = outbox.join("sent/dev~pci~release~000000000001~a.zb");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sent.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let output = signal_and_wait(child, "-TERM")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let datagrams = collector.join().map_err(|_| "collector panicked")?;
+    let transfer: Vec<Vec<u8>> = datagrams
+        .into_iter()
+        .filter(|d| !matches!(wire::parse(d), Ok(Datagram::Heartbeat(_))))
+        .collect();
+    let header = check_transfer(&transfer, &bytes)?;
+    // Symbols beyond round 1's (K source + 10% repair) of the first data block: later
+    // rounds, each fresh, none sent twice.
+    let k = header.block_symbols(1).ok_or("no block 1")?;
+    let round_one = k + (k * 100).div_ceil(1000);
+    let mut esis: Vec<u32> = transfer
+        .iter()
+        .filter_map(|d| match wire::parse(d) {
+            Ok(Datagram::Symbol(s)) if s.block == 1 => Some(s.esi),
+            _ => None,
+        })
+        .collect();
+    let later = esis.iter().filter(|e| **e >= round_one).count() as u32;
+    assert!(
+        later >= (k * 1100).div_ceil(1000),
+        "{later} symbols after round 1"
+    );
+    let all = esis.len();
+    esis.sort_unstable();
+    esis.dedup();
+    assert_eq!(esis.len(), all, "an ESI was sent twice");
+    Ok(())
+}
