@@ -328,7 +328,7 @@ fn send_emits_datagrams_that_parse_as_a_transfer() -> TestResult {
         .export()
         .args(send_args(
             &to,
-            &["--rate", "50M", "--overhead", "10%", "--json", "b.zb"],
+            &["--rate", "20M", "--overhead", "10%", "--json", "b.zb"],
         ))
         .within(Duration::from_secs(60))
         .ok();
@@ -357,7 +357,7 @@ fn the_outbox_service_sends_each_bundle_once_and_stops_on_sigterm() -> TestResul
         .export()
         .args(send_args(
             &to,
-            &["--rate", "50M", "--outbox", "outbox", "--settle", "0"],
+            &["--rate", "20M", "--outbox", "outbox", "--settle", "0"],
         ))
         .args([
             "--heartbeat",

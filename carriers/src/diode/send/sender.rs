@@ -169,8 +169,9 @@ impl Sender {
             let mut since_header = 0u32;
             for group in ready {
                 let group = group?;
-                if group.starts_round {
+                if let Some(table) = group.table {
                     self.header(transfer, &mut since_header, &mut report)?;
+                    self.send_group(transfer, &[table], &mut since_header, &mut report)?;
                 }
                 self.send_group(transfer, &group.blocks, &mut since_header, &mut report)?;
             }
@@ -277,10 +278,11 @@ impl Sender {
     }
 }
 
-/// The blocks sent together: the table, or a group of `interleave` data blocks.
+/// The blocks sent together: a group of `interleave` data blocks, and the table before the
+/// round's first group.
 struct Group {
-    /// The first group of a round (the header goes before it).
-    starts_round: bool,
+    /// The table, with a round's first data group: the header and the table go first.
+    table: Option<Loaded>,
     blocks: Vec<Loaded>,
 }
 
@@ -296,15 +298,11 @@ fn encode_rounds(
     let blocks = u32::try_from(transfer.header.block_count()).unwrap_or(u32::MAX);
     let step = params.interleave.max(1);
     for round in first..=last {
-        let table = Group {
-            starts_round: true,
-            blocks: vec![load(params, 0, &transfer.table, round)],
-        };
-        if out.send(Ok(table)).is_err() {
-            return;
-        }
+        // The table travels with the round's first data group, so that the encoding of that
+        // group overlaps the sending of the previous round's last one.
+        let mut table = Some(load(params, 0, &transfer.table, round));
         let mut start = 1u32;
-        while start <= blocks {
+        while start <= blocks || table.is_some() {
             let end = start.saturating_add(step - 1).min(blocks);
             let group: Result<Vec<Loaded>, SendError> = (start..=end)
                 .map(|block| {
@@ -313,7 +311,7 @@ fn encode_rounds(
                 .collect();
             let failed = group.is_err();
             let group = group.map(|blocks| Group {
-                starts_round: false,
+                table: table.take(),
                 blocks,
             });
             if out.send(group).is_err() || failed || end == u32::MAX {
