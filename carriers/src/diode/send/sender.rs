@@ -95,6 +95,11 @@ impl Sender {
         })
     }
 
+    /// The key that signs the headers and heartbeats (to prepare transfers with).
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The parameters.
     pub fn params(&self) -> &SendParams {
         &self.params
