@@ -298,13 +298,12 @@ fn check_transfer(
         "{}",
         header.name
     );
-    assert_eq!(header.symbol_size, 1440);
     let id = carriers::diode::announce::transfer_id(first.body);
     let mut symbols = 0;
     for datagram in datagrams {
         if let Datagram::Symbol(symbol) = wire::parse(datagram)? {
             assert_eq!(symbol.transfer, id);
-            assert_eq!(symbol.data.len(), 1440);
+            assert_eq!(symbol.data.len(), usize::from(header.symbol_size));
             symbols += 1;
         }
     }
@@ -335,6 +334,10 @@ fn send_emits_datagrams_that_parse_as_a_transfer() -> TestResult {
     let report = run.json();
     let datagrams = collector.join().map_err(|_| "collector panicked")?;
     let header = check_transfer(&datagrams, &bytes)?;
+    assert_eq!(
+        header.symbol_size, 1440,
+        "1500 - 20 (IPv4) - 8 - 26, rounded down to 8"
+    );
     let sent = &report["sent"][0];
     assert_eq!(sent["datagrams"].as_u64(), Some(datagrams.len() as u64));
     assert_eq!(sent["name"].as_str(), Some(header.name.as_str()));
@@ -585,5 +588,43 @@ fn the_carousel_sends_fresh_rounds_of_the_last_bundle_while_idle() -> TestResult
     esis.sort_unstable();
     esis.dedup();
     assert_eq!(esis.len(), all, "an ESI was sent twice");
+    Ok(())
+}
+
+#[test]
+fn over_ipv6_the_symbols_leave_room_for_its_larger_header() -> TestResult {
+    let (site, bundle) = site_with_bundle(50_000);
+    let bytes = std::fs::read(&bundle)?;
+    let socket = UdpSocket::bind("[::1]:0")?;
+    socket.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let to = socket.local_addr()?.to_string();
+    let collector = collect(socket);
+    site.export()
+        .args(send_args(&to, &["--rate", "20M", "b.zb"]))
+        .within(Duration::from_secs(60))
+        .ok();
+    let datagrams = collector.join().map_err(|_| "collector panicked")?;
+    let header = check_transfer(&datagrams, &bytes)?;
+    assert_eq!(
+        header.symbol_size, 1424,
+        "1500 - 40 (IPv6) - 8 - 26, rounded down to 8"
+    );
+    // A smaller MTU: smaller symbols, a datagram that still fits it.
+    let socket = UdpSocket::bind("[::1]:0")?;
+    socket.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let to = socket.local_addr()?.to_string();
+    let collector = collect(socket);
+    site.export()
+        .args(send_args(&to, &["--rate", "20M", "--mtu", "1280", "b.zb"]))
+        .within(Duration::from_secs(60))
+        .ok();
+    let datagrams = collector.join().map_err(|_| "collector panicked")?;
+    let header = check_transfer(&datagrams, &bytes)?;
+    assert_eq!(header.symbol_size, 1200);
+    for datagram in &datagrams {
+        if matches!(wire::parse(datagram), Ok(Datagram::Symbol(_))) {
+            assert!(datagram.len() + 48 <= 1280, "{} bytes", datagram.len());
+        }
+    }
     Ok(())
 }
