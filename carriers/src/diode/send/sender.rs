@@ -18,8 +18,8 @@ use super::prepare::Prepared;
 use super::report::SendReport;
 use super::schedule::{BlockRound, interleave};
 
-/// The header datagram is repeated after this many datagrams, so that a receiver that
-/// starts (or restarts) in the middle of a transfer soon authenticates it.
+/// The header datagram is repeated after this many symbol datagrams, so that a receiver
+/// that starts (or restarts) in the middle of a transfer soon authenticates it.
 pub const HEADER_EVERY: u32 = 256;
 
 /// Why sending stopped.
