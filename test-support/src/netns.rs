@@ -273,6 +273,14 @@ impl Link {
         Ok(pid)
     }
 
+    /// The standard output of a process the link started with `Stdio::piped()`, once.
+    pub fn take_stdout(&mut self, pid: Pid) -> Option<std::process::ChildStdout> {
+        self.children
+            .iter_mut()
+            .find(|c| c.id() == pid.0)
+            .and_then(|c| c.stdout.take())
+    }
+
     /// Starts `zb-relay` in the relay namespace, listening on `RELAY_IP:port` and forwarding
     /// to `RECEIVER_IP:port`, with `args` (`--seed` and the impairments) and `--stats`, and
     /// waits until its sockets are bound.
