@@ -1,0 +1,103 @@
+//! Bundles cross the diode at 0%, 1% and 5% uniform loss and at 1% loss in bursts: the inbox
+//! holds exactly the bundles sent, byte-identical, nothing else. Reordering and duplication on
+//! top change nothing.
+
+use super::{Diode, TestResult, bundle_name};
+
+const MIB: usize = 1024 * 1024;
+
+/// Sends `sizes` (one bundle each, sequences 1..) over a relay with `relay` impairments and
+/// `send` options, and checks that exactly they arrived.
+fn crosses(relay: &[&str], send: &[&str], sizes: &[usize]) -> TestResult {
+    let mut diode = Diode::new(relay)?;
+    let mut files = Vec::new();
+    let mut names = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let sequence = i as u64 + 1;
+        files.push(diode.bundle(sequence, *size)?);
+        names.push(bundle_name(sequence));
+    }
+    diode.start_receiver(&[])?;
+    let paths: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    diode.send(&paths, send)?;
+    diode.wait_for(&names)?;
+    let delivered = diode.events("diode.delivered");
+    diode.finish(&names)?;
+    assert_eq!(
+        delivered.len(),
+        names.len(),
+        "one diode.delivered per bundle: {delivered:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn bundles_cross_a_clean_link() -> TestResult {
+    crosses(&["--seed", "100"], &[], &[3 * MIB])?;
+    // Several bundles in one run, one of them smaller than a symbol's worth of a block.
+    crosses(&["--seed", "101"], &[], &[MIB, 2 * MIB, 10_000])
+}
+
+#[test]
+fn bundles_cross_at_one_percent_uniform_loss() -> TestResult {
+    crosses(&["--seed", "110", "--loss", "0.01"], &[], &[3 * MIB])?;
+    crosses(
+        &["--seed", "111", "--loss", "0.01"],
+        &["--overhead", "5%"],
+        &[MIB, 2 * MIB],
+    )
+}
+
+#[test]
+fn bundles_cross_at_five_percent_uniform_loss() -> TestResult {
+    // The overhead must exceed the loss: 12% covers 5% with room for its variance per block.
+    crosses(
+        &["--seed", "120", "--loss", "0.05"],
+        &["--overhead", "12%"],
+        &[3 * MIB],
+    )?;
+    // Or repetition: two rounds of 5% each.
+    crosses(
+        &["--seed", "121", "--loss", "0.05"],
+        &["--rounds", "2"],
+        &[2 * MIB],
+    )
+}
+
+#[test]
+fn bundles_cross_at_one_percent_bursty_loss() -> TestResult {
+    // Bursts of 4 and of 16 datagrams on average; interleaving spreads them over blocks.
+    crosses(
+        &["--seed", "130", "--loss", "0.01", "--burst", "4"],
+        &[],
+        &[3 * MIB],
+    )?;
+    crosses(
+        &["--seed", "131", "--loss", "0.01", "--burst", "16"],
+        &["--overhead", "8%"],
+        &[2 * MIB, MIB],
+    )
+}
+
+#[test]
+fn reordering_and_duplication_change_nothing() -> TestResult {
+    crosses(
+        &["--seed", "140", "--reorder", "0.05", "--duplicate", "0.05"],
+        &[],
+        &[2 * MIB],
+    )?;
+    crosses(
+        &[
+            "--seed",
+            "141",
+            "--loss",
+            "0.01",
+            "--reorder",
+            "0.2",
+            "--duplicate",
+            "0.2",
+        ],
+        &[],
+        &[MIB, MIB],
+    )
+}
