@@ -31,6 +31,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The signals [`Link::signal`] sends (SIGTERM, SIGKILL, ...).
+pub use rustix::process::Signal;
+
 /// The sender's address.
 pub const SENDER_IP: &str = "10.77.1.1";
 /// The relay's address on the sender's side: where the sender sends.
@@ -364,6 +367,27 @@ impl Link {
     /// Packets the side's veth has received.
     pub fn rx_packets(&self, side: Side) -> Result<u64, String> {
         self.counter(side, "rx_packets")
+    }
+
+    /// Packets the shaper (`tbf` on the relay's veth toward the receiver) dropped: 0 unless
+    /// the sender outran the link.
+    pub fn shaper_drops(&self) -> Result<u64, String> {
+        let text = run(&[
+            "tc",
+            "-s",
+            "-n",
+            &self.ns(Side::Relay),
+            "qdisc",
+            "show",
+            "dev",
+            &self.interface(Side::Relay),
+        ])?;
+        // "Sent 123 bytes 4 pkt (dropped 0, overlimits 0 requeues 0)"
+        text.split("(dropped ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| format!("no drop count in `tc -s qdisc`: {text}"))
     }
 
     fn counter(&self, side: Side, name: &str) -> Result<u64, String> {

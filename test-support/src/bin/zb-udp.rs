@@ -12,7 +12,8 @@ zb-udp: UDP test ends for the diode harness.
 
 USAGE:
   zb-udp listen ADDR:PORT MILLIS
-      receive for MILLIS ms (never sending anything) and print `DATAGRAMS BYTES`
+      receive for MILLIS ms (never sending anything) and print `DATAGRAMS BYTES MICROS`,
+      MICROS the time from the first datagram to the last
   zb-udp send ADDR:PORT COUNT PPS (--file FILE | --random LEN --seed N)
       send COUNT datagrams at about PPS per second: the records of FILE in turn (each a
       4-byte big-endian length then the bytes), or seeded random bytes of LEN
@@ -50,6 +51,7 @@ fn listen(args: &[String]) -> Result<(), String> {
     println!("listening");
     let end = Instant::now() + Duration::from_millis(millis);
     let (mut count, mut bytes) = (0u64, 0u64);
+    let (mut first, mut last) = (None, Instant::now());
     let mut buf = vec![0u8; 65_536];
     while let Some(left) = end.checked_duration_since(Instant::now()) {
         if left.is_zero() {
@@ -59,11 +61,14 @@ fn listen(args: &[String]) -> Result<(), String> {
             .set_read_timeout(Some(left))
             .map_err(|e| e.to_string())?;
         if let Ok(len) = socket.recv(&mut buf) {
+            last = Instant::now();
+            first.get_or_insert(last);
             count += 1;
             bytes += len as u64;
         }
     }
-    println!("{count} {bytes}");
+    let micros = first.map_or(0, |f| last.duration_since(f).as_micros());
+    println!("{count} {bytes} {micros}");
     Ok(())
 }
 
