@@ -231,3 +231,70 @@ fn the_shaper_holds_the_link_to_its_rate_without_dropping_a_paced_sender() -> Te
     }
     Ok(())
 }
+
+#[test]
+fn the_relay_refuses_bad_settings_naming_the_flag_and_explains_itself() -> TestResult {
+    let relay = test_support::binary("zb-relay")?;
+    for (args, says) in [
+        (
+            &[
+                "--listen",
+                "127.0.0.1:1",
+                "--forward",
+                "127.0.0.1:2",
+                "--seed",
+                "1",
+                "--loss",
+                "2",
+            ][..],
+            "--loss",
+        ),
+        (
+            &["--listen", "127.0.0.1:1", "--forward", "127.0.0.1:2"][..],
+            "--seed is required",
+        ),
+        (
+            &["--listen", "127.0.0.1:1", "--seed", "1"][..],
+            "--listen and --forward go together",
+        ),
+        (
+            &["--map", "127.0.0.1:1", "--seed", "1"][..],
+            "not LISTEN=FORWARD",
+        ),
+        (
+            &[
+                "--seed",
+                "1",
+                "--burst",
+                "0.5",
+                "--map",
+                "127.0.0.1:1=127.0.0.1:2",
+            ][..],
+            "--burst",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:1",
+                "--forward",
+                "127.0.0.1:2",
+                "--seed",
+                "1",
+                "--fast",
+            ][..],
+            "unknown argument",
+        ),
+    ] {
+        let out = std::process::Command::new(&relay).args(args).output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let help = std::process::Command::new(&relay).arg("--help").output()?;
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success());
+    for flag in ["--corrupt-fix-crc", "--burst", "--stats", "one way"] {
+        assert!(text.contains(flag), "--help does not explain {flag}");
+    }
+    Ok(())
+}
