@@ -164,6 +164,22 @@ impl Diode {
         Ok(out)
     }
 
+    /// The folders where the receiver may keep partial transfers: the inbox's staging folder
+    /// (`.INBOX.partial` beside it) and the state folder.
+    pub fn partial_dirs(&self) -> Vec<PathBuf> {
+        let name = self
+            .inbox
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let staging = self
+            .inbox
+            .parent()
+            .map(|p| p.join(format!(".{name}.partial")))
+            .unwrap_or_default();
+        vec![staging, self.state.clone()]
+    }
+
     /// Records `path` as the bundle that must arrive as `name` (made elsewhere than
     /// [`Diode::bundle`]).
     pub fn expect_bundle(&mut self, name: &str, path: &Path) -> Result<(), String> {

@@ -138,12 +138,12 @@ fn a_flood_of_forged_and_random_datagrams_leaves_memory_and_disk_bounded() -> Te
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
             let done = Arc::clone(&done);
-            let state = diode.state.clone();
+            let dirs = diode.partial_dirs();
             std::thread::spawn(move || {
                 let (mut rss, mut disk) = (0u64, 0u64);
                 while !done.load(Ordering::Relaxed) {
                     rss = rss.max(vm_rss(receiver.0).unwrap_or(0));
-                    disk = disk.max(disk_use(&state));
+                    disk = disk.max(dirs.iter().map(|d| disk_use(d)).sum());
                     std::thread::sleep(Duration::from_millis(25));
                 }
                 (rss, disk)

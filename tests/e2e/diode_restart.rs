@@ -40,7 +40,8 @@ fn a_sender_killed_mid_bundle_and_run_again_delivers_one_file() -> TestResult {
 #[test]
 fn a_receiver_killed_mid_bundle_completes_from_a_later_round() -> TestResult {
     // Three rounds of about 2 s each; the receiver dies in the first. Case 2 also loses its
-    // state folder, as if the disk had been replaced: the later rounds are still enough.
+    // state and partial files, as if the disk had been replaced: the later rounds are still
+    // enough.
     for (seed, kill_after, wipe_state) in [(310u64, 700u64, false), (311, 1200, true)] {
         println!("seed {seed}: receiver killed after {kill_after} ms, state wiped: {wipe_state}");
         let mut diode = Diode::new(&["--seed", &seed.to_string(), "--loss", "0.01"])?;
@@ -52,7 +53,11 @@ fn a_receiver_killed_mid_bundle_completes_from_a_later_round() -> TestResult {
         diode.kill_receiver()?;
         assert!(diode.listing()?.is_empty(), "a partial file in the inbox");
         if wipe_state {
-            std::fs::remove_dir_all(&diode.state)?;
+            for dir in diode.partial_dirs() {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)?;
+                }
+            }
             std::fs::create_dir_all(&diode.state)?;
         }
         diode.start_receiver(&[])?;
