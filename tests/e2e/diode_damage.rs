@@ -30,7 +30,10 @@ fn damaged(
     let arrived = diode.wait_within(&[bundle_name(1)], patience).is_ok();
     let present = diode.right_or_nothing()?;
     assert_eq!(present.is_empty(), !arrived);
-    println!("delivered: {present:?}; relay: {}", diode.relay_counts()?);
+    println!(
+        "delivered: {present:?}; relay: {}",
+        diode.relay_counts().unwrap_or_default()
+    );
     Ok(arrived)
 }
 

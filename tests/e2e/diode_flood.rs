@@ -18,6 +18,8 @@ use test_support::relay::rng::SplitMix64;
 use super::{Diode, PORT, TestResult, bundle_name};
 
 const MIB: usize = 1024 * 1024;
+/// `--max-memory 64M` and `--max-disk 24M` (with `--max-bundle 8M`: the real bundle is 3 MiB;
+/// the forged headers announce up to 1 TiB).
 const MAX_MEMORY: u64 = 64 * 1024 * 1024;
 const MAX_DISK: u64 = 24 * 1024 * 1024;
 
@@ -47,7 +49,7 @@ fn forged_header(
 }
 
 /// The flood's datagrams, as `zb-udp send --file` reads them (length, then bytes).
-fn flood_file(diode: &Diode, path: &Path, seed: u64) -> TestResult {
+fn flood_file(diode: &Diode, path: &Path, seed: u64, name_trusted: bool) -> TestResult {
     let mut rng = SplitMix64::new(seed);
     let stranger = SigningKey::from_seed(&[seed as u8; 32]);
     let trusted = SigningKey::read_pem_file(&diode.site.path("signer.key"))?
@@ -63,7 +65,9 @@ fn flood_file(diode: &Diode, path: &Path, seed: u64) -> TestResult {
             10 + i,
             size,
         )?);
-        records.push(forged_header(&stranger, trusted, 10 + i, size)?);
+        if name_trusted {
+            records.push(forged_header(&stranger, trusted, 10 + i, size)?);
+        }
         // Symbols of transfers never announced, with a good CRC.
         let mut data = vec![0u8; 1440];
         data.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
@@ -115,26 +119,28 @@ fn disk_use(dir: &Path) -> u64 {
         .sum()
 }
 
-#[test]
-fn a_flood_of_forged_and_random_datagrams_leaves_memory_and_disk_bounded() -> TestResult {
-    for (seed, loss) in [(400u64, "0"), (401, "0.01")] {
-        println!("seed {seed}, loss {loss}");
+/// Floods while one 3 MiB bundle crosses; `name_trusted` adds headers that name the trusted
+/// key (so each costs a signature check, up to the receiver's rate of them).
+fn flooded(cases: &[(u64, &str)], name_trusted: bool) -> TestResult {
+    for &(seed, loss) in cases {
+        println!("seed {seed}, loss {loss}, forgeries naming the trusted key: {name_trusted}");
         let mut diode = Diode::new(&["--seed", &seed.to_string(), "--loss", loss])?;
         diode.rate = "40M";
         let file = diode.bundle(1, 3 * MIB)?;
         let flood = diode.site.path("flood.bin");
-        flood_file(&diode, &flood, seed)?;
-        let memory = MAX_MEMORY.to_string();
-        let disk = MAX_DISK.to_string();
+        flood_file(&diode, &flood, seed, name_trusted)?;
         let receiver = diode.start_receiver(&[
             "--max-memory",
-            &memory,
+            "64M",
             "--max-disk",
-            &disk,
+            "24M",
+            "--max-bundle",
+            "8M",
             "--max-transfers",
             "4",
         ])?;
-        let idle = vm_rss(receiver.0).ok_or("cannot read the receiver's VmRSS")?;
+        let idle = vm_rss(receiver.0)
+            .ok_or_else(|| format!("cannot read the receiver's VmRSS\n{}", diode.logs()))?;
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
             let done = Arc::clone(&done);
@@ -184,4 +190,17 @@ fn a_flood_of_forged_and_random_datagrams_leaves_memory_and_disk_bounded() -> Te
         diode.finish(&[bundle_name(1)])?;
     }
     Ok(())
+}
+
+#[test]
+fn a_flood_of_untrusted_headers_garbage_and_random_datagrams_leaves_memory_and_disk_bounded()
+-> TestResult {
+    flooded(&[(400, "0"), (401, "0.01")], false)
+}
+
+#[test]
+fn a_flood_of_headers_naming_the_trusted_key_does_not_starve_the_genuine_header() -> TestResult {
+    // About 1,100 a second of headers signed by a stranger but naming the trusted key: each
+    // is worth a signature check, more than the receiver's 200 a second.
+    flooded(&[(410, "0"), (411, "0.01")], true)
 }
