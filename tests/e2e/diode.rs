@@ -59,6 +59,7 @@ pub struct Diode {
     pub inbox: PathBuf,
     pub state: PathBuf,
     pub relay_stats: PathBuf,
+    relay: Pid,
     /// The sender's `--rate` (tests acting mid-bundle slow it down).
     pub rate: &'static str,
     receiver: Option<Pid>,
@@ -124,8 +125,9 @@ impl Diode {
         std::fs::create_dir_all(&state)?;
         let mut link = Link::new(LINK_RATE)?;
         let relay_stats = scratch.path("relay-stats.json");
-        link.start_relay(PORT, relay_args, &relay_stats)?;
+        let relay = link.start_relay(PORT, relay_args, &relay_stats)?;
         Ok(Self {
+            relay,
             site: scratch,
             root: root.to_owned(),
             policy: policy.to_owned(),
@@ -330,6 +332,13 @@ impl Diode {
         Ok(names)
     }
 
+    /// Stops the relay (SIGTERM: it writes its final counts).
+    fn stop_relay(&mut self) -> Result<(), String> {
+        self.link
+            .stop(self.relay, Duration::from_secs(10))
+            .map(|_| ())
+    }
+
     /// The relay's final counts (after [`Diode::finish`] stopped it: read while it runs, the
     /// last second's).
     pub fn relay_counts(&self) -> Result<serde_json::Value, String> {
@@ -344,6 +353,7 @@ impl Diode {
         if self.receiver.is_some() {
             self.stop_receiver()?;
         }
+        self.stop_relay()?;
         let present = self.listing()?;
         let mut want = expected.to_vec();
         want.sort();
@@ -374,6 +384,7 @@ impl Diode {
         if self.receiver.is_some() {
             self.stop_receiver()?;
         }
+        self.stop_relay()?;
         let present = self.listing()?;
         for name in &present {
             let digest = self

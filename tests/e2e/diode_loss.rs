@@ -29,6 +29,38 @@ fn crosses(relay: &[&str], send: &[&str], sizes: &[usize]) -> TestResult {
         names.len(),
         "one diode.delivered per bundle: {delivered:?}"
     );
+    // Each names its bundle and carries the transfer's figures.
+    let relay = diode.relay_counts()?;
+    let mut seen_loss = 0.0;
+    for event in &delivered {
+        let fields = &event["fields"];
+        let name = fields["name"].as_str().unwrap_or_default().to_owned();
+        assert!(names.contains(&name), "{event}");
+        assert!(
+            fields["transfer"].as_str().is_some_and(|t| t.len() == 16),
+            "{event}"
+        );
+        assert!(fields["packets"].as_u64().is_some_and(|p| p > 0), "{event}");
+        assert!(fields["repair_symbols"].as_u64().is_some(), "{event}");
+        assert!(fields["duration_seconds"].as_f64().is_some(), "{event}");
+        assert!(
+            fields["goodput_bps"].as_f64().is_some_and(|g| g > 0.0),
+            "{event}"
+        );
+        seen_loss += fields["loss_percent"].as_f64().ok_or("no loss_percent")?;
+    }
+    // A relay that dropped datagrams shows in the estimates; a clean one does not.
+    if relay["dropped"].as_u64() == Some(0) && diode.link.shaper_drops()? == 0 {
+        assert!(
+            seen_loss == 0.0,
+            "loss estimated on a clean link: {delivered:?}"
+        );
+    } else {
+        assert!(
+            seen_loss > 0.0,
+            "no loss estimated over {relay}: {delivered:?}"
+        );
+    }
     Ok(())
 }
 
