@@ -277,7 +277,15 @@ impl Diode {
             .args(extra)
             .args(files)
             .current_dir(&self.root)
-            .stdin(Stdio::null());
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        // Spawned senders log beside the site ([`Diode::send`] captures instead).
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.site.path("send.log"))
+            .map_err(|e| e.to_string())?;
+        command.stderr(log);
         Ok(command)
     }
 
@@ -285,6 +293,8 @@ impl Diode {
     pub fn send(&self, files: &[&Path], extra: &[&str]) -> Result<Output, String> {
         let mut command = self.send_command(files, extra)?;
         let output = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .output()
             .map_err(|e| format!("cannot run bridge-export send: {e}"))?;
         if !output.status.success() {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use test_support::netns::Signal;
+use test_support::netns::{Side, Signal};
 
 use super::{Diode, TestResult, bundle_name};
 
@@ -88,6 +88,45 @@ fn a_receiver_stopped_by_sigterm_exits_0_and_leaves_no_partial_file() -> TestRes
     let left = diode.listing()?;
     // It may have finished the bundle in hand; never a part of it.
     assert!(left.is_empty() || left == [bundle_name(1)], "{left:?}");
+    assert_eq!(diode.link.tx_packets(Side::Receiver)?, 0);
+    Ok(())
+}
+
+#[test]
+fn a_receiver_down_for_whole_rounds_catches_up_from_the_carousel() -> TestResult {
+    // The sender serves an outbox with --carousel: after the bundle's round it keeps sending
+    // fresh rounds of it. The receiver starts only once a round has gone by unheard (case 1),
+    // or dies (SIGKILL) in the middle of one (case 2).
+    for (seed, killed) in [(340u64, false), (341, true)] {
+        println!("seed {seed}: receiver killed mid-round: {killed}");
+        let mut diode = Diode::new(&["--seed", &seed.to_string(), "--loss", "0.01"])?;
+        diode.rate = "16M";
+        let file = diode.bundle(1, 2 * MIB)?;
+        let outbox = diode.site.path("send-outbox");
+        std::fs::create_dir_all(&outbox)?;
+        if killed {
+            diode.start_receiver(&[])?;
+        }
+        let mut command = diode.send_command(&[], &["--carousel", "--settle", "0s"])?;
+        command.arg("--outbox").arg(&outbox);
+        let sender = diode.link.spawn(command)?;
+        std::fs::rename(&file, outbox.join(bundle_name(1)))?;
+        // A round of 2 MiB at 16 Mbit/s takes about 1.1 s: kill the receiver inside the
+        // first, and leave it down until that round has gone by.
+        if killed {
+            std::thread::sleep(Duration::from_millis(500));
+            diode.kill_receiver()?;
+            assert!(diode.listing()?.is_empty(), "a partial file in the inbox");
+        }
+        std::thread::sleep(Duration::from_millis(1200));
+        diode.start_receiver(&[])?;
+        diode.wait_for(&[bundle_name(1)])?;
+        let status = diode.link.stop(sender, Duration::from_secs(20))?;
+        assert!(status.success(), "send --outbox on SIGTERM: {status}");
+        assert!(outbox.join("sent").join(bundle_name(1)).exists());
+        diode.expect_bundle(&bundle_name(1), &outbox.join("sent").join(bundle_name(1)))?;
+        diode.finish(&[bundle_name(1)])?;
+    }
     Ok(())
 }
 
