@@ -108,6 +108,11 @@ fn bad_sizes_and_counts_are_refused_naming_the_flag() {
 
 /// The datagrams of one round of `bundle` as a sender would send them.
 fn round(key: &SigningKey, bundle: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
+    Ok(blocks(key, bundle, name)?.concat())
+}
+
+/// The same, block by block (the table first), each block's datagrams after the header.
+fn blocks(key: &SigningKey, bundle: &[u8], name: &str) -> Result<Vec<Vec<Vec<u8>>>, String> {
     let symbol_size = 1_440u16;
     let block_size = u32::from(symbol_size) * 64;
     let mut table = Vec::new();
@@ -133,7 +138,7 @@ fn round(key: &SigningKey, bundle: &[u8], name: &str) -> Result<Vec<Vec<u8>>, St
     .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (block, encoder) in encoders.iter().enumerate() {
-        out.push(header.datagram.clone());
+        let mut group = vec![header.datagram.clone()];
         let k = encoder.source_symbols();
         let mut symbols = encoder.source();
         symbols.extend(encoder.repair(k, k / 10 + 2));
@@ -149,8 +154,9 @@ fn round(key: &SigningKey, bundle: &[u8], name: &str) -> Result<Vec<Vec<u8>>, St
                 },
             )
             .map_err(|e| e.to_string())?;
-            out.push(datagram);
+            group.push(datagram);
         }
+        out.push(group);
     }
     Ok(out)
 }
@@ -271,5 +277,100 @@ fn a_running_receiver_delivers_a_packed_bundle_once_and_ignores_forgeries() -> T
         .args(["verify", "--policy", "pci.toml"])
         .args([&target])
         .ok();
+    Ok(())
+}
+
+/// Bytes that do not compress, so that the bundle spans several blocks.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn start(site: &Site, listen: &str) -> Running {
+    Running(
+        site.import()
+            .args(["receive", "--listen", listen, "--inbox", "inbox"])
+            .args(["--policy", "pci.toml", "--log", "json"])
+            .spawn(),
+    )
+}
+
+fn stop(mut child: Running) -> Result<(i32, String), Box<dyn std::error::Error>> {
+    let code = terminate(&mut child.0)?;
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.0.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr)?;
+    }
+    Ok((code, stderr))
+}
+
+#[test]
+fn a_receiver_stopped_in_the_middle_completes_from_the_blocks_it_kept() -> TestResult {
+    let site = receive_site();
+    let release = site.release("rel", &[("app.1.0.0.zip", &noise(400_000))]);
+    site.pack(&release, &["signer"], "pci", "bundle.zb").ok();
+    let bundle = std::fs::read(site.path("bundle.zb"))?;
+    let name = "dev~pci~release~000000000001~payments-api-1.0.0.zb";
+    let signer = SigningKey::read_pem_file(&site.path("signer.key"))?;
+    let groups = blocks(&signer, &bundle, name)?;
+    assert!(groups.len() >= 4, "the table and at least 3 data blocks");
+    let half = groups.len() / 2;
+    let (first, second) = (groups[..half].concat(), groups[half..].concat());
+    let listen = format!("127.0.0.1:{}", free_port()?);
+    let sender = UdpSocket::bind("127.0.0.1:0")?;
+    let staging = site.path(".inbox.partial");
+
+    // First run: only the table and the first blocks, until the table is on disk.
+    let child = start(&site, &listen);
+    let table_saved = || {
+        std::fs::read_dir(&staging).is_ok_and(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().ends_with(".table"))
+        })
+    };
+    let start_time = Instant::now();
+    while !table_saved() && start_time.elapsed() < Duration::from_secs(60) {
+        for d in &first {
+            sender.send_to(d, &listen)?;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for d in first.iter().chain(&first) {
+        sender.send_to(d, &listen)?;
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, stderr) = stop(child)?;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(table_saved(), "the table never reached the disk:\n{stderr}");
+    assert!(
+        listing(&site.path("inbox")).is_empty(),
+        "nothing partial in the inbox"
+    );
+
+    // Second run: only the other blocks. It delivers only if it kept the first ones.
+    let child = start(&site, &listen);
+    let target = site.path("inbox").join(name);
+    let arrived = wait_for(&target, Duration::from_secs(60), || {
+        for d in &second {
+            let _ = sender.send_to(d, &listen);
+        }
+    });
+    let (code, stderr) = stop(child)?;
+    assert!(arrived, "not delivered after the restart:\n{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("\"resumed_blocks\":"), "{stderr}");
+    assert_eq!(std::fs::read(&target)?, bundle);
+    assert_eq!(
+        listing(&site.path("inbox")),
+        vec![std::ffi::OsString::from(name)]
+    );
     Ok(())
 }

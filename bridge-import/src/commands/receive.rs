@@ -42,8 +42,8 @@ pub struct ReceiveArgs {
     /// plus 5%).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_bundle: Option<u64>,
-    /// Memory for symbols of blocks being decoded, across transfers, such as 256M; when it
-    /// is full the least advanced block gives way.
+    /// Memory for symbols of blocks being decoded, across transfers, such as 256M (at least
+    /// 8M); when it is full the least advanced block gives way.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_memory)]
     pub max_memory: u64,
     /// Disk for partial files, across transfers (default: twice --max-bundle); a transfer
@@ -119,12 +119,13 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
-/// `--max-memory`: at least 1 MiB (one block of a demanding sender must fit).
+/// `--max-memory`: at least 8 MiB. A header whose blocks exceed a quarter of it is refused,
+/// and the sender's default block (1,024 symbols of 1,440 bytes) is 1.4 MiB.
 fn parse_memory(text: &str) -> Result<u64, String> {
     let bytes = parse_size(text)?;
-    if bytes < 1 << 20 {
+    if bytes < 8 << 20 {
         return Err(format!(
-            "{text:?} is too small: give at least 1M (default {}M)",
+            "{text:?} is too small: give at least 8M (default {}M)",
             DEFAULT_MAX_MEMORY >> 20
         ));
     }
@@ -198,6 +199,8 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert!(parse_memory("512K").is_err());
+        assert!(parse_memory("7M").is_err());
+        assert_eq!(parse_memory("8M"), Ok(8 << 20));
     }
 
     #[test]

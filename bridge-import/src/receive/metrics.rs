@@ -70,6 +70,12 @@ pub fn write(path: &Path, receiver: &Receiver, queue_full: u64) {
             if receiver.link_silent() { 1.0 } else { 0.0 },
         ),
         Metric::single(
+            "zonebridge_diode_link_loss_ratio",
+            "Datagrams lost between the last two heartbeats of the sender (0 to 1; NaN: not known yet).",
+            MetricKind::Gauge,
+            receiver.link_loss().unwrap_or(f64::NAN),
+        ),
+        Metric::single(
             "zonebridge_diode_last_delivery_timestamp_seconds",
             "When the last bundle was delivered (Unix time; 0: none yet).",
             MetricKind::Gauge,
