@@ -11,8 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-/// The binaries built for the tests.
-const BINARIES: [&str; 3] = ["bridge-export", "bridge-import", "octopus-standin"];
+pub mod netns;
+pub mod relay;
+
+/// The packages whose binaries are built for the tests (`zb-relay` is test-support's own).
+const BINARIES: [&str; 4] = [
+    "bridge-export",
+    "bridge-import",
+    "octopus-standin",
+    "test-support",
+];
 
 /// The folder holding the workspace's binaries, built once per test process with the test
 /// executable's profile and target folder (`target/<profile>/deps/<test>-*`), so that
