@@ -15,6 +15,7 @@ use crate::commands::health::HealthArgs;
 use crate::commands::pack::PackArgs;
 use crate::commands::results::ResultsArgs;
 use crate::commands::run::RunArgs;
+use crate::commands::send::SendArgs;
 use crate::commands::sign::SignArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::watch::WatchArgs;
@@ -67,6 +68,11 @@ pub enum Command {
     /// service (SIGTERM finishes the bundle in hand), or `--once`.
     #[command(after_help = EXIT_CODES_HELP)]
     Watch(Box<WatchArgs>),
+    /// Send bundles over a one-way UDP diode (docs/diode.md): the given files, each once
+    /// with its rounds, or (--outbox DIR) as a service every bundle appearing in DIR, which
+    /// then moves to DIR/sent/ (SIGTERM finishes the bundle in hand, exit 0).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Send(Box<SendArgs>),
     /// Show the health of the scheduled export (`--config carry.toml`: last run, last
     /// success, next run, what the last run exported and what failed, and why) or of the
     /// results watch (`--inbox DIR`).

@@ -33,6 +33,7 @@ impl App for Cli {
             Command::Status(args) => commands::status::run(&args, out),
             Command::Run(args) => commands::run::run(&args, out),
             Command::Watch(args) => commands::watch::run(&args, out),
+            Command::Send(args) => commands::send::run(&args, out),
             Command::Health(args) => commands::health::run(&args, out),
             Command::Inspect(args) => inspect::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),

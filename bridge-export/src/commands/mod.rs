@@ -6,6 +6,7 @@ pub mod health;
 pub mod pack;
 pub mod results;
 pub mod run;
+pub mod send;
 pub mod sign;
 pub mod status;
 pub mod watch;

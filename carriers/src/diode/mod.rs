@@ -5,8 +5,10 @@
 //! - [`announce`]: the signed bodies: the transfer header and the heartbeat.
 //! - [`trust`]: whether the receiver's trust policy lets a header's signer announce it.
 //! - [`fec`]: RaptorQ applied one block at a time.
+//! - [`send`]: the sender: prepare a bundle, pace, interleave, repeat.
 
 pub mod announce;
 pub mod fec;
+pub mod send;
 pub mod trust;
 pub mod wire;

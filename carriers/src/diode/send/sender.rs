@@ -1,0 +1,317 @@
+//! The sending loop (docs/diode.md 5): header, table, then the data blocks a group of
+//! `interleave` at a time, round after round; heartbeats throughout.
+
+use std::io;
+use std::net::UdpSocket;
+use std::os::unix::fs::FileExt as _;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bundle_format::keys::SigningKey;
+
+use super::super::announce::{BodyError, Heartbeat};
+use super::super::fec::BlockEncoder;
+use super::super::wire::{self, Symbol, TransferId, WireError};
+use super::link::Link;
+use super::pacer::Pacer;
+use super::params::SendParams;
+use super::prepare::Prepared;
+use super::report::SendReport;
+use super::schedule::{BlockRound, interleave};
+
+/// The header datagram is repeated after this many datagrams, so that a receiver that
+/// starts (or restarts) in the middle of a transfer soon authenticates it.
+pub const HEADER_EVERY: u32 = 256;
+
+/// Why sending stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The socket refused a datagram.
+    #[error("cannot send to the diode: {0}\nHint: check --to and the route to the diode")]
+    Socket(#[source] io::Error),
+    /// A block cannot be read from the bundle file.
+    #[error(
+        "cannot read block {block} of the bundle: {source}\nHint: a file must not change while it is sent"
+    )]
+    Read {
+        /// The block.
+        block: u32,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A datagram cannot be made (a bug, or parameters out of the protocol's range).
+    #[error("cannot make a datagram: {0}")]
+    Encode(String),
+}
+
+impl From<WireError> for SendError {
+    fn from(e: WireError) -> Self {
+        Self::Encode(e.to_string())
+    }
+}
+
+impl From<BodyError> for SendError {
+    fn from(e: BodyError) -> Self {
+        Self::Encode(e.to_string())
+    }
+}
+
+/// One block in memory for one round: its bytes padded to whole symbols, and this round's
+/// repair symbols, encoded once.
+struct Loaded {
+    round: BlockRound,
+    data: Vec<u8>,
+    repair: Vec<Vec<u8>>,
+}
+
+/// The sender: one socket, one key, one session.
+#[derive(Debug)]
+pub struct Sender {
+    link: Link,
+    key: SigningKey,
+    params: SendParams,
+    session: [u8; 8],
+    next_heartbeat: Instant,
+    current: Option<TransferId>,
+    heartbeats: u64,
+    buffer: Vec<u8>,
+}
+
+impl Sender {
+    /// A sender over `socket` (connected to the receiver), signing with `key`; its session
+    /// id is random.
+    pub fn new(socket: UdpSocket, key: SigningKey, params: SendParams) -> io::Result<Self> {
+        let mut session = [0u8; 8];
+        getrandom::fill(&mut session).map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Self {
+            link: Link::new(socket, Pacer::new(params.rate_bps, params.ip_udp_overhead)),
+            key,
+            params,
+            session,
+            next_heartbeat: Instant::now(),
+            current: None,
+            heartbeats: 0,
+            buffer: Vec::with_capacity(usize::from(params.symbol_size) + wire::SYMBOL_OVERHEAD),
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &SendParams {
+        &self.params
+    }
+
+    /// Datagrams sent by this session.
+    pub fn datagrams(&self) -> u64 {
+        self.link.datagrams
+    }
+
+    /// Bytes of datagrams sent by this session.
+    pub fn bytes(&self) -> u64 {
+        self.link.bytes
+    }
+
+    /// Heartbeats sent by this session.
+    pub fn heartbeats(&self) -> u64 {
+        self.heartbeats
+    }
+
+    /// Idle: sends a heartbeat if one is due; returns how long until the next.
+    pub fn tick(&mut self) -> Result<Duration, SendError> {
+        let now = Instant::now();
+        if now >= self.next_heartbeat {
+            self.heartbeat()?;
+        }
+        Ok(self
+            .next_heartbeat
+            .saturating_duration_since(Instant::now()))
+    }
+
+    /// Sends `transfer` with all its rounds.
+    pub fn send(&mut self, transfer: &Prepared) -> Result<SendReport, SendError> {
+        let started = Instant::now();
+        let mut report = self.blank(transfer);
+        for round in 1..=self.params.rounds {
+            let counts = self.send_round(transfer, round)?;
+            report.add(&counts);
+        }
+        report.finish(started.elapsed(), self.params.ip_udp_overhead);
+        Ok(report)
+    }
+
+    fn blank(&self, transfer: &Prepared) -> SendReport {
+        SendReport {
+            transfer: hex::encode(transfer.signed.id),
+            name: transfer.header.name.clone(),
+            size: transfer.header.size,
+            ..SendReport::default()
+        }
+    }
+
+    /// Sends round `round` (1-based) of `transfer`: the header, the table, then every data
+    /// block; round 1 sends source and repair symbols, later rounds fresh repair symbols only.
+    pub fn send_round(&mut self, transfer: &Prepared, round: u32) -> Result<SendReport, SendError> {
+        let started = Instant::now();
+        let before = (self.link.datagrams, self.link.bytes, self.heartbeats);
+        let mut report = self.blank(transfer);
+        report.rounds = 1;
+        self.current = Some(transfer.signed.id);
+        let mut since_header = 0u32;
+        self.header(transfer, &mut since_header, &mut report)?;
+        let header = &transfer.header;
+        let table = self.load(0, &transfer.table, round)?;
+        self.send_group(transfer, &[table], &mut since_header, &mut report)?;
+        let blocks = u32::try_from(header.block_count()).unwrap_or(u32::MAX);
+        let mut first = 1u32;
+        while first <= blocks {
+            let last = first.saturating_add(self.params.interleave - 1).min(blocks);
+            let mut group = Vec::with_capacity(self.params.interleave as usize);
+            for block in first..=last {
+                let data = read_block(transfer, block)?;
+                group.push(self.load(block, &data, round)?);
+            }
+            self.send_group(transfer, &group, &mut since_header, &mut report)?;
+            first = last.saturating_add(1);
+            if last == u32::MAX {
+                break;
+            }
+        }
+        report.datagrams = self.link.datagrams - before.0;
+        report.bytes = self.link.bytes - before.1;
+        report.heartbeats = self.heartbeats - before.2;
+        report.finish(started.elapsed(), self.params.ip_udp_overhead);
+        Ok(report)
+    }
+
+    /// The block's bytes padded to whole symbols, and this round's repair symbols.
+    fn load(&self, block: u32, bytes: &[u8], round: u32) -> Result<Loaded, SendError> {
+        let size = usize::from(self.params.symbol_size);
+        let k = u32::try_from(bytes.len().div_ceil(size)).unwrap_or(u32::MAX);
+        let range = BlockRound::new(block, k, round, self.params.overhead_per_mille);
+        let repair_first = range.first.max(k);
+        let repair = match range.repair() {
+            0 => Vec::new(),
+            count => BlockEncoder::new(bytes, self.params.symbol_size)
+                .repair(repair_first, count)
+                .into_iter()
+                .map(|(_, symbol)| symbol)
+                .collect(),
+        };
+        let mut data = Vec::with_capacity(k as usize * size);
+        if range.first < k {
+            data.extend_from_slice(bytes);
+            data.resize(k as usize * size, 0);
+        }
+        Ok(Loaded {
+            round: range,
+            data,
+            repair,
+        })
+    }
+
+    fn send_group(
+        &mut self,
+        transfer: &Prepared,
+        group: &[Loaded],
+        since_header: &mut u32,
+        report: &mut SendReport,
+    ) -> Result<(), SendError> {
+        let rounds: Vec<BlockRound> = group.iter().map(|l| l.round).collect();
+        let size = usize::from(self.params.symbol_size);
+        for (index, esi) in interleave(&rounds) {
+            let Some(loaded) = group.get(index) else {
+                continue;
+            };
+            let k = loaded.round.source;
+            let data = if esi < k {
+                report.source_symbols += 1;
+                let start = esi as usize * size;
+                loaded.data.get(start..start + size)
+            } else {
+                report.repair_symbols += 1;
+                let first_repair = loaded.round.first.max(k);
+                loaded
+                    .repair
+                    .get((esi - first_repair) as usize)
+                    .map(Vec::as_slice)
+            };
+            let Some(data) = data else {
+                return Err(SendError::Encode(format!(
+                    "block {} has no symbol {esi}",
+                    loaded.round.block
+                )));
+            };
+            wire::encode_symbol(
+                &mut self.buffer,
+                &Symbol {
+                    transfer: transfer.signed.id,
+                    block: loaded.round.block,
+                    esi,
+                    data,
+                },
+            )?;
+            self.link.send(&self.buffer).map_err(SendError::Socket)?;
+            *since_header += 1;
+            if *since_header >= HEADER_EVERY {
+                self.header(transfer, since_header, report)?;
+            }
+            if Instant::now() >= self.next_heartbeat {
+                self.heartbeat()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn header(
+        &mut self,
+        transfer: &Prepared,
+        since_header: &mut u32,
+        report: &mut SendReport,
+    ) -> Result<(), SendError> {
+        self.link
+            .send(&transfer.signed.datagram)
+            .map_err(SendError::Socket)?;
+        report.headers += 1;
+        *since_header = 0;
+        Ok(())
+    }
+
+    fn heartbeat(&mut self) -> Result<(), SendError> {
+        let interval = self.params.heartbeat;
+        let beat = Heartbeat {
+            key_id: self.key.public_key().key_id(),
+            session: self.session,
+            sent: self.link.datagrams + 1,
+            unix_millis: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            interval_millis: u32::try_from(interval.as_millis())
+                .unwrap_or(u32::MAX)
+                .max(1),
+            transfer: self.current,
+        };
+        let datagram = beat.sign(&self.key)?;
+        self.link.send(&datagram).map_err(SendError::Socket)?;
+        self.heartbeats += 1;
+        self.next_heartbeat = Instant::now() + interval;
+        Ok(())
+    }
+
+    /// Says no transfer is in hand any more (the next heartbeats carry none).
+    pub fn idle(&mut self) {
+        self.current = None;
+    }
+}
+
+/// Reads data block `block` (1..=N) from the bundle file at its offset.
+fn read_block(transfer: &Prepared, block: u32) -> Result<Vec<u8>, SendError> {
+    let header = &transfer.header;
+    let (Some(offset), Some(len)) = (header.block_offset(block), header.block_len(block)) else {
+        return Err(SendError::Encode(format!("block {block} does not exist")));
+    };
+    let mut data = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    transfer
+        .file
+        .read_exact_at(&mut data, offset)
+        .map_err(|source| SendError::Read { block, source })?;
+    Ok(data)
+}
