@@ -30,6 +30,8 @@ mod deploy_crash;
 mod deploy_first;
 #[path = "e2e/deploy_modes.rs"]
 mod deploy_modes;
+#[path = "e2e/diode_receive_cli.rs"]
+mod diode_receive_cli;
 #[path = "e2e/export.rs"]
 mod export;
 #[path = "e2e/external_feeds.rs"]

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::deploy::DeployArgs;
 use crate::commands::health::HealthArgs;
 use crate::commands::import::ImportArgs;
+use crate::commands::receive::ReceiveArgs;
 use crate::commands::unpack::UnpackArgs;
 use crate::commands::verify::VerifyArgs;
 use crate::commands::watch::WatchArgs;
@@ -62,6 +63,12 @@ pub enum Command {
     /// The first SIGTERM finishes the bundle in hand, then exits 0.
     #[command(after_help = EXIT_CODES_HELP)]
     Watch(Box<WatchArgs>),
+    /// Run as a service on the receiving side of a one-way diode: collect the bundles sent
+    /// with `bridge-export send` over UDP (only transfers whose signed header the policy
+    /// trusts), and put each complete one whose bytes match that header into the inbox that
+    /// `watch` takes from. Never sends a packet. The first SIGTERM exits 0.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Receive(Box<ReceiveArgs>),
     /// Show the health of the watch on an inbox: last success, queue length, the oldest
     /// waiting bundle and what it waits for, counts, the last error.
     #[command(after_help = EXIT_CODES_HELP)]

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod deploy;
 mod import;
+mod receive;
 mod watch;
 
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ impl App for Cli {
             Command::Import(args) => commands::import::run(&args, out),
             Command::Deploy(args) => commands::deploy::run(&args, out),
             Command::Watch(args) => commands::watch::run(&args, out),
+            Command::Receive(args) => commands::receive::run(&args, out),
             Command::Health(args) => commands::health::run(&args, out),
             Command::Policy(command) => policy::run(&command, out),
             Command::Ledger(command) => ledger::run(&command, Side::Import, out),

@@ -4,6 +4,7 @@
 pub mod deploy;
 pub mod health;
 pub mod import;
+pub mod receive;
 pub mod unpack;
 pub mod verify;
 pub mod watch;

@@ -6,9 +6,11 @@
 //! - [`trust`]: whether the receiver's trust policy lets a header's signer announce it.
 //! - [`fec`]: RaptorQ applied one block at a time.
 //! - [`send`]: the sender: prepare a bundle, pace, interleave, repeat.
+//! - [`receive`]: the receiver: authenticates, collects, verifies and delivers bundles.
 
 pub mod announce;
 pub mod fec;
+pub mod receive;
 pub mod send;
 pub mod trust;
 pub mod wire;
