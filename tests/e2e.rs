@@ -32,6 +32,8 @@ mod deploy_first;
 mod deploy_modes;
 #[path = "e2e/diode_receive_cli.rs"]
 mod diode_receive_cli;
+#[path = "e2e/diode_send_cli.rs"]
+mod diode_send_cli;
 #[path = "e2e/export.rs"]
 mod export;
 #[path = "e2e/external_feeds.rs"]

@@ -51,7 +51,7 @@ pub struct SendArgs {
     pub rounds: u32,
     /// With --outbox: after the last bundle's rounds, keep sending fresh rounds of it until
     /// the next bundle appears.
-    #[arg(long, requires = "outbox")]
+    #[arg(long)]
     pub carousel: bool,
     /// Blocks interleaved symbol by symbol, so that a burst of loss spreads over them
     /// (memory: about 2 x this many blocks).
@@ -70,7 +70,7 @@ pub struct SendArgs {
     pub outbox: Option<PathBuf>,
     /// With --outbox: a file is sent once it has not changed for this long (files renamed
     /// into the outbox whole can use 0).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bridge_cli::time_arg::parse_duration, requires = "outbox")]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bridge_cli::time_arg::parse_duration)]
     pub settle: Duration,
     /// Write the metrics (Prometheus text format) to this file after each bundle and
     /// heartbeat.
@@ -177,6 +177,12 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 /// Runs `send`.
 pub fn run(args: &SendArgs, out: &Output) -> anyhow::Result<()> {
     logging::init(args.log_format)?;
+    if args.carousel && args.outbox.is_none() {
+        return Err(UsageError(
+            "--carousel keeps sending the last bundle of an outbox until the next appears; it needs --outbox\nHint: for given files use --rounds N".to_owned(),
+        )
+        .into());
+    }
     let params = Requested {
         mtu: args.mtu,
         family: if args.to.is_ipv4() {
@@ -197,11 +203,12 @@ pub fn run(args: &SendArgs, out: &Output) -> anyhow::Result<()> {
     if let Some(state) = &args.state {
         make_private_dir(state)?;
     }
+    // Opening the socket sends nothing: files are still refused before any datagram goes.
+    let sender = open_sender(args, key, params)?;
     let mut service = Service {
         args,
         metrics: Counters::default(),
-        sender: None,
-        key: Some(key),
+        sender,
         params,
     };
     match &args.outbox {
@@ -220,50 +227,38 @@ struct Counters {
 struct Service<'a> {
     args: &'a SendArgs,
     metrics: Counters,
-    sender: Option<Sender>,
-    key: Option<SigningKey>,
+    sender: Sender,
     params: SendParams,
 }
 
+/// A sender on a UDP socket connected to `--to`.
+fn open_sender(args: &SendArgs, key: SigningKey, params: SendParams) -> anyhow::Result<Sender> {
+    let bind: SocketAddr = if args.to.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let socket = UdpSocket::bind(bind).context("cannot open a UDP socket")?;
+    socket.connect(args.to).with_context(|| {
+        format!(
+            "cannot send to {}\nHint: check --to and the route to the diode",
+            args.to
+        )
+    })?;
+    Sender::new(socket, key, params).context("cannot start the sender")
+}
+
 impl Service<'_> {
-    fn sender(&mut self) -> anyhow::Result<&mut Sender> {
-        if self.sender.is_none() {
-            let bind: SocketAddr = if self.args.to.is_ipv4() {
-                ([0, 0, 0, 0], 0).into()
-            } else {
-                ([0u16; 8], 0).into()
-            };
-            let socket = UdpSocket::bind(bind).context("cannot open a UDP socket")?;
-            socket.connect(self.args.to).with_context(|| {
-                format!(
-                    "cannot send to {}\nHint: check --to and the route to the diode",
-                    self.args.to
-                )
-            })?;
-            let key = self.key.take().context("the key was already used")?;
-            self.sender =
-                Some(Sender::new(socket, key, self.params).context("cannot start the sender")?);
-        }
-        self.sender.as_mut().context("no sender")
-    }
-
-    fn key_ref(&self) -> anyhow::Result<SigningKey> {
-        // Prepared headers are signed before the sender exists (files mode refuses bad
-        // files before sending anything), so the key is read again for them.
-        Ok(SigningKey::read_pem_file(&self.args.key)?)
-    }
-
     /// Files mode: every file is checked (and hashed) before anything is sent.
     fn send_files(&mut self, out: &Output) -> anyhow::Result<()> {
-        let key = self.key_ref()?;
         let mut prepared = Vec::with_capacity(self.args.files.len());
         for path in &self.args.files {
-            prepared.push(prepare(path, &key, &self.params).map_err(prepare_error)?);
+            prepared.push(prepare(path, self.sender.key(), &self.params).map_err(prepare_error)?);
         }
         let mut reports = Vec::new();
         for transfer in &prepared {
             let report = self
-                .sender()?
+                .sender
                 .send(transfer)
                 .with_context(|| format!("sending {} stopped", transfer.path.display()))?;
             self.sent(transfer, &report);
@@ -291,7 +286,6 @@ impl Service<'_> {
     /// Outbox mode: the service.
     fn serve(&mut self, dir: &Path) -> anyhow::Result<()> {
         let mut outbox = Outbox::open(dir, self.args.settle)?;
-        let key = self.key_ref()?;
         stop::enter_service_mode();
         tracing::info!(
             event = "diode.send-started",
@@ -302,13 +296,12 @@ impl Service<'_> {
             overhead_per_mille = self.params.overhead_per_mille,
             "diode sender started"
         );
-        self.sender()?;
         let mut carousel: Option<(Prepared, u32)> = None;
         let mut heartbeats = 0;
         while !stop::stopping() {
             match outbox.next(Instant::now())? {
                 Next::Ready(path) => {
-                    let transfer = match prepare(&path, &key, &self.params) {
+                    let transfer = match prepare(&path, self.sender.key(), &self.params) {
                         Ok(transfer) => transfer,
                         Err(
                             err @ (PrepareError::NotABundle { .. }
@@ -325,7 +318,7 @@ impl Service<'_> {
                             continue;
                         }
                     };
-                    let report = match self.sender()?.send(&transfer) {
+                    let report = match self.sender.send(&transfer) {
                         Ok(report) => report,
                         Err(err) => {
                             tracing::error!(event = "diode.retry", file = %path.display(), reason = %err, "sending stopped; the bundle is sent again from the start");
@@ -344,8 +337,7 @@ impl Service<'_> {
                 }
                 Next::Settling(_) | Next::Empty if carousel.is_some() => {
                     if let Some((transfer, round)) = &mut carousel {
-                        let sender = self.sender()?;
-                        match sender.send_round(transfer, *round) {
+                        match self.sender.send_round(transfer, *round) {
                             Ok(report) => {
                                 tracing::debug!(event = "diode.carousel", transfer = %report.transfer, round = *round, datagrams = report.datagrams, "carousel round sent")
                             }
@@ -373,9 +365,8 @@ impl Service<'_> {
 
     /// Waits (heartbeating) until `wait` passes or a stop is asked.
     fn idle(&mut self, wait: Duration, heartbeats: &mut u64) -> anyhow::Result<()> {
-        let sender = self.sender()?;
-        sender.idle();
-        let next = match sender.tick() {
+        self.sender.idle();
+        let next = match self.sender.tick() {
             Ok(next) => next,
             Err(err) => {
                 tracing::warn!(event = "diode.heartbeat-failed", reason = %err, "cannot send a heartbeat");
@@ -392,7 +383,7 @@ impl Service<'_> {
     }
 
     fn heartbeat_metrics(&mut self, heartbeats: &mut u64) {
-        let now = self.sender.as_ref().map_or(0, Sender::heartbeats);
+        let now = self.sender.heartbeats();
         if now != *heartbeats {
             *heartbeats = now;
             self.write_metrics();
@@ -441,10 +432,11 @@ impl Service<'_> {
         let Some(path) = &self.args.metrics else {
             return;
         };
-        let (datagrams, bytes, heartbeats) = self
-            .sender
-            .as_ref()
-            .map_or((0, 0, 0), |s| (s.datagrams(), s.bytes(), s.heartbeats()));
+        let (datagrams, bytes, heartbeats) = (
+            self.sender.datagrams(),
+            self.sender.bytes(),
+            self.sender.heartbeats(),
+        );
         let mut metrics = vec![
             Metric::single(
                 "zonebridge_diode_sent_bundles_total",

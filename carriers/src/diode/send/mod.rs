@@ -6,9 +6,10 @@
 //!
 //!  Sender::send, for each round:
 //!    header ─▶ table (block 0) ─▶ blocks 1..=8 interleaved ─▶ blocks 9..=16 ─▶ ...
-//!      │          each block read (pread) when its group's turn comes, its repair
-//!      │          symbols encoded once per round; at most `interleave` blocks in memory
-//!      ├─ the header again every 256 datagrams
+//!      │          a second thread reads (pread) and encodes the next group while one is
+//!      │          sent: repair symbols encoded once per block and round; two groups of
+//!      │          `interleave` blocks in memory at most, whatever the bundle's size
+//!      ├─ the header again after every 256 symbol datagrams
 //!      └─ a signed heartbeat every `heartbeat` interval (also while idle: Sender::tick)
 //!  every datagram through the pacer (token bucket on IP + UDP + datagram bytes)
 //! ```

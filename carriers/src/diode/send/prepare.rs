@@ -53,9 +53,7 @@ pub enum PrepareError {
         path: PathBuf,
     },
     /// The file is not a bundle, or not a readable one.
-    #[error(
-        "{path} is not a bundle: {reason}\nHint: give a bundle made by bridge-export export, pack or run"
-    )]
+    #[error("{path} is not a bundle: {reason}")]
     NotABundle {
         /// The file.
         path: PathBuf,

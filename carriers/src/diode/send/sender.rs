@@ -18,8 +18,8 @@ use super::prepare::Prepared;
 use super::report::SendReport;
 use super::schedule::{BlockRound, interleave};
 
-/// The header datagram is repeated after this many datagrams, so that a receiver that
-/// starts (or restarts) in the middle of a transfer soon authenticates it.
+/// The header datagram is repeated after this many symbol datagrams, so that a receiver
+/// that starts (or restarts) in the middle of a transfer soon authenticates it.
 pub const HEADER_EVERY: u32 = 256;
 
 /// Why sending stopped.
@@ -95,6 +95,11 @@ impl Sender {
         })
     }
 
+    /// The key that signs the headers and heartbeats (to prepare transfers with).
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The parameters.
     pub fn params(&self) -> &SendParams {
         &self.params
@@ -128,14 +133,7 @@ impl Sender {
 
     /// Sends `transfer` with all its rounds.
     pub fn send(&mut self, transfer: &Prepared) -> Result<SendReport, SendError> {
-        let started = Instant::now();
-        let mut report = self.blank(transfer);
-        for round in 1..=self.params.rounds {
-            let counts = self.send_round(transfer, round)?;
-            report.add(&counts);
-        }
-        report.finish(started.elapsed(), self.params.ip_udp_overhead);
-        Ok(report)
+        self.send_rounds(transfer, 1, self.params.rounds)
     }
 
     fn blank(&self, transfer: &Prepared) -> SendReport {
@@ -147,65 +145,48 @@ impl Sender {
         }
     }
 
-    /// Sends round `round` (1-based) of `transfer`: the header, the table, then every data
-    /// block; round 1 sends source and repair symbols, later rounds fresh repair symbols only.
+    /// Sends round `round` (1-based) of `transfer` (a carousel's next round).
     pub fn send_round(&mut self, transfer: &Prepared, round: u32) -> Result<SendReport, SendError> {
+        self.send_rounds(transfer, round, round)
+    }
+
+    /// Sends rounds `first..=last` of `transfer`: each the header, the table, then every data
+    /// block; round 1 sends source and repair symbols, later rounds fresh repair symbols only.
+    ///
+    /// The blocks are read and encoded by a second thread, one group ahead of the one being
+    /// sent, so that encoding (tens of milliseconds a block) never stalls the link; the
+    /// hand-over is a rendezvous, so at most two groups are in memory.
+    fn send_rounds(
+        &mut self,
+        transfer: &Prepared,
+        first: u32,
+        last: u32,
+    ) -> Result<SendReport, SendError> {
         let started = Instant::now();
         let before = (self.link.datagrams, self.link.bytes, self.heartbeats);
         let mut report = self.blank(transfer);
-        report.rounds = 1;
+        report.rounds = last.saturating_sub(first) + 1;
         self.current = Some(transfer.signed.id);
-        let mut since_header = 0u32;
-        self.header(transfer, &mut since_header, &mut report)?;
-        let header = &transfer.header;
-        let table = self.load(0, &transfer.table, round)?;
-        self.send_group(transfer, &[table], &mut since_header, &mut report)?;
-        let blocks = u32::try_from(header.block_count()).unwrap_or(u32::MAX);
-        let mut first = 1u32;
-        while first <= blocks {
-            let last = first.saturating_add(self.params.interleave - 1).min(blocks);
-            let mut group = Vec::with_capacity(self.params.interleave as usize);
-            for block in first..=last {
-                let data = read_block(transfer, block)?;
-                group.push(self.load(block, &data, round)?);
+        let params = self.params;
+        std::thread::scope(|scope| -> Result<(), SendError> {
+            let (groups, ready) = std::sync::mpsc::sync_channel::<Result<Group, SendError>>(0);
+            scope.spawn(move || encode_rounds(transfer, &params, first, last, &groups));
+            let mut since_header = 0u32;
+            for group in ready {
+                let group = group?;
+                if let Some(table) = group.table {
+                    self.header(transfer, &mut since_header, &mut report)?;
+                    self.send_group(transfer, &[table], &mut since_header, &mut report)?;
+                }
+                self.send_group(transfer, &group.blocks, &mut since_header, &mut report)?;
             }
-            self.send_group(transfer, &group, &mut since_header, &mut report)?;
-            first = last.saturating_add(1);
-            if last == u32::MAX {
-                break;
-            }
-        }
+            Ok(())
+        })?;
         report.datagrams = self.link.datagrams - before.0;
         report.bytes = self.link.bytes - before.1;
         report.heartbeats = self.heartbeats - before.2;
         report.finish(started.elapsed(), self.params.ip_udp_overhead);
         Ok(report)
-    }
-
-    /// The block's bytes padded to whole symbols, and this round's repair symbols.
-    fn load(&self, block: u32, bytes: &[u8], round: u32) -> Result<Loaded, SendError> {
-        let size = usize::from(self.params.symbol_size);
-        let k = u32::try_from(bytes.len().div_ceil(size)).unwrap_or(u32::MAX);
-        let range = BlockRound::new(block, k, round, self.params.overhead_per_mille);
-        let repair_first = range.first.max(k);
-        let repair = match range.repair() {
-            0 => Vec::new(),
-            count => BlockEncoder::new(bytes, self.params.symbol_size)
-                .repair(repair_first, count)
-                .into_iter()
-                .map(|(_, symbol)| symbol)
-                .collect(),
-        };
-        let mut data = Vec::with_capacity(k as usize * size);
-        if range.first < k {
-            data.extend_from_slice(bytes);
-            data.resize(k as usize * size, 0);
-        }
-        Ok(Loaded {
-            round: range,
-            data,
-            repair,
-        })
     }
 
     fn send_group(
@@ -299,6 +280,77 @@ impl Sender {
     /// Says no transfer is in hand any more (the next heartbeats carry none).
     pub fn idle(&mut self) {
         self.current = None;
+    }
+}
+
+/// The blocks sent together: a group of `interleave` data blocks, and the table before the
+/// round's first group.
+struct Group {
+    /// The table, with a round's first data group: the header and the table go first.
+    table: Option<Loaded>,
+    blocks: Vec<Loaded>,
+}
+
+/// The encoding thread: every group of rounds `first..=last`, in order, handed over one at a
+/// time; stops at the first error (handed over too) or when the sender stops taking them.
+fn encode_rounds(
+    transfer: &Prepared,
+    params: &SendParams,
+    first: u32,
+    last: u32,
+    out: &std::sync::mpsc::SyncSender<Result<Group, SendError>>,
+) {
+    let blocks = u32::try_from(transfer.header.block_count()).unwrap_or(u32::MAX);
+    let step = params.interleave.max(1);
+    for round in first..=last {
+        // The table travels with the round's first data group, so that the encoding of that
+        // group overlaps the sending of the previous round's last one.
+        let mut table = Some(load(params, 0, &transfer.table, round));
+        let mut start = 1u32;
+        while start <= blocks || table.is_some() {
+            let end = start.saturating_add(step - 1).min(blocks);
+            let group: Result<Vec<Loaded>, SendError> = (start..=end)
+                .map(|block| {
+                    read_block(transfer, block).map(|data| load(params, block, &data, round))
+                })
+                .collect();
+            let failed = group.is_err();
+            let group = group.map(|blocks| Group {
+                table: table.take(),
+                blocks,
+            });
+            if out.send(group).is_err() || failed || end == u32::MAX {
+                return;
+            }
+            start = end + 1;
+        }
+    }
+}
+
+/// The block's bytes padded to whole symbols (when this round sends source symbols), and
+/// this round's repair symbols, encoded once.
+fn load(params: &SendParams, block: u32, bytes: &[u8], round: u32) -> Loaded {
+    let size = usize::from(params.symbol_size);
+    let k = u32::try_from(bytes.len().div_ceil(size)).unwrap_or(u32::MAX);
+    let range = BlockRound::new(block, k, round, params.overhead_per_mille);
+    let repair = match range.repair() {
+        0 => Vec::new(),
+        count => BlockEncoder::new(bytes, params.symbol_size)
+            .repair(range.first.max(k), count)
+            .into_iter()
+            .map(|(_, symbol)| symbol)
+            .collect(),
+    };
+    let mut data = Vec::new();
+    if range.first < k {
+        data.reserve_exact(k as usize * size);
+        data.extend_from_slice(bytes);
+        data.resize(k as usize * size, 0);
+    }
+    Loaded {
+        round: range,
+        data,
+        repair,
     }
 }
 
