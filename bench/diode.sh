@@ -49,7 +49,7 @@ UDPCAST_RATE=${UDPCAST_RATE:-98m}
 zb_overhead() {
     case $1 in
         0) echo "${ZB_OVERHEAD_0:-2%}" ;;
-        0.01) echo "${ZB_OVERHEAD_1:-4%}" ;;
+        0.01) echo "${ZB_OVERHEAD_1:-3%}" ;;
         0.05) echo "${ZB_OVERHEAD_5:-9%}" ;;
         *) echo "${ZB_OVERHEAD_BURST:-6%}" ;;
     esac
@@ -174,7 +174,11 @@ build() {
 
 setup_trust() {
     KEYS="$WORK/keys"
-    rm -rf "$KEYS"
+    KEY="$KEYS/bench.key"
+    POLICY="$KEYS/pci-policy.toml"
+    # Kept between runs: the cached bundles are signed by this key.
+    [ -f "$KEY" ] && [ -f "$POLICY" ] && return 0
+    rm -rf "$KEYS" "$WORK"/*.zb
     mkdir -p "$KEYS"
     chmod 700 "$KEYS"
     "$EXPORT" keygen --out "$KEYS/bench" >"$LOGS/keygen.log" 2>&1 || { cat "$LOGS/keygen.log" >&2; die "keygen failed"; }
@@ -266,11 +270,11 @@ transfer() {
     note "== $tool, $(label "$cond"), $size MiB: $settings"
     if [ "$tool" = zonebridge ]; then
         # shellcheck disable=SC2086
-        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M' -o "$times.send.time" "$EXPORT" send --to 10.77.1.2:$ZB_PORT \
+        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" "$EXPORT" send --to 10.77.1.2:$ZB_PORT \
             --key "$KEY" --rate "$ZB_RATE" --overhead "$(zb_overhead "$cond")" $ZB_SEND_ARGS "$BUNDLE" \
             >"$times.send.log" 2>&1 || send_status=$?
     else
-        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M' -o "$times.send.time" udp-sender --async --fec "$(udpcast_fec "$cond")" \
+        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" udp-sender --async --fec "$(udpcast_fec "$cond")" \
             --max-bitrate "$UDPCAST_RATE" --autostart 3 --rexmit-hello-interval 100 --nokbd --interface "$IF_S" \
             --portbase 9000 --mcast-data-address 10.77.2.2 --mcast-rdv-address 10.77.2.2 --file "$BUNDLE" \
             </dev/null >"$times.send.log" 2>&1 || send_status=$?
@@ -287,7 +291,7 @@ transfer() {
     kill -TERM "$relay_pid" 2>/dev/null || true
     wait "$relay_pid" 2>/dev/null || true
 
-    local ok=no secs=- goodput=- pct=- scpu=- srss=- rcpu=- rrss=- dropped=- tx drops rcvbuf
+    local ok=no secs=- goodput=- pct=- scpu=- srss=- swall=- rcpu=- rrss=- dropped=- tx drops rcvbuf
     if [ "$watch_status" = 0 ] && [ -f "$target" ] && [ "$(sha256sum "$target" | cut -d' ' -f1)" = "$BUNDLE_SHA" ]; then
         ok=yes
         read -r first done < "$times.watch"
@@ -300,13 +304,14 @@ transfer() {
     else
         ok="NO (incomplete; sender exit $send_status)"
     fi
-    [ -s "$times.send.time" ] && read -r scpu srss <<< "$(cpu_rss "$times.send.time")"
+    [ -s "$times.send.time" ] && read -r scpu srss <<< "$(cpu_rss "$times.send.time")" \
+        && swall=$(tail -n 1 "$times.send.time" | awk '{ print $4 }')
     [ -s "$times.recv.time" ] && read -r rcpu rrss <<< "$(cpu_rss "$times.recv.time")"
     [ -s "$times.relay.json" ] && dropped=$("$PYTHON" -c 'import json, sys; c = json.load(open(sys.argv[1])); print("%d/%d" % (c["dropped"], c["received"]))' "$times.relay.json" || echo -)
     tx=$(( $(rx_tx) - tx0 ))
     drops=$(( $(tbf_drops) - drops0 ))
     rcvbuf=$(( $(rcvbuf_errors) - rcvbuf0 ))
-    ROWS+=("| $(label "$cond") | $size | $tool | \`$settings\` | $secs | **$pct** | $scpu | $rcpu | $srss | $rrss | $dropped | $drops | $rcvbuf | $tx | $ok |")
+    ROWS+=("| $(label "$cond") | $size | $tool | \`$settings\` | $secs | **$pct** | $swall | $scpu | $rcpu | $srss | $rrss | $dropped | $drops | $rcvbuf | $tx | $ok |")
     RESULT_GOODPUT=$goodput RESULT_CPU=$(awk -v a="$scpu" -v b="$rcpu" 'BEGIN { printf "%.2f", a + b }') RESULT_RSS=$rrss
     rm -rf "$out" "$out.state"
 }
@@ -344,8 +349,8 @@ for size in "${MEM_SIZES[@]}"; do run_pair 0.01 "$size"; done
     echo "Link: veth + tbf $LINK_RATE (burst 64kb, latency 50ms) toward the receiver; relay seed $SEED."
     echo "Goodput = bundle bytes x 8 / (file complete - first packet at the receiver's veth); % of 100 Mbit/s."
     echo
-    echo "| loss | MiB | tool | settings | s | goodput, % of link | sender CPU s | receiver CPU s | sender RSS MiB | receiver RSS MiB | relay dropped | tbf drops | RcvbufErrors | receiver tx packets | SHA-256 ok |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| loss | MiB | tool | settings | s | goodput, % of link | sender wall s | sender CPU s | receiver CPU s | sender RSS MiB | receiver RSS MiB | relay dropped | tbf drops | RcvbufErrors | receiver tx packets | SHA-256 ok |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "Zonebridge / udpcast:"
