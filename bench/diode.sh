@@ -45,7 +45,7 @@ ZB_PORT=7700
 UDPCAST_RATE=${UDPCAST_RATE:-98m}
 
 # Repair overhead (Zonebridge) and FEC (udpcast: interleave x redundancy / stripe size) per
-# condition: the least that delivered every run at that loss (docs/benchmarks.md).
+# condition: set by hand so that every run at that loss delivers (docs/benchmarks.md).
 zb_overhead() {
     case $1 in
         0) echo "${ZB_OVERHEAD_0:-2%}" ;;
@@ -76,7 +76,8 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Children first: GNU time runs each tool as its child and would leave it behind.
+    for p in "${PIDS[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     local ns
     for ns in "$NS_S" "$NS_R" "$NS_V"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -234,7 +235,7 @@ transfer() {
     tx0=$(rx_tx)
     drops0=$(tbf_drops)
     rcvbuf0=$(rcvbuf_errors)
-    local relay_pid recv_pid watch_pid send_status=0 watch_status=0 settings target
+    local relay_pid recv_pid watch_pid send_pid send_status=0 watch_status=0 settings target
     # shellcheck disable=SC2046
     if [ "$tool" = zonebridge ]; then
         ip netns exec "$NS_R" "$RELAY" --listen 10.77.1.2:$ZB_PORT --forward 10.77.2.2:$ZB_PORT --seed "$SEED" \
@@ -270,15 +271,20 @@ transfer() {
     note "== $tool, $(label "$cond"), $size MiB: $settings"
     if [ "$tool" = zonebridge ]; then
         # shellcheck disable=SC2086
-        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" "$EXPORT" send --to 10.77.1.2:$ZB_PORT \
+        ip netns exec "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" "$EXPORT" send --to 10.77.1.2:$ZB_PORT \
             --key "$KEY" --rate "$ZB_RATE" --overhead "$(zb_overhead "$cond")" $ZB_SEND_ARGS "$BUNDLE" \
-            >"$times.send.log" 2>&1 || send_status=$?
+            >"$times.send.log" 2>&1 &
     else
-        in_ns "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" udp-sender --async --fec "$(udpcast_fec "$cond")" \
+        ip netns exec "$NS_S" "$GNU_TIME" -f '%U %S %M %e' -o "$times.send.time" udp-sender --async --fec "$(udpcast_fec "$cond")" \
             --max-bitrate "$UDPCAST_RATE" --autostart 3 --rexmit-hello-interval 100 --nokbd --interface "$IF_S" \
             --portbase 9000 --mcast-data-address 10.77.2.2 --mcast-rdv-address 10.77.2.2 --file "$BUNDLE" \
-            </dev/null >"$times.send.log" 2>&1 || send_status=$?
+            </dev/null >"$times.send.log" 2>&1 &
     fi
+    # In the background and waited for, so that Ctrl-C reaches the trap at once (bash runs no
+    # trap while a foreground command runs, and GNU time ignores SIGINT).
+    send_pid=$!
+    PIDS+=("$send_pid")
+    wait "$send_pid" || send_status=$?
     # After the sender's last datagram, 10 s for the receiver to finish (nothing more comes).
     wait_or_kill "$watch_pid" 10 || watch_status=$?
     if [ "$tool" = zonebridge ]; then
