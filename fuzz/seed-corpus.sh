@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Seeds the fuzz corpora from the committed test vectors (tests/vectors/): every bundle for
-# `verify`, every manifest (extracted with zstd and tar) for `manifest`.
+# `verify`, every manifest (extracted with zstd and tar) for `manifest`; and real diode datagrams
+# (a signed header, a heartbeat, symbols, whole transfers) for `diode_datagram`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vectors="$here/../tests/vectors"
@@ -12,4 +13,5 @@ for bundle in "$vectors"/*.zb; do
 done
 printf '%s' "packages/Payments.Api.1.2.3.zip" > "$here/corpus/entry_path/package"
 printf '%s' "../etc/passwd" > "$here/corpus/entry_path/traversal"
+cargo run -q --manifest-path "$here/../Cargo.toml" -p carriers --example diode_datagrams -- "$here/corpus/diode_datagram"
 echo "seeded: $(ls "$here/corpus/verify" | wc -l) bundles, $(ls "$here/corpus/manifest" | wc -l) manifests"
