@@ -207,8 +207,6 @@ fn a_flood_of_headers_naming_the_trusted_key_leaves_memory_and_disk_bounded() ->
 }
 
 #[test]
-#[ignore = "fails until the sender repeats the table (block 0) with its header: the header \
-            authenticated late loses the round's only table symbols (i13-link report)"]
 fn a_flood_of_headers_naming_the_trusted_key_costs_no_round() -> TestResult {
     flooded(&[(410, "0")], true, &[])
 }

@@ -29,6 +29,10 @@ pub const MAX_SIGNED_BODY: usize = 1024;
 pub const MAX_DATAGRAM: usize = 65_507;
 /// Encoding symbol ids are 24 bits (RFC 6330, 3.2).
 pub const MAX_ESI: u32 = (1 << 24) - 1;
+/// A round's ESIs stay below this; from here to [`MAX_ESI`] the sender sends out-of-round
+/// table symbols after repeated headers (docs/diode.md 5.3), which a receiver leaves out of
+/// its loss estimate.
+pub const OUT_OF_ROUND_ESI: u32 = 1 << 23;
 
 const TYPE_HEADER: u8 = 1;
 const TYPE_SYMBOL: u8 = 2;

@@ -29,6 +29,7 @@ pub mod prefix;
 pub mod stats;
 pub mod store;
 pub mod transfer;
+pub mod waiting;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -118,6 +119,7 @@ pub struct Receiver {
     drops: Drops,
     link: Link,
     totals: Totals,
+    waiting: waiting::Waiting,
 }
 
 fn hex_id(id: &TransferId) -> String {
@@ -155,6 +157,7 @@ impl Receiver {
             drops: Drops::default(),
             link: Link::new(now),
             totals: Totals::default(),
+            waiting: waiting::Waiting::default(),
         };
         let mut events = Vec::new();
         for id in saved {
@@ -280,7 +283,7 @@ impl Receiver {
         match wire::parse(bytes) {
             Err(e) => self.drops.count(wire_reason(&e), None),
             Ok(Datagram::Header(signed)) => self.header(bytes, &signed, now, &mut events),
-            Ok(Datagram::Symbol(symbol)) => self.symbol(&symbol, now, &mut events),
+            Ok(Datagram::Symbol(symbol)) => self.symbol(&symbol, bytes, now, &mut events),
             Ok(Datagram::Heartbeat(signed)) => self.heartbeat(&signed, now, &mut events),
         }
         self.report(now, &mut events);
@@ -479,6 +482,7 @@ impl Receiver {
                 let mut transfer = Transfer::new(id, header, datagram.to_vec(), partial, now);
                 transfer.stats.datagram(now);
                 self.transfers.insert(id, transfer);
+                self.replay_waiting(&id, now, events);
             }
             Err(e) => {
                 store::remove(&self.staging, &id);
@@ -489,6 +493,19 @@ impl Receiver {
                         header.name
                     )),
                 );
+            }
+        }
+    }
+
+    /// Feeds the symbols of `id` that arrived before its header.
+    fn replay_waiting(&mut self, id: &TransferId, now: Instant, events: &mut Vec<Event>) {
+        for datagram in self.waiting.take(id) {
+            if let Ok(Datagram::Symbol(symbol)) = wire::parse(&datagram) {
+                self.symbol(&symbol, &datagram, now, events);
+            }
+            if !self.transfers.contains_key(id) {
+                // Delivered (or failed) along the way: the rest is surplus.
+                break;
             }
         }
     }
@@ -523,10 +540,17 @@ impl Receiver {
         store::remove(&self.staging, id);
     }
 
-    fn symbol(&mut self, symbol: &Symbol<'_>, now: Instant, events: &mut Vec<Event>) {
+    fn symbol(&mut self, symbol: &Symbol<'_>, bytes: &[u8], now: Instant, events: &mut Vec<Event>) {
         let active = self.active();
         let Some(t) = self.transfers.get_mut(&symbol.transfer) else {
-            self.drops.count("unknown-transfer", None);
+            match self.waiting.keep(symbol.transfer, bytes) {
+                waiting::Kept::Delivered => self.drops.count("already-delivered", None),
+                waiting::Kept::Waits { evicted } => {
+                    for _ in 0..evicted {
+                        self.drops.count("unknown-transfer", None);
+                    }
+                }
+            }
             return;
         };
         if !t.active {
@@ -726,6 +750,7 @@ impl Receiver {
         };
         self.memory = self.memory.saturating_sub(t.memory());
         store::remove(&self.staging, id);
+        self.waiting.delivered(*id);
         self.remember(Sha256::digest(&t.datagram).into(), Cached::Delivered);
         self.totals.delivered += 1;
         self.totals.delivered_bytes += t.header.size;

@@ -34,10 +34,14 @@ impl BlockTally {
 
     /// A new (not duplicate) symbol.
     pub fn symbol(&mut self, esi: u32) {
-        self.distinct += 1;
         if esi >= self.k {
             self.repair += 1;
         }
+        // The table's out-of-round symbols say nothing of what a round lost.
+        if esi >= super::super::wire::OUT_OF_ROUND_ESI {
+            return;
+        }
+        self.distinct += 1;
         self.highest = Some(self.highest.map_or(esi, |h| h.max(esi)));
     }
 }

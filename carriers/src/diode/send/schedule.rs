@@ -6,7 +6,7 @@
 //! round-robin, one symbol of each block in turn, so that a burst of loss is spread over
 //! several blocks instead of wiping out one.
 
-use super::super::wire::MAX_ESI;
+use super::super::wire::{MAX_ESI, OUT_OF_ROUND_ESI};
 use super::params::{first_round_repair, later_round_symbols};
 
 /// The symbols one block sends in one round: ESIs `first..first + count`.
@@ -25,8 +25,8 @@ pub struct BlockRound {
 impl BlockRound {
     /// The range of `block` (K source symbols) in `round` (1-based) at `overhead_per_mille`.
     ///
-    /// ESIs are 24 bits: a carousel running long enough to reach the end of the ESI space
-    /// starts again from the first repair ESI (those symbols are still useful to a receiver
+    /// ESIs are 24 bits and a round's stay below 2^23: a carousel running long enough to reach
+    /// that starts again from the first repair ESI (those symbols are still useful to a receiver
     /// that restarted).
     pub fn new(block: u32, source: u32, round: u32, overhead_per_mille: u16) -> Self {
         let first_repair = first_round_repair(source, overhead_per_mille);
@@ -39,8 +39,9 @@ impl BlockRound {
             };
         }
         let count = later_round_symbols(source, overhead_per_mille);
-        let space = u64::from(MAX_ESI) + 1;
-        // Repair ESIs available: K..=MAX_ESI; each round takes `count` of them.
+        let space = u64::from(OUT_OF_ROUND_ESI);
+        // Repair ESIs available: K..OUT_OF_ROUND_ESI (above it: the table's out-of-round
+        // symbols); each round takes `count` of them.
         let repair_space = space
             .saturating_sub(u64::from(source) + u64::from(count))
             .max(1);
@@ -104,14 +105,15 @@ mod tests {
     }
 
     #[test]
-    fn a_long_carousel_stays_in_the_esi_space() {
+    fn a_long_carousel_stays_below_the_out_of_round_esis() {
         for round in [1_000u32, 15_000, 100_000, u32::MAX] {
             let r = BlockRound::new(1, 8192, round, 5000);
             assert!(r.first >= 8192, "round {round}");
             assert!(
-                u64::from(r.first) + u64::from(r.count) <= u64::from(MAX_ESI) + 1,
+                u64::from(r.first) + u64::from(r.count) <= u64::from(OUT_OF_ROUND_ESI),
                 "round {round}"
             );
+            const { assert!(OUT_OF_ROUND_ESI <= MAX_ESI) };
         }
     }
 

@@ -22,6 +22,23 @@ use super::schedule::{BlockRound, interleave};
 /// that starts (or restarts) in the middle of a transfer soon authenticates it.
 pub const HEADER_EVERY: u32 = 256;
 
+/// Copies of the header at the start of each round: one lost header must not make the
+/// receiver drop the table's symbols that follow it.
+pub const HEADERS_AT_START: u32 = 2;
+
+/// Each repeated header is followed by one fresh repair symbol of the table, with ESIs
+/// counting down from the top of the 24-bit space to [`wire::OUT_OF_ROUND_ESI`] (a round's own
+/// stay below it), so that a
+/// receiver that missed the round's first headers, or dropped the table's symbols while it
+/// could not yet authenticate them, gets the table within the round.
+pub const TABLE_TRICKLE_TOP: u32 = wire::MAX_ESI;
+
+/// Fresh repair symbols of the table, one per repeated header.
+struct TableTrickle {
+    encoder: BlockEncoder,
+    next: u32,
+}
+
 /// Why sending stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -172,13 +189,31 @@ impl Sender {
             let (groups, ready) = std::sync::mpsc::sync_channel::<Result<Group, SendError>>(0);
             scope.spawn(move || encode_rounds(transfer, &params, first, last, &groups));
             let mut since_header = 0u32;
+            let mut trickle = TableTrickle {
+                encoder: BlockEncoder::new(&transfer.table, params.symbol_size),
+                next: TABLE_TRICKLE_TOP,
+            };
             for group in ready {
                 let group = group?;
                 if let Some(table) = group.table {
-                    self.header(transfer, &mut since_header, &mut report)?;
-                    self.send_group(transfer, &[table], &mut since_header, &mut report)?;
+                    for _ in 0..HEADERS_AT_START {
+                        self.header(transfer, &mut since_header, &mut report)?;
+                    }
+                    self.send_group(
+                        transfer,
+                        &[table],
+                        &mut since_header,
+                        &mut trickle,
+                        &mut report,
+                    )?;
                 }
-                self.send_group(transfer, &group.blocks, &mut since_header, &mut report)?;
+                self.send_group(
+                    transfer,
+                    &group.blocks,
+                    &mut since_header,
+                    &mut trickle,
+                    &mut report,
+                )?;
             }
             Ok(())
         })?;
@@ -194,6 +229,7 @@ impl Sender {
         transfer: &Prepared,
         group: &[Loaded],
         since_header: &mut u32,
+        trickle: &mut TableTrickle,
         report: &mut SendReport,
     ) -> Result<(), SendError> {
         let rounds: Vec<BlockRound> = group.iter().map(|l| l.round).collect();
@@ -234,6 +270,7 @@ impl Sender {
             *since_header += 1;
             if *since_header >= HEADER_EVERY {
                 self.header(transfer, since_header, report)?;
+                self.table_symbol(transfer, trickle, report)?;
             }
             if Instant::now() >= self.next_heartbeat {
                 self.heartbeat()?;
@@ -253,6 +290,36 @@ impl Sender {
             .map_err(SendError::Socket)?;
         report.headers += 1;
         *since_header = 0;
+        Ok(())
+    }
+
+    fn table_symbol(
+        &mut self,
+        transfer: &Prepared,
+        trickle: &mut TableTrickle,
+        report: &mut SendReport,
+    ) -> Result<(), SendError> {
+        let esi = trickle.next;
+        // Wraps after 2^23 repeated headers, never into a round's ESIs.
+        trickle.next = if esi <= wire::OUT_OF_ROUND_ESI {
+            TABLE_TRICKLE_TOP
+        } else {
+            esi - 1
+        };
+        let Some((esi, data)) = trickle.encoder.repair(esi, 1).into_iter().next() else {
+            return Err(SendError::Encode(format!("the table has no symbol {esi}")));
+        };
+        wire::encode_symbol(
+            &mut self.buffer,
+            &Symbol {
+                transfer: transfer.signed.id,
+                block: 0,
+                esi,
+                data: &data,
+            },
+        )?;
+        self.link.send(&self.buffer).map_err(SendError::Socket)?;
+        report.repair_symbols += 1;
         Ok(())
     }
 

@@ -266,20 +266,47 @@ fn the_wire_order_is_header_table_then_interleaved_groups() -> TestResult {
     );
     let (datagrams, _) = send_and_collect(key(), params, &prepared)?;
     let (symbols, headers) = symbols_of(&datagrams)?;
-    // The header first, then again after every 256 symbols.
-    assert_eq!(headers.first(), Some(&0));
+    // Two headers first, then one again after every 256 symbols of the round, each repeated
+    // one followed by a fresh out-of-round symbol of the table, counting down from the top.
+    assert_eq!(&headers[..2], &[0, 1]);
     let mut since = 0;
-    for datagram in &datagrams[1..] {
+    let mut trickle = Vec::new();
+    let mut after_header = false;
+    for datagram in &datagrams[2..] {
         match wire::parse(datagram)? {
             Datagram::Header(_) => {
                 assert_eq!(since, 256);
                 since = 0;
+                after_header = true;
             }
-            Datagram::Symbol(_) => since += 1,
+            Datagram::Symbol(symbol) if symbol.esi >= wire::OUT_OF_ROUND_ESI => {
+                assert!(
+                    after_header,
+                    "an out-of-round symbol not right after a header"
+                );
+                assert_eq!(symbol.block, 0);
+                trickle.push(symbol.esi);
+                after_header = false;
+            }
+            Datagram::Symbol(_) => {
+                assert!(!after_header, "a repeated header without its table symbol");
+                since += 1;
+            }
             Datagram::Heartbeat(_) => {}
         }
     }
-    assert_eq!(headers.len(), symbols.len().div_ceil(256));
+    let round: Vec<(u32, u32)> = symbols
+        .iter()
+        .copied()
+        .filter(|(_, esi)| *esi < wire::OUT_OF_ROUND_ESI)
+        .collect();
+    assert_eq!(headers.len(), 1 + round.len().div_ceil(256));
+    assert_eq!(trickle.len(), headers.len() - 2);
+    let top: Vec<u32> = (0..trickle.len() as u32)
+        .map(|i| wire::MAX_ESI - i)
+        .collect();
+    assert_eq!(trickle, top);
+    let symbols = round;
     // What the schedule says, built independently: the table (K=1: 7 data blocks of 16
     // symbols), then groups of 3 blocks round-robin, each 16 source + 4 repair symbols.
     let header = &prepared.header;
@@ -494,4 +521,80 @@ fn a_sender_heartbeats_while_idle_and_each_process_has_its_own_session() -> Test
     }
     assert_ne!(sessions[0], sessions[1]);
     Ok(())
+}
+
+/// What the sender emits, fed to the real receiver with the round's first headers lost (and
+/// with them, or without, the table's round symbols): the symbols that come before the first
+/// header that arrives wait for it, and the table comes from the out-of-round symbols after
+/// each repeated header, so the bundle is delivered within the same single round.
+#[test]
+fn a_receiver_that_missed_the_rounds_first_headers_delivers_in_that_round() -> TestResult {
+    use super::super::receive::Receiver;
+    use super::super::receive::config::Config;
+    use super::super::receive::event::Event;
+
+    let dir = tempfile::tempdir()?;
+    let bytes = bundle(5, 1_500_000)?;
+    let path = write(
+        dir.path(),
+        "dev~pci~release~000000000005~p-1.0.5.zb",
+        &bytes,
+    )?;
+    let params = params(16, 300, 4, 1)?;
+    let prepared = prepare(&path, &key(), &params)?;
+    let (datagrams, _) = send_and_collect(key(), params, &prepared)?;
+    let (_, headers) = symbols_of(&datagrams)?;
+    assert!(headers.len() >= 5, "{headers:?}");
+    let public = key().public_key();
+    let policy = bundle_format::policy::TrustPolicy::from_toml(
+        &format!(
+            "zone = \"pci\"\n[[keys]]\nid = \"{}\"\npublic_key = \"{}\"\nrole = \"diode\"\nzones = [\"dev\"]\n",
+            public.key_id(),
+            base64(&public.to_raw()),
+        ),
+        "test",
+    )?;
+    let round_table = |d: &[u8]| matches!(wire::parse(d), Ok(Datagram::Symbol(s)) if s.block == 0 && s.esi < wire::OUT_OF_ROUND_ESI);
+    // (headers lost from the start, whether the table's round symbols are lost too)
+    for (lost_headers, table_lost) in [(2, false), (3, false), (2, true), (4, true)] {
+        let inbox = tempfile::tempdir()?;
+        let (mut receiver, _) = Receiver::open(
+            Config::new(inbox.path().to_owned(), 64 << 20),
+            policy.clone(),
+            std::time::Instant::now(),
+        )?;
+        let now = std::time::Instant::now();
+        let events: Vec<Event> = datagrams
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| !(headers[..lost_headers].contains(i) || table_lost && round_table(d)))
+            .flat_map(|(_, d)| receiver.datagram(d, now))
+            .collect();
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Delivered(_))),
+            "{lost_headers} headers lost, table lost {table_lost}: {events:?}"
+        );
+        let delivered = std::fs::read(inbox.path().join(&prepared.header.name))?;
+        assert_eq!(Sha256::digest(&delivered), Sha256::digest(&bytes));
+    }
+    Ok(())
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(TABLE[(n >> (18 - 6 * i) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
