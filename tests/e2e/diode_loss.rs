@@ -49,11 +49,16 @@ fn crosses(relay: &[&str], send: &[&str], sizes: &[usize]) -> TestResult {
         );
         seen_loss += fields["loss_percent"].as_f64().ok_or("no loss_percent")?;
     }
-    // A relay that dropped datagrams shows in the estimates; a clean one does not.
+    // A relay that dropped datagrams shows in the estimates; a clean one does not. A
+    // datagram held back past the moment its block decodes is counted as lost (the receiver
+    // cannot tell it from a loss then: docs/diode.md 6.7), so with reordering a clean link may
+    // show a trace, never more.
     if relay["dropped"].as_u64() == Some(0) && diode.link.shaper_drops()? == 0 {
+        let reordered = relay["reordered"].as_u64().unwrap_or(0);
+        let bound = if reordered == 0 { 0.0 } else { 0.5 };
         assert!(
-            seen_loss == 0.0,
-            "loss estimated on a clean link: {delivered:?}"
+            seen_loss <= bound,
+            "loss estimated on a clean link ({reordered} reordered): {delivered:?}"
         );
     } else {
         assert!(
