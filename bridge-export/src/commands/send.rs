@@ -55,10 +55,11 @@ pub struct SendArgs {
     pub carousel: bool,
     /// Blocks interleaved symbol by symbol, so that a burst of loss spreads over them
     /// (memory: about 2 x this many blocks).
-    #[arg(long, value_name = "BLOCKS", default_value_t = 8)]
+    #[arg(long, value_name = "BLOCKS", default_value_t = 4)]
     pub interleave: u32,
-    /// Source symbols per block (at most 8192 and 16 MiB).
-    #[arg(long, value_name = "SYMBOLS", default_value_t = 1024)]
+    /// Source symbols per block (at most 8192 and 16 MiB). Larger blocks need less overhead
+    /// for the same loss (the loss per block varies less); docs/benchmarks.md.
+    #[arg(long, value_name = "SYMBOLS", default_value_t = 2048)]
     pub block_symbols: u32,
     /// Time between the signed heartbeats that let the receiver report a silent link
     /// (such as 1s or 500ms).
