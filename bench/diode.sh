@@ -48,10 +48,10 @@ UDPCAST_RATE=${UDPCAST_RATE:-98m}
 # condition: set by hand so that every run at that loss delivers (docs/benchmarks.md).
 zb_overhead() {
     case $1 in
-        0) echo "${ZB_OVERHEAD_0:-2%}" ;;
-        0.01) echo "${ZB_OVERHEAD_1:-3%}" ;;
-        0.05) echo "${ZB_OVERHEAD_5:-9%}" ;;
-        *) echo "${ZB_OVERHEAD_BURST:-6%}" ;;
+        0) echo "${ZB_OVERHEAD_0:-1%}" ;;
+        0.01) echo "${ZB_OVERHEAD_1:-2%}" ;;
+        0.05) echo "${ZB_OVERHEAD_5:-8%}" ;;
+        *) echo "${ZB_OVERHEAD_BURST:-4%}" ;;
     esac
 }
 udpcast_fec() {

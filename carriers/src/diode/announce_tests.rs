@@ -3,6 +3,7 @@ use bundle_format::policy::TrustPolicy;
 use time::macros::datetime;
 
 use super::*;
+use crate::diode::test_policy::policy;
 use crate::diode::trust::{self, Untrusted};
 use crate::diode::wire::{self, Datagram};
 
@@ -25,41 +26,6 @@ fn header(key: &SigningKey) -> TransferHeader {
         table_digest: [2; 32],
         overhead_per_mille: 50,
     }
-}
-
-fn policy(zone: &str, keys: &[(&SigningKey, &str, &str, Option<&str>)]) -> TrustPolicy {
-    let mut text = format!("zone = \"{zone}\"\n");
-    for (key, role, zones, not_after) in keys {
-        let public = key.public_key();
-        text.push_str(&format!(
-            "[[keys]]\nid = \"{}\"\npublic_key = \"{}\"\nrole = \"{role}\"\nzones = [\"{zones}\"]\n",
-            public.key_id(),
-            base64_of(&public.to_raw()),
-        ));
-        if let Some(end) = not_after {
-            text.push_str(&format!("not_after = {end}\n"));
-        }
-    }
-    TrustPolicy::from_toml(&text, "test").unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 const NOW: time::OffsetDateTime = datetime!(2026-12-02 12:00 UTC);

@@ -14,3 +14,6 @@ pub mod receive;
 pub mod send;
 pub mod trust;
 pub mod wire;
+
+#[cfg(test)]
+pub(crate) mod test_policy;

@@ -16,38 +16,8 @@ pub fn key(seed: u8) -> SigningKey {
 
 /// A policy of zone `zone` trusting each (key, role, source zone).
 pub fn policy(zone: &str, keys: &[(&SigningKey, &str, &str)]) -> TrustPolicy {
-    use base64_like::encode;
-    let mut text = format!("zone = \"{zone}\"\n");
-    for (key, role, zones) in keys {
-        let public = key.public_key();
-        text.push_str(&format!(
-            "[[keys]]\nid = \"{}\"\npublic_key = \"{}\"\nrole = \"{role}\"\nzones = [\"{zones}\"]\n",
-            public.key_id(),
-            encode(&public.to_raw()),
-        ));
-    }
-    TrustPolicy::from_toml(&text, "test").unwrap_or_else(|e| panic!("{e}"))
-}
-
-mod base64_like {
-    pub fn encode(bytes: &[u8]) -> String {
-        const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(char::from(TABLE[(n >> (18 - 6 * i) & 63) as usize]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
+    let keys: Vec<_> = keys.iter().map(|(k, r, z)| (*k, *r, *z, None)).collect();
+    crate::diode::test_policy::policy(zone, &keys)
 }
 
 /// A seeded xorshift source: reproducible loss and shuffles.

@@ -545,15 +545,7 @@ fn a_receiver_that_missed_the_rounds_first_headers_delivers_in_that_round() -> T
     let (datagrams, _) = send_and_collect(key(), params, &prepared)?;
     let (_, headers) = symbols_of(&datagrams)?;
     assert!(headers.len() >= 5, "{headers:?}");
-    let public = key().public_key();
-    let policy = bundle_format::policy::TrustPolicy::from_toml(
-        &format!(
-            "zone = \"pci\"\n[[keys]]\nid = \"{}\"\npublic_key = \"{}\"\nrole = \"diode\"\nzones = [\"dev\"]\n",
-            public.key_id(),
-            base64(&public.to_raw()),
-        ),
-        "test",
-    )?;
+    let policy = crate::diode::test_policy::policy("pci", &[(&key(), "diode", "dev", None)]);
     let round_table = |d: &[u8]| matches!(wire::parse(d), Ok(Datagram::Symbol(s)) if s.block == 0 && s.esi < wire::OUT_OF_ROUND_ESI);
     // (headers lost from the start, whether the table's round symbols are lost too)
     for (lost_headers, table_lost) in [(2, false), (3, false), (2, true), (4, true)] {
@@ -578,23 +570,4 @@ fn a_receiver_that_missed_the_rounds_first_headers_delivers_in_that_round() -> T
         assert_eq!(Sha256::digest(&delivered), Sha256::digest(&bytes));
     }
     Ok(())
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(TABLE[(n >> (18 - 6 * i) & 63) as usize])
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
