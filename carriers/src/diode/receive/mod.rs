@@ -5,7 +5,7 @@
 //! ```text
 //! datagram -> wire::parse --(damaged: drop, count)
 //!   header    -> identical to one authenticated? yes: touch its transfer
-//!                no: decode, key listed? (no: forged) -> token bucket (200/s) -> signature
+//!                no: decode, key listed? (no: forged) -> token bucket (2,000/s) -> signature
 //!                    and policy (trust::authenticate_header) -> bounds: --max-bundle,
 //!                    --max-transfers, --max-disk and free space -> open the transfer:
 //!                    .INBOX.partial/diode-<id>.{part,header}
