@@ -13,3 +13,6 @@ pub mod inbox;
 pub mod metrics;
 pub mod outbox_name;
 pub mod publish;
+
+#[cfg(test)]
+mod test_bundle;

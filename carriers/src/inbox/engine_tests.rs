@@ -65,50 +65,7 @@ fn files_that_are_not_bundles_are_quarantined_and_others_left_alone()
 /// A signed release bundle on `source->pci/release` at `sequence` (nothing in it is
 /// checked by the engine but its head).
 fn bundle(source: &str, sequence: u64) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    use bundle_format::container::writer::PayloadWriter;
-    use bundle_format::keys::SigningKey;
-    use bundle_format::manifest::{BundleKind, EntryRole, ReleaseDescription};
-    use bundle_format::names::EntryPath;
-    use bundle_format::pack::{BundleHeader, Description, seal};
-
-    let process = br#"{"Steps":[]}"#;
-    let mut payload = PayloadWriter::new(tempfile::tempfile()?, 1)?;
-    payload.append(
-        EntryPath::new("process.json")?,
-        EntryRole::Process,
-        process.len() as u64,
-        &mut &process[..],
-        &mut |_| {},
-    )?;
-    let (mut spool, entries) = payload.finish()?;
-    let header = BundleHeader {
-        kind: BundleKind::Release,
-        source_zone: source.parse()?,
-        target_zone: "pci".parse()?,
-        sequence,
-        previous: (sequence > 1).then(|| bundle_format::names::Digest::of(b"previous")),
-        created: time::OffsetDateTime::UNIX_EPOCH,
-        expires: None,
-        bundle_id: None,
-    };
-    let description = ReleaseDescription {
-        project: "P".into(),
-        version: format!("1.0.{sequence}"),
-        channel: "Default".into(),
-        notes: None,
-        packages: Vec::new(),
-        secrets: Vec::new(),
-    };
-    let mut out = Vec::new();
-    seal(
-        header,
-        entries,
-        Description::Release(description),
-        &[SigningKey::generate()?],
-        &mut spool,
-        &mut out,
-    )?;
-    Ok(out)
+    crate::test_bundle::release(source, sequence, br#"{"Steps":[]}"#)
 }
 
 /// A handler that accepts each channel's bundles in order only, refuses a bundle once

@@ -23,11 +23,6 @@ type Symbols = Vec<(u32, u32)>;
 /// A signed release bundle on `dev->pci/release` at `sequence`, carrying `payload` bytes
 /// that do not compress (so the file is about that big).
 fn bundle(sequence: u64, payload: usize) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    use bundle_format::container::writer::PayloadWriter;
-    use bundle_format::manifest::{BundleKind, EntryRole, ReleaseDescription};
-    use bundle_format::names::EntryPath;
-    use bundle_format::pack::{BundleHeader, Description, seal};
-
     let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ sequence;
     let bytes: Vec<u8> = (0..payload)
         .map(|_| {
@@ -37,43 +32,7 @@ fn bundle(sequence: u64, payload: usize) -> Result<Vec<u8>, Box<dyn std::error::
             (state >> 24) as u8
         })
         .collect();
-    let mut writer = PayloadWriter::new(tempfile::tempfile()?, 1)?;
-    writer.append(
-        EntryPath::new("process.json")?,
-        EntryRole::Process,
-        bytes.len() as u64,
-        &mut &bytes[..],
-        &mut |_| {},
-    )?;
-    let (mut spool, entries) = writer.finish()?;
-    let header = BundleHeader {
-        kind: BundleKind::Release,
-        source_zone: "dev".parse()?,
-        target_zone: "pci".parse()?,
-        sequence,
-        previous: (sequence > 1).then(|| bundle_format::names::Digest::of(b"previous")),
-        created: time::OffsetDateTime::UNIX_EPOCH,
-        expires: None,
-        bundle_id: None,
-    };
-    let description = ReleaseDescription {
-        project: "P".into(),
-        version: format!("1.0.{sequence}"),
-        channel: "Default".into(),
-        notes: None,
-        packages: Vec::new(),
-        secrets: Vec::new(),
-    };
-    let mut out = Vec::new();
-    seal(
-        header,
-        entries,
-        Description::Release(description),
-        &[SigningKey::generate()?],
-        &mut spool,
-        &mut out,
-    )?;
-    Ok(out)
+    crate::test_bundle::release("dev", sequence, &bytes)
 }
 
 /// The same key each call (a restarted sender has the same key).
