@@ -2,6 +2,7 @@
 //! its rounds and the command exits; with `--outbox DIR` it is a service that sends every
 //! bundle appearing in DIR, in name order, and moves each to DIR/sent/.
 
+use bridge_cli::safe::Shown;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -290,7 +291,7 @@ impl Service<'_> {
         stop::enter_service_mode();
         tracing::info!(
             event = "diode.send-started",
-            outbox = %dir.display(),
+            outbox = %Shown(dir.display()),
             to = %self.args.to,
             rate_bps = self.params.rate_bps,
             symbol_size = self.params.symbol_size,
@@ -309,12 +310,12 @@ impl Service<'_> {
                             | PrepareError::NotAFile { .. }
                             | PrepareError::Header { .. }),
                         ) => {
-                            tracing::error!(event = "diode.refused", file = %path.display(), reason = %err, "not sent: left in the outbox until it changes");
+                            tracing::error!(event = "diode.refused", file = %Shown(path.display()), reason = %Shown(&err), "not sent: left in the outbox until it changes");
                             outbox.skip(&path);
                             continue;
                         }
                         Err(err) => {
-                            tracing::warn!(event = "diode.retry", file = %path.display(), reason = %err, "cannot read the bundle; trying again");
+                            tracing::warn!(event = "diode.retry", file = %Shown(path.display()), reason = %Shown(&err), "cannot read the bundle; trying again");
                             stop::sleep(RETRY_AFTER);
                             continue;
                         }
@@ -322,14 +323,14 @@ impl Service<'_> {
                     let report = match self.sender.send(&transfer) {
                         Ok(report) => report,
                         Err(err) => {
-                            tracing::error!(event = "diode.retry", file = %path.display(), reason = %err, "sending stopped; the bundle is sent again from the start");
+                            tracing::error!(event = "diode.retry", file = %Shown(path.display()), reason = %Shown(&err), "sending stopped; the bundle is sent again from the start");
                             stop::sleep(RETRY_AFTER);
                             continue;
                         }
                     };
                     self.sent(&transfer, &report);
                     let moved = outbox.mark_sent(&path)?;
-                    tracing::debug!(file = %moved.display(), "moved to sent/");
+                    tracing::debug!(file = %Shown(moved.display()), "moved to sent/");
                     self.write_metrics();
                     carousel = self
                         .args
@@ -343,7 +344,7 @@ impl Service<'_> {
                                 tracing::debug!(event = "diode.carousel", transfer = %report.transfer, round = *round, datagrams = report.datagrams, "carousel round sent")
                             }
                             Err(err) => {
-                                tracing::error!(event = "diode.retry", reason = %err, "carousel round stopped");
+                                tracing::error!(event = "diode.retry", reason = %Shown(&err), "carousel round stopped");
                                 stop::sleep(RETRY_AFTER);
                             }
                         }
@@ -370,7 +371,7 @@ impl Service<'_> {
         let next = match self.sender.tick() {
             Ok(next) => next,
             Err(err) => {
-                tracing::warn!(event = "diode.heartbeat-failed", reason = %err, "cannot send a heartbeat");
+                tracing::warn!(event = "diode.heartbeat-failed", reason = %Shown(&err), "cannot send a heartbeat");
                 RETRY_AFTER
             }
         };
@@ -403,7 +404,7 @@ impl Service<'_> {
             event = "diode.sent",
             transfer = %report.transfer,
             name = %report.name,
-            file = %transfer.path.display(),
+            file = %Shown(transfer.path.display()),
             size = report.size,
             datagrams = report.datagrams,
             bytes = report.bytes,
@@ -424,7 +425,7 @@ impl Service<'_> {
                         .map_err(std::io::Error::other)
                 });
             if let Err(err) = written {
-                tracing::error!(reason = %err, "cannot write last-sent.json in the state folder");
+                tracing::error!(reason = %Shown(&err), "cannot write last-sent.json in the state folder");
             }
         }
     }
@@ -473,7 +474,7 @@ impl Service<'_> {
             ));
         }
         if let Err(err) = carriers::metrics::write(path, &metrics) {
-            tracing::error!(reason = %err, file = %path.display(), "cannot write the metrics file");
+            tracing::error!(reason = %Shown(&err), file = %Shown(path.display()), "cannot write the metrics file");
         }
     }
 }
