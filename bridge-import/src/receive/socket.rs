@@ -4,8 +4,8 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver as Queue, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -20,6 +20,26 @@ pub const RECEIVE_BUFFER: usize = 16 * 1024 * 1024;
 /// Datagrams queued between the socket and the receiver thread (about 24 MiB of symbols of
 /// 1,440 bytes at most).
 pub const QUEUE: usize = 16_384;
+/// Bytes queued at most: without it, a flood of 64 KiB datagrams (fragmented on the way)
+/// would make the queue of [`QUEUE`] datagrams hold a gigabyte.
+pub const QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The receiving end of the queue, which gives back each datagram's share of
+/// [`QUEUE_BYTES`] as it takes it.
+#[derive(Debug)]
+pub struct Queue {
+    rx: Receiver<Vec<u8>>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    /// The next datagram, waiting at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Vec<u8>, RecvTimeoutError> {
+        let datagram = self.rx.recv_timeout(timeout)?;
+        self.bytes.fetch_sub(datagram.len(), Ordering::Relaxed);
+        Ok(datagram)
+    }
+}
 /// The socket's read timeout: how soon its thread sees a stop.
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 /// The largest UDP payload.
@@ -56,26 +76,34 @@ pub fn bind(listen: SocketAddr) -> anyhow::Result<UdpSocket> {
 
 /// Starts the thread draining `socket`: datagrams go to the returned queue; those it cannot
 /// take are counted in the returned counter.
-pub fn spawn(socket: UdpSocket) -> anyhow::Result<(Queue<Vec<u8>>, Counter, JoinHandle<()>)> {
+pub fn spawn(socket: UdpSocket) -> anyhow::Result<(Queue, Counter, JoinHandle<()>)> {
     let (tx, rx) = mpsc::sync_channel(QUEUE);
     let dropped = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&dropped);
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let queued = Arc::clone(&bytes);
     let thread = std::thread::Builder::new()
         .name("diode-socket".into())
-        .spawn(move || drain(&socket, &tx, &counter))
+        .spawn(move || drain(&socket, &tx, &queued, &counter))
         .context("cannot start the socket thread")?;
-    Ok((rx, dropped, thread))
+    Ok((Queue { rx, bytes }, dropped, thread))
 }
 
-fn drain(socket: &UdpSocket, tx: &SyncSender<Vec<u8>>, dropped: &AtomicU64) {
+fn drain(socket: &UdpSocket, tx: &SyncSender<Vec<u8>>, queued: &AtomicUsize, dropped: &AtomicU64) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     while !stop::stopping() {
         match socket.recv(&mut buf) {
             Ok(n) => {
+                if queued.load(Ordering::Relaxed) + n > QUEUE_BYTES {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 let datagram = buf.get(..n).unwrap_or_default().to_vec();
+                queued.fetch_add(n, Ordering::Relaxed);
                 match tx.try_send(datagram) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
+                        queued.fetch_sub(n, Ordering::Relaxed);
                         dropped.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(TrySendError::Disconnected(_)) => return,
